@@ -1,0 +1,101 @@
+"""List static files the way collectstatic finds them.
+
+Every finder is asked in order, the first file found for a destination path
+wins, and the same ignore patterns apply. Nothing here touches the target
+storage.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.contrib.staticfiles.finders import get_finders
+from django.core.files.storage import Storage
+
+from collectstupid.errors import CollectError
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file to deploy: where it lands and where it is read from."""
+
+    dest: str
+    storage: Storage = field(compare=False, repr=False)
+    path: str
+    size: int
+
+
+@dataclass
+class Found:
+    files: list[SourceFile] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+
+def ignore_patterns(extra: Iterable[str] = (), use_default: bool = True) -> list[str]:
+    """collectstatic's ignore list: ``-i`` patterns plus the app's defaults."""
+    patterns = list(extra)
+    if use_default:
+        patterns += apps.get_app_config("staticfiles").ignore_patterns
+    return sorted({os.path.normpath(p) for p in patterns})
+
+
+def safe_dest(path: str) -> str:
+    """A destination path with ``/`` separators that cannot leave the storage's location."""
+    if os.sep != "/":
+        path = path.replace(os.sep, "/")
+    parts = path.split("/")
+    if (
+        not path
+        or "\\" in path
+        or path.startswith("/")
+        or any(part in ("", ".", "..") for part in parts)
+        or "\x00" in path
+    ):
+        raise CollectError(
+            f"Refusing the destination path {path!r}: it is empty, absolute, or holds "
+            "'..', '.', '//' or a backslash, so it could land outside the storage's "
+            "location. Rename the file or fix the finder that lists it."
+        )
+    return path
+
+
+def _size(storage: Storage, path: str, dest: str) -> int:
+    try:
+        return storage.size(path)
+    except OSError as exc:
+        raise CollectError(f"Cannot read the size of static file {dest!r}: {exc}.") from exc
+
+
+def find_files(patterns: Iterable[str]) -> Found:
+    """Every static file the finders list, first finder wins."""
+    found = Found()
+    seen: set[str] = set()
+    patterns = list(patterns)
+    for finder in get_finders():
+        for path, storage in finder.list(patterns):
+            prefix = getattr(storage, "prefix", None)
+            dest = safe_dest(posixpath.join(prefix, path) if prefix else path)
+            if dest in seen:
+                found.duplicates.append(dest)
+                continue
+            seen.add(dest)
+            found.files.append(SourceFile(dest, storage, path, _size(storage, path, dest)))
+    return found
+
+
+def unreadable(files: Iterable[SourceFile]) -> list[tuple[SourceFile, str]]:
+    """Local files that cannot be read, found before anything is uploaded."""
+    problems = []
+    for source in files:
+        try:
+            local = source.storage.path(source.path)
+        except NotImplementedError:
+            continue  # a remote source: its errors surface during the upload
+        if not os.access(local, os.R_OK):
+            reason = "not found" if not os.path.exists(local) else "permission denied"
+            problems.append((source, reason))
+    return problems

@@ -1,0 +1,177 @@
+"""``manage.py collectstupid``: upload the static files a profile selects, once each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.checks import Tags
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from collectstupid import report
+from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
+from collectstupid.conf import get_settings
+from collectstupid.errors import CollectStupidError
+from collectstupid.interrupt import stop_on_signals
+from collectstupid.plan import Plan, make_plan
+from collectstupid.profiles import Profile, get_profile, load_profiles
+from collectstupid.storage import describe, target_storage
+from collectstupid.upload import FAILED, Outcome, upload_in_order, writer_for
+
+
+class Command(BaseCommand):
+    help = (
+        "Upload the static files selected by a profile to the staticfiles storage, "
+        "one write per file, with no exists, timestamp or delete checks."
+    )
+    # Our own configuration is validated by the command itself, with clearer errors.
+    requires_system_checks = (Tags.staticfiles,)
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--profile", help="Profile to deploy (default: DEFAULT_PROFILE, "
+                            "'no-media' unless set).")
+        parser.add_argument("--include", action="append", default=[], metavar="PATTERN",
+                            help="Also ship files matching this gitignore-style pattern.")
+        parser.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                            help="Also leave out files matching this gitignore-style pattern.")
+        parser.add_argument("--list-profiles", action="store_true",
+                            help="List the profiles with what each selects here, then exit.")
+        parser.add_argument("--noinput", "--no-input", action="store_false", dest="interactive",
+                            help="Do NOT prompt the user for input of any kind.")
+        parser.add_argument("-n", "--dry-run", action="store_true",
+                            help="Show what would be uploaded; write nothing.")
+        parser.add_argument("-i", "--ignore", action="append", default=[], dest="ignore_patterns",
+                            metavar="PATTERN", help="Ignore files, directories or paths matching "
+                            "this glob-style pattern, as collectstatic does. Use multiple times.")
+        parser.add_argument("--no-default-ignore", action="store_false",
+                            dest="use_default_ignore_patterns",
+                            help="Don't ignore the common private glob-style patterns "
+                            "'CVS', '.*' and '*~'.")
+        parser.add_argument("--no-post-process", action="store_false", dest="post_process",
+                            help="Do NOT post process collected files.")
+        parser.add_argument("--threads", type=int, metavar="N",
+                            help="Uploads in flight at once (default: THREADS, 16 unless set).")
+        parser.add_argument("--report-json", type=Path, metavar="PATH",
+                            help="Write a machine-readable report of the run to PATH.")
+        parser.add_argument("--allow-empty", action="store_true",
+                            help="Succeed when the profile selects no file.")
+
+    def handle(self, **options: Any) -> None:
+        try:
+            self.deploy(**options)
+        except CollectStupidError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def log(self, message: str, level: int = 1) -> None:
+        if self.verbosity >= level:
+            self.stdout.write(message)
+
+    def deploy(self, **options: Any) -> None:
+        self.verbosity = options["verbosity"]
+        conf = get_settings()
+        profiles = load_profiles(conf.profiles)
+        profile = get_profile(options["profile"] or conf.default_profile, profiles)
+        profile = profile.with_patterns(options["include"], options["exclude"])
+        threads = options["threads"] if options["threads"] is not None else conf.threads
+        if threads < 1:
+            raise CommandError("--threads must be at least 1.")
+        found = find_files(ignore_patterns(options["ignore_patterns"],
+                                           options["use_default_ignore_patterns"]))
+        if options["list_profiles"]:
+            self.list_profiles(profiles, found)
+            return
+        for dest in found.duplicates:
+            self.log(f"Found another file with the destination path '{dest}'. It will be "
+                     "ignored since only the first encountered file is collected.", level=1)
+        plan = make_plan(found.files, profile)
+        self.check_plan(plan, options["allow_empty"])
+        storage = target_storage()
+        if options["post_process"] and hasattr(storage, "post_process"):
+            raise CommandError(
+                f"The staticfiles storage {type(storage).__mro__[1].__name__} renames files "
+                "with content hashes (ManifestFilesMixin), which collectstupid does not "
+                "support yet. Deploy it with collectstatic, or pass --no-post-process to "
+                "upload the original names only."
+            )
+        destination = describe(storage)
+        self.log(f"Profile '{profile.name}' ({profile.origin}); {threads} threads; "
+                 f"storage {type(storage).__mro__[1].__name__}.", level=3)
+        if options["dry_run"]:
+            self.dry_run(plan, destination, options["report_json"])
+            return
+        if options["interactive"] and not self.confirm(destination):
+            raise CommandError("Collecting static files cancelled.")
+        bar = report.ProgressBar(plan.bytes, len(plan.all_files), enabled=self.verbosity >= 1)
+
+        def on_done(outcome: Outcome) -> None:
+            bar.update(outcome)
+            if outcome.status == FAILED:
+                self.stderr.write(f"Failed to upload '{outcome.source.dest}': {outcome.error}")
+            else:
+                self.log(f"{outcome.status.capitalize()} '{outcome.source.dest}'", level=2)
+
+        with stop_on_signals() as stop:
+            try:
+                result = upload_in_order(plan.files, plan.last, writer_for(storage), threads,
+                                         on_done, stop)
+            finally:
+                bar.close()
+        if options["report_json"]:
+            report.write_json(options["report_json"],
+                              report.report_data(plan, result, destination, dry_run=False))
+        self.log(report.summary(plan, result, destination, dry_run=False))
+        if stop.is_set():
+            raise CommandError(
+                f"Interrupted: {len(result.uploaded)} files were uploaded, "
+                f"{len(result.cancelled)} were not started. Run the command again to finish."
+            )
+        if result.failed:
+            names = "\n".join(f"  {o.source.dest}: {o.error}" for o in result.failed[:20])
+            more = len(result.failed) - 20
+            raise CommandError(
+                f"{len(result.failed)} of {len(plan.all_files)} files failed to upload:\n{names}"
+                + (f"\n  ... and {more} more (see --report-json)." if more > 0 else "")
+                + "\nThe other files were uploaded; run the command again to retry."
+            )
+
+    def check_plan(self, plan: Plan, allow_empty: bool) -> None:
+        if not plan.files and not allow_empty:
+            raise CommandError(
+                f"Profile '{plan.profile.name}' selects none of the "
+                f"{len(plan.files) + len(plan.left_out)} static files found. Check its "
+                "patterns (they match destination paths such as 'css/site.css'), or pass "
+                "--allow-empty if that is intended."
+            )
+        problems = unreadable(plan.files)
+        if problems:
+            listed = "\n".join(f"  {s.dest} ({s.storage.path(s.path)}): {why}"
+                               for s, why in problems[:20])
+            raise CommandError(
+                f"{len(problems)} static files cannot be read, so nothing was uploaded:\n"
+                f"{listed}\nFix their permissions or remove them, then run again."
+            )
+
+    def dry_run(self, plan: Plan, destination: str, report_json: Path | None) -> None:
+        for source in plan.all_files:
+            self.log(f"Would upload '{source.dest}' ({report.format_size(source.size)})", level=1)
+        for source in plan.left_out:
+            self.log(f"Left out by the profile: '{source.dest}'", level=2)
+        if report_json:
+            report.write_json(report_json, report.report_data(plan, None, destination, True))
+        self.log(report.summary(plan, None, destination, dry_run=True))
+
+    def confirm(self, destination: str) -> bool:
+        message = (
+            f"\nYou have requested to upload static files to '{destination}'.\n"
+            "Existing files with the same names will be overwritten.\n"
+            "Are you sure you want to do this?\n\nType 'yes' to continue, or 'no' to cancel: "
+        )
+        return input(message) == "yes"
+
+    def list_profiles(self, profiles: dict[str, Profile], found: Found) -> None:
+        for name, profile in profiles.items():
+            plan = make_plan(found.files, profile)
+            self.stdout.write(
+                f"{name}  [{profile.origin}]  {len(plan.files)} files, "
+                f"{report.format_size(plan.bytes)}\n    {profile.description}"
+            )

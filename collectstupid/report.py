@@ -1,0 +1,118 @@
+"""What a run tells the user: the summary line, the progress bar, the JSON report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from tqdm import tqdm
+
+from collectstupid.plan import Plan
+from collectstupid.upload import Outcome, UploadResult
+
+
+def format_size(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def summary(plan: Plan, result: UploadResult | None, destination: str, dry_run: bool) -> str:
+    """One line in collectstatic's manner, naming the profile and what it left out."""
+    left_out = (
+        f"{plural(len(plan.left_out), 'file')} ({format_size(plan.left_out_bytes)}) "
+        f"left out by profile '{plan.profile.name}'"
+    )
+    if dry_run or result is None:
+        return (
+            f"{plural(len(plan.all_files), 'static file')} ({format_size(plan.bytes)}) would be "
+            f"uploaded to '{destination}'; {left_out}. Dry run: nothing was written."
+        )
+    uploaded = result.uploaded
+    sent = sum(o.source.size for o in uploaded)
+    line = (
+        f"{plural(len(uploaded), 'static file')} uploaded to '{destination}' "
+        f"({format_size(sent)} in {result.seconds:.1f}s); {left_out}"
+    )
+    if result.failed:
+        line += f"; {len(result.failed)} failed"
+    if result.cancelled:
+        line += f"; {len(result.cancelled)} not started"
+    return line + "."
+
+
+class ProgressBar:
+    """A bar on stderr when it is a terminal: files, bytes, rate, time left."""
+
+    def __init__(self, total_bytes: int, total_files: int, enabled: bool,
+                 stream: IO[str] | None = None) -> None:
+        stream = stream or sys.stderr
+        self.enabled = enabled and stream.isatty()
+        self.files = 0
+        self.total_files = total_files
+        self._bar = None
+        if self.enabled:
+            self._bar = tqdm(
+                total=total_bytes, unit="B", unit_scale=True, unit_divisor=1000,
+                file=stream, dynamic_ncols=True, leave=False,
+                desc=f"0/{total_files} files",
+            )
+
+    def update(self, outcome: Outcome) -> None:
+        self.files += 1
+        if self._bar is not None:
+            self._bar.set_description_str(f"{self.files}/{self.total_files} files", refresh=False)
+            self._bar.update(outcome.source.size)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def report_data(plan: Plan, result: UploadResult | None, destination: str,
+                dry_run: bool, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    outcomes = result.outcomes if result else []
+    data: dict[str, Any] = {
+        "profile": plan.profile.name,
+        "destination": destination,
+        "dry_run": dry_run,
+        "seconds": round(result.seconds, 3) if result else 0.0,
+        "totals": {
+            "selected_files": len(plan.files),
+            "selected_bytes": plan.bytes,
+            "left_out_files": len(plan.left_out),
+            "left_out_bytes": plan.left_out_bytes,
+            "uploaded_files": len(result.uploaded) if result else 0,
+            "uploaded_bytes": sum(o.source.size for o in result.uploaded) if result else 0,
+            "failed_files": len(result.failed) if result else 0,
+            "cancelled_files": len(result.cancelled) if result else 0,
+        },
+        "files": [
+            {
+                "destination": o.source.dest,
+                "bytes": o.source.size,
+                "status": o.status,
+                "error": o.error or None,
+                "seconds": round(o.seconds, 4),
+            }
+            for o in sorted(outcomes, key=lambda o: o.source.dest)
+        ],
+    }
+    if extra:
+        data.update(extra)
+    return data
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write the report whole, so a reader never sees half of it."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import storages
+
+import importlib.util
+
+if importlib.util.find_spec("tests.s3_fixtures"):
+    pytest_plugins = ["tests.s3_fixtures"]
+
+Files = Mapping[str, bytes | str]
+
+
+def write_tree(root: Path, files: Files) -> Path:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            content = content.encode()
+        path.write_bytes(content)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _fresh_storages():
+    # Django caches storage instances; settings changes in a test must be seen.
+    storages._storages = {}
+    yield
+    storages._storages = {}
+
+
+@pytest.fixture
+def static_files(settings, tmp_path) -> Callable[..., Path]:
+    """Make a static source folder (or several, with prefixes) used by FileSystemFinder."""
+    dirs: list = []
+
+    def make(files: Files, prefix: str | None = None, name: str = "src") -> Path:
+        root = write_tree(tmp_path / f"{name}{len(dirs)}", files)
+        dirs.append((prefix, str(root)) if prefix else str(root))
+        settings.STATICFILES_DIRS = list(dirs)
+        return root
+
+    return make
+
+
+@pytest.fixture
+def static_root(settings, tmp_path) -> Path:
+    """A local FileSystemStorage target."""
+    root = tmp_path / "static_root"
+    settings.STATIC_ROOT = str(root)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root)},
+        },
+    }
+    return root
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under root, by relative posix path."""
+    return {
+        Path(dirpath, f).relative_to(root).as_posix(): Path(dirpath, f).read_bytes()
+        for dirpath, _, names in os.walk(root)
+        for f in names
+    }

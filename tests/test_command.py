@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+import json
+import os
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.conftest import tree
+
+ASSETS = {
+    "css/site.css": "body { color: red }",
+    "js/app.js": "console.log(1)",
+    "img/logo.png": b"\x89PNG\r\n\x1a\nlogo",
+    "media/intro.mp4": b"\x00" * 2048,
+    "media/theme.mp3": b"\x01" * 1024,
+    ".hidden": "not collected",
+    "notes.txt~": "backup, not collected",
+}
+
+
+def run(*args: str, **options) -> str:
+    out = StringIO()
+    call_command("collectstupid", *args, interactive=False, stdout=out, stderr=out, **options)
+    return out.getvalue()
+
+
+def test_default_profile_uploads_everything_but_media(static_files, static_root):
+    src = static_files(ASSETS)
+    out = run()
+    landed = tree(static_root)
+    assert set(landed) == {"css/site.css", "js/app.js", "img/logo.png"}
+    for name, content in landed.items():
+        assert content == (src / name).read_bytes()
+    assert "3 static files uploaded to" in out
+    assert "2 files (3.1 KB) left out by profile 'no-media'" in out
+
+
+def test_two_split_jobs_deploy_what_full_deploys(static_files, static_root, settings, tmp_path):
+    static_files(ASSETS)
+    run("--profile", "no-media")
+    run("--profile", "media-only")
+    split = tree(static_root)
+    full_root = tmp_path / "full_root"
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(full_root)}}}
+    from django.core.files.storage import storages
+    storages._storages = {}
+    run("--profile", "full")
+    assert tree(full_root) == split
+    assert len(split) == 5
+
+
+def test_rerun_overwrites_in_place_without_renaming(static_files, static_root):
+    src = static_files({"css/site.css": "v1"})
+    run()
+    (src / "css/site.css").write_text("v2")
+    run()
+    assert tree(static_root) == {"css/site.css": b"v2"}
+
+
+def test_first_finder_wins_and_duplicates_are_reported(static_files, static_root):
+    static_files({"css/site.css": "first"}, name="a")
+    static_files({"css/site.css": "second", "js/other.js": "x"}, name="b")
+    out = run()
+    assert tree(static_root)["css/site.css"] == b"first"
+    assert "Found another file with the destination path 'css/site.css'" in out
+    quiet = run(verbosity=0)
+    assert quiet == ""
+
+
+def test_prefixed_dirs_land_under_their_prefix(static_files, static_root):
+    static_files({"a.css": "x"}, prefix="vendor")
+    run()
+    assert set(tree(static_root)) == {"vendor/a.css"}
+
+
+def test_include_and_exclude_on_top_of_the_profile(static_files, static_root):
+    static_files(ASSETS)
+    run("--include", "media/*.mp3", "--exclude", "*.png")
+    assert set(tree(static_root)) == {"css/site.css", "js/app.js", "media/theme.mp3"}
+
+
+def test_ignore_patterns_and_no_default_ignore(static_files, static_root):
+    static_files(ASSETS)
+    run("--profile", "full", "-i", "img", "--no-default-ignore")
+    landed = set(tree(static_root))
+    assert ".hidden" in landed and "notes.txt~" in landed
+    assert "img/logo.png" not in landed
+
+
+def test_dry_run_writes_nothing_and_lists_with_totals(static_files, static_root):
+    static_files(ASSETS)
+    out = run("--dry-run")
+    assert not static_root.exists()
+    assert "Would upload 'css/site.css'" in out
+    assert "Would upload 'media/intro.mp4'" not in out
+    assert "3 static files (" in out and "would be uploaded" in out
+
+
+def test_verbosity_two_lists_each_upload(static_files, static_root):
+    static_files({"a.css": "x", "b.js": "y"})
+    out = run(verbosity=2)
+    assert "Uploaded 'a.css'" in out and "Uploaded 'b.js'" in out
+
+
+def test_report_json(static_files, static_root, tmp_path):
+    static_files(ASSETS)
+    path = tmp_path / "report.json"
+    run("--report-json", str(path))
+    data = json.loads(path.read_text())
+    assert data["profile"] == "no-media"
+    assert data["totals"]["uploaded_files"] == 3
+    assert data["totals"]["left_out_files"] == 2
+    assert {f["destination"] for f in data["files"]} == {"css/site.css", "js/app.js",
+                                                        "img/logo.png"}
+    assert all(f["status"] == "uploaded" and f["error"] is None for f in data["files"])
+
+
+def test_list_profiles_counts_this_projects_files(static_files, static_root):
+    static_files(ASSETS)
+    out = run("--list-profiles")
+    lines = out.splitlines()
+    assert any(line.startswith("no-media  [built-in]  3 files") for line in lines)
+    assert any(line.startswith("media-only  [built-in]  2 files, 3.1 KB") for line in lines)
+    assert any(line.startswith("full  [built-in]  5 files") for line in lines)
+    assert not static_root.exists()
+
+
+def test_project_profiles_and_default_profile_setting(static_files, static_root, settings,
+                                                      tmp_path):
+    static_files(ASSETS)
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "css-only.yaml").write_text("include: ['*.css']\n")
+    settings.COLLECTSTUPID = {"PROFILES": str(tmp_path / "profiles"),
+                              "DEFAULT_PROFILE": "css-only"}
+    out = run()
+    assert set(tree(static_root)) == {"css/site.css"}
+    assert "profile 'css-only'" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--profile", "nope"), "Unknown profile 'nope'. Known profiles: full, media-only"),
+        (("--include", "!"), "invalid pattern"),
+        (("--exclude", "*"), "selects none of the 5 static files found"),
+        (("--threads", "0"), "--threads must be at least 1"),
+    ],
+)
+def test_bad_input_is_a_command_error_and_nothing_lands(static_files, static_root, args,
+                                                        message):
+    static_files(ASSETS)
+    with pytest.raises(CommandError, match=message.replace("(", r"\(").replace("*", r"\*")):
+        run(*args)
+    assert not static_root.exists()
+
+
+def test_allow_empty(static_files, static_root):
+    static_files(ASSETS)
+    out = run("--exclude", "*", "--allow-empty")
+    assert "0 static files uploaded" in out
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"THREADS": "8"}, "THREADS'] must be a whole number"),
+        ({"PROFILES": 3}, "PROFILES'] must be a path or a list of paths"),
+        ({"DEFAULT_PROFILE": "nope"}, "Unknown profile 'nope'"),
+        ({"THREDS": 3}, "unknown key(s): THREDS"),
+        ([1], "COLLECTSTUPID must be a dict"),
+        ({"PROFILES": "/does/not/exist"}, "Profiles path /does/not/exist does not exist"),
+    ],
+)
+def test_bad_settings(static_files, static_root, settings, value, message):
+    static_files(ASSETS)
+    settings.COLLECTSTUPID = value
+    with pytest.raises(CommandError) as info:
+        run()
+    assert message in str(info.value)
+    assert not static_root.exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_unreadable_file_stops_before_any_upload(static_files, static_root):
+    src = static_files(ASSETS)
+    (src / "js/app.js").chmod(0)
+    with pytest.raises(CommandError, match="cannot be read, so nothing was uploaded"):
+        run()
+    assert not static_root.exists()
+
+
+def test_missing_file_stops_before_any_upload(static_files, static_root, monkeypatch):
+    static_files(ASSETS)
+    from collectstupid import collect
+
+    real = collect.find_files
+
+    def vanishing(patterns):
+        found = real(patterns)
+        os.remove(found.files[0].storage.path(found.files[0].path))
+        return found
+
+    monkeypatch.setattr("collectstupid.management.commands.collectstupid.find_files", vanishing)
+    with pytest.raises(CommandError, match="not found"):
+        run("--profile", "full")
+    assert not static_root.exists()
+
+
+def test_hashed_storage_is_refused_until_supported(static_files, static_root, settings):
+    static_files(ASSETS)
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
+    with pytest.raises(CommandError, match="ManifestFilesMixin"):
+        run()
+    out = run("--no-post-process")
+    assert "3 static files uploaded" in out
+
+
+def test_storage_that_raises_names_the_file_and_uploads_the_rest(static_files, static_root,
+                                                                 settings):
+    static_files(ASSETS)
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "tests.storages.FailingStorage",
+        "OPTIONS": {"location": str(static_root), "fail": ["js/app.js"]}}}
+    with pytest.raises(CommandError) as info:
+        run()
+    assert "1 of 3 files failed to upload" in str(info.value)
+    assert "js/app.js: OSError: disk on fire" in str(info.value)
+    assert set(tree(static_root)) == {"css/site.css", "img/logo.png"}

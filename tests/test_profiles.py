@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from collectstupid.errors import ProfileError
+from collectstupid.profiles import BUILTIN, builtin_dir, get_profile, load_profiles
+
+MEDIA = ["a/song.mp3", "b/clip.mp4", "intro.MP4", "x/y/z.webm", "sound.WAV", "v.mov"]
+NOT_MEDIA = ["css/site.css", "js/app.js", "img/logo.png", "fonts/a.woff2", "mp3/readme.txt",
+             "data.json", "clip.mp4.map"]
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_builtins_are_listed_with_their_origin():
+    profiles = load_profiles()
+    assert {"no-media", "full", "media-only"} <= set(profiles)
+    assert all(p.origin == BUILTIN for p in profiles.values())
+
+
+@pytest.mark.parametrize("path", MEDIA)
+def test_no_media_leaves_media_out_and_media_only_takes_it(path):
+    profiles = load_profiles()
+    assert not profiles["no-media"].select(path)
+    assert profiles["media-only"].select(path)
+    assert profiles["full"].select(path)
+
+
+@pytest.mark.parametrize("path", NOT_MEDIA)
+def test_no_media_keeps_everything_else(path):
+    profiles = load_profiles()
+    assert profiles["no-media"].select(path)
+    assert not profiles["media-only"].select(path)
+
+
+def test_media_only_is_the_exact_complement_of_no_media():
+    data = {p.stem: yaml.safe_load(p.read_text()) for p in builtin_dir().glob("*.yaml")}
+    assert data["media-only"]["include"] == data["no-media"]["exclude"]
+    assert data["media-only"]["ignore_case"] == data["no-media"]["ignore_case"]
+    profiles = load_profiles()
+    for path in MEDIA + NOT_MEDIA + ["weird dir/x.Mp3", "deep/a.b.c.flac", ".hidden.ogg"]:
+        selected = [profiles[n].select(path) for n in ("no-media", "media-only")]
+        assert selected.count(True) == 1, path
+
+
+def test_project_profile_overrides_builtin_and_extends(tmp_path):
+    write(tmp_path, "no-media.yaml", "description: ours\nexclude: ['*.css']\n")
+    write(tmp_path, "lean.yml", "extends: no-media\nexclude: ['*.map']\n")
+    profiles = load_profiles([tmp_path])
+    assert profiles["no-media"].origin == str(tmp_path / "no-media.yaml")
+    assert profiles["no-media"].description == "ours"
+    assert profiles["no-media"].select("a.mp3")  # the built-in's excludes are gone
+    lean = profiles["lean"]
+    assert lean.description == "ours"
+    assert not lean.select("site.css") and not lean.select("app.js.map")
+    assert lean.select("app.js")
+
+
+def test_child_include_replaces_parent_include(tmp_path):
+    write(tmp_path, "base.yaml", "include: ['css/']\n")
+    write(tmp_path, "child.yaml", "extends: base\ninclude: ['js/']\n")
+    profiles = load_profiles([tmp_path])
+    assert profiles["base"].select("css/a.css") and not profiles["base"].select("js/a.js")
+    assert profiles["child"].select("js/a.js") and not profiles["child"].select("css/a.css")
+
+
+def test_gitignore_semantics_negation_and_anchoring(tmp_path):
+    write(tmp_path, "p.yaml", "exclude: ['/vendor/', '*.map', '!keep.map']\n")
+    p = load_profiles([tmp_path])["p"]
+    assert not p.select("vendor/lib.js")
+    assert p.select("app/vendor/lib.js")  # a leading slash anchors to the top
+    assert not p.select("js/app.js.map")
+    assert p.select("js/keep.map")
+
+
+def test_command_line_patterns_on_top(tmp_path):
+    no_media = load_profiles()["no-media"]
+    p = no_media.with_patterns(include=["promo/*.mp4"], exclude=["*.map"])
+    assert p.select("promo/a.mp4")
+    assert not p.select("other/a.mp4")
+    assert not p.select("app.js.map")
+    assert p.select("app.js")
+
+
+def test_a_single_file_location(tmp_path):
+    path = write(tmp_path, "only.yaml", "description: one\n")
+    assert load_profiles([path])["only"].description == "one"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("include: [unclosed\n", "is not valid YAML"),
+        ("- a\n- b\n", "must hold a mapping"),
+        ("includes: ['*.css']\n", "unknown key(s): includes"),
+        ("exclude: 3\n", "'exclude' must be a list of pattern strings"),
+        ("exclude: [1, 2]\n", "'exclude' must be a list of pattern strings"),
+        ("description: [a]\n", "'description' must be a string"),
+        ("ignore_case: maybe\n", "'ignore_case' must be true or false"),
+        ("exclude: ['!']\n", "invalid pattern"),
+        ("extends: nowhere\n", "extends unknown profile 'nowhere'"),
+        ("extends: bad\n", "extends in a cycle: bad -> bad"),
+    ],
+)
+def test_bad_profiles_name_the_file_and_the_problem(tmp_path, text, message):
+    path = write(tmp_path, "bad.yaml", text)
+    with pytest.raises(ProfileError) as info:
+        load_profiles([tmp_path])
+    assert message in str(info.value)
+    assert "bad" in str(info.value)
+    if "cycle" not in message and "extends" not in message and "pattern" not in message:
+        assert str(path) in str(info.value)
+
+
+def test_extends_cycle_across_files(tmp_path):
+    write(tmp_path, "a.yaml", "extends: b\n")
+    write(tmp_path, "b.yaml", "extends: a\n")
+    with pytest.raises(ProfileError, match=r"cycle: a -> b -> a"):
+        load_profiles([tmp_path])
+
+
+def test_missing_location(tmp_path):
+    with pytest.raises(ProfileError, match="does not exist"):
+        load_profiles([tmp_path / "nope"])
+
+
+def test_wrong_suffix(tmp_path):
+    path = write(tmp_path, "p.txt", "description: x\n")
+    with pytest.raises(ProfileError, match=r"\.yaml or \.yml"):
+        load_profiles([path])
+
+
+def test_unknown_profile_lists_known_ones():
+    with pytest.raises(ProfileError, match=r"Unknown profile 'nope'.*full.*media-only.*no-media"):
+        get_profile("nope", load_profiles())
+
+
+def test_unsafe_yaml_tags_are_refused(tmp_path):
+    write(tmp_path, "evil.yaml", "description: !!python/object/apply:os.getcwd []\n")
+    with pytest.raises(ProfileError, match="not valid YAML"):
+        load_profiles([tmp_path])
