@@ -1,13 +1,12 @@
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 from django.core.files.storage import storages
-
-import importlib.util
 
 if importlib.util.find_spec("tests.s3_fixtures"):
     pytest_plugins = ["tests.s3_fixtures"]
