@@ -14,6 +14,9 @@ DEFAULTS: dict[str, Any] = {
     "PROFILES": [],
     "DEFAULT_PROFILE": "no-media",
     "THREADS": 16,
+    # Smart mode (see manifest.py): off by default, so a plain run makes no manifest request.
+    "SMART": False,
+    "MANIFEST_NAME": ".collectstupid/manifest.json",
 }
 
 
@@ -22,6 +25,8 @@ class Settings:
     profiles: tuple[Path, ...]
     default_profile: str
     threads: int
+    smart: bool = False
+    manifest_name: str = ".collectstupid/manifest.json"
 
 
 def _raw() -> dict[str, Any]:
@@ -61,8 +66,23 @@ def get_settings() -> Settings:
         raise SettingsError(
             f"COLLECTSTUPID['THREADS'] must be a whole number of at least 1, not {threads!r}."
         )
+    if not isinstance(raw["SMART"], bool):
+        raise SettingsError(f"COLLECTSTUPID['SMART'] must be True or False, not {raw['SMART']!r}.")
     return Settings(
         profiles=_profiles(raw["PROFILES"]),
         default_profile=default_profile,
         threads=threads,
+        smart=raw["SMART"],
+        manifest_name=_manifest_name(raw["MANIFEST_NAME"]),
     )
+
+
+def _manifest_name(value: Any) -> str:
+    # The name is joined under the storage's location: it must not climb out of it.
+    parts = value.split("/") if isinstance(value, str) else []
+    if not parts or "\\" in value or any(p in ("", ".", "..") for p in parts):
+        raise SettingsError(
+            "COLLECTSTUPID['MANIFEST_NAME'] must be a relative path such as "
+            f"'.collectstupid/manifest.json' (no '..', '.', '//' or backslash), not {value!r}."
+        )
+    return value
