@@ -18,7 +18,7 @@ import yaml
 from collectstupid.errors import ProfileError
 
 BUILTIN = "built-in"
-KEYS = frozenset({"description", "extends", "include", "exclude", "ignore_case"})
+KEYS = frozenset({"description", "extends", "include", "exclude", "ignore_case", "smart"})
 YAML_SUFFIXES = (".yaml", ".yml")
 MATCH_EVERYTHING = ("*",)
 
@@ -45,6 +45,8 @@ class Profile:
     include: tuple[str, ...] = MATCH_EVERYTHING
     exclude: tuple[str, ...] = ()
     ignore_case: bool = False
+    # Smart mode for this profile: None defers to COLLECTSTUPID['SMART'].
+    smart: bool | None = None
     _include_spec: pathspec.PathSpec = field(init=False, repr=False, compare=False)
     _exclude_spec: pathspec.PathSpec = field(init=False, repr=False, compare=False)
 
@@ -87,6 +89,7 @@ class Profile:
                 include=self.include + include,
                 exclude=self.exclude + tuple(f"!{p.lstrip('!')}" for p in include),
                 ignore_case=self.ignore_case,
+                smart=self.smart,
             )
         return Profile(
             name=base.name,
@@ -95,6 +98,7 @@ class Profile:
             include=base.include,
             exclude=base.exclude + exclude,
             ignore_case=base.ignore_case,
+            smart=base.smart,
         )
 
 
@@ -140,6 +144,8 @@ def read_profile_file(path: Path) -> RawProfile:
             )
     if "ignore_case" in data and not isinstance(data["ignore_case"], bool):
         raise ProfileError(f"Profile file {path}: 'ignore_case' must be true or false.")
+    if "smart" in data and not isinstance(data["smart"], bool):
+        raise ProfileError(f"Profile file {path}: 'smart' must be true or false.")
     for key in ("include", "exclude"):
         value = data.get(key)
         if value is None:
@@ -211,6 +217,7 @@ def _resolve(name: str, raw: Mapping[str, RawProfile], chain: tuple[str, ...]) -
         include=include,
         exclude=exclude,
         ignore_case=data.get("ignore_case", parent.ignore_case if parent else False),
+        smart=data.get("smart", parent.smart if parent else None),
     )
 
 
