@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+
+from collectstupid.collect import find_files, ignore_patterns, safe_dest
+from collectstupid.errors import CollectError
+
+
+@pytest.mark.parametrize("path", ["css/site.css", "a", "deep/er/file.min.js", "x..y/z"])
+def test_safe_destinations_pass(path):
+    assert safe_dest(path) == path
+
+
+@pytest.mark.parametrize(
+    "path", ["", "/etc/passwd", "../up.css", "a/../../b", "a//b", "./a", "a\\b", "a/./b", "a/\x00"]
+)
+def test_escaping_destinations_are_refused(path):
+    with pytest.raises(CollectError, match="Refusing the destination path"):
+        safe_dest(path)
+
+
+def test_default_ignore_patterns_match_collectstatic():
+    assert ignore_patterns() == sorted({"CVS", ".*", "*~"})
+    assert ignore_patterns(["x"], use_default=False) == ["x"]
+
+
+def test_odd_finder_paths_stop_the_listing(static_files, settings, monkeypatch):
+    static_files({"a.css": "x"})
+    from django.contrib.staticfiles.finders import FileSystemFinder
+
+    def listing(self, ignore_patterns):
+        storage = next(iter(self.storages.values()))
+        yield "..\\..\\evil.css", storage
+
+    monkeypatch.setattr(FileSystemFinder, "list", listing)
+    with pytest.raises(CollectError, match="backslash"):
+        find_files([])
