@@ -1,0 +1,337 @@
+"""Hashed file names without remote reads: post-process a local staging copy.
+
+collectstatic post-processes a ``ManifestFilesMixin`` storage on the storage
+itself; on S3 that means exists checks, reads, deletes and rewrites over the
+network, for up to ``max_post_process_passes`` passes. Here Django's own
+post-processing runs against a temporary folder instead, through an instance
+of the target's own class whose file operations are redirected to that
+folder. Every setting and override that shapes hashed names (``patterns``,
+``hashed_name``, ``file_hash``, ``manifest_name``, ``keep_intermediate_files``,
+``max_post_process_passes``, JS module support) therefore applies unchanged.
+
+The result becomes the upload plan: each original followed by the copies
+made from it (a profile selects them by the original's path), and the
+manifest in ``Plan.last``, so it is published only once every file it names
+is in place. Post-processing always covers every found file, selected or
+not, so the manifest is complete whatever the profile leaves out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.utils.module_loading import import_string
+
+from collectstupid.collect import SourceFile
+from collectstupid.errors import CollectStupidError
+from collectstupid.plan import Plan
+
+
+class PostProcessError(CollectStupidError):
+    """Post-processing failed locally, so nothing was uploaded."""
+
+
+def hashes_names(storage: Storage) -> bool:
+    """Whether collectstatic would post-process this storage (any ``HashedFilesMixin``)."""
+    return callable(getattr(storage, "post_process", None))
+
+
+class StagedFiles:
+    """Put in front of a storage class: its file operations use a local folder.
+
+    Only the operations post-processing performs are redirected (open,
+    save, exists, delete, path, size, listdir); everything that decides
+    names stays the target's. The remote base's ``url()`` stays too, and on
+    purpose: ``HashedFilesMixin`` writes the last path segment of that URL
+    into CSS and JS references, exactly as collectstatic does on the target.
+    S3's ``url()`` is computed locally (an unsigned presigned URL for
+    ``S3StaticStorage``), so this makes no request.
+    """
+
+    def __init__(self, *args: Any, staging: FileSystemStorage, **kwargs: Any) -> None:
+        self.staging = staging
+        # Which original each staged file was made from, for profile selection.
+        self.made_from: dict[str, str] = {}
+        # Every name written during staging, originals overwritten included.
+        self.saved: set[str] = set()
+        self._unclaimed: list[str] = []
+        super().__init__(*args, **kwargs)
+        if hasattr(self, "manifest_storage"):
+            # The manifest is built here and uploaded with everything else.
+            self.manifest_storage = self
+
+    def __repr__(self) -> str:
+        # Django's error messages include the storage's repr.
+        return f"<{type(self).__mro__[1].__name__}, staged locally>"
+
+    def load_manifest(self) -> tuple[dict[str, str], str]:
+        # post_process() starts from an empty manifest anyway; loading one would
+        # read the deployed manifest through a manifest_storage option.
+        return {}, ""
+
+    def _open(self, name: str, mode: str = "rb") -> File:
+        return self.staging._open(name, mode)
+
+    def _save(self, name: str, content: File) -> str:
+        path = self.staging.path(name)
+        # A staged original may be a hard link or symlink to the project's own
+        # file: replace it, never write through it.
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+        source = _whole_local_file(content)
+        if source is not None and place_file(source, path):
+            name = name.replace("\\", "/")
+        else:
+            name = self.staging._save(name, content)
+        self.saved.add(name)
+        self._unclaimed.append(name)
+        return name
+
+    def _post_process(self, *args: Any, **kwargs: Any) -> Iterator[tuple[Any, ...]]:
+        # Django's _post_process handles one file per yield: the names saved
+        # before a yield were made from the file it yields.
+        for item in super()._post_process(*args, **kwargs):  # type: ignore[misc]
+            for name in self._unclaimed:
+                self.made_from[name] = item[0]
+            self._unclaimed.clear()
+            yield item
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return name  # _save replaces; a renamed copy would break the manifest
+
+    def exists(self, name: str) -> bool:
+        return self.staging.exists(name)
+
+    def delete(self, name: str) -> None:
+        self.staging.delete(name)
+
+    def path(self, name: str) -> str:
+        return self.staging.path(name)
+
+    def size(self, name: str) -> int:
+        return self.staging.size(name)
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        return self.staging.listdir(path)
+
+
+@cache
+def staged_class(cls: type[Storage]) -> type[Storage]:
+    """``cls`` with its file operations moved to a staging folder, made once per class."""
+    return type(f"Staged{cls.__name__}", (StagedFiles, cls), {"__module__": __name__})
+
+
+def _whole_local_file(content: Any) -> str | None:
+    """The path of the plain local file ``content`` reads from start to end, if any.
+
+    ``FileSystemStorage.open()`` returns such files; linking one instead of
+    copying it keeps staging cheap for large images, fonts and media.
+    """
+    if isinstance(content, ContentFile) or not isinstance(content, File):
+        return None
+    raw = content.file
+    if not isinstance(raw, io.BufferedReader | io.FileIO):
+        return None
+    path = raw.name
+    if not isinstance(path, str) or not os.path.isabs(path) or not os.path.isfile(path):
+        return None
+    try:
+        if raw.tell() != 0:
+            return None
+    except OSError:
+        return None
+    return path
+
+
+def place_file(source: str, dest: str) -> bool:
+    """Make ``dest`` show ``source``'s bytes without copying them, if the system allows.
+
+    A hard link first (fails across file systems or on files another user
+    owns), then a symlink. False means the caller must copy.
+    """
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    for link in (os.link, os.symlink):
+        try:
+            link(source, dest)
+        except OSError:
+            continue
+        return True
+    return False
+
+
+def _stage_original(source: SourceFile, staging: FileSystemStorage) -> None:
+    try:
+        local = source.storage.path(source.path)
+    except NotImplementedError:
+        local = None  # a remote source storage: copy it through open()
+    if local is not None and place_file(os.path.abspath(local), staging.path(source.dest)):
+        return
+    with source.storage.open(source.path) as content:
+        staging._save(source.dest, content)
+
+
+@dataclass
+class Staged:
+    """A post-processed plan and what post-processing did."""
+
+    plan: Plan
+    # (original, hashed name) for every file post-processing handled, in
+    # Django's order, selected by the profile or not.
+    post_processed: list[tuple[str, str]] = field(default_factory=list)
+
+
+ProcessedCallback = Callable[[str, str], None]
+
+
+@contextlib.contextmanager
+def staged_plan(
+    plan: Plan,
+    found: Iterable[SourceFile],
+    alias: str = "staticfiles",
+    on_processed: ProcessedCallback | None = None,
+) -> Iterator[Staged]:
+    """Post-process every found file locally and yield the plan to upload.
+
+    ``found`` is every file found, in finder order (collectstatic's order,
+    which fixes the manifest's byte order); ``plan`` says which of them the
+    profile selects. The staging folder lives until the block ends, however
+    it ends, because the upload reads the hashed copies from it.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="collectstupid-stage-"))
+    try:
+        yield _stage(plan, list(found), folder, alias, on_processed)
+    finally:
+        # Staged originals are links: removing them leaves the sources alone.
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _staging_storage(alias: str, staging: FileSystemStorage) -> StagedFiles:
+    config = storages.backends[alias]
+    options = dict(config.get("OPTIONS", {}))
+    if options.get("manifest_storage") is not None:
+        raise PostProcessError(
+            f"The '{alias}' storage writes its manifest to a separate manifest_storage, "
+            "which collectstupid does not support: it uploads the manifest to the "
+            "staticfiles storage. Remove the manifest_storage option, or deploy with "
+            "collectstatic."
+        )
+    cls = import_string(config["BACKEND"])
+    return staged_class(cls)(staging=staging, **options)  # type: ignore[return-value]
+
+
+def _run_post_process(
+    storage: StagedFiles, paths: dict[str, tuple[Storage, str]],
+    on_processed: ProcessedCallback | None,
+) -> list[tuple[str, str]]:
+    processed: list[tuple[str, str]] = []
+    current = ""
+    try:
+        for original, hashed, result in storage.post_process(paths, dry_run=False):  # type: ignore[attr-defined]
+            current = original
+            if isinstance(result, Exception):
+                raise PostProcessError(
+                    f"Post-processing '{original}' failed, so nothing was uploaded: {result}"
+                ) from result
+            if result:
+                processed.append((original, hashed))
+                if on_processed:
+                    on_processed(original, hashed)
+    except PostProcessError:
+        raise
+    except Exception as exc:
+        # Some failures are raised rather than yielded (a storage subclass,
+        # an unreadable file); they stop the run the same way.
+        after = f" after '{current}'" if current else ""
+        raise PostProcessError(
+            f"Post-processing failed{after}, so nothing was uploaded: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    return processed
+
+
+def _walk(folder: Path) -> list[str]:
+    return sorted(
+        Path(dirpath, name).relative_to(folder).as_posix()
+        for dirpath, _, names in os.walk(folder)
+        for name in names
+    )
+
+
+def _origin(name: str, known: dict[str, str]) -> str | None:
+    """The original a staged name was made from.
+
+    Names written outside ``_save`` (say ``app.3f2a1c.css.gz`` from a
+    compressing subclass) belong to the longest known name they extend.
+    """
+    if name in known:
+        return known[name]
+    base = name
+    while "." in base.rsplit("/", 1)[-1]:
+        base = base.rsplit(".", 1)[0]
+        if base in known:
+            return known[base]
+    return None
+
+
+def _stage(
+    plan: Plan, found: list[SourceFile], folder: Path, alias: str,
+    on_processed: ProcessedCallback | None,
+) -> Staged:
+    staging = FileSystemStorage(location=str(folder))
+    storage = _staging_storage(alias, staging)
+    for source in found:
+        _stage_original(source, staging)
+    # Django reads each original from its finder's storage, as in collectstatic.
+    paths = {source.dest: (source.storage, source.path) for source in found}
+    processed = _run_post_process(storage, paths, on_processed)
+
+    originals = set(paths)
+    manifest_name = getattr(storage, "manifest_name", None)
+    known = {name: name for name in originals} | storage.made_from
+    made: dict[str, list[SourceFile]] = {}
+    loose: list[SourceFile] = []
+    manifest: SourceFile | None = None
+    for name in _walk(folder):
+        if name in originals and name not in storage.saved:
+            continue  # an untouched original: uploaded from its source
+        staged = SourceFile(name, staging, name, staging.size(name))
+        if name == manifest_name:
+            manifest = staged
+            continue
+        origin = _origin(name, known)
+        if origin is None:
+            loose.append(staged)
+        else:
+            made.setdefault(origin, []).append(staged)
+
+    selected = {source.dest for source in plan.files}
+    result = Plan(plan.profile, last=list(plan.last))
+    for source in found:
+        into = result.files if source.dest in selected else result.left_out
+        if source.dest not in storage.saved and source.dest != manifest_name:
+            into.append(source)
+        into.extend(made.get(source.dest, []))
+    for staged in loose:
+        # Made from no known original: select it by its own name.
+        (result.files if plan.profile.select(staged.dest) else result.left_out).append(staged)
+    if manifest is not None:
+        result.last.append(manifest)
+    return Staged(result, processed)
+
+
+def post_processed_note(staged: Staged | None) -> str:
+    """collectstatic's ", N post-processed" for the summary line, or nothing."""
+    if staged is None or not staged.post_processed:
+        return ""
+    return f"{len(staged.post_processed)} post-processed"
