@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from argparse import BooleanOptionalAction
 from pathlib import Path
 from typing import Any
 
 from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collectstupid import report
+from collectstupid import report, smart
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
 from collectstupid.conf import get_settings
 from collectstupid.errors import CollectStupidError
@@ -55,6 +56,13 @@ class Command(BaseCommand):
                             help="Write a machine-readable report of the run to PATH.")
         parser.add_argument("--allow-empty", action="store_true",
                             help="Succeed when the profile selects no file.")
+        parser.add_argument("--smart", action=BooleanOptionalAction, default=None,
+                            help="Upload only files whose content the deploy manifest in the "
+                            "storage does not record, then update it (default: the profile's "
+                            "'smart', else SMART, off unless set).")
+        parser.add_argument("--force", action="store_true",
+                            help="Smart mode, but upload every selected file and rewrite "
+                            "the manifest.")
 
     def handle(self, **options: Any) -> None:
         try:
@@ -96,8 +104,13 @@ class Command(BaseCommand):
         destination = describe(storage)
         self.log(f"Profile '{profile.name}' ({profile.origin}); {threads} threads; "
                  f"storage {type(storage).__mro__[1].__name__}.", level=3)
+        run = None
+        if smart.enabled(options["smart"], options["force"], profile.smart, conf.smart):
+            run = smart.SmartRun.start(storage, plan, conf.manifest_name, options["force"])
+            if run.warning:
+                self.stderr.write(self.style.WARNING(run.warning))
         if options["dry_run"]:
-            self.dry_run(plan, destination, options["report_json"])
+            self.dry_run(plan, destination, options["report_json"], run, threads)
             return
         if options["interactive"] and not self.confirm(destination):
             raise CommandError("Collecting static files cancelled.")
@@ -112,14 +125,20 @@ class Command(BaseCommand):
 
         with stop_on_signals() as stop:
             try:
-                result = upload_in_order(plan.files, plan.last, writer_for(storage), threads,
-                                         on_done, stop)
+                write = run.wrap(writer_for(storage)) if run else writer_for(storage)
+                result = upload_in_order(plan.files, plan.last, write, threads, on_done, stop)
             finally:
                 bar.close()
+        # Last of all writes, after plan.last: the manifest records only what landed.
+        manifest_error = run.finish(result) if run else None
         if options["report_json"]:
-            report.write_json(options["report_json"],
-                              report.report_data(plan, result, destination, dry_run=False))
-        self.log(report.summary(plan, result, destination, dry_run=False))
+            report.write_json(options["report_json"], report.report_data(
+                plan, result, destination, dry_run=False,
+                extra={"smart": run.report()} if run else None))
+        line = report.summary(plan, result, destination, dry_run=False)
+        self.log(run.summary(line, result) if run else line)
+        if manifest_error:
+            self.stderr.write(manifest_error)
         if stop.is_set():
             raise CommandError(
                 f"Interrupted: {len(result.uploaded)} files were uploaded, "
@@ -133,6 +152,8 @@ class Command(BaseCommand):
                 + (f"\n  ... and {more} more (see --report-json)." if more > 0 else "")
                 + "\nThe other files were uploaded; run the command again to retry."
             )
+        if manifest_error:
+            raise CommandError(manifest_error)
 
     def check_plan(self, plan: Plan, allow_empty: bool) -> None:
         if not plan.files and not allow_empty:
@@ -151,14 +172,26 @@ class Command(BaseCommand):
                 f"{listed}\nFix their permissions or remove them, then run again."
             )
 
-    def dry_run(self, plan: Plan, destination: str, report_json: Path | None) -> None:
-        for source in plan.all_files:
-            self.log(f"Would upload '{source.dest}' ({report.format_size(source.size)})", level=1)
+    def dry_run(self, plan: Plan, destination: str, report_json: Path | None,
+                run: smart.SmartRun | None = None, threads: int = 1) -> None:
+        line = report.summary(plan, None, destination, dry_run=True)
+        if run:
+            run.preview(plan, threads)
+            would, unchanged, line = run.dry_run_lines(plan, destination)
+            for text in would:
+                self.log(text, level=1)
+            for text in unchanged:
+                self.log(text, level=2)
+        else:
+            for source in plan.all_files:
+                self.log(f"Would upload '{source.dest}' ({report.format_size(source.size)})",
+                         level=1)
         for source in plan.left_out:
             self.log(f"Left out by the profile: '{source.dest}'", level=2)
         if report_json:
-            report.write_json(report_json, report.report_data(plan, None, destination, True))
-        self.log(report.summary(plan, None, destination, dry_run=True))
+            report.write_json(report_json, report.report_data(
+                plan, None, destination, True, extra={"smart": run.report()} if run else None))
+        self.log(line)
 
     def confirm(self, destination: str) -> bool:
         message = (
