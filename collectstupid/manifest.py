@@ -185,7 +185,9 @@ class StorageManifestStore:
 
 # Conflicts a conditional PutObject answers with: the object changed (412), a
 # concurrent conditional write is in progress (409 on AWS), or it was deleted.
-_CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"})
+_CONFLICT_CODES = frozenset(
+    {"PreconditionFailed", "ConditionalRequestConflict", "OperationAborted", "NoSuchKey"}
+)
 # PutObject parameters that also belong on a GetObject of an SSE-C object.
 _READ_PARAMS = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5",
                 "RequestPayer", "ExpectedBucketOwner")

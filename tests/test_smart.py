@@ -1,0 +1,468 @@
+"""Smart mode: the deploy manifest, the hashing writer, and what reruns cost.
+
+The first part needs no server (the format, the merge rule, FileSystemStorage
+deploys); the second runs against the real S3 server and counts every
+botocore call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.storage import storages
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from collectstupid import manifest, smart
+from collectstupid.collect import SourceFile
+from collectstupid.conf import get_settings
+from collectstupid.errors import SettingsError
+from collectstupid.manifest import Entry, Snapshot
+from collectstupid.profiles import load_profiles
+from collectstupid.upload import SKIPPED, UPLOADED
+from tests.conftest import tree
+
+MANIFEST = ".collectstupid/manifest.json"
+ASSETS = {
+    "css/site.css": "body { color: red }",
+    "js/app.js": "console.log(1)",
+    "img/logo.png": b"\x89PNG\r\n\x1a\nlogo",
+    "media/intro.mp4": b"\x00" * 2048,
+    "media/theme.mp3": b"\x01" * 1024,
+}
+MEDIA = {"media/intro.mp4", "media/theme.mp3"}
+
+
+def run(*args: str, **options: Any) -> str:
+    out = StringIO()
+    call_command("collectstupid", *args, interactive=False, stdout=out, stderr=out, **options)
+    return out.getvalue()
+
+
+def run_split(*args: str, **options: Any) -> tuple[str, str]:
+    """Run the command; return (stdout, stderr) apart, to count warnings."""
+    out, err = StringIO(), StringIO()
+    call_command("collectstupid", *args, interactive=False, stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def sha(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def entry(data: bytes | str) -> Entry:
+    raw = data.encode() if isinstance(data, str) else data
+    return Entry(sha(raw), len(raw))
+
+
+def touch_all(root: Path) -> None:
+    """Give every file a new mtime, as a fresh CI checkout does."""
+    later = time.time() + 3600
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, (later, later))
+
+
+def read_manifest(root: Path) -> dict[str, Entry]:
+    return manifest.loads((root / MANIFEST).read_bytes())
+
+
+# --- the format ------------------------------------------------------------
+
+
+def test_dumps_loads_round_trip_and_is_stable():
+    entries = {"b.css": entry("b"), "a/é.js": entry("a")}
+    data = manifest.dumps(entries)
+    assert manifest.loads(data) == entries
+    assert manifest.dumps(dict(reversed(list(entries.items())))) == data
+    doc = json.loads(data)
+    assert doc["format"] == manifest.FORMAT
+    assert doc["version"] == manifest.VERSION
+
+
+@pytest.mark.parametrize(("data", "why"), [
+    (b"{not json", "not valid JSON"),
+    (b"\xff\xfe", "not valid JSON"),
+    (b"[]", "not written by collectstupid"),
+    (b'{"files": {}}', "not written by collectstupid"),
+    (json.dumps({"format": manifest.FORMAT, "version": 99, "files": {}}).encode(),
+     "format version 99"),
+    (json.dumps({"format": manifest.FORMAT, "version": 1, "files": []}).encode(),
+     "'files' is not a mapping"),
+    (json.dumps({"format": manifest.FORMAT, "version": 1,
+                 "files": {"a": {"sha256": "x", "size": 1}}}).encode(), "entry for 'a'"),
+    (json.dumps({"format": manifest.FORMAT, "version": 1,
+                 "files": {"a": {"sha256": "0" * 64, "size": True}}}).encode(), "entry for 'a'"),
+])
+def test_loads_rejects_anything_it_did_not_write(data, why):
+    with pytest.raises(manifest.FormatError, match=why):
+        manifest.loads(data)
+
+
+# --- the merge rule --------------------------------------------------------
+
+OLD, MINE, THEIRS = entry("old"), entry("mine"), entry("theirs")
+
+
+def test_merge_keeps_entries_this_run_did_not_touch():
+    merged, conflicts = manifest.merge(
+        fresh={"media/a.mp4": OLD, "css/a.css": OLD},
+        base={"media/a.mp4": OLD, "css/a.css": OLD},
+        uploaded={"css/a.css": MINE},
+        failed=[],
+    )
+    assert merged == {"media/a.mp4": OLD, "css/a.css": MINE}
+    assert conflicts == []
+
+
+def test_merge_drops_a_failed_files_entry():
+    # The failed write may have landed or half-landed: the old entry is no longer known true.
+    merged, _ = manifest.merge({"a": OLD, "b": OLD}, {"a": OLD, "b": OLD}, {}, ["a"])
+    assert merged == {"b": OLD}
+
+
+def test_merge_after_another_run_wrote():
+    base = {"same": OLD, "raced": OLD, "theirs-only": OLD, "gone": OLD}
+    fresh = {"same": MINE, "raced": THEIRS, "theirs-only": THEIRS, "new-theirs": THEIRS}
+    uploaded = {"same": MINE, "raced": MINE, "gone": MINE, "mine-only": MINE}
+    merged, conflicts = manifest.merge(fresh, base, uploaded, [])
+    assert merged == {
+        "same": MINE,  # both wrote the same bytes: true whichever landed last
+        "theirs-only": THEIRS,
+        "new-theirs": THEIRS,
+        "mine-only": MINE,  # nobody else recorded it since our read
+    }
+    # Both wrote other bytes (or they dropped it): whose write landed last is unknown.
+    assert conflicts == ["gone", "raced"]
+
+
+class FakeStore:
+    """An in-memory store; ``before_write`` lets a test play another run."""
+
+    name = MANIFEST
+
+    def __init__(self, entries: dict[str, Entry] | None = None) -> None:
+        self.data = manifest.dumps(entries) if entries is not None else None
+        self.version = 0
+        self.writes = 0
+        self.reads = 0
+        self.before_write: Callable[[], None] | None = None
+
+    def read(self) -> Snapshot:
+        self.reads += 1
+        if self.data is None:
+            return Snapshot()
+        return Snapshot(manifest.loads(self.data), str(self.version), found=True)
+
+    def put(self, entries: dict[str, Entry]) -> None:
+        self.data = manifest.dumps(entries)
+        self.version += 1
+
+    def write(self, data: bytes, expected: Snapshot) -> bool:
+        if self.before_write:
+            hook, self.before_write = self.before_write, None
+            hook()
+        current = str(self.version) if self.data is not None else None
+        if current != expected.token:
+            return False
+        self.data = data
+        self.version += 1
+        self.writes += 1
+        return True
+
+
+def test_publish_writes_nothing_when_nothing_changed():
+    store = FakeStore({"a": OLD})
+    result = manifest.publish(store, store.read(), {}, [])
+    assert not result.written
+    assert store.writes == 0
+
+
+def test_publish_remerges_onto_a_copy_another_run_wrote():
+    store = FakeStore({"css/a.css": OLD, "media/a.mp4": OLD})
+    base = store.read()
+    store.before_write = lambda: store.put({"css/a.css": OLD, "media/a.mp4": THEIRS})
+    result = manifest.publish(store, base, {"css/a.css": MINE}, [])
+    assert result.written and result.attempts == 2
+    assert manifest.loads(store.data) == {"css/a.css": MINE, "media/a.mp4": THEIRS}
+
+
+def test_publish_gives_up_after_a_few_conflicts():
+    class Busy(FakeStore):
+        def write(self, data: bytes, expected: Snapshot) -> bool:
+            return False  # another run always wrote first
+
+    busy = Busy({})
+    with pytest.raises(manifest.ManifestError, match="3 attempts"):
+        manifest.publish(busy, busy.read(), {"a": MINE}, [], attempts=3)
+    assert busy.reads == 1 + 3
+
+
+# --- the writer wrapper ----------------------------------------------------
+
+
+def source_for(tmp_path: Path, dest: str, content: bytes) -> SourceFile:
+    from django.core.files.storage import FileSystemStorage
+
+    path = tmp_path / dest
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return SourceFile(dest, FileSystemStorage(location=str(tmp_path)), dest, len(content))
+
+
+def test_smart_writer_skips_known_content_without_calling_the_writer(tmp_path):
+    calls: list[str] = []
+    unchanged = source_for(tmp_path, "a.css", b"same")
+    changed = source_for(tmp_path, "b.css", b"new bytes")
+    writer = smart.SmartWriter(lambda s: calls.append(s.dest), {
+        "a.css": entry(b"same"), "b.css": entry(b"old bytes")})
+    assert writer(unchanged) == SKIPPED
+    assert writer(changed) == UPLOADED
+    assert calls == ["b.css"]
+    assert writer.uploaded == {"b.css": entry(b"new bytes")}
+    assert writer.reasons == {"b.css": smart.CHANGED}
+
+
+def test_smart_writer_records_nothing_for_a_failed_write(tmp_path):
+    def fail(source: SourceFile) -> None:
+        raise OSError("disk on fire")
+
+    writer = smart.SmartWriter(fail, {"a.css": entry(b"old")})
+    with pytest.raises(OSError):
+        writer(source_for(tmp_path, "a.css", b"new"))
+    assert writer.uploaded == {}
+    assert writer.failed == {"a.css"}
+
+
+def test_smart_writer_hashes_big_files_in_chunks(tmp_path):
+    big = bytes(range(256)) * (smart.CHUNK // 256 * 3 + 7)
+    writer = smart.SmartWriter(lambda s: None, {})
+    writer(source_for(tmp_path, "media/big.mp4", big))
+    assert writer.uploaded["media/big.mp4"] == entry(big)
+
+
+@pytest.mark.parametrize(("option", "force", "profile", "setting", "expected"), [
+    (None, False, None, False, False),
+    (None, False, None, True, True),
+    (None, False, True, False, True),
+    (None, False, False, True, False),
+    (True, False, False, False, True),
+    (False, False, True, True, False),
+    (None, True, None, False, True),
+])
+def test_smart_mode_precedence(option, force, profile, setting, expected):
+    assert smart.enabled(option, force, profile, setting) is expected
+
+
+def test_force_with_no_smart_is_refused():
+    with pytest.raises(smart.CollectStupidError, match="--no-smart"):
+        smart.enabled(False, True, None, False)
+
+
+# --- settings and profiles -------------------------------------------------
+
+
+def test_settings_defaults_and_validation(settings):
+    settings.COLLECTSTUPID = {}
+    conf = get_settings()
+    assert conf.smart is False and conf.manifest_name == MANIFEST
+    settings.COLLECTSTUPID = {"SMART": True, "MANIFEST_NAME": "deploy/state.json"}
+    conf = get_settings()
+    assert conf.smart is True and conf.manifest_name == "deploy/state.json"
+    for bad in ({"SMART": "yes"}, {"MANIFEST_NAME": "../up.json"}, {"MANIFEST_NAME": ""},
+                {"MANIFEST_NAME": "/abs.json"}, {"MANIFEST_NAME": 3}):
+        settings.COLLECTSTUPID = bad
+        with pytest.raises(SettingsError):
+            get_settings()
+
+
+def test_profile_smart_key_is_inherited(tmp_path):
+    (tmp_path / "quick.yaml").write_text("extends: no-media\nsmart: true\n")
+    (tmp_path / "quicker.yaml").write_text("extends: quick\n")
+    profiles = load_profiles([tmp_path])
+    assert profiles["quick"].smart is True
+    assert profiles["quicker"].smart is True
+    assert profiles["quicker"].with_patterns(["x"], ["y"]).smart is True
+    assert profiles["full"].smart is None
+
+
+# --- FileSystemStorage deploys ---------------------------------------------
+
+
+def test_filesystem_smart_rerun_uploads_only_what_changed(static_files, static_root):
+    src = static_files(ASSETS)
+    out = run("--smart", "--profile", "full")
+    assert "5 static files uploaded" in out and "0 skipped as unchanged" in out
+    assert read_manifest(static_root) == {k: entry(v) for k, v in ASSETS.items()}
+
+    touch_all(src)
+    stamp = (static_root / MANIFEST).stat().st_mtime_ns
+    out = run("--smart", "--profile", "full")
+    assert "0 static files uploaded" in out and "5 skipped as unchanged" in out
+    assert (static_root / MANIFEST).stat().st_mtime_ns == stamp  # not rewritten
+
+    (src / "css/site.css").write_text("body { color: blue }")
+    out = run("--smart", "--profile", "full", verbosity=2)
+    assert "Uploaded 'css/site.css'" in out and "4 skipped as unchanged" in out
+    assert tree(static_root)["css/site.css"] == b"body { color: blue }"
+    assert read_manifest(static_root)["css/site.css"] == entry("body { color: blue }")
+
+
+def test_blind_mode_never_touches_the_manifest(static_files, static_root):
+    static_files(ASSETS)
+    run("--profile", "full")
+    assert MANIFEST not in tree(static_root)
+
+
+def test_setting_and_profile_opt_in(static_files, static_root, settings, tmp_path):
+    static_files(ASSETS)
+    settings.COLLECTSTUPID = {"SMART": True}
+    run("--profile", "full")
+    assert MANIFEST in tree(static_root)
+    assert "5 skipped as unchanged" in run("--profile", "full")
+    assert "5 static files uploaded" in run("--profile", "full", "--no-smart")
+
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "quick.yaml").write_text("smart: false\n")
+    settings.COLLECTSTUPID = {"SMART": True, "PROFILES": [str(tmp_path / "profiles")]}
+    assert "5 static files uploaded" in run("--profile", "quick")
+
+
+def test_force_uploads_everything_and_keeps_other_entries(static_files, static_root):
+    static_files(ASSETS)
+    run("--smart", "--profile", "full")
+    out = run("--force", "--profile", "no-media")
+    assert "3 static files uploaded" in out and "0 skipped as unchanged" in out
+    assert set(read_manifest(static_root)) == set(ASSETS)
+
+
+def test_profile_switch_keeps_media_entries(static_files, static_root):
+    src = static_files(ASSETS)
+    run("--smart", "--profile", "full")
+    (src / "media/intro.mp4").write_bytes(b"\x02" * 4096)  # changed, but not deployed now
+    (src / "js/app.js").write_text("console.log(2)")
+    out = run("--smart", "--profile", "no-media")
+    assert "1 static file uploaded" in out and "2 skipped as unchanged" in out
+    recorded = read_manifest(static_root)
+    # The media entries still describe what is in the storage: the old intro.mp4.
+    assert recorded["media/intro.mp4"] == entry(ASSETS["media/intro.mp4"])
+    assert recorded["media/theme.mp3"] == entry(ASSETS["media/theme.mp3"])
+    assert recorded["js/app.js"] == entry("console.log(2)")
+    out = run("--smart", "--profile", "media-only")
+    assert "1 static file uploaded" in out and "1 skipped as unchanged" in out
+
+
+def test_failed_upload_is_not_recorded_and_retried_next_run(static_files, static_root,
+                                                            settings):
+    src = static_files(ASSETS)
+    run("--smart")
+    (src / "js/app.js").write_text("console.log(2)")
+    (src / "css/site.css").write_text("body { color: blue }")
+    good = settings.STORAGES["staticfiles"]
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "tests.storages.FailingStorage",
+        "OPTIONS": {"location": str(static_root), "fail": ["js/app.js"]}}}
+    with pytest.raises(CommandError, match="1 of 3 files failed"):
+        run("--smart")
+    recorded = read_manifest(static_root)
+    assert "js/app.js" not in recorded  # neither the new content nor the old
+    assert recorded["css/site.css"] == entry("body { color: blue }")
+
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": good}
+    storages._storages = {}
+    out = run("--smart", verbosity=2)
+    assert "Uploaded 'js/app.js'" in out and "1 static file uploaded" in out
+    assert read_manifest(static_root)["js/app.js"] == entry("console.log(2)")
+
+
+@pytest.mark.parametrize("content", [
+    b"{definitely not json",
+    b'{"format": "someone-else", "files": {}}',
+    json.dumps({"format": manifest.FORMAT, "version": 2, "files": {}}).encode(),
+])
+def test_unusable_manifest_warns_once_and_everything_uploads(static_files, static_root,
+                                                             content):
+    static_files(ASSETS)
+    (static_root / ".collectstupid").mkdir(parents=True)
+    (static_root / MANIFEST).write_bytes(content)
+    out, err = run_split("--smart", "--profile", "full")
+    assert err.count("was ignored") == 1
+    assert "5 static files uploaded" in out
+    assert read_manifest(static_root) == {k: entry(v) for k, v in ASSETS.items()}
+    out, err = run_split("--smart", "--profile", "full")
+    assert err == "" and "5 skipped as unchanged" in out
+
+
+def test_dry_run_lists_what_and_why_and_writes_nothing(static_files, static_root, tmp_path):
+    src = static_files(ASSETS)
+    run("--smart", "--profile", "no-media")
+    (src / "css/site.css").write_text("changed")
+    before = tree(static_root)
+    report_path = tmp_path / "report.json"
+    out = run("--smart", "--profile", "full", "--dry-run", "--report-json", str(report_path))
+    assert tree(static_root) == before
+    assert "Would upload 'css/site.css' (changed, 7 B)" in out
+    assert "Would upload 'media/intro.mp4' (new, 2.0 KB)" in out
+    assert "Would upload 'js/app.js'" not in out
+    assert ("3 static files (3.1 KB) would be uploaded to" in out
+            and "(2 new, 1 changed); 2 unchanged would be skipped" in out)
+    data = json.loads(report_path.read_text())
+    assert data["dry_run"] is True
+    assert {f["destination"]: f["reason"] for f in data["smart"]["would_upload"]} == {
+        "css/site.css": "changed", "media/intro.mp4": "new", "media/theme.mp3": "new"}
+    assert data["smart"]["unchanged_files"] == 2
+
+
+def test_json_report_marks_skipped_files(static_files, static_root, tmp_path):
+    static_files(ASSETS)
+    run("--smart")
+    report_path = tmp_path / "report.json"
+    run("--smart", "--report-json", str(report_path))
+    data = json.loads(report_path.read_text())
+    assert {f["status"] for f in data["files"]} == {"skipped"}
+    assert data["smart"]["manifest_written"] is False
+    assert data["smart"]["manifest"] == MANIFEST
+
+
+def test_a_static_file_named_like_the_manifest_is_refused(static_files, static_root):
+    static_files({**ASSETS, MANIFEST: "{}"})
+    with pytest.raises(CommandError, match="same name as the deploy manifest"):
+        run("--smart", "--no-default-ignore")
+
+
+def test_manifest_name_setting(static_files, static_root, settings):
+    static_files(ASSETS)
+    settings.COLLECTSTUPID = {"MANIFEST_NAME": "state/deploy.json"}
+    run("--smart")
+    assert "state/deploy.json" in tree(static_root)
+
+
+def test_concurrent_filesystem_runs_keep_both_profiles_entries(static_files, static_root):
+    static_files(ASSETS)
+    errors: list[BaseException] = []
+
+    def deploy(profile: str) -> None:
+        try:
+            run("--smart", "--profile", profile)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deploy, args=(p,)) for p in ("no-media", "media-only")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    recorded = read_manifest(static_root)
+    landed = tree(static_root)
+    for path, recorded_entry in recorded.items():
+        assert recorded_entry == entry(landed[path])
