@@ -73,7 +73,8 @@ class StagedFiles:
 
     def __repr__(self) -> str:
         # Django's error messages include the storage's repr.
-        return f"<{type(self).__mro__[1].__name__}, staged locally>"
+        mro = type(self).__mro__
+        return f"<{mro[mro.index(StagedFiles) + 1].__name__}, staged locally>"
 
     def load_manifest(self) -> tuple[dict[str, str], str]:
         # post_process() starts from an empty manifest anyway; loading one would
@@ -330,8 +331,8 @@ def _stage(
     return Staged(result, processed)
 
 
-def post_processed_note(staged: Staged | None) -> str:
-    """collectstatic's ", N post-processed" for the summary line, or nothing."""
-    if staged is None or not staged.post_processed:
-        return ""
-    return f"{len(staged.post_processed)} post-processed"
+def with_post_processed(line: str, staged: Staged | None) -> str:
+    """The summary line with collectstatic's "N post-processed" added, when there were any."""
+    if staged is None or not staged.post_processed or not line.endswith("."):
+        return line
+    return f"{line[:-1]}; {len(staged.post_processed)} post-processed."

@@ -211,14 +211,23 @@ def test_missing_file_stops_before_any_upload(static_files, static_root, monkeyp
     assert not static_root.exists()
 
 
-def test_hashed_storage_is_refused_until_supported(static_files, static_root, settings):
+def test_hashed_storage_deploys_hashed_copies_and_a_complete_manifest(static_files,
+                                                                       static_root, settings):
+    # The details, and equivalence with collectstatic, are in test_hashed.py.
     static_files(ASSETS)
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
-    with pytest.raises(CommandError, match="ManifestFilesMixin"):
-        run()
-    out = run("--no-post-process")
-    assert "3 static files uploaded" in out
+    out = run()
+    landed = tree(static_root)
+    paths = json.loads(landed.pop("staticfiles.json"))["paths"]
+    assert set(paths) == {"css/site.css", "js/app.js", "img/logo.png", "media/intro.mp4",
+                          "media/theme.mp3"}
+    shipped = ("css/site.css", "js/app.js", "img/logo.png")
+    assert set(landed) == {*shipped, *(paths[name] for name in shipped)}
+    assert "7 static files uploaded" in out and "; 5 post-processed." in out
+    out = run("--no-post-process", "--profile", "media-only")
+    assert "2 static files uploaded" in out and "post-processed" not in out
+    assert "media/intro.mp4" in tree(static_root)
 
 
 def test_storage_that_raises_names_the_file_and_uploads_the_rest(static_files, static_root,

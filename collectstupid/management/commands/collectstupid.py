@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from argparse import BooleanOptionalAction
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from collectstupid.errors import CollectStupidError
 from collectstupid.interrupt import stop_on_signals
 from collectstupid.plan import Plan, make_plan
 from collectstupid.profiles import Profile, get_profile, load_profiles
+from collectstupid.stage import hashes_names, staged_plan, with_post_processed
 from collectstupid.storage import describe, target_storage
 from collectstupid.upload import FAILED, Outcome, upload_in_order, writer_for
 
@@ -66,7 +68,9 @@ class Command(BaseCommand):
 
     def handle(self, **options: Any) -> None:
         try:
-            self.deploy(**options)
+            # Whatever deploy() enters here (a staging folder) is removed however it ends.
+            with ExitStack() as self.cleanup:
+                self.deploy(**options)
         except CollectStupidError as exc:
             raise CommandError(str(exc)) from exc
 
@@ -94,13 +98,12 @@ class Command(BaseCommand):
         plan = make_plan(found.files, profile)
         self.check_plan(plan, options["allow_empty"])
         storage = target_storage()
-        if options["post_process"] and hasattr(storage, "post_process"):
-            raise CommandError(
-                f"The staticfiles storage {type(storage).__mro__[1].__name__} renames files "
-                "with content hashes (ManifestFilesMixin), which collectstupid does not "
-                "support yet. Deploy it with collectstatic, or pass --no-post-process to "
-                "upload the original names only."
-            )
+        staged = None
+        if options["post_process"] and hashes_names(storage):
+            staged = self.cleanup.enter_context(staged_plan(
+                plan, found.files, on_processed=lambda name, hashed: self.log(
+                    f"Post-processed '{name}' as '{hashed}'", level=2)))
+            plan = staged.plan
         destination = describe(storage)
         self.log(f"Profile '{profile.name}' ({profile.origin}); {threads} threads; "
                  f"storage {type(storage).__mro__[1].__name__}.", level=3)
@@ -135,7 +138,8 @@ class Command(BaseCommand):
             report.write_json(options["report_json"], report.report_data(
                 plan, result, destination, dry_run=False,
                 extra={"smart": run.report()} if run else None))
-        line = report.summary(plan, result, destination, dry_run=False)
+        line = with_post_processed(report.summary(plan, result, destination, dry_run=False),
+                                   staged)
         self.log(run.summary(line, result) if run else line)
         if manifest_error:
             self.stderr.write(manifest_error)

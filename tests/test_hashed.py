@@ -1,0 +1,364 @@
+"""Hashed file names: collectstupid deploys what collectstatic would, with local post-processing.
+
+The reference for every comparison is Django's own collectstatic writing
+into a local storage of the same hashing class: the target must end with
+exactly those names and bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
+from django.core.files.storage import storages
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from collectstupid import stage
+from tests.conftest import tree
+
+CSS_MAP = json.dumps({"version": 3, "file": "site.css", "sources": ["site.scss"],
+                      "mappings": "AAAA"})
+JS_MAP = json.dumps({"version": 3, "file": "app.js", "sources": ["app.ts"], "mappings": "AAAA"})
+
+# A small site that exercises every kind of reference Django rewrites.
+ASSETS: dict[str, str | bytes] = {
+    "css/site.css": (
+        '@import "base.css";\n'
+        "@import url('../vendor/reset.css');\n"
+        'body { background: url("../img/bg.png"); }\n'
+        ".logo { background: url(../img/logo.svg#mark); }\n"
+        "@font-face { src: url('../fonts/icons.woff2?#iefix') format('woff2'); }\n"
+        ".hero { background: url('/static/img/hero.jpg'); }\n"
+        ".ext { background: url(https://example.com/x.png); }\n"
+        ".data { background: url(data:image/png;base64,AAAA); }\n"
+        ".poster { background: url('../media/poster-loop.webm'); }\n"
+        "/*# sourceMappingURL=site.css.map */\n"
+    ),
+    "css/site.css.map": CSS_MAP,
+    "css/base.css": "html { color: black; }\n.bg { background: url(../img/bg.png); }\n",
+    "vendor/reset.css": "* { margin: 0; }\n",
+    "js/app.js": (
+        'import { helper } from "./lib/helper.js";\n'
+        "import * as util from './lib/util.js';\n"
+        'import "./side-effect.js";\n'
+        'export { helper } from "./lib/helper.js";\n'
+        'const lazy = import("./lazy.js");\n'
+        "console.log(helper, util, lazy);\n"
+        "//# sourceMappingURL=app.js.map\n"
+    ),
+    "js/app.js.map": JS_MAP,
+    "js/lib/helper.js": "export const helper = 1;\n",
+    "js/lib/util.js": "import { helper } from './helper.js';\nexport const util = helper;\n",
+    "js/side-effect.js": "window.loaded = true;\n",
+    "js/lazy.js": "export default 42;\n",
+    "img/bg.png": b"\x89PNG\r\n\x1a\nbg",
+    "img/logo.svg": "<svg id='mark'></svg>",
+    "img/hero.jpg": b"\xff\xd8\xffhero",
+    "fonts/icons.woff2": b"wOF2icons",
+    "media/poster-loop.webm": b"\x1aE\xdf\xa3" + b"\x00" * 4096,
+    "media/intro.mp4": b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 8192,
+    "media/theme.mp3": b"ID3" + b"\x02" * 2048,
+}
+MEDIA = {"media/poster-loop.webm", "media/intro.mp4", "media/theme.mp3"}
+
+
+class JSModuleManifestStorage(ManifestStaticFilesStorage):
+    support_js_module_import_aggregation = True
+
+
+class ShortHashMixin:
+    """An override that calls super(): staging must keep the class's own MRO."""
+
+    def file_hash(self, name, content=None):
+        full = super().file_hash(name, content)
+        return full and full[:6]
+
+
+class ShortHashStorage(ShortHashMixin, JSModuleManifestStorage):
+    manifest_name = "assets/manifest.json"
+
+
+class KeepIntermediateStorage(JSModuleManifestStorage):
+    keep_intermediate_files = True
+
+
+class LaxStorage(JSModuleManifestStorage):
+    manifest_strict = False
+    max_post_process_passes = 8
+
+
+class GzipManifestStorage(JSModuleManifestStorage):
+    """Writes .gz siblings through path(), outside _save, the way compressing storages do."""
+
+    def post_process(self, *args, **kwargs):
+        yield from super().post_process(*args, **kwargs)
+        if kwargs.get("dry_run"):
+            return
+        for name in self.hashed_files.values():
+            with open(self.path(name), "rb") as raw, open(self.path(name) + ".gz", "wb") as gz:
+                gz.write(gzip.compress(raw.read(), mtime=0))
+
+
+def run(*args: str, **options) -> str:
+    out = StringIO()
+    call_command("collectstupid", *args, interactive=False, stdout=out, stderr=out, **options)
+    return out.getvalue()
+
+
+def use_storage(settings, backend: str, **options) -> None:
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": backend, "OPTIONS": options}}
+    storages._storages = {}
+
+
+@pytest.fixture
+def reference(settings, tmp_path) -> Callable[[str], dict[str, bytes]]:
+    """What collectstatic writes into a fresh local folder with the given storage class."""
+
+    def collect(backend: str) -> dict[str, bytes]:
+        saved = settings.STORAGES
+        root = tmp_path / f"reference-{backend.rsplit('.', 1)[-1]}"
+        use_storage(settings, backend, location=str(root))
+        call_command("collectstatic", interactive=False, verbosity=0)
+        settings.STORAGES = saved
+        storages._storages = {}
+        return tree(root)
+
+    return collect
+
+
+@pytest.fixture
+def local_target(settings, tmp_path) -> Callable[[str], Path]:
+    def use(backend: str) -> Path:
+        root = tmp_path / "target"
+        use_storage(settings, backend, location=str(root))
+        return root
+
+    return use
+
+
+@pytest.fixture
+def staging_dirs(tmp_path, monkeypatch) -> Callable[[], list[Path]]:
+    """Make staging folders land in a private temp dir, to see that none is left behind."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    return lambda: sorted(temp.iterdir())
+
+
+def media_keys(files: dict[str, bytes], manifest: dict[str, str]) -> set[str]:
+    """Media originals and every stored name made from them."""
+    made = {manifest[name] for name in MEDIA}
+    return {key for key in files
+            if key in MEDIA or key in made or any(key.startswith(m + ".") for m in made)}
+
+
+@pytest.mark.parametrize("backend", [
+    "tests.test_hashed.JSModuleManifestStorage",
+    "tests.test_hashed.ShortHashStorage",
+    "tests.test_hashed.KeepIntermediateStorage",
+    "tests.test_hashed.LaxStorage",
+    "tests.test_hashed.GzipManifestStorage",
+    "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+])
+def test_local_target_matches_collectstatic(static_files, reference, local_target, backend,
+                                            staging_dirs):
+    static_files(ASSETS)
+    expected = reference(backend)
+    target = local_target(backend)
+    run("--profile", "full")
+    assert tree(target) == expected
+    assert staging_dirs() == []
+
+
+def test_reference_project_exercises_every_rewrite(static_files, reference):
+    # Guards the test data: if Django stopped rewriting one of these, the
+    # equivalence tests would compare less than they claim to.
+    static_files(ASSETS)
+    files = reference("tests.test_hashed.JSModuleManifestStorage")
+    paths = json.loads(files["staticfiles.json"])["paths"]
+    site = files[paths["css/site.css"]].decode()
+    app = files[paths["js/app.js"]].decode()
+    for original in ("css/base.css", "vendor/reset.css", "img/bg.png", "img/logo.svg",
+                     "fonts/icons.woff2", "img/hero.jpg", "css/site.css.map",
+                     "media/poster-loop.webm"):
+        assert paths[original].rsplit("/", 1)[-1] in site, original
+    for original in ("js/lib/helper.js", "js/lib/util.js", "js/side-effect.js", "js/lazy.js",
+                     "js/app.js.map"):
+        assert paths[original].rsplit("/", 1)[-1] in app, original
+    assert set(paths) == set(ASSETS)
+
+
+@pytest.mark.parametrize("backend", [
+    "tests.test_hashed.JSModuleManifestStorage",
+    "tests.test_hashed.KeepIntermediateStorage",
+    "tests.test_hashed.GzipManifestStorage",
+])
+def test_split_deploy_ships_a_complete_manifest_each_time(static_files, reference,
+                                                          local_target, backend):
+    static_files(ASSETS)
+    expected = reference(backend)
+    manifest = json.loads(expected["staticfiles.json"])["paths"]
+    media = media_keys(expected, manifest)
+    assert len(media) == (9 if "Gzip" in backend else 6)
+    target = local_target(backend)
+
+    run("--profile", "no-media")
+    assert tree(target) == {k: v for k, v in expected.items() if k not in media}
+    run("--profile", "media-only")
+    assert tree(target) == expected
+
+
+def test_media_only_alone_ships_media_and_the_whole_manifest(static_files, reference,
+                                                             local_target):
+    backend = "tests.test_hashed.JSModuleManifestStorage"
+    static_files(ASSETS)
+    expected = reference(backend)
+    manifest = json.loads(expected["staticfiles.json"])["paths"]
+    target = local_target(backend)
+    out = run("--profile", "media-only")
+    landed = tree(target)
+    assert set(landed) == media_keys(expected, manifest) | {"staticfiles.json"}
+    assert landed["staticfiles.json"] == expected["staticfiles.json"]
+    assert "7 static files uploaded" in out
+
+
+def test_no_post_process_uploads_originals_only(static_files, local_target):
+    static_files(ASSETS)
+    target = local_target("tests.test_hashed.JSModuleManifestStorage")
+    out = run("--profile", "full", "--no-post-process")
+    assert tree(target) == {k: v if isinstance(v, bytes) else v.encode()
+                            for k, v in ASSETS.items()}
+    assert "post-processed" not in out
+
+
+def test_summary_counts_post_processed_and_verbosity_two_lists_them(static_files,
+                                                                   local_target):
+    static_files(ASSETS)
+    local_target("tests.test_hashed.JSModuleManifestStorage")
+    out = run(verbosity=2)
+    # 14 selected originals, their 14 hashed copies and the manifest
+    assert f"{2 * (len(ASSETS) - len(MEDIA)) + 1} static files uploaded" in out
+    assert "6 files (" in out and "left out by profile 'no-media'" in out
+    assert f"; {len(ASSETS)} post-processed." in out
+    assert "Post-processed 'css/site.css' as 'css/site." in out
+
+
+def test_manifest_is_uploaded_last(static_files, local_target, monkeypatch):
+    from collectstupid.management.commands import collectstupid as command
+
+    static_files(ASSETS)
+    local_target("tests.test_hashed.JSModuleManifestStorage")
+    order = []
+    real = command.writer_for
+
+    def recording(storage):
+        write = real(storage)
+
+        def spy(source):
+            order.append(source.dest)
+            return write(source)
+        return spy
+
+    monkeypatch.setattr(command, "writer_for", recording)
+    run("--threads", "1")
+    assert order[-1] == "staticfiles.json"
+    assert order.count("staticfiles.json") == 1
+
+
+def test_hashed_copies_of_large_files_are_links_not_copies(static_files, local_target,
+                                                          monkeypatch):
+    from collectstupid.management.commands import collectstupid as command
+
+    src = static_files(ASSETS)
+    local_target("tests.test_hashed.JSModuleManifestStorage")
+    seen = {}
+    real = command.writer_for
+
+    def inspecting(storage):
+        write = real(storage)
+
+        def spy(source):
+            if source.dest.startswith("media/intro."):
+                seen[source.dest] = os.path.samefile(source.storage.path(source.path),
+                                                     src / "media/intro.mp4")
+            return write(source)
+        return spy
+
+    monkeypatch.setattr(command, "writer_for", inspecting)
+    run("--profile", "media-only")
+    assert len(seen) == 2 and all(seen.values()), seen
+
+
+def test_dry_run_lists_hashed_names_and_writes_nothing(static_files, local_target,
+                                                       staging_dirs):
+    static_files(ASSETS)
+    target = local_target("tests.test_hashed.JSModuleManifestStorage")
+    out = run("--dry-run")
+    assert "Would upload 'css/site.css'" in out
+    assert "Would upload 'css/site." in out.replace("Would upload 'css/site.css'", "")
+    assert "Would upload 'staticfiles.json'" in out
+    assert not target.exists()
+    assert staging_dirs() == []
+
+
+def test_missing_reference_fails_before_any_upload(static_files, local_target, staging_dirs):
+    static_files({**ASSETS, "css/broken.css": "a { background: url(../img/missing.png); }"})
+    target = local_target("tests.test_hashed.JSModuleManifestStorage")
+    with pytest.raises(CommandError) as info:
+        run()
+    message = str(info.value)
+    assert message.startswith("Post-processing 'css/broken.css' failed, so nothing was uploaded")
+    # Django's own words, naming the target's class rather than the staging one.
+    assert ("The file 'img/missing.png' could not be found with "
+            "<JSModuleManifestStorage, staged locally>.") in message
+    assert not target.exists()
+    assert staging_dirs() == []
+
+
+def test_staging_is_removed_when_uploads_fail(static_files, settings, tmp_path, staging_dirs):
+    static_files(ASSETS)
+    use_storage(settings, "tests.test_hashed.FailingManifestStorage",
+                location=str(tmp_path / "target"), fail=["js/app.js"])
+    with pytest.raises(CommandError, match="1 of 29 files failed to upload"):
+        run()
+    assert staging_dirs() == []
+    # The manifest waits for every other file: it was not published.
+    assert not (tmp_path / "target" / "staticfiles.json").exists()
+
+
+class FailingManifestStorage(JSModuleManifestStorage):
+    def __init__(self, fail=(), **kwargs):
+        super().__init__(**kwargs)
+        self.fail = set(fail)
+
+    def _save(self, name, content):
+        if name in self.fail:
+            raise OSError("disk on fire")
+        return super()._save(name, content)
+
+
+def test_a_separate_manifest_storage_is_refused(static_files, settings, tmp_path):
+    static_files(ASSETS)
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "tests.test_hashed.JSModuleManifestStorage",
+        "OPTIONS": {"location": str(tmp_path / "target"),
+                    "manifest_storage": ManifestStaticFilesStorage(location=str(tmp_path))}}}
+    with pytest.raises(CommandError, match="separate manifest_storage"):
+        run()
+    assert not (tmp_path / "target").exists()
+
+
+def test_hashes_names():
+    from django.core.files.storage import FileSystemStorage
+
+    assert stage.hashes_names(ManifestStaticFilesStorage(location="/tmp"))
+    assert not stage.hashes_names(FileSystemStorage(location="/tmp"))
