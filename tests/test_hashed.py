@@ -116,6 +116,14 @@ def run(*args: str, **options) -> str:
 def use_storage(settings, backend: str, **options) -> None:
     settings.STORAGES = {**settings.STORAGES,
                          "staticfiles": {"BACKEND": backend, "OPTIONS": options}}
+    pin_storages(settings)
+
+
+def pin_storages(settings) -> None:
+    # On Django 4.2, overriding STORAGES in a test also marks STATICFILES_STORAGE
+    # as overridden, and the storage handler then rebuilds the staticfiles entry
+    # from it without OPTIONS: the target would silently be the current folder.
+    storages.__dict__["backends"] = dict(settings.STORAGES)
     storages._storages = {}
 
 
@@ -129,7 +137,7 @@ def reference(settings, tmp_path) -> Callable[[str], dict[str, bytes]]:
         use_storage(settings, backend, location=str(root))
         call_command("collectstatic", interactive=False, verbosity=0)
         settings.STORAGES = saved
-        storages._storages = {}
+        pin_storages(settings)
         return tree(root)
 
     return collect
@@ -348,10 +356,9 @@ class FailingManifestStorage(JSModuleManifestStorage):
 
 def test_a_separate_manifest_storage_is_refused(static_files, settings, tmp_path):
     static_files(ASSETS)
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "tests.test_hashed.JSModuleManifestStorage",
-        "OPTIONS": {"location": str(tmp_path / "target"),
-                    "manifest_storage": ManifestStaticFilesStorage(location=str(tmp_path))}}}
+    use_storage(settings, "tests.test_hashed.JSModuleManifestStorage",
+                location=str(tmp_path / "target"),
+                manifest_storage=ManifestStaticFilesStorage(location=str(tmp_path)))
     with pytest.raises(CommandError, match="separate manifest_storage"):
         run()
     assert not (tmp_path / "target").exists()
