@@ -30,6 +30,12 @@ class StupidStorageMixin:
             )
         return name
 
+    def load_manifest(self) -> tuple[dict[str, str], str]:
+        # ManifestFilesMixin reads the deployed staticfiles.json when the storage
+        # is created: one or two remote requests on S3. A deploy only writes the
+        # manifest (built locally by stage.py), so there is nothing to read.
+        return {}, ""
+
     def _save(self, name: str, content: Any) -> str:
         if isinstance(self, FileSystemStorage):
             # FileSystemStorage opens files exclusively and, on a clash, asks

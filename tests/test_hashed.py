@@ -369,3 +369,15 @@ def test_hashes_names():
 
     assert stage.hashes_names(ManifestStaticFilesStorage(location="/tmp"))
     assert not stage.hashes_names(FileSystemStorage(location="/tmp"))
+
+
+def test_the_deployed_manifest_is_never_read(static_files, local_target, reference):
+    # Django would refuse to create a storage whose manifest it cannot parse:
+    # collectstupid never reads it, only replaces it.
+    static_files(ASSETS)
+    expected = reference("tests.test_hashed.JSModuleManifestStorage")
+    target = local_target("tests.test_hashed.JSModuleManifestStorage")
+    target.mkdir()
+    (target / "staticfiles.json").write_text("not json")
+    run("--profile", "full")
+    assert tree(target) == expected
