@@ -381,3 +381,27 @@ def test_the_deployed_manifest_is_never_read(static_files, local_target, referen
     (target / "staticfiles.json").write_text("not json")
     run("--profile", "full")
     assert tree(target) == expected
+
+
+def test_smart_mode_skips_unchanged_hashed_files(static_files, local_target, reference):
+    src = static_files(ASSETS)
+    target = local_target("tests.test_hashed.JSModuleManifestStorage")
+    first = run("--smart", "--profile", "full")
+    assert f"{2 * len(ASSETS) + 1} static files uploaded" in first
+    again = run("--smart", "--profile", "full")
+    assert "0 static files uploaded" in again
+    assert f"{2 * len(ASSETS) + 1} skipped as unchanged" in again
+
+    # A changed image changes its hashed name, the CSS that names it, and the manifest.
+    (src / "img/bg.png").write_bytes(b"\x89PNG\r\n\x1a\nnew")
+    changed = run("--smart", "--profile", "full", verbosity=2)
+    uploaded = {line.split("'")[1] for line in changed.splitlines()
+                if line.startswith("Uploaded '")}
+    expected = reference("tests.test_hashed.JSModuleManifestStorage")
+    paths = json.loads(expected["staticfiles.json"])["paths"]
+    assert uploaded == {"img/bg.png", paths["img/bg.png"], paths["css/base.css"],
+                        paths["css/site.css"], "staticfiles.json"}
+    landed = tree(target)
+    landed.pop(".collectstupid/manifest.json")
+    # Old hashed copies stay (collectstatic also never deletes them).
+    assert {k: v for k, v in landed.items() if k in expected} == expected
