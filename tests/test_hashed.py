@@ -405,3 +405,17 @@ def test_smart_mode_skips_unchanged_hashed_files(static_files, local_target, ref
     landed.pop(".collectstupid/manifest.json")
     # Old hashed copies stay (collectstatic also never deletes them).
     assert {k: v for k, v in landed.items() if k in expected} == expected
+
+
+def test_files_without_a_local_path_are_staged_by_copy(tmp_path):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import FileSystemStorage, InMemoryStorage
+
+    from collectstupid.collect import SourceFile
+
+    remote = InMemoryStorage()
+    remote.save("b.css", ContentFile(b"b { }"))
+    staging = FileSystemStorage(location=str(tmp_path))
+    stage._stage_original(SourceFile("a/b.css", remote, "b.css", 5), staging)
+    assert (tmp_path / "a/b.css").read_bytes() == b"b { }"
+    assert not (tmp_path / "a/b.css").is_symlink()
