@@ -161,6 +161,8 @@ def place_file(source: str, dest: str) -> bool:
     A hard link first (fails across file systems or on files another user
     owns), then a symlink. False means the caller must copy.
     """
+    if not os.path.isfile(source):
+        return False  # a storage's path() may name no real file (InMemoryStorage)
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     for link in (os.link, os.symlink):
         try:
