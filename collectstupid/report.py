@@ -46,6 +46,9 @@ def summary(plan: Plan, result: UploadResult | None, destination: str, dry_run: 
         line += f"; {len(result.failed)} failed"
     if result.cancelled:
         line += f"; {len(result.cancelled)} not started"
+    if result.retries:
+        # Retries are normal under load, but many of them explain a slow run.
+        line += f"; {plural(result.retries, 'request')} retried after transient errors"
     return line + "."
 
 
@@ -85,6 +88,7 @@ def report_data(plan: Plan, result: UploadResult | None, destination: str,
         "destination": destination,
         "dry_run": dry_run,
         "seconds": round(result.seconds, 3) if result else 0.0,
+        "retries": result.retries if result else 0,
         "totals": {
             "selected_files": len(plan.files),
             "selected_bytes": plan.bytes,

@@ -1,7 +1,8 @@
 """Write each planned file once through the target storage, many at a time.
 
 Every failure is kept with its file; nothing is swallowed and nothing is
-retried here (the storage's client does its own retries).
+retried here (the storage's client does its own retries, which a writer may
+count in a ``retries`` attribute).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Outcome:
 class UploadResult:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
+    # Requests the storage's client sent again after a transient error.
+    retries: int = 0
 
     def with_status(self, status: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -82,9 +85,40 @@ def storage_writer(storage: Storage) -> Writer:
     return write
 
 
-def writer_for(storage: Storage) -> Writer:
-    """The fastest writer that honours every setting of this storage."""
+def writer_for(storage: Storage, threads: int | None = None) -> Writer:
+    """The fastest writer that honours every setting of this storage.
+
+    django-storages' ``S3Storage`` (and subclasses that keep its ``save``) get
+    the direct S3 writer; any other storage is written through its own
+    ``save()``. ``threads`` sizes the S3 connection pool now; without it,
+    ``upload()`` sizes it for its pool before the first file.
+    """
+    from collectstupid.s3storage import saves_like_s3storage
+
+    if saves_like_s3storage(storage):
+        from collectstupid.s3 import S3Writer
+
+        return S3Writer(storage, threads)
     return storage_writer(storage)
+
+
+def innermost(write: Writer) -> Writer:
+    """The writer that does the writing: a wrapper exposes the one it wraps as ``inner``."""
+    while hasattr(write, "inner"):
+        write = write.inner
+    return write
+
+
+def retries_of(write: Writer) -> int:
+    """How many requests the writer's client has retried so far (0 if it does not say)."""
+    return int(getattr(innermost(write), "retries", 0))
+
+
+def size_for(write: Writer, threads: int) -> None:
+    """Let a writer that keeps connections open one per worker (see s3.py)."""
+    sizer = getattr(innermost(write), "size_for", None)
+    if sizer is not None:
+        sizer(threads)
 
 
 def upload(
@@ -102,6 +136,8 @@ def upload(
     stop = stop or threading.Event()
     result = UploadResult()
     started = time.monotonic()
+    size_for(write, threads)
+    retried_before = retries_of(write)
     pending: dict[Future[tuple[str, float]], SourceFile] = {}
     queue = iter(files)
     window = threads * 2
@@ -141,6 +177,7 @@ def upload(
                 else:
                     finish(Outcome(source, status, seconds=seconds))
     result.seconds = time.monotonic() - started
+    result.retries = retries_of(write) - retried_before
     return result
 
 
@@ -171,4 +208,5 @@ def upload_in_order(
     tail = upload(last, write, threads, on_done, stop)
     result.outcomes += tail.outcomes
     result.seconds += tail.seconds
+    result.retries += tail.retries
     return result

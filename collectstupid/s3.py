@@ -1,0 +1,244 @@
+"""The fast writer for django-storages' ``S3Storage``: about one round trip per file.
+
+``storage.save()`` hands every file to s3transfer's ``upload_fileobj``, which
+sets up a transfer manager with its own threads for each call and sends a
+file body, so botocore waits for ``100 Continue`` first. Here each file below
+the storage's multipart threshold is one PutObject on a shared client without
+that wait, and each file at or above it is one multipart upload whose parts
+are read from disk as they are sent, so memory does not grow with file size.
+
+Key, parameters and gzip come from the storage itself (see s3storage.py), so
+the objects are those ``save()`` would write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from typing import IO, Any
+
+from botocore.client import BaseClient
+from botocore.httpchecksum import DEFAULT_CHECKSUM_ALGORITHM
+from s3transfer.constants import FULL_OBJECT_CHECKSUM_ARGS
+from s3transfer.utils import ChunksizeAdjuster
+
+from collectstupid.collect import SourceFile
+from collectstupid.s3client import RetryCounter, make_client
+from collectstupid.s3storage import compressed, object_key, write_parameters
+
+# Which of the object's parameters each multipart call takes, as s3transfer
+# (and so ``save()``) splits them; tests compare these with s3transfer's lists.
+PUT_OBJECT_BLOCKLIST = ("ChecksumType", "MpuObjectSize")
+CREATE_MULTIPART_BLOCKLIST = (*FULL_OBJECT_CHECKSUM_ARGS, "MpuObjectSize")
+UPLOAD_PART_ARGS = (
+    "ChecksumAlgorithm", "SSECustomerKey", "SSECustomerAlgorithm", "SSECustomerKeyMD5",
+    "RequestPayer", "ExpectedBucketOwner",
+)
+COMPLETE_MULTIPART_ARGS = (
+    "SSECustomerKey", "SSECustomerAlgorithm", "SSECustomerKeyMD5", "RequestPayer",
+    "ExpectedBucketOwner", "ChecksumType", "MpuObjectSize", *FULL_OBJECT_CHECKSUM_ARGS,
+)
+DEFAULT_THREADS = 16
+# A gzipped body is spooled so it can be measured and re-read on a retry; past
+# this size it goes to a temporary file, so 16 workers hold at most 16 MB.
+SPOOL_MAX = 1024 * 1024
+
+
+class FileSlice(io.RawIOBase):
+    """``size`` bytes of a seekable file from ``start``, as a file of their own.
+
+    botocore reads a body more than once (checksum, signature, send, and again
+    on a retry after ``seek(0)``); positions here are relative to the part.
+    """
+
+    def __init__(self, file: IO[bytes], start: int, size: int) -> None:
+        super().__init__()
+        self._file = file
+        self._start = start
+        self._size = size
+        self._pos = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._size}[whence]
+        self._pos = min(max(base + offset, 0), self._size)
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = self._size - self._pos
+        if size is None or size < 0 or size > left:
+            size = left
+        if size == 0:
+            return b""
+        self._file.seek(self._start + self._pos)
+        data = self._file.read(size)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+@contextlib.contextmanager
+def open_source(source: SourceFile) -> Iterator[IO[bytes]]:
+    """The source file, opened directly when it is on local disk."""
+    try:
+        path = source.storage.path(source.path)
+    except NotImplementedError:
+        with source.storage.open(source.path, "rb") as content:
+            yield content
+        return
+    with open(path, "rb") as file:
+        yield file
+
+
+def spooled(stream: IO[bytes]) -> IO[bytes]:
+    """A seekable copy of ``stream``, in memory while small."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115 - caller closes
+    shutil.copyfileobj(stream, spool, 64 * 1024)
+    spool.seek(0)
+    return spool  # type: ignore[return-value]
+
+
+def length(file: IO[bytes]) -> int:
+    file.seek(0, os.SEEK_END)
+    size = file.tell()
+    file.seek(0)
+    return size
+
+
+def without(params: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k not in keys}
+
+
+def only(params: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k in keys}
+
+
+class S3Writer:
+    """Writes one file per call to an ``S3Storage``'s bucket; safe to call from many threads.
+
+    The client is made for a number of workers: ``threads`` here, or what
+    ``upload()`` passes to ``size_for()`` before the first file.
+    """
+
+    def __init__(self, storage: Any, threads: int | None = None) -> None:
+        self.storage = storage
+        self.bucket: str = storage.bucket_name
+        self.threshold: int = storage.transfer_config.multipart_threshold
+        self.chunksize: int = storage.transfer_config.multipart_chunksize
+        self.threads = 0
+        self._client: BaseClient | None = None
+        self._retries = RetryCounter()
+        self._lock = threading.Lock()
+        if threads:
+            self.size_for(threads)
+
+    def size_for(self, threads: int) -> BaseClient:
+        """Make (or remake, before any upload) the client for ``threads`` workers."""
+        with self._lock:
+            if self._client is None or threads > self.threads:
+                self._client = make_client(self.storage, threads, self._retries)
+                self.threads = threads
+            return self._client
+
+    @property
+    def client(self) -> BaseClient:
+        return self._client or self.size_for(DEFAULT_THREADS)
+
+    @property
+    def retries(self) -> int:
+        """HTTP attempts repeated by botocore's retry mode so far."""
+        return self._retries.count
+
+    @property
+    def default_checksum(self) -> bool:
+        # s3transfer asks for a CRC32 of every upload when the client computes
+        # checksums whenever S3 supports them (botocore's default); so do we.
+        return self.client.meta.config.request_checksum_calculation == "when_supported"
+
+    def __call__(self, source: SourceFile) -> None:
+        key = object_key(self.storage, source.dest)
+        with open_source(source) as raw:
+            params, gzip = write_parameters(self.storage, key, raw)
+            if self.default_checksum and not any(c in params for c in FULL_OBJECT_CHECKSUM_ARGS):
+                params.setdefault("ChecksumAlgorithm", DEFAULT_CHECKSUM_ALGORITHM)
+            if gzip:
+                body = spooled(compressed(self.storage, raw))
+            elif getattr(raw, "seekable", lambda: False)():
+                body = raw
+            else:
+                body = spooled(raw)
+            try:
+                self.send(key, body, length(body), params)
+            finally:
+                if body is not raw:
+                    body.close()
+
+    def send(self, key: str, body: IO[bytes], size: int, params: dict[str, Any]) -> None:
+        """One PutObject, or one multipart upload at or above the storage's threshold."""
+        if size and size >= self.threshold:
+            self.multipart(key, body, size, params)
+        else:
+            self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, **without(params, PUT_OBJECT_BLOCKLIST)
+            )
+
+    def multipart(self, key: str, body: IO[bytes], size: int, params: dict[str, Any]) -> None:
+        """Create, send the parts in order from ``body``, complete; abort on any failure.
+
+        Parts go one after another on this worker's connection, while the other
+        workers carry on with other files: memory stays one read buffer per worker.
+        """
+        params = dict(params)
+        for checksum in FULL_OBJECT_CHECKSUM_ARGS:
+            # A whole-object checksum, as s3transfer treats one for multipart.
+            if checksum in params:
+                params["ChecksumType"] = "FULL_OBJECT"
+                params["ChecksumAlgorithm"] = checksum.removeprefix("Checksum")
+        chunk = ChunksizeAdjuster().adjust_chunksize(self.chunksize, size)
+        where = {"Bucket": self.bucket, "Key": key}
+        upload_id = self.client.create_multipart_upload(
+            **where, **without(params, CREATE_MULTIPART_BLOCKLIST)
+        )["UploadId"]
+        try:
+            part_args = only(params, UPLOAD_PART_ARGS)
+            parts = []
+            for number, start in enumerate(range(0, size, chunk), start=1):
+                response = self.client.upload_part(
+                    **where, UploadId=upload_id, PartNumber=number,
+                    Body=FileSlice(body, start, min(chunk, size - start)), **part_args,
+                )
+                part = {"ETag": response["ETag"], "PartNumber": number}
+                algorithm = part_args.get("ChecksumAlgorithm")
+                if algorithm and f"Checksum{algorithm.upper()}" in response:
+                    member = f"Checksum{algorithm.upper()}"
+                    part[member] = response[member]
+                parts.append(part)
+            self.client.complete_multipart_upload(
+                **where, UploadId=upload_id, MultipartUpload={"Parts": parts},
+                **only(params, COMPLETE_MULTIPART_ARGS),
+            )
+        except BaseException:
+            # Parts of an unfinished upload are stored (and billed) until aborted.
+            with contextlib.suppress(Exception):
+                self.client.abort_multipart_upload(**where, UploadId=upload_id)
+            raise
