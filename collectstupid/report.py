@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -52,6 +53,13 @@ def summary(plan: Plan, result: UploadResult | None, destination: str, dry_run: 
     return line + "."
 
 
+def terminal_width(stream: IO[str]) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
 class ProgressBar:
     """A bar on stderr when it is a terminal: files, bytes, rate, time left."""
 
@@ -63,10 +71,14 @@ class ProgressBar:
         self.total_files = total_files
         self._bar = None
         if self.enabled:
+            width = terminal_width(stream)
             self._bar = tqdm(
                 total=total_bytes, unit="B", unit_scale=True, unit_divisor=1000,
-                file=stream, dynamic_ncols=True, leave=False,
-                desc=f"0/{total_files} files",
+                file=stream, leave=False, desc=f"0/{total_files} files",
+                # Follow resizes, unless the terminal reports no size (a pty
+                # nobody sized): tqdm would then draw nothing at all.
+                dynamic_ncols=width > 0, ncols=None if width > 0 else 80,
+                nrows=None if width > 0 else 24,
             )
 
     def update(self, outcome: Outcome) -> None:

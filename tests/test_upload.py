@@ -231,3 +231,26 @@ def test_report_shows_retries():
     assert data["files"][0] == {"destination": "a", "bytes": 10, "status": UPLOADED,
                                 "error": None, "seconds": data["files"][0]["seconds"]}
     assert {"profile", "totals", "seconds", "retries", "files"} <= set(data)
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_draws_on_a_terminal_only():
+    from collectstupid.report import ProgressBar
+
+    outcome = upload(files("a"), CountingWriter(), threads=1).outcomes[0]
+    screen = Terminal()
+    bar = ProgressBar(10, 1, enabled=True, stream=screen)
+    bar.update(outcome)
+    bar.close()
+    drawn = screen.getvalue()
+    # tqdm redraws at most every 0.1 s: the first frame is what a fast test sees.
+    assert "0/1 files:   0%" in drawn and "0.00/10.0" in drawn and "B/s" in drawn
+    for stream, enabled in ((io.StringIO(), True), (Terminal(), False)):
+        bar = ProgressBar(10, 1, enabled=enabled, stream=stream)
+        bar.update(outcome)
+        bar.close()
+        assert stream.getvalue() == ""
