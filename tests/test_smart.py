@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.files.storage import storages
+from django.core.files.storage import FileSystemStorage, storages
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from storages.backends.s3 import S3Storage
@@ -214,8 +214,6 @@ def test_publish_gives_up_after_a_few_conflicts():
 
 
 def source_for(tmp_path: Path, dest: str, content: bytes) -> SourceFile:
-    from django.core.files.storage import FileSystemStorage
-
     path = tmp_path / dest
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
@@ -403,6 +401,27 @@ def test_unusable_manifest_warns_once_and_everything_uploads(static_files, stati
     assert read_manifest(static_root) == {k: entry(v) for k, v in ASSETS.items()}
     out, err = run_split("--smart", "--profile", "full")
     assert err == "" and "5 skipped as unchanged" in out
+
+
+class UnreadableManifestStorage(FileSystemStorage):
+    """A storage where the manifest exists but cannot be opened."""
+
+    def _open(self, name: str, mode: str = "rb") -> Any:
+        if name == MANIFEST:
+            raise PermissionError(13, "Permission denied")
+        return super()._open(name, mode)
+
+
+def test_unreadable_manifest_warns_once_and_everything_uploads(static_files, static_root,
+                                                               settings):
+    static_files(ASSETS)
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": f"{__name__}.UnreadableManifestStorage",
+        "OPTIONS": {"location": str(static_root)}}}
+    run("--smart")
+    out, err = run_split("--smart")
+    assert err.count("was ignored") == 1 and "could not be read" in err
+    assert "3 static files uploaded" in out
 
 
 def test_dry_run_lists_what_and_why_and_writes_nothing(static_files, static_root, tmp_path):
