@@ -8,6 +8,7 @@ exactly those names and bytes.
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import os
 import tempfile
@@ -20,6 +21,7 @@ from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.files.storage import storages
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from storages.backends.s3 import S3ManifestStaticStorage
 
 from collectstupid import stage
 from tests.conftest import tree
@@ -419,3 +421,95 @@ def test_files_without_a_local_path_are_staged_by_copy(tmp_path):
     stage._stage_original(SourceFile("a/b.css", remote, "b.css", 5), staging)
     assert (tmp_path / "a/b.css").read_bytes() == b"b { }"
     assert not (tmp_path / "a/b.css").is_symlink()
+
+
+# --- against the real S3 server, counting every botocore call ----------------
+
+needs_s3 = pytest.mark.skipif(
+    importlib.util.find_spec("tests.s3_fixtures") is None,
+    reason="tests/s3_fixtures.py (the S3 server fixtures) is not present",
+)
+
+
+class JSModuleS3Storage(S3ManifestStaticStorage):
+    support_js_module_import_aggregation = True
+
+
+@pytest.fixture
+def s3_hashed(s3_storage_settings, settings) -> dict:
+    """JSModuleS3Storage on the test bucket, under the location 'static'."""
+    config = settings.STORAGES["staticfiles"]
+    options = {**config.get("OPTIONS", {}), "location": "static"}
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "tests.test_hashed.JSModuleS3Storage", "OPTIONS": options}}
+    pin_storages(settings)
+    return options
+
+
+def bucket(client, name: str) -> dict[str, bytes]:
+    """Every object under static/, by path below it."""
+    found = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=name, Prefix="static/"):
+        for item in page.get("Contents", []):
+            body = client.get_object(Bucket=name, Key=item["Key"])["Body"].read()
+            found[item["Key"].removeprefix("static/")] = body
+    return found
+
+
+def counted(calls, *args: str, **options) -> tuple[dict[str, int], str]:
+    calls.reset()
+    out = run(*args, **options)
+    return dict(calls.operations), out
+
+
+@needs_s3
+def test_s3_matches_collectstatic_with_one_put_per_object_and_no_reads(
+        static_files, reference, s3_hashed, s3_client, s3_bucket, botocore_calls):
+    static_files(ASSETS)
+    expected = reference("tests.test_hashed.JSModuleManifestStorage")
+    ops, out = counted(botocore_calls, "--profile", "full")
+    assert ops == {"PutObject": len(expected)}
+    assert bucket(s3_client, s3_bucket) == expected
+    assert f"{len(expected)} static files uploaded" in out
+    # Again, now that a staticfiles.json is in the bucket: still not read.
+    ops, _ = counted(botocore_calls, "--profile", "full")
+    assert ops == {"PutObject": len(expected)}
+    assert bucket(s3_client, s3_bucket) == expected
+
+
+@needs_s3
+def test_s3_split_deploy(static_files, reference, s3_hashed, s3_client, s3_bucket,
+                         botocore_calls):
+    static_files(ASSETS)
+    expected = reference("tests.test_hashed.JSModuleManifestStorage")
+    media = media_keys(expected, json.loads(expected["staticfiles.json"])["paths"])
+    ops, _ = counted(botocore_calls, "--profile", "no-media")
+    assert ops == {"PutObject": len(expected) - len(media)}
+    assert bucket(s3_client, s3_bucket) == {k: v for k, v in expected.items() if k not in media}
+    ops, _ = counted(botocore_calls, "--profile", "media-only")
+    assert ops == {"PutObject": len(media) + 1}
+    assert bucket(s3_client, s3_bucket) == expected
+
+
+@needs_s3
+def test_s3_errors_and_no_post_process(static_files, s3_hashed, s3_client, s3_bucket,
+                                       botocore_calls):
+    static_files({**ASSETS, "css/broken.css": "a { background: url(../img/missing.png); }"})
+    botocore_calls.reset()
+    with pytest.raises(CommandError, match="could not be found with <JSModuleS3Storage, "):
+        run()
+    assert dict(botocore_calls.operations) == {}
+
+    ops, _ = counted(botocore_calls, "--profile", "full", "--no-post-process")
+    assert ops == {"PutObject": len(ASSETS) + 1}
+    assert set(bucket(s3_client, s3_bucket)) == {*ASSETS, "css/broken.css"}
+
+
+@needs_s3
+def test_s3_smart_mode_skips_unchanged_hashed_files(static_files, s3_hashed, botocore_calls):
+    static_files(ASSETS)
+    ops, _ = counted(botocore_calls, "--smart", "--profile", "full")
+    assert ops == {"GetObject": 1, "PutObject": 2 * len(ASSETS) + 1 + 1}
+    ops, out = counted(botocore_calls, "--smart", "--profile", "full")
+    assert ops == {"GetObject": 1}  # the deploy manifest, read once; nothing written
+    assert f"{2 * len(ASSETS) + 1} skipped as unchanged" in out
