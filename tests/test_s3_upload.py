@@ -1,0 +1,301 @@
+"""The S3 fast path against the real server: exact botocore calls, bytes, headers, failures.
+
+Every count is taken over the whole command run; reads that check the result
+(GetObject, HeadObject, ACLs) are made after it, outside the counted window.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import math
+from io import StringIO
+from typing import Any
+
+import pytest
+from boto3.s3.transfer import TransferConfig
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.core.management import call_command
+from storages.backends.s3 import S3Storage
+
+from collectstupid import s3client
+from collectstupid.s3 import S3Writer
+from collectstupid.storage import stupid_class, target_storage
+from collectstupid.upload import writer_for
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("tests.s3_fixtures") is None,
+    reason="tests/s3_fixtures.py (the S3 server fixtures) is not present",
+)
+
+MiB = 1024 * 1024
+# Small enough that a test's "large" file is a few MB and still goes multipart
+# (5 MiB is S3's smallest part but the last).
+SMALL_PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+ASSETS: dict[str, bytes] = {
+    "css/site.css": b"body { color: red }\n" * 50,
+    "css/print.css": b"@media print { nav { display: none } }\n",
+    "js/app.js": b"console.log('app');\n" * 30,
+    "js/vendor/lib.min.js": b"!function(){return 1}();",
+    "img/logo.svg": b'<svg xmlns="http://www.w3.org/2000/svg"/>',
+    "img/photo.png": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,
+    "img/space and \u00fcnicode.jpg": b"\xff\xd8\xff" + b"\x00" * 300,
+    "fonts/brand.woff2": b"wOF2" + b"\x01" * 700,
+    "data/seed.json.gz": gzip.compress(b'{"a": 1}', mtime=0),
+    "robots.txt": b"User-agent: *\n",
+    "LICENSE": b"MIT\n",
+    "empty.txt": b"",
+}
+
+
+class PerObjectStorage(S3Storage):
+    """Object parameters that depend on the name, as projects write them."""
+
+    def get_object_parameters(self, name: str) -> dict[str, Any]:
+        params = super().get_object_parameters(name)
+        if name.endswith(".woff2"):
+            params["ContentDisposition"] = "inline"
+            params["Metadata"] = {"kind": "font"}
+        return params
+
+
+def run(*args: str, **options: Any) -> str:
+    out = StringIO()
+    call_command("collectstupid", "--profile", "full", *args, interactive=False,
+                 stdout=out, stderr=out, **options)
+    return out.getvalue()
+
+
+def counted(calls: Any, *args: str, **options: Any) -> tuple[dict[str, int], str]:
+    """Run the command; return exactly the botocore operations it made, and its output."""
+    calls.reset()
+    out = run(*args, **options)
+    return dict(calls.operations), out
+
+
+@pytest.fixture
+def s3_target(s3_storage_settings, settings):
+    """Point the staticfiles storage at the test bucket with these options (location 'static')."""
+
+    def configure(backend: str = "storages.backends.s3.S3Storage", **options: Any) -> dict:
+        base = settings.STORAGES["staticfiles"].get("OPTIONS", {})
+        merged = {**base, "location": "static", **options}
+        settings.STORAGES = {**settings.STORAGES,
+                             "staticfiles": {"BACKEND": backend, "OPTIONS": merged}}
+        storages._storages = {}
+        return merged
+
+    return configure
+
+
+@pytest.fixture
+def sent(monkeypatch) -> list[tuple[str, dict[str, str]]]:
+    """(operation, headers) of every HTTP request the fast writer's client sends."""
+    requests: list[tuple[str, dict[str, str]]] = []
+    real = s3client.make_client
+
+    def record(request: Any, event_name: str, **_: Any) -> None:
+        requests.append((event_name.rsplit(".", 1)[-1], dict(request.headers)))
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        client = real(*args, **kwargs)
+        client.meta.events.register("before-send.s3", record)
+        return client
+
+    monkeypatch.setattr("collectstupid.s3.make_client", recording)
+    return requests
+
+
+def header(headers: dict[str, Any], name: str) -> str | None:
+    value = {k.lower(): v for k, v in headers.items()}.get(name.lower())
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def read(client: Any, bucket: str, key: str) -> bytes:
+    return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def keys(client: Any, bucket: str, prefix: str = "") -> set[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return {o["Key"] for page in pages for o in page.get("Contents", ())}
+
+
+def test_each_small_file_is_one_put_and_nothing_else(static_files, s3_target, s3_client,
+                                                    s3_bucket, botocore_calls, sent):
+    static_files(ASSETS)
+    s3_target(default_acl="public-read",
+              object_parameters={"CacheControl": "max-age=31536000, immutable"})
+    ops, out = counted(botocore_calls)
+    assert ops == {"PutObject": len(ASSETS)}
+    assert botocore_calls.failures == {}
+    assert botocore_calls.attempts == len(ASSETS)  # no retry, no second request
+    assert f"{len(ASSETS)} static files uploaded to 's3://{s3_bucket}/static'" in out
+    # This server applies ACLs only through PutObjectAcl, so the ACL is checked as sent.
+    assert len(sent) == len(ASSETS)
+    assert all(header(h, "x-amz-acl") == "public-read" for _, h in sent)
+
+    assert keys(s3_client, s3_bucket) == {f"static/{name}" for name in ASSETS}
+    for name, content in ASSETS.items():
+        key = f"static/{name}"
+        assert read(s3_client, s3_bucket, key) == content, name
+        head = s3_client.head_object(Bucket=s3_bucket, Key=key)
+        assert head["CacheControl"] == "max-age=31536000, immutable"
+    head = s3_client.head_object
+    assert head(Bucket=s3_bucket, Key="static/css/site.css")["ContentType"] == "text/css"
+    assert head(Bucket=s3_bucket, Key="static/img/photo.png")["ContentType"] == "image/png"
+    assert head(Bucket=s3_bucket, Key="static/LICENSE")["ContentType"] == "application/octet-stream"
+    seed = head(Bucket=s3_bucket, Key="static/data/seed.json.gz")
+    assert (seed["ContentType"], seed["ContentEncoding"]) == ("application/json", "gzip")
+
+
+def test_a_large_file_is_one_multipart_upload(static_files, s3_target, s3_client, s3_bucket,
+                                              botocore_calls, tmp_path):
+    size = 12 * MiB + 123
+    big = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    static_files({"media/film.mp4": big, "css/a.css": b"a{}", "js/b.js": b"b()"})
+    s3_target(transfer_config=SMALL_PARTS, object_parameters={"CacheControl": "max-age=60"})
+    ops, _ = counted(botocore_calls)
+    parts = math.ceil(size / (5 * MiB))
+    assert parts == 3
+    assert ops == {"PutObject": 2, "CreateMultipartUpload": 1, "UploadPart": parts,
+                   "CompleteMultipartUpload": 1}
+    assert read(s3_client, s3_bucket, "static/media/film.mp4") == big
+    head = s3_client.head_object(Bucket=s3_bucket, Key="static/media/film.mp4")
+    assert head["ETag"].endswith(f'-{parts}"')
+    assert (head["ContentType"], head["CacheControl"]) == ("video/mp4", "max-age=60")
+    assert head["ContentLength"] == size
+
+
+def test_objects_are_those_storage_save_writes(static_files, s3_target, s3_client, s3_bucket,
+                                               sent):
+    """Same keys, bytes and headers as S3Storage.save(): checks the storage helpers we call."""
+    files = {**ASSETS, "media/clip.mp4": b"\x00\x01" * (3 * MiB)}  # 6 MiB: multipart
+    src = static_files(files)
+    options = s3_target("tests.test_s3_upload.PerObjectStorage", gzip=True,
+                        default_acl="public-read", transfer_config=SMALL_PARTS,
+                        object_parameters={"CacheControl": "max-age=600"})
+    run()
+    # This server applies ACLs only through PutObjectAcl, so the ACL is checked as sent.
+    writes = [h for op, h in sent if op in ("PutObject", "CreateMultipartUpload")]
+    assert len(writes) == len(files)
+    assert all(header(h, "x-amz-acl") == "public-read" for h in writes)
+    saved = stupid_class(PerObjectStorage)(**{**options, "location": "saved"})
+    for name in files:
+        with (src / name).open("rb") as content:
+            assert saved.save(name, content) == name
+
+    fields = ("ContentType", "ContentEncoding", "CacheControl", "ContentDisposition",
+              "Metadata", "ContentLength", "ETag")
+    assert {k.removeprefix("static/") for k in keys(s3_client, s3_bucket, "static/")} == set(files)
+    for name in files:
+        ours = s3_client.head_object(Bucket=s3_bucket, Key=f"static/{name}")
+        theirs = s3_client.head_object(Bucket=s3_bucket, Key=f"saved/{name}")
+        assert {f: ours.get(f) for f in fields} == {f: theirs.get(f) for f in fields}, name
+        assert read(s3_client, s3_bucket, f"static/{name}") == read(
+            s3_client, s3_bucket, f"saved/{name}"), name
+    # What the settings asked for, spelled out for a few files.
+    css = s3_client.get_object(Bucket=s3_bucket, Key="static/css/site.css")
+    assert css["ContentEncoding"] == "gzip"
+    assert gzip.decompress(css["Body"].read()) == files["css/site.css"]
+    png = s3_client.head_object(Bucket=s3_bucket, Key="static/img/photo.png")
+    assert "ContentEncoding" not in png
+    font = s3_client.head_object(Bucket=s3_bucket, Key="static/fonts/brand.woff2")
+    assert (font["ContentDisposition"], font["Metadata"]) == ("inline", {"kind": "font"})
+    clip = s3_client.head_object(Bucket=s3_bucket, Key="static/media/clip.mp4")
+    assert clip["ETag"].endswith('-2"')
+
+
+def test_gzip_of_a_large_css_file_goes_multipart(static_files, s3_target, s3_client, s3_bucket,
+                                                 botocore_calls):
+    import base64
+    import os
+
+    # Random base64 compresses to about 3/4 of its size: the gzip body is still 2 parts.
+    text = base64.b64encode(os.urandom(5 * MiB + MiB // 2))
+    static_files({"css/huge.css": text})
+    s3_target(gzip=True, transfer_config=SMALL_PARTS)
+    ops, _ = counted(botocore_calls)
+    assert ops == {"CreateMultipartUpload": 1, "UploadPart": 2, "CompleteMultipartUpload": 1}
+    body = s3_client.get_object(Bucket=s3_bucket, Key="static/css/huge.css")
+    assert body["ContentEncoding"] == "gzip"
+    assert gzip.decompress(body["Body"].read()) == text
+
+
+def test_s3_static_storage_takes_the_fast_path(static_files, s3_target, s3_bucket, s3_client,
+                                               botocore_calls):
+    static_files({"css/a.css": b"a{}"})
+    s3_target("storages.backends.s3.S3StaticStorage", location="assets")
+    assert isinstance(writer_for(target_storage()), S3Writer)
+    ops, _ = counted(botocore_calls)
+    assert ops == {"PutObject": 1}
+    assert read(s3_client, s3_bucket, "assets/css/a.css") == b"a{}"
+
+
+def test_stupid_mixin_save_is_one_put(s3_target, s3_client, s3_bucket, botocore_calls):
+    options = s3_target()
+    storage = stupid_class(S3Storage)(**options)
+    botocore_calls.reset()
+    assert storage.save("css/a.css", ContentFile(b"v1")) == "css/a.css"
+    assert storage.save("css/a.css", ContentFile(b"v2")) == "css/a.css"  # overwritten, not renamed
+    assert storage.get_available_name("css/a.css") == "css/a.css"
+    assert dict(botocore_calls.operations) == {"PutObject": 2}
+    assert read(s3_client, s3_bucket, "static/css/a.css") == b"v2"
+    assert keys(s3_client, s3_bucket) == {"static/css/a.css"}
+
+
+def test_dry_run_makes_no_call(static_files, s3_target, s3_client, s3_bucket, botocore_calls):
+    static_files(ASSETS)
+    s3_target()
+    ops, out = counted(botocore_calls, "--dry-run")
+    assert ops == {}
+    assert botocore_calls.attempts == 0
+    assert "Dry run: nothing was written" in out
+    assert keys(s3_client, s3_bucket) == set()
+
+
+def test_a_small_put_is_one_request_without_expect_continue(static_files, s3_target, sent,
+                                                            botocore_calls):
+    """botocore would send ``Expect: 100-continue`` with a file body and wait for the reply."""
+    static_files({f"js/m{i}.js": f"m({i})".encode() for i in range(10)})
+    s3_target()
+    ops, _ = counted(botocore_calls)
+    assert ops == {"PutObject": 10}
+    assert [op for op, _ in sent] == ["PutObject"] * 10
+    assert all(header(h, "Expect") is None for _, h in sent)
+
+
+def test_the_report_names_every_file(static_files, s3_target, s3_bucket, tmp_path,
+                                     botocore_calls):
+    static_files({"css/a.css": b"a{}", "js/b.js": b"b()", "media/c.mp4": b"\x00" * 10})
+    s3_target()
+    report = tmp_path / "report.json"
+    counted(botocore_calls, "--report-json", str(report), "--exclude", "*.mp4")
+    data = json.loads(report.read_text())
+    assert data["profile"] == "full"
+    assert data["destination"] == f"s3://{s3_bucket}/static"
+    assert data["retries"] == 0
+    assert data["seconds"] > 0
+    assert data["totals"]["uploaded_files"] == 2 and data["totals"]["uploaded_bytes"] == 6
+    assert data["totals"]["left_out_files"] == 1
+    assert [(f["destination"], f["bytes"], f["status"], f["error"]) for f in data["files"]] == [
+        ("css/a.css", 3, "uploaded", None), ("js/b.js", 3, "uploaded", None)]
+
+
+def test_the_fast_path_is_not_used_for_a_storage_with_its_own_save(
+        static_files, s3_target, s3_client, s3_bucket, botocore_calls):
+    static_files({"css/a.css": b"a{}"})
+    s3_target("tests.test_s3_upload.OwnSaveStorage")
+    assert not isinstance(writer_for(target_storage()), S3Writer)
+    ops, _ = counted(botocore_calls)
+    assert ops == {"PutObject": 1}
+    assert read(s3_client, s3_bucket, "static/css/a.css") == b"/* saved by OwnSaveStorage */a{}"
+
+
+class OwnSaveStorage(S3Storage):
+    """A storage that changes what it saves: only its own save() may write."""
+
+    def _save(self, name: str, content: Any) -> str:
+        body = b"/* saved by OwnSaveStorage */" + content.read()
+        return super()._save(name, ContentFile(body))
