@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -80,6 +82,15 @@ class ProgressBar:
                 dynamic_ncols=width > 0, ncols=None if width > 0 else 80,
                 nrows=None if width > 0 else 24,
             )
+
+    @contextlib.contextmanager
+    def hidden(self) -> Iterator[None]:
+        """Clear the bar while the caller prints a line, then draw it again below."""
+        if self._bar is None:
+            yield
+            return
+        with self._bar.external_write_mode(file=self._bar.fp):
+            yield
 
     def update(self, outcome: Outcome) -> None:
         self.files += 1

@@ -117,12 +117,14 @@ class Command(BaseCommand):
             return
         if options["interactive"] and not self.confirm(destination):
             raise CommandError("Collecting static files cancelled.")
-        bar = report.ProgressBar(plan.bytes, len(plan.all_files), enabled=self.verbosity >= 1)
+        # At -v 2 a line per file is the progress: a bar between them would only garble them.
+        bar = report.ProgressBar(plan.bytes, len(plan.all_files), enabled=self.verbosity == 1)
 
         def on_done(outcome: Outcome) -> None:
             bar.update(outcome)
             if outcome.status == FAILED:
-                self.stderr.write(f"Failed to upload '{outcome.source.dest}': {outcome.error}")
+                with bar.hidden():
+                    self.stderr.write(f"Failed to upload '{outcome.source.dest}': {outcome.error}")
             else:
                 self.log(f"{outcome.status.capitalize()} '{outcome.source.dest}'", level=2)
 
