@@ -18,6 +18,7 @@ from boto3.s3.transfer import TransferConfig
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from storages.backends.s3 import S3Storage
 
 from collectstupid import s3client
@@ -299,3 +300,143 @@ class OwnSaveStorage(S3Storage):
     def _save(self, name: str, content: Any) -> str:
         body = b"/* saved by OwnSaveStorage */" + content.read()
         return super()._save(name, ContentFile(body))
+
+
+# --- failures: S3's refusals, transient errors and their retries ---------------
+
+SLOW_DOWN = (503, b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
+                  b"</Message></Error>")
+INTERNAL = (500, b"<Error><Code>InternalError</Code><Message>We encountered an internal "
+                 b"error. Please try again.</Message></Error>")
+RESET = "reset"
+
+
+class Raw:
+    """The body of a canned HTTP response, as botocore reads it."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self.body
+
+
+@pytest.fixture
+def faults(monkeypatch) -> dict[str, list[Any]]:
+    """Per piece of URL, what the next attempts get instead of the server's answer.
+
+    Injected in botocore's own ``before-send`` event, so what follows (the
+    retry decision, the backoff, the error parsing) is botocore's, untouched.
+    """
+    from botocore.awsrequest import AWSResponse
+    from botocore.exceptions import ConnectionClosedError
+    from botocore.retries.standard import ExponentialBackoff
+
+    plan: dict[str, list[Any]] = {}
+    real = s3client.make_client
+
+    def inject(request: Any, **_: Any) -> Any:
+        for piece, steps in plan.items():
+            if piece in request.url and steps:
+                step = steps.pop(0)
+                if step == RESET:
+                    raise ConnectionClosedError(endpoint_url=request.url)
+                status, body = step
+                return AWSResponse(request.url, status, {"Content-Type": "application/xml"},
+                                   Raw(body))
+        return None
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        client = real(*args, **kwargs)
+        client.meta.events.register("before-send.s3", inject)
+        return client
+
+    monkeypatch.setattr("collectstupid.s3.make_client", recording)
+    # The retries are real; only their waiting is skipped, to keep the tests fast.
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    return plan
+
+
+def test_transient_errors_are_retried_and_counted(static_files, s3_target, s3_client, s3_bucket,
+                                                  botocore_calls, faults, tmp_path):
+    files = {f"js/f{i}.js": f"f({i})".encode() for i in range(6)}
+    static_files(files)
+    s3_target()
+    faults.update({"/f0.js": [SLOW_DOWN], "/f1.js": [RESET], "/f2.js": [INTERNAL, SLOW_DOWN]})
+    report = tmp_path / "report.json"
+    ops, out = counted(botocore_calls, "--report-json", str(report))
+    assert ops == {"PutObject": 6}  # retries are attempts of the same call
+    assert botocore_calls.failures == {}
+    assert "4 requests retried after transient errors" in out
+    assert json.loads(report.read_text())["retries"] == 4
+    for name, content in files.items():
+        assert read(s3_client, s3_bucket, f"static/{name}") == content
+
+
+def test_retries_follow_the_storage_client_config(static_files, s3_target, s3_client, s3_bucket,
+                                                  botocore_calls, faults, tmp_path):
+    from botocore.config import Config
+
+    static_files({"js/ok.js": b"ok()", "js/busy.js": b"busy()"})
+    s3_target(client_config=Config(s3={"addressing_style": "path"},
+                                   retries={"mode": "standard", "total_max_attempts": 4}))
+    faults["/busy.js"] = [SLOW_DOWN] * 10
+    report = tmp_path / "report.json"
+    with pytest.raises(CommandError) as raised:
+        counted(botocore_calls, "--report-json", str(report))
+    assert "1 of 2 files failed to upload" in str(raised.value)
+    assert "js/busy.js: SlowDown: Please reduce your request rate." in str(raised.value)
+    assert botocore_calls.failures == {"PutObject": 1}
+    assert len(faults["/busy.js"]) == 10 - 4  # exactly total_max_attempts tries
+    data = json.loads(report.read_text())
+    assert data["retries"] == 3
+    by_dest = {f["destination"]: f for f in data["files"]}
+    assert by_dest["js/busy.js"]["status"] == "failed"
+    assert by_dest["js/busy.js"]["error"] == "SlowDown: Please reduce your request rate."
+    assert read(s3_client, s3_bucket, "static/js/ok.js") == b"ok()"
+
+
+def test_refused_files_are_named_and_the_others_land(static_files, s3_target, s3_client,
+                                                    s3_bucket, botocore_calls, tmp_path):
+    """A bucket policy refuses a folder: S3's reason per file, non-zero exit, the rest land."""
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{s3_bucket}/static/private/*"}]}
+    s3_client.put_bucket_policy(Bucket=s3_bucket, Policy=json.dumps(policy))
+    files = {"css/a.css": b"a{}", "js/b.js": b"b()", "img/c.png": b"\x89PNG",
+             "private/d.txt": b"d", "private/e.txt": b"e"}
+    static_files(files)
+    s3_target()
+    report = tmp_path / "report.json"
+    with pytest.raises(CommandError) as raised:
+        counted(botocore_calls, "--report-json", str(report))
+    message = str(raised.value)
+    assert "2 of 5 files failed to upload" in message
+    assert "private/d.txt: AccessDenied: Access Denied" in message
+    assert "private/e.txt: AccessDenied: Access Denied" in message
+    assert dict(botocore_calls.operations) == {"PutObject": 5}
+    assert botocore_calls.failures == {"PutObject": 2}
+    assert botocore_calls.attempts == 5  # a refusal is not retried
+    assert keys(s3_client, s3_bucket) == {"static/css/a.css", "static/js/b.js",
+                                          "static/img/c.png"}
+    data = json.loads(report.read_text())
+    assert data["totals"]["failed_files"] == 2 and data["totals"]["uploaded_files"] == 3
+    assert {f["destination"]: f["error"] for f in data["files"] if f["status"] == "failed"} == {
+        "private/d.txt": "AccessDenied: Access Denied.",
+        "private/e.txt": "AccessDenied: Access Denied."}
+
+
+def test_a_failed_multipart_upload_is_aborted(static_files, s3_target, s3_client, s3_bucket,
+                                             botocore_calls, faults):
+    static_files({"media/film.mp4": b"\x07" * (11 * MiB), "css/a.css": b"a{}"})
+    s3_target(transfer_config=SMALL_PARTS)
+    # Part 2 fails on every attempt (botocore's standard mode makes three).
+    faults["&partNumber=2"] = [INTERNAL] * 3
+    with pytest.raises(CommandError) as raised:
+        counted(botocore_calls)
+    assert "media/film.mp4: InternalError: We encountered an internal error" in str(raised.value)
+    assert faults["&partNumber=2"] == []
+    assert dict(botocore_calls.operations) == {
+        "PutObject": 1, "CreateMultipartUpload": 1, "UploadPart": 2, "AbortMultipartUpload": 1}
+    assert keys(s3_client, s3_bucket) == {"static/css/a.css"}
+    assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
