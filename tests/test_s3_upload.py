@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.management import call_command
@@ -375,8 +376,6 @@ def test_transient_errors_are_retried_and_counted(static_files, s3_target, s3_cl
 
 def test_retries_follow_the_storage_client_config(static_files, s3_target, s3_client, s3_bucket,
                                                   botocore_calls, faults, tmp_path):
-    from botocore.config import Config
-
     static_files({"js/ok.js": b"ok()", "js/busy.js": b"busy()"})
     s3_target(client_config=Config(s3={"addressing_style": "path"},
                                    retries={"mode": "standard", "total_max_attempts": 4}))
@@ -429,9 +428,9 @@ def test_refused_files_are_named_and_the_others_land(static_files, s3_target, s3
 def test_a_failed_multipart_upload_is_aborted(static_files, s3_target, s3_client, s3_bucket,
                                              botocore_calls, faults):
     static_files({"media/film.mp4": b"\x07" * (11 * MiB), "css/a.css": b"a{}"})
-    s3_target(transfer_config=SMALL_PARTS)
-    # Part 2 fails on every attempt (botocore's standard mode makes three).
-    faults["&partNumber=2"] = [INTERNAL] * 3
+    s3_target(transfer_config=SMALL_PARTS, client_config=Config(
+        s3={"addressing_style": "path"}, retries={"mode": "standard", "total_max_attempts": 3}))
+    faults["&partNumber=2"] = [INTERNAL] * 3  # part 2 fails on every attempt
     with pytest.raises(CommandError) as raised:
         counted(botocore_calls)
     assert "media/film.mp4: InternalError: We encountered an internal error" in str(raised.value)
