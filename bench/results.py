@@ -40,6 +40,7 @@ class Row:
     ops: dict[str, int] = field(default_factory=dict)
     botocore_ops: dict[str, int] | None = None
     tool_report: dict[str, Any] | None = None
+    bucket_objects: int | None = None
     note: str = ""
 
     @property

@@ -13,7 +13,7 @@ from bench import measure, report
 from bench.fixture import Fixture, prepare
 from bench.results import Row, disagreements
 from bench.scenarios import Scenario
-from bench.tools import Context, Tool, ToolError
+from bench.tools import LOCATION, Context, Tool, ToolError
 
 ACCESS_KEY = "bench"
 SECRET_KEY = "bench-secret-key"
@@ -60,11 +60,18 @@ def _load_json(path: Path | None) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def count_objects(client: Any, bucket: str) -> int:
+    """Objects under the static location, listed on the server itself (not counted)."""
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{LOCATION}/")
+    return sum(page.get("KeyCount", 0) for page in pages)
+
+
 class Bench:
-    def __init__(self, opts: Options, ctx: Context, proxy: Any) -> None:
+    def __init__(self, opts: Options, ctx: Context, proxy: Any, server_client: Any) -> None:
         self.opts = opts
         self.ctx = ctx
         self.proxy = proxy
+        self.server_client = server_client
         # Tools whose bucket holds a deploy, so rerun scenarios compare like with like.
         self.deployed: set[str] = set()
 
@@ -101,9 +108,15 @@ class Bench:
             _say("      " + "\n      ".join(result.tail().splitlines()[-15:]))
         else:
             self.deployed.add(tool.name)
+            notes = []
+            row.bucket_objects = count_objects(self.server_client, _bucket(tool))
+            # Every source file must be in the bucket (hashed storages add copies).
+            if row.bucket_objects < files:
+                notes.append(f"bucket holds {row.bucket_objects} objects for {files} files")
             mismatch = disagreements(row)
             if mismatch:
-                row.note = "botocore counted differently: " + "; ".join(mismatch)
+                notes.append("botocore counted differently: " + "; ".join(mismatch))
+            row.note = "; ".join(notes)
         return row
 
     def seed(self, tool: Tool, scenario: Scenario) -> str | None:
@@ -191,7 +204,7 @@ def run(
         )
         for tool in opts.tools:
             server.create_bucket(_bucket(tool))
-        bench = Bench(opts, ctx, proxy)
+        bench = Bench(opts, ctx, proxy, server.client())
         for scenario in opts.scenarios:
             change = scenario.mutate(fixture, opts.seed)
             description = f"{scenario.description} ({change})"
