@@ -41,6 +41,8 @@ class Row:
     botocore_ops: dict[str, int] | None = None
     tool_report: dict[str, Any] | None = None
     bucket_objects: int | None = None
+    # TCP connections the tool opened to the proxy: shows connection reuse.
+    connections: int | None = None
     note: str = ""
 
     @property

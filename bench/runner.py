@@ -92,6 +92,7 @@ class Bench:
         self.proxy.reset_counts()
         result = measure.run(inv.argv, inv.env, cwd=run_dir, timeout=self.opts.timeout_s)
         row.ops = dict(self.proxy.counts)
+        row.connections = getattr(self.proxy, "connections", None)
         row.wall_s = result.wall_s
         row.local_collect_s = inv.local_collect_s
         row.peak_rss_mb = result.peak_rss_mb
