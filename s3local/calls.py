@@ -1,0 +1,129 @@
+"""Count the API calls and HTTP attempts botocore makes, process-wide."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from types import TracebackType
+from typing import Any
+
+from botocore.client import BaseClient
+from botocore.endpoint import Endpoint
+
+# One patch serves every active recorder, so recorders may nest or overlap
+# (a fixture and a test each holding one) without stacking wrappers.
+_lock = threading.Lock()
+_active: list[BotocoreCalls] = []
+_originals: dict[str, Any] = {}
+
+
+def _make_api_call(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+    for recorder in _snapshot():
+        recorder._record_operation(operation_name)
+    try:
+        return _originals["_make_api_call"](client, operation_name, api_params)
+    except Exception:
+        for recorder in _snapshot():
+            recorder._record_failure(operation_name)
+        raise
+
+
+def _send(endpoint: Endpoint, request: Any) -> Any:
+    # Endpoint._send runs once per HTTP attempt, retries included.
+    for recorder in _snapshot():
+        recorder._record_attempt()
+    return _originals["_send"](endpoint, request)
+
+
+def _snapshot() -> list[BotocoreCalls]:
+    with _lock:
+        return list(_active)
+
+
+def _install() -> None:
+    _originals["_make_api_call"] = BaseClient._make_api_call
+    _originals["_send"] = Endpoint._send
+    BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+    Endpoint._send = _send  # type: ignore[method-assign]
+
+
+def _uninstall() -> None:
+    BaseClient._make_api_call = _originals.pop("_make_api_call")  # type: ignore[method-assign]
+    Endpoint._send = _originals.pop("_send")  # type: ignore[method-assign]
+
+
+class BotocoreCalls:
+    """While active, count every botocore API call by name and every HTTP attempt.
+
+    ``operations`` counts logical calls (``PutObject`` once however many
+    retries), ``attempts`` counts requests put on the wire, and ``failures``
+    counts calls that raised, by operation name. Counting covers every client
+    in every thread of the process, including clients created before entry.
+    """
+
+    def __init__(self) -> None:
+        self._counts_lock = threading.Lock()
+        self._operations: Counter[str] = Counter()
+        self._failures: Counter[str] = Counter()
+        self._attempts = 0
+
+    @property
+    def operations(self) -> Counter[str]:
+        with self._counts_lock:
+            return Counter(self._operations)
+
+    @property
+    def failures(self) -> Counter[str]:
+        with self._counts_lock:
+            return Counter(self._failures)
+
+    @property
+    def attempts(self) -> int:
+        with self._counts_lock:
+            return self._attempts
+
+    def reset(self) -> None:
+        with self._counts_lock:
+            self._operations.clear()
+            self._failures.clear()
+            self._attempts = 0
+
+    def _record_operation(self, name: str) -> None:
+        with self._counts_lock:
+            self._operations[name] += 1
+
+    def _record_failure(self, name: str) -> None:
+        with self._counts_lock:
+            self._failures[name] += 1
+
+    def _record_attempt(self) -> None:
+        with self._counts_lock:
+            self._attempts += 1
+
+    def start(self) -> BotocoreCalls:
+        with _lock:
+            if self in _active:
+                return self
+            if not _active:
+                _install()
+            _active.append(self)
+        return self
+
+    def stop(self) -> None:
+        with _lock:
+            if self not in _active:
+                return
+            _active.remove(self)
+            if not _active:
+                _uninstall()
+
+    def __enter__(self) -> BotocoreCalls:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
