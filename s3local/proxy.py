@@ -14,6 +14,7 @@ import socket
 import struct
 import threading
 from collections import Counter
+from collections.abc import Callable
 from types import TracebackType
 
 from s3local import faults, http1
@@ -29,13 +30,14 @@ class _Abort(Exception):
 
 
 class _DelayedSink:
-    """Writes each piece to ``writer`` ``latency`` seconds after it was handed over.
+    """Writes each piece to ``writer`` ``latency()`` seconds after it was handed over.
 
     Pieces are pipelined: each waits only for its own deadline, so latency is
-    added once per direction without throttling bandwidth.
+    added once per direction without throttling bandwidth. ``latency`` is read
+    per piece, so changing the proxy's latency applies to open connections too.
     """
 
-    def __init__(self, writer: asyncio.StreamWriter, latency: float) -> None:
+    def __init__(self, writer: asyncio.StreamWriter, latency: Callable[[], float]) -> None:
         self._writer = writer
         self._latency = latency
         self._loop = asyncio.get_running_loop()
@@ -46,7 +48,7 @@ class _DelayedSink:
     async def send(self, data: bytes) -> None:
         if self._error is not None:
             raise ConnectionError("peer connection failed") from self._error
-        await self._queue.put((self._loop.time() + self._latency, data))
+        await self._queue.put((self._loop.time() + self._latency(), data))
 
     async def flush(self) -> None:
         await self._queue.join()
@@ -91,7 +93,7 @@ class _Connection:
     ) -> None:
         self.proxy = proxy
         self.reader = reader
-        self.to_client = _DelayedSink(writer, proxy.latency)
+        self.to_client = _DelayedSink(writer, lambda: proxy.latency)
         self.up_reader: asyncio.StreamReader | None = None
         self.to_upstream: _DelayedSink | None = None
 
@@ -199,7 +201,7 @@ class _Connection:
                 "127.0.0.1", self.proxy.upstream_port, limit=_STREAM_LIMIT
             )
             self.up_reader = reader
-            self.to_upstream = _DelayedSink(writer, self.proxy.latency)
+            self.to_upstream = _DelayedSink(writer, lambda: self.proxy.latency)
         return self.to_upstream
 
     def _close_upstream(self) -> None:
@@ -212,10 +214,10 @@ class _Connection:
 class S3Proxy:
     """A proxy on 127.0.0.1 in front of ``upstream_port``, run by a background thread.
 
-    ``latency`` is added in each direction (seconds). ``counts`` names every
-    request's S3 operation, ``http_requests`` counts them all, ``faults`` (a
-    :class:`FaultPlan`, replaceable at any time) injects failures, counted by
-    kind in ``fault_counts``.
+    ``latency`` is added in each direction (seconds; may be changed at any
+    time). ``counts`` names every request's S3 operation, ``http_requests``
+    counts them all, ``faults`` (a :class:`FaultPlan`, replaceable at any time)
+    injects failures, counted by kind in ``fault_counts``.
     """
 
     def __init__(self, upstream_port: int, latency: float = 0.0) -> None:
