@@ -340,8 +340,11 @@ def publish(
         # Another run wrote first: back off a little so racing runs spread out.
         time.sleep(random.uniform(0.02, 0.1) * attempt)
         current = store.read()
+    why = (f"it could not be read back after a refused write: {current.problem}"
+           if current.problem and not current.found
+           else f"other runs kept changing it ({attempts} attempts)")
     raise ManifestError(
-        f"The deploy manifest '{store.name}' could not be written: other runs kept "
-        f"changing it ({attempts} attempts). The files were uploaded; run the command "
-        "again to record them."
+        f"The deploy manifest '{store.name}' could not be written: {why}. The files were "
+        "uploaded; run the command again to record them (with --force if you deploy "
+        "older files next)."
     )

@@ -22,7 +22,6 @@ import pytest
 from django.core.files.storage import FileSystemStorage, storages
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from storages.backends.s3 import S3Storage
 
 from collectstupid import manifest, smart
 from collectstupid.collect import SourceFile
@@ -32,6 +31,7 @@ from collectstupid.manifest import Entry, Snapshot
 from collectstupid.profiles import load_profiles
 from collectstupid.storage import target_storage
 from collectstupid.upload import SKIPPED, UPLOADED
+from s3local import FaultPlan
 from tests.conftest import tree
 
 MANIFEST = ".collectstupid/manifest.json"
@@ -492,22 +492,12 @@ def test_concurrent_filesystem_runs_keep_both_profiles_entries(static_files, sta
 
 # --- against the real S3 server, counting every botocore call ----------------
 
-S3_KEY = f"static/{MANIFEST}"
 # The S3 fixtures (tests/s3_fixtures.py) start the real server; the FileSystemStorage
 # tests above run without them.
 pytestmark_s3 = pytest.mark.skipif(
     importlib.util.find_spec("tests.s3_fixtures") is None,
     reason="tests/s3_fixtures.py (the S3 server fixtures) is not present",
 )
-
-
-class FailingS3Storage(S3Storage):
-    """The S3 storage, except that writing js/app.js fails."""
-
-    def _save(self, name: str, content: Any) -> str:
-        if name == "js/app.js":
-            raise OSError("the network ate it")
-        return super()._save(name, content)
 
 
 def many_assets(count: int) -> dict[str, str]:
@@ -521,38 +511,29 @@ def counted(calls: Any, *args: str, **options: Any) -> tuple[dict[str, int], str
     return dict(calls.operations), out
 
 
-def bucket_manifest(client: Any, bucket: str) -> dict[str, Entry]:
-    return manifest.loads(client.get_object(Bucket=bucket, Key=S3_KEY)["Body"].read())
+def bucket_manifest(target: Any) -> dict[str, Entry]:
+    return manifest.loads(target.read(MANIFEST))
 
 
-def assert_truthful(client: Any, bucket: str) -> dict[str, Entry]:
+def assert_truthful(target: Any) -> dict[str, Entry]:
     """Every manifest entry matches the bytes the bucket holds at that path."""
-    recorded = bucket_manifest(client, bucket)
+    recorded = bucket_manifest(target)
     for path, recorded_entry in recorded.items():
-        body = client.get_object(Bucket=bucket, Key=f"static/{path}")["Body"].read()
-        assert entry(body) == recorded_entry, path
+        assert entry(target.read(path)) == recorded_entry, path
     return recorded
 
 
-@pytest.fixture
-def s3_static(s3_storage_settings, settings):
-    """The staticfiles storage on the test bucket, under the location 'static'."""
-    config = settings.STORAGES["staticfiles"]
-    options = {**config.get("OPTIONS", {}), "location": "static"}
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {**config, "OPTIONS": options}}
-    return options
-
-
 @pytestmark_s3
-def test_s3_call_counts_first_run_rerun_and_one_percent(static_files, s3_static, s3_client,
-                                                       s3_bucket, botocore_calls):
+def test_s3_call_counts_first_run_rerun_and_one_percent(static_files, s3_storage_settings,
+                                                       botocore_calls):
     files = many_assets(100)
     src = static_files(files)
     ops, out = counted(botocore_calls, "--smart")
     assert ops == {"GetObject": 1, "PutObject": 100 + 1}
     assert botocore_calls.failures == {"GetObject": 1}  # the 404 of the missing manifest
     assert "100 static files uploaded" in out
-    assert assert_truthful(s3_client, s3_bucket) == {k: entry(v) for k, v in files.items()}
+    assert assert_truthful(s3_storage_settings) == {k: entry(v) for k, v in files.items()}
+    assert s3_storage_settings.head(MANIFEST)["ContentType"] == "application/json"
 
     touch_all(src)
     ops, out = counted(botocore_calls, "--smart")
@@ -563,21 +544,22 @@ def test_s3_call_counts_first_run_rerun_and_one_percent(static_files, s3_static,
     ops, out = counted(botocore_calls, "--smart")
     assert ops == {"GetObject": 1, "PutObject": 1 + 1}
     assert "1 static file uploaded" in out and "99 skipped as unchanged" in out
-    assert assert_truthful(s3_client, s3_bucket)["css/file042.css"] == entry("changed")
+    assert assert_truthful(s3_storage_settings)["css/file042.css"] == entry("changed")
 
 
 @pytestmark_s3
-def test_s3_blind_mode_costs_no_manifest_call(static_files, s3_static, botocore_calls):
+def test_s3_blind_mode_costs_no_manifest_call(static_files, s3_storage_settings,
+                                              botocore_calls):
     static_files(ASSETS)
-    ops, _ = counted(botocore_calls)
-    assert ops == {"PutObject": 3}
-    ops, _ = counted(botocore_calls)
-    assert ops == {"PutObject": 3}
+    for _ in range(2):
+        ops, _ = counted(botocore_calls)
+        assert ops == {"PutObject": 3}
+    assert MANIFEST not in s3_storage_settings.names()
 
 
 @pytestmark_s3
-def test_s3_dry_run_reads_once_and_writes_nothing(static_files, s3_static, s3_client,
-                                                  s3_bucket, botocore_calls):
+def test_s3_dry_run_reads_once_and_writes_nothing(static_files, s3_storage_settings,
+                                                  botocore_calls):
     src = static_files(ASSETS)
     run("--smart", "--profile", "full")
     (src / "js/app.js").write_text("console.log(2)")
@@ -585,105 +567,126 @@ def test_s3_dry_run_reads_once_and_writes_nothing(static_files, s3_static, s3_cl
     assert ops == {"GetObject": 1}
     assert "Would upload 'js/app.js' (changed, 14 B)" in out
     assert "1 static file (14 B) would be uploaded" in out
-    assert bucket_manifest(s3_client, s3_bucket)["js/app.js"] == entry(ASSETS["js/app.js"])
+    assert bucket_manifest(s3_storage_settings)["js/app.js"] == entry(ASSETS["js/app.js"])
 
 
 @pytestmark_s3
-def test_s3_profile_switch_keeps_media_entries(static_files, s3_static, s3_client, s3_bucket,
+def test_s3_profile_switch_keeps_media_entries(static_files, s3_storage_settings,
                                                botocore_calls):
     src = static_files(ASSETS)
     run("--smart", "--profile", "full")
     touch_all(src)
     ops, _ = counted(botocore_calls, "--smart", "--profile", "no-media")
     assert ops == {"GetObject": 1}
+    assert set(bucket_manifest(s3_storage_settings)) == set(ASSETS)
 
     (src / "media/intro.mp4").write_bytes(b"\x07" * 4096)  # changed, but not shipped by no-media
     (src / "css/site.css").write_text("body { color: blue }")
     ops, _ = counted(botocore_calls, "--smart", "--profile", "no-media")
     assert ops == {"GetObject": 1, "PutObject": 1 + 1}
-    recorded = assert_truthful(s3_client, s3_bucket)
+    recorded = assert_truthful(s3_storage_settings)
     assert set(recorded) == set(ASSETS)
     assert recorded["media/intro.mp4"] == entry(ASSETS["media/intro.mp4"])
 
     ops, _ = counted(botocore_calls, "--smart", "--profile", "full")
     assert ops == {"GetObject": 1, "PutObject": 1 + 1}  # only the changed video
-    assert assert_truthful(s3_client, s3_bucket)["media/intro.mp4"] == entry(b"\x07" * 4096)
+    assert assert_truthful(s3_storage_settings)["media/intro.mp4"] == entry(b"\x07" * 4096)
 
 
 @pytestmark_s3
 def test_s3_failed_upload_stays_unrecorded_and_next_run_uploads_it(
-        static_files, s3_static, s3_client, s3_bucket, settings, botocore_calls):
+        static_files, s3_storage_settings_factory, s3_proxy, botocore_calls):
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
     src = static_files(ASSETS)
     run("--smart")
     (src / "js/app.js").write_text("console.log(2)")
     (src / "css/site.css").write_text("body { color: blue }")
-    good = settings.STORAGES["staticfiles"]
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        **good, "BACKEND": f"{__name__}.FailingS3Storage"}}
+    s3_proxy.faults = FaultPlan(deny_prefix=target.key("js/app.js"))
     with pytest.raises(CommandError, match="1 of 3 files failed"):
         counted(botocore_calls, "--smart")
-    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 1 + 1}
-    recorded = assert_truthful(s3_client, s3_bucket)
-    assert "js/app.js" not in recorded
+    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 2 + 1}
+    assert botocore_calls.failures == {"PutObject": 1}
+    recorded = assert_truthful(target)
+    assert "js/app.js" not in recorded  # neither the new content nor the old
     assert recorded["css/site.css"] == entry("body { color: blue }")
 
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": good}
-    storages._storages = {}
+    s3_proxy.faults = None
     ops, out = counted(botocore_calls, "--smart", verbosity=2)
     assert ops == {"GetObject": 1, "PutObject": 1 + 1}
     assert "Uploaded 'js/app.js'" in out
-    assert assert_truthful(s3_client, s3_bucket)["js/app.js"] == entry("console.log(2)")
+    assert assert_truthful(target)["js/app.js"] == entry("console.log(2)")
 
 
 @pytestmark_s3
 def test_s3_corrupt_manifest_warns_once_uploads_all_and_is_rewritten(
-        static_files, s3_static, s3_client, s3_bucket, botocore_calls):
+        static_files, s3_storage_settings, botocore_calls):
+    target = s3_storage_settings
     static_files(ASSETS)
-    s3_client.put_object(Bucket=s3_bucket, Key=S3_KEY, Body=b"\x00garbage{")
+    target.client.put_object(Bucket=target.bucket, Key=target.key(MANIFEST), Body=b"\0garbage{")
     botocore_calls.reset()
     out, err = run_split("--smart", "--profile", "full")
     assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 5 + 1}
     assert err.count("was ignored") == 1 and "not valid JSON" in err
     assert "5 static files uploaded" in out
-    assert assert_truthful(s3_client, s3_bucket) == {k: entry(v) for k, v in ASSETS.items()}
+    assert assert_truthful(target) == {k: entry(v) for k, v in ASSETS.items()}
 
 
 @pytestmark_s3
-def test_s3_force_uploads_all_and_rewrites(static_files, s3_static, s3_client, s3_bucket,
-                                           botocore_calls):
+def test_s3_unreadable_manifest_is_merged_with_not_overwritten(
+        static_files, s3_storage_settings_factory, s3_proxy, botocore_calls):
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    src = static_files(ASSETS)
+    run("--smart", "--profile", "media-only")
+    (src / "css/site.css").write_text("body { color: blue }")
+    # The one read fails: every file uploads, and the write, made "only if absent",
+    # is refused because a manifest exists; the run reads it again and merges.
+    s3_proxy.faults = FaultPlan(error_ratio=1, error_statuses=(403,),
+                                only_operations={"GetObject"}, max_faults=1)
+    botocore_calls.reset()
+    out, err = run_split("--smart", "--profile", "no-media")
+    assert err.count("was ignored") == 1 and "AccessDenied" in err
+    assert "3 static files uploaded" in out
+    assert dict(botocore_calls.operations) == {"GetObject": 2, "PutObject": 3 + 2}
+    assert assert_truthful(target) == {k: entry(v) for k, v in ASSETS.items()
+                                       if k != "css/site.css"} | {
+        "css/site.css": entry("body { color: blue }")}
+
+
+@pytestmark_s3
+def test_s3_force_uploads_all_and_rewrites(static_files, s3_storage_settings, botocore_calls):
+    target = s3_storage_settings
     static_files(ASSETS)
     run("--smart", "--profile", "full")
     ops, out = counted(botocore_calls, "--force", "--profile", "no-media")
     # Same hashes as recorded: the manifest would not change, so it is not rewritten.
     assert ops == {"GetObject": 1, "PutObject": 3}
     assert "3 static files uploaded" in out
-    s3_client.put_object(Bucket=s3_bucket, Key=S3_KEY,
-                         Body=manifest.dumps({"css/site.css": entry("stale")}))
+    target.client.put_object(Bucket=target.bucket, Key=target.key(MANIFEST),
+                             Body=manifest.dumps({"css/site.css": entry("stale")}))
     ops, _ = counted(botocore_calls, "--force", "--profile", "no-media")
     assert ops == {"GetObject": 1, "PutObject": 3 + 1}
-    assert set(assert_truthful(s3_client, s3_bucket)) == set(ASSETS) - MEDIA
+    assert set(assert_truthful(target)) == set(ASSETS) - MEDIA
 
 
 @pytestmark_s3
-def test_s3_multipart_file_unchanged_is_not_uploaded_again(static_files, s3_static, s3_client,
-                                                            s3_bucket, botocore_calls):
-    # Above boto3's default 8 MB threshold, so django-storages uploads it in parts
-    # and its ETag is not its MD5: a hash of our own is what makes it skippable.
+def test_s3_multipart_file_unchanged_is_not_uploaded_again(static_files, s3_storage_settings,
+                                                            botocore_calls):
+    # Above boto3's default 8 MB threshold, so it is uploaded in parts and its
+    # ETag is not its MD5: a hash of our own is what makes it skippable.
     big = os.urandom(9 * 1024 * 1024)
     src = static_files({"media/film.mp4": big, "css/site.css": "x"})
     ops, _ = counted(botocore_calls, "--smart", "--profile", "full")
     assert ops["CreateMultipartUpload"] == 1 and ops["CompleteMultipartUpload"] == 1
-    etag = s3_client.head_object(Bucket=s3_bucket, Key="static/media/film.mp4")["ETag"]
-    assert "-" in etag
+    assert "-" in s3_storage_settings.head("media/film.mp4")["ETag"]
     touch_all(src)
     ops, _ = counted(botocore_calls, "--smart", "--profile", "full")
     assert ops == {"GetObject": 1}
-    assert assert_truthful(s3_client, s3_bucket)["media/film.mp4"] == entry(big)
+    assert assert_truthful(s3_storage_settings)["media/film.mp4"] == entry(big)
 
 
 @pytestmark_s3
-def test_s3_concurrent_runs_of_two_profiles_merge(static_files, s3_static, s3_client,
-                                                  s3_bucket, monkeypatch, botocore_calls):
+def test_s3_concurrent_runs_of_two_profiles_merge(static_files, s3_storage_settings,
+                                                  monkeypatch, botocore_calls):
     static_files(ASSETS)
     # Hold each run after its first manifest read until both have read, so both
     # start from "no manifest" and the second writer must hit PreconditionFailed.
@@ -715,20 +718,19 @@ def test_s3_concurrent_runs_of_two_profiles_merge(static_files, s3_static, s3_cl
         t.join()
     assert not errors
     ops = botocore_calls.operations
-    # Two first reads, one re-read after the lost race; five files, two manifest
-    # writes that landed and one that S3 refused.
+    # Two first reads and one re-read after the lost race; five files, and three
+    # manifest writes: two that landed and one that S3 refused.
     assert ops["GetObject"] == 3
     assert ops["PutObject"] == 5 + 3
     assert botocore_calls.failures["PutObject"] == 1
-    recorded = assert_truthful(s3_client, s3_bucket)
-    assert recorded == {k: entry(v) for k, v in ASSETS.items()}
+    assert assert_truthful(s3_storage_settings) == {k: entry(v) for k, v in ASSETS.items()}
 
 
 @pytestmark_s3
-def test_s3_racing_writes_of_different_content_drop_the_entry(s3_static, s3_client, s3_bucket):
-    storage = target_storage()
-    store = manifest.store_for(storage, MANIFEST)
-    assert isinstance(store, manifest.S3ManifestStore) and store.key == S3_KEY
+def test_s3_racing_writes_of_different_content_drop_the_entry(s3_storage_settings):
+    store = manifest.store_for(target_storage(), MANIFEST)
+    assert isinstance(store, manifest.S3ManifestStore)
+    assert store.key == s3_storage_settings.key(MANIFEST)
     manifest.publish(store, store.read(), {"app.js": OLD, "logo.png": OLD})
     run_a, run_b = store.read(), store.read()
     # Two commits both uploaded app.js: nobody knows whose PUT landed last.
@@ -736,4 +738,4 @@ def test_s3_racing_writes_of_different_content_drop_the_entry(s3_static, s3_clie
     second = manifest.publish(store, run_b, {"app.js": THEIRS, "logo.png": THEIRS})
     assert first.written and first.attempts == 1
     assert second.written and second.attempts == 2 and second.conflicts == ("app.js",)
-    assert bucket_manifest(s3_client, s3_bucket) == {"logo.png": THEIRS}
+    assert bucket_manifest(s3_storage_settings) == {"logo.png": THEIRS}
