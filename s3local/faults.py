@@ -29,6 +29,7 @@ _CODES = {
     503: ("SlowDown", "Please reduce your request rate."),
     504: ("GatewayTimeout", "Gateway Timeout"),
 }
+_VALID_ERRORS = frozenset(s.value for s in HTTPStatus if s.value >= 400)
 _request_ids = itertools.count(1)
 
 
@@ -75,6 +76,8 @@ class FaultPlan:
             raise ValueError("fault ratios must each be in [0, 1] and add up to at most 1")
         if self.error_ratio and not self.error_statuses:
             raise ValueError("error_ratio needs at least one status in error_statuses")
+        if any(status not in _VALID_ERRORS for status in self.error_statuses):
+            raise ValueError(f"error_statuses must be HTTP error statuses: {self.error_statuses}")
         object.__setattr__(self, "only_methods", _frozen(self.only_methods, upper=True))
         object.__setattr__(self, "only_operations", _frozen(self.only_operations, upper=False))
         object.__setattr__(self, "error_statuses", tuple(self.error_statuses))

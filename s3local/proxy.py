@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import struct
 import threading
@@ -23,6 +24,7 @@ from s3local.operations import classify_head, split_target
 
 _QUEUE_PIECES = 256  # per direction: bounds memory when the receiver is slow
 _STREAM_LIMIT = 1 << 20  # largest message head we accept
+_log = logging.getLogger(__name__)
 
 
 class _Abort(Exception):
@@ -109,6 +111,9 @@ class _Connection:
             reset = True
         except (ConnectionError, OSError, asyncio.IncompleteReadError, http1.ProtocolError):
             pass  # a broken peer ends this connection only
+        except Exception:
+            # Whatever a peer sends must not take the proxy down; leave a trace.
+            _log.debug("proxy connection failed", exc_info=True)
         finally:
             self.to_client.close(reset=reset)
             self._close_upstream()

@@ -276,6 +276,8 @@ def test_fault_choices_follow_the_seed():
     assert FaultPicker(FaultPlan(error_ratio=1.0, max_faults=2)).decide("GET", "k", "GetObject")
     with pytest.raises(ValueError):
         FaultPlan(error_ratio=0.7, reset_ratio=0.7)
+    with pytest.raises(ValueError):
+        FaultPlan(error_ratio=0.1, error_statuses=(200,))
 
 
 # -- robustness ---------------------------------------------------------------------
