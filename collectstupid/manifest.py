@@ -152,14 +152,15 @@ class StorageManifestStore:
     There is no conditional write in the Storage API. The token is a digest
     of the bytes read, and ``write`` re-reads and compares just before saving:
     a concurrent run that wrote in between is merged with, but one that writes
-    in the instant between that check and our save can still be lost.
+    in the instant between that check and our save is overwritten, and its
+    files are left described by their older entries.
     """
 
     def __init__(self, storage: Storage, name: str) -> None:
         if not isinstance(storage, StupidStorageMixin):
             # Without the mixin, save() would pick a new name next to the old manifest.
             raise TypeError("the manifest needs a storage with StupidStorageMixin")
-        self.storage = storage
+        self.storage: Storage = storage
         self.name = name
 
     def read(self) -> Snapshot:
