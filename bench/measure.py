@@ -27,6 +27,8 @@ class Measured:
     returncode: int
     wall_s: float
     peak_rss_mb: float | None
+    # User + system CPU seconds of the tool, when GNU time reports them.
+    cpu_s: float | None
     rss_method: str
     stdout: str
     stderr: str
@@ -55,11 +57,17 @@ def rss_method() -> str:
     return "GNU time -v (max RSS)" if HAVE_GNU_TIME else "psutil polling"
 
 
-def _parse_gnu_time(text: str) -> float | None:
+def _parse_gnu_time(text: str) -> tuple[float | None, float | None]:
+    """(peak RSS in MB, user + system CPU seconds) from `time -v` output."""
+    rss = None
+    cpu = 0.0
     for line in text.splitlines():
-        if "Maximum resident set size (kbytes)" in line:
-            return int(line.rsplit(":", 1)[1]) / 1024
-    return None
+        name, _, value = line.strip().rpartition(": ")
+        if name == "Maximum resident set size (kbytes)":
+            rss = int(value) / 1024
+        elif name in ("User time (seconds)", "System time (seconds)"):
+            cpu += float(value)
+    return rss, (cpu if rss is not None else None)
 
 
 def _poll_rss(pid: int, stop: threading.Event, peak: list[float]) -> None:
@@ -120,8 +128,11 @@ def run(
             if poller is not None:
                 poller.join()
         wall = time.perf_counter() - start
-        rss = _parse_gnu_time(Path(time_out.name).read_text()) if HAVE_GNU_TIME else peak[0]
-    return Measured(proc.returncode, wall, rss or None, rss_method(), stdout, stderr)
+        rss: float | None = peak[0] or None
+        cpu = None
+        if HAVE_GNU_TIME:
+            rss, cpu = _parse_gnu_time(Path(time_out.name).read_text())
+    return Measured(proc.returncode, wall, rss, cpu, rss_method(), stdout, stderr)
 
 
 def which(name: str, near: Path) -> str | None:

@@ -12,6 +12,7 @@ from bench.results import OP_GROUPS, Row
 HEADERS = (
     "tool",
     "wall s",
+    "CPU s",
     "local collect s",
     "S3 calls",
     *OP_GROUPS,
@@ -37,6 +38,7 @@ def _cells(row: Row, baseline: Row | None) -> list[str]:
     return [
         row.tool,
         _num(row.wall_s, 2),
+        _num(row.cpu_s, 2),
         _num(row.local_collect_s, 2),
         str(row.total_calls),
         *[str(row.group(name)) for name in OP_GROUPS],
@@ -105,9 +107,10 @@ CALLS_SOURCE = (
     "PUT = PutObject, MPU = multipart create + parts + complete, HEAD = HeadObject + "
     "HeadBucket, LIST = ListObjects(V2), DELETE = DeleteObject(s). `written` = objects "
     "written (PUTs + completed multipart uploads); `calls/written` = S3 calls per object "
-    "written. Peak RSS from {rss}. `local collect s` = the local collectstatic that aws "
-    "and s5cmd upload from, not included in their wall time. Speed-up = collectstatic's "
-    "wall time / the tool's."
+    "written. {agree} `CPU s` = the tool's user + system CPU time (the machine has "
+    "{nproc} CPUs, shared with the server and the proxy). Peak RSS from {rss}. "
+    "`local collect s` = the local collectstatic that aws and s5cmd upload from, not "
+    "included in their wall time. Speed-up = collectstatic's wall time / the tool's."
 )
 
 
@@ -126,7 +129,7 @@ def markdown(meta: dict[str, Any], sections: Sequence[tuple[str, str, Sequence[R
         "",
         f"Versions: {versions}.",
         "",
-        CALLS_SOURCE.format(rss=meta["rss_method"]),
+        CALLS_SOURCE.format(rss=meta["rss_method"], agree=meta["botocore_check"], nproc=m["nproc"]),
         "",
         f"Command: `{meta['command']}`",
     ]

@@ -37,6 +37,7 @@ class Row:
     wall_s: float | None = None
     local_collect_s: float | None = None
     peak_rss_mb: float | None = None
+    cpu_s: float | None = None
     ops: dict[str, int] = field(default_factory=dict)
     botocore_ops: dict[str, int] | None = None
     tool_report: dict[str, Any] | None = None

@@ -108,6 +108,7 @@ class Bench:
         row.wall_s = result.wall_s
         row.local_collect_s = inv.local_collect_s
         row.peak_rss_mb = result.peak_rss_mb
+        row.cpu_s = result.cpu_s
         calls = _load_json(inv.calls_json)
         if calls is not None:
             row.botocore_ops = calls.get("operations")
@@ -174,6 +175,19 @@ def _versions(ctx: Context, tools: Sequence[Tool]) -> dict[str, str]:
     return found
 
 
+def _botocore_check(sections: Sequence[tuple[str, str, Sequence[Row]]]) -> str:
+    rows = [r for _, _, rs in sections for r in rs if r.botocore_ops is not None]
+    if not rows:
+        return "No botocore cross-check was available."
+    off = [f"{r.scenario}/{r.tool}" for r in rows if disagreements(r)]
+    if not off:
+        return (
+            "botocore's own per-operation counts (Python tools, via sitecustomize) match the "
+            f"proxy's in all {len(rows)} runs where they were taken."
+        )
+    return f"botocore's own counts differ from the proxy's in: {', '.join(off)} (see notes)."
+
+
 def _fixture_summary(fixture: Fixture) -> str:
     paths = fixture.static_files()
     total = sum(p.stat().st_size for p in paths)
@@ -238,6 +252,7 @@ def run(
             "versions": _versions(ctx, opts.tools),
             "rss_method": measure.rss_method(),
             "calls_source": "proxy",
+            "botocore_check": _botocore_check(sections),
         }
         json_path, md_path = report.write(opts.results_dir, meta, sections)
         _say(f"\nWrote {json_path} and {md_path}")
