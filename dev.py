@@ -29,7 +29,8 @@ def run(*args: str | Path) -> None:
 
 
 def setup() -> None:
-    if sys.version_info < (3, 11):
+    # dev.py runs on whatever python3 the user has, before any pyproject check can speak.
+    if sys.version_info < (3, 11):  # noqa: UP036
         sys.exit(f"collectstupid needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         print(f"Creating a virtualenv in {VENV}", flush=True)
