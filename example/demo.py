@@ -2,7 +2,8 @@
 
 Run through ``python3 dev.py demo``. It starts SeaweedFS on 127.0.0.1, deploys
 with ``--profile no-media`` and then ``--profile media-only`` (the two CI jobs
-of a real project), and lists what landed in the bucket.
+of a real project), lists what landed in the bucket, then deploys twice in smart
+mode: the second run finds nothing changed and uploads nothing.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def main() -> None:
         if len(listing) != len(sources):
             sys.exit(f"Expected {len(sources)} objects, found {len(listing)}.")
         print(f"\nAll {len(sources)} static files landed: no-media + media-only = full.")
+        # Smart mode: the first run records content hashes, the second finds nothing to do.
+        manage(env, "collectstupid", "--profile", "full", "--smart", "--noinput")
+        manage(env, "collectstupid", "--profile", "full", "--smart", "--noinput")
 
 
 if __name__ == "__main__":

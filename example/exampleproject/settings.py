@@ -41,7 +41,9 @@ STORAGES = {
             "addressing_style": "path",
             "querystring_auth": False,
             "object_parameters": {"CacheControl": "max-age=86400"},
+            # django-storages ignores addressing_style once client_config is given.
             "client_config": Config(
+                s3={"addressing_style": "path"},
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
             ),
