@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import django.test.signals  # noqa: F401  (Django's receivers must connect before ours)
 import pytest
 from django.core.files.storage import storages
+from django.core.signals import setting_changed
 
-if importlib.util.find_spec("tests.s3_fixtures"):
-    pytest_plugins = ["tests.s3_fixtures"]
+pytest_plugins = ["tests.s3_fixtures"]
 
 Files = Mapping[str, bytes | str]
 
@@ -22,6 +22,19 @@ def write_tree(root: Path, files: Files) -> Path:
             content = content.encode()
         path.write_bytes(content)
     return root
+
+
+def _pin_storages(*, setting: str, value: object, **_: object) -> None:
+    # On Django 4.2, overriding STORAGES also marks STATICFILES_STORAGE as
+    # overridden, and the handler then rebuilds the staticfiles entry from it
+    # without OPTIONS: the target would silently become the current folder.
+    # Connected after Django's own receiver, so this runs last.
+    if setting == "STORAGES" and isinstance(value, dict):
+        storages.__dict__["backends"] = dict(value)
+        storages._storages = {}
+
+
+setting_changed.connect(_pin_storages)
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
-from django.core.files.storage import storages
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from storages.backends.s3 import S3ManifestStaticStorage
@@ -118,15 +117,6 @@ def run(*args: str, **options) -> str:
 def use_storage(settings, backend: str, **options) -> None:
     settings.STORAGES = {**settings.STORAGES,
                          "staticfiles": {"BACKEND": backend, "OPTIONS": options}}
-    pin_storages(settings)
-
-
-def pin_storages(settings) -> None:
-    # On Django 4.2, overriding STORAGES in a test also marks STATICFILES_STORAGE
-    # as overridden, and the storage handler then rebuilds the staticfiles entry
-    # from it without OPTIONS: the target would silently be the current folder.
-    storages.__dict__["backends"] = dict(settings.STORAGES)
-    storages._storages = {}
 
 
 @pytest.fixture
@@ -139,7 +129,6 @@ def reference(settings, tmp_path) -> Callable[[str], dict[str, bytes]]:
         use_storage(settings, backend, location=str(root))
         call_command("collectstatic", interactive=False, verbosity=0)
         settings.STORAGES = saved
-        pin_storages(settings)
         return tree(root)
 
     return collect
@@ -442,7 +431,6 @@ def s3_hashed(s3_storage_settings, settings) -> dict:
     options = {**config.get("OPTIONS", {}), "location": "static"}
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "tests.test_hashed.JSModuleS3Storage", "OPTIONS": options}}
-    pin_storages(settings)
     return options
 
 
