@@ -134,8 +134,10 @@ class Command(BaseCommand):
                 result = upload_in_order(plan.files, plan.last, write, threads, on_done, stop)
             finally:
                 bar.close()
-        # Last of all writes, after plan.last: the manifest records only what landed.
-        manifest_error = run.finish(result) if run else None
+            # Last of all writes, after plan.last: the manifest records only what landed.
+            # Still under the handlers, so a first signal waits for it: cut short, it
+            # would leave the old manifest describing files this run replaced.
+            manifest_error = run.finish(result) if run else None
         if options["report_json"]:
             report.write_json(options["report_json"], report.report_data(
                 plan, result, destination, dry_run=False,

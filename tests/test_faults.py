@@ -1,0 +1,461 @@
+"""Faults and bad input against the real S3 server: nothing lost, nothing half-done that lies.
+
+Faults are injected by the proxy in front of the server (s3local/proxy.py), so
+what the client sees is a real 500, 503 SlowDown, 403, reset connection or
+stalled response, and botocore decides what to do about it. The checks read
+the bucket directly, outside the proxy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.config import Config
+from django.core.management.base import CommandError
+
+from collectstupid import smart
+from s3local import FaultPlan, S3Proxy, SeaweedServer
+from s3local.ports import pick_ports
+from tests.test_s3_upload import SMALL_PARTS, header
+from tests.test_smart import MANIFEST, assert_truthful, counted, entry, run
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("tests.s3_fixtures") is None,
+    reason="tests/s3_fixtures.py (the S3 server fixtures) is not present",
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+MiB = 1024 * 1024
+
+
+def small_files(count: int, folder: str = "css") -> dict[str, bytes]:
+    return {f"{folder}/f{i:03}.css": f"/* {folder} {i} */ .c{i} {{ order: {i} }}\n".encode()
+            for i in range(count)}
+
+
+def patient_config(**extra: Any) -> Config:
+    """The fixtures' client config with room for many retries of one call.
+
+    django-storages ignores ``addressing_style`` once ``client_config`` is given,
+    so the Config repeats it.
+    """
+    return Config(
+        s3={"addressing_style": "path"},
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        retries={"mode": "standard", "total_max_attempts": 10},
+        **extra,
+    )
+
+
+def warm_up(target: Any) -> None:
+    """Make the bucket's first write, which this server answers slowly while it sets
+    up storage for a new bucket, so that only injected stalls pass a short read timeout.
+    """
+    target.client.put_object(Bucket=target.bucket, Key="warm-up", Body=b"")
+
+
+def assert_bucket_holds(target: Any, files: dict[str, bytes]) -> None:
+    """Every file is in the bucket byte for byte, and nothing else but the manifest."""
+    assert target.names() - {MANIFEST} == set(files)
+    for name, content in files.items():
+        assert target.read(name) == content, name
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.retries.standard import ExponentialBackoff
+
+    # The retries are real; only their waiting is skipped, to keep the tests fast.
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+@pytest.fixture
+def s3_hooks(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, Callable[..., Any]], None]:
+    """Register a botocore event handler on every client an S3Storage makes.
+
+    Both the fast writer's client and the storage's own (which reads and writes
+    the manifest) come from ``S3Storage._create_session()``, and a client takes
+    its session's handlers when it is made.
+    """
+    from storages.backends.s3 import S3Storage
+
+    hooks: list[tuple[str, Callable[..., Any]]] = []
+    real = S3Storage._create_session
+
+    def create_session(storage: S3Storage) -> Any:
+        session = real(storage)
+        for event, handler in hooks:
+            session.events.register(event, handler)
+        return session
+
+    monkeypatch.setattr(S3Storage, "_create_session", create_session)
+    return lambda event, handler: hooks.append((event, handler))
+
+
+# --- 1. transient faults ------------------------------------------------------
+
+
+def test_transient_faults_are_retried_and_every_byte_lands(
+        static_files, s3_storage_settings_factory, s3_proxy, botocore_calls, no_backoff,
+        tmp_path):
+    files = {**small_files(300), "media/clip.mp4": bytes(range(256)) * (6 * MiB // 256)}
+    static_files(files)
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url,
+                                         client_config=patient_config(),
+                                         transfer_config=SMALL_PARTS)
+    s3_proxy.faults = FaultPlan(error_ratio=0.08, reset_ratio=0.04, seed=1207)
+    report = tmp_path / "report.json"
+    ops, out = counted(botocore_calls, "--profile", "full", "--report-json", str(report))
+
+    injected = s3_proxy.fault_counts
+    assert injected["error"] >= 10 and injected["reset"] >= 5  # the plan did bite
+    faults = injected["error"] + injected["reset"]
+    # Each fault fails exactly one attempt, and the run succeeded, so no call ran
+    # out of attempts: each fault was followed by exactly one retry, and nothing
+    # else was retried (every attempt on the wire is a success or a fault).
+    assert json.loads(report.read_text())["retries"] == faults
+    assert f"{faults} requests retried after transient errors" in out
+    assert ops == {"PutObject": 300, "CreateMultipartUpload": 1, "UploadPart": 2,
+                   "CompleteMultipartUpload": 1}
+    assert botocore_calls.failures == {}
+    assert botocore_calls.attempts == s3_proxy.http_requests == 304 + faults
+    assert_bucket_holds(target, files)
+
+
+# --- 2. stalls ----------------------------------------------------------------
+
+
+def test_a_response_stalled_past_the_read_timeout_is_retried(
+        static_files, s3_storage_settings_factory, s3_proxy, no_backoff, tmp_path):
+    files = small_files(20)
+    static_files(files)
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url,
+                                         client_config=patient_config(read_timeout=2))
+    warm_up(target)
+    # The server stores each stalled PUT; the client only never hears so.
+    s3_proxy.faults = FaultPlan(stall_ratio=1, stall_seconds=5, max_faults=2,
+                                only_operations={"PutObject"})
+    report = tmp_path / "report.json"
+    run("--smart", "--threads", "4", "--report-json", str(report))
+    assert s3_proxy.fault_counts == {"stall": 2}
+    assert json.loads(report.read_text())["retries"] == 2
+    assert s3_proxy.counts == {"GetObject": 1, "PutObject": 20 + 2 + 1}
+    assert_bucket_holds(target, files)
+    assert assert_truthful(target) == {name: entry(data) for name, data in files.items()}
+
+
+def test_a_stalled_manifest_write_is_not_mistaken_for_a_conflict(
+        static_files, s3_storage_settings_factory, s3_proxy, no_backoff, monkeypatch):
+    """The stalled conditional PUT lands; its retry gets 412 against that very write."""
+    files = small_files(5)
+    static_files(files)
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url,
+                                         client_config=patient_config(read_timeout=2))
+    warm_up(target)
+    real_finish = smart.SmartRun.finish
+
+    def finish(self: smart.SmartRun, result: Any) -> str | None:
+        s3_proxy.faults = FaultPlan(stall_ratio=1, stall_seconds=5, max_faults=1)
+        return real_finish(self, result)
+
+    monkeypatch.setattr(smart.SmartRun, "finish", finish)
+    out = run("--smart")
+    assert "5 static files uploaded" in out
+    assert s3_proxy.fault_counts == {"stall": 1}
+    # Files, the stalled manifest write and its refused retry; the re-read finds
+    # this run's own entries, so there is nothing left to write.
+    assert s3_proxy.counts == {"GetObject": 2, "PutObject": 5 + 2}
+    assert assert_truthful(target) == {name: entry(data) for name, data in files.items()}
+
+
+# --- 3. permanent faults --------------------------------------------------------
+
+
+def test_refused_writes_are_named_recorded_nowhere_and_the_rerun_sends_only_them(
+        static_files, s3_storage_settings_factory, s3_proxy, botocore_calls):
+    public, private = small_files(12), small_files(3, folder="private")
+    static_files({**public, **private})
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    s3_proxy.faults = FaultPlan(deny_prefix=target.key("private/"))
+    with pytest.raises(CommandError) as raised:
+        counted(botocore_calls, "--smart")
+    message = str(raised.value)
+    assert "3 of 15 files failed to upload" in message
+    for name in private:
+        assert f"  {name}: AccessDenied: Access Denied\n" in message
+    assert "The other files were uploaded; run the command again to retry." in message
+    assert s3_proxy.fault_counts == {"deny": 3}
+    assert_bucket_holds(target, public)
+    assert assert_truthful(target) == {name: entry(data) for name, data in public.items()}
+
+    s3_proxy.faults = None
+    ops, out = counted(botocore_calls, "--smart")
+    assert ops == {"GetObject": 1, "PutObject": len(private) + 1}
+    assert "3 static files uploaded" in out and "12 skipped as unchanged" in out
+    assert_bucket_holds(target, {**public, **private})
+    assert assert_truthful(target) == {name: entry(data)
+                                       for name, data in {**public, **private}.items()}
+
+
+# --- 4. interrupted runs ---------------------------------------------------------
+
+
+def deploy_process(target: Any, static_dir: Path) -> subprocess.Popen[str]:
+    """``collectstupid --smart`` in a child process (see tests/deploy_settings.py)."""
+    options = {k: v for k, v in target.options.items() if k != "client_config"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.deploy_settings",
+        "COLLECTSTUPID_TEST_STATIC_DIR": str(static_dir),
+        "COLLECTSTUPID_TEST_STORAGE": json.dumps(options),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "django", "collectstupid", "--noinput", "--smart",
+         "--profile", "full", "--threads", "2"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def wait_for_objects(target: Any, process: subprocess.Popen[str], count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(target.keys()) < count:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the deploy did not start uploading"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_run_stops_cleanly_and_the_rerun_finishes(
+        static_files, s3_storage_settings_factory, s3_proxy, signum):
+    files = small_files(200)
+    src = static_files(files)
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    # 2 threads and 0.1 s each way: a full run would take about 20 s.
+    s3_proxy.latency = 0.1
+    process = deploy_process(target, src)
+    try:
+        wait_for_objects(target, process, 10)
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 1, (out, err)  # a CommandError, not death by signal
+    landed = target.names() - {MANIFEST}
+    assert 10 <= len(landed) < len(files)
+    assert (f"Interrupted: {len(landed)} files were uploaded, "
+            f"{len(files) - len(landed)} were not started. Run the command again to "
+            "finish.") in err
+    # The uploads in flight finish and are recorded: the manifest holds exactly
+    # what landed, each entry true to the bytes in the bucket.
+    assert set(assert_truthful(target)) == landed
+
+    s3_proxy.latency = 0
+    s3_proxy.reset_counts()
+    rerun = deploy_process(target, src)
+    out, err = rerun.communicate(timeout=60)
+    assert rerun.returncode == 0, (out, err)
+    assert s3_proxy.counts == {"GetObject": 1, "PutObject": len(files) - len(landed) + 1}
+    assert_bucket_holds(target, files)
+    assert set(assert_truthful(target)) == set(files)
+
+
+def test_a_signal_during_the_manifest_write_lets_it_finish(static_files, s3_storage_settings,
+                                                          monkeypatch):
+    """Cut short, the write would leave the old manifest describing replaced files."""
+    from collectstupid import manifest
+
+    files = small_files(5)
+    static_files(files)
+    real_write = manifest.S3ManifestStore.write
+
+    def write(self: manifest.S3ManifestStore, data: bytes, expected: Any) -> bool:
+        os.kill(os.getpid(), signal.SIGINT)  # handled in this (the main) thread, right here
+        return real_write(self, data, expected)
+
+    monkeypatch.setattr(manifest.S3ManifestStore, "write", write)
+    with pytest.raises(CommandError, match="Interrupted: 5 files were uploaded, 0 were not "):
+        try:
+            run("--smart")
+        except KeyboardInterrupt:
+            pytest.fail("the signal broke off the manifest write")
+    assert assert_truthful(s3_storage_settings) == {k: entry(v) for k, v in files.items()}
+
+
+# --- 5. credentials ----------------------------------------------------------------
+
+ACCESS_KEY = "AKIAFAULTTEST7Q2XWZ"
+SECRET_KEY = "fAuLt/tEsT+sEcReT/wJalrXUtnFEMI7K9Z"
+WRONG_SECRET = "wRoNg/sEcReT+nOt/tHe/oNe/4b3c2d1e0f"
+# Loggers whose DEBUG records are botocore's own, not ours (see the test).
+THIRD_PARTY_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
+
+
+@pytest.fixture(scope="module")
+def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """A server with keys that cannot occur in the output by chance.
+
+    The shared server's access key is "collectstupid", which every run prints
+    as part of the manifest's name.
+    """
+    with SeaweedServer(tmp_path_factory.mktemp("keyed"), access_key=ACCESS_KEY,
+                       secret_key=SECRET_KEY) as server:
+        yield server
+
+
+@pytest.mark.parametrize("case", ["success", "refused", "wrong-secret", "bad-endpoint"])
+def test_credentials_never_appear_in_output_errors_reports_or_our_logs(
+        keyed_server, static_files, settings, tmp_path, caplog, no_backoff, case,
+        request):
+    from tests.s3_fixtures import _bucket_name, storage_options
+
+    bucket = keyed_server.create_bucket(_bucket_name(request.node.name))
+    static_files({**small_files(4), **small_files(2, folder="private")})
+    proxy = S3Proxy(keyed_server.port).start()
+    request.addfinalizer(proxy.stop)
+    endpoint, secret = proxy.endpoint_url, SECRET_KEY
+    if case == "refused":
+        proxy.faults = FaultPlan(deny_prefix="static/private/")
+    elif case == "wrong-secret":
+        secret = WRONG_SECRET
+    elif case == "bad-endpoint":
+        endpoint = f"http://127.0.0.1:{pick_ports(1)[0]}"  # nothing listens there
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": storage_options(keyed_server, bucket, endpoint, secret_key=secret)}}
+    caplog.set_level(logging.DEBUG)
+    report = tmp_path / "report.json"
+    out, err = StringIO(), StringIO()
+    error = ""
+    from django.core.management import call_command
+
+    try:
+        call_command("collectstupid", "--smart", "--report-json", str(report),
+                     interactive=False, verbosity=3, stdout=out, stderr=err)
+    except CommandError as exc:
+        error = str(exc)
+    assert bool(error) == (case != "success")
+    ours = [out.getvalue(), err.getvalue(), error, report.read_text()]
+    ours += [r.getMessage() for r in caplog.records
+             if not r.name.startswith(THIRD_PARTY_LOGGERS)]
+    everything = ours + [r.getMessage() for r in caplog.records]
+    # botocore's DEBUG records show each signed request, whose Authorization
+    # header names the access key ID (never the secret). They appear only when
+    # a project turns botocore's debug logging on, as with any boto3 program;
+    # what we print, raise, report and log ourselves must not name either key.
+    for text in everything:
+        assert SECRET_KEY not in text and WRONG_SECRET not in text
+    for text in ours:
+        assert ACCESS_KEY not in text
+    assert any(r.name.startswith("botocore") for r in caplog.records)  # DEBUG was captured
+    assert "static files uploaded" in out.getvalue()  # -v 3 did print a report
+
+
+# --- 6. ACLs and object parameters ----------------------------------------------------
+
+PUBLIC_GROUPS = ("http://acs.amazonaws.com/groups/global/AllUsers",
+                 "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
+
+
+@pytest.mark.parametrize("acl", [None, "private"])
+def test_uploads_carry_the_configured_parameters_and_never_a_wider_acl(
+        static_files, s3_storage_settings_factory, s3_client, botocore_calls, s3_hooks, acl):
+    files = small_files(5)
+    static_files(files)
+    params = {"CacheControl": "max-age=31536000, immutable",
+              "ContentDisposition": "inline"}
+    target = s3_storage_settings_factory(default_acl=acl, object_parameters=params)
+    sent: list[tuple[str, str | None]] = []
+    s3_hooks("before-send.s3", lambda request, **_: sent.append(
+        (request.method, header(dict(request.headers), "x-amz-acl"))))
+    ops, _ = counted(botocore_calls, "--smart")
+    assert ops == {"GetObject": 1, "PutObject": 5 + 1}  # no PutObjectAcl either
+    # This server ignores x-amz-acl on PutObject, so the ACL is checked as sent:
+    # every write, the manifest's too, carries exactly the configured one.
+    assert sorted(sent, key=str) == [("GET", None)] + [("PUT", acl)] * 6
+    for name in files:
+        head = target.head(name)
+        assert {k: head.get(k) for k in params} == params
+        assert head["ContentType"] == "text/css" and head.get("Metadata") == {}
+        assert "ContentEncoding" not in head
+        grants = s3_client.get_object_acl(Bucket=target.bucket, Key=target.key(name))["Grants"]
+        assert not [g for g in grants if g["Grantee"].get("URI") in PUBLIC_GROUPS]
+
+
+# --- 7. a source file that goes away during the run -----------------------------------
+
+
+def test_a_source_file_lost_during_the_run_fails_alone_and_is_not_recorded(
+        static_files, s3_storage_settings, botocore_calls, s3_hooks):
+    # One file at the top: with one thread it is uploaded first (finders list a
+    # folder's files before its subfolders).
+    files = {"first.css": b"first", **small_files(4, folder="later")}
+    src = static_files(files)
+    gone, locked = src / "later/f001.css", src / "later/f002.css"
+
+    def break_sources(**_: Any) -> None:
+        if gone.exists():
+            gone.unlink()
+            # Unreadable even for root: a folder where the file was.
+            locked.unlink()
+            locked.mkdir()
+
+    # After the first upload, so past the check every run makes before uploading.
+    s3_hooks("after-call.s3.PutObject", break_sources)
+    with pytest.raises(CommandError) as raised:
+        counted(botocore_calls, "--smart", "--threads", "1")
+    message = str(raised.value)
+    assert "2 of 5 files failed to upload" in message
+    assert f"  later/f001.css: FileNotFoundError: [Errno 2] No such file or directory: " \
+           f"'{gone}'" in message
+    assert f"  later/f002.css: IsADirectoryError: [Errno 21] Is a directory: '{locked}'" \
+           in message
+    # Nothing was sent for them: both failed while being read, before their request.
+    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 3 + 1}
+    landed = {k: v for k, v in files.items() if k not in ("later/f001.css", "later/f002.css")}
+    assert_bucket_holds(s3_storage_settings, landed)
+    assert assert_truthful(s3_storage_settings) == {k: entry(v) for k, v in landed.items()}
+
+
+# --- 8. bad input: a clear error and no request at all ---------------------------------
+
+BAD_PROFILES = {
+    "invalid-yaml": ("include: [unclosed\n", "is not valid YAML"),
+    "wrong-type": ("exclude: 3\n", "'exclude' must be a list of pattern strings"),
+    "unknown-key": ("includes: ['*.css']\n", "unknown key(s): includes"),
+    "extends-cycle": ("extends: bad\n", "extends in a cycle: bad -> bad"),
+}
+
+
+@pytest.mark.parametrize("case", [*BAD_PROFILES, "force-with-no-smart"])
+def test_bad_input_makes_no_request(static_files, s3_storage_settings, settings, tmp_path,
+                                    botocore_calls, case):
+    """The cases tests/test_command.py does not run through the command already."""
+    static_files(small_files(3))
+    args = ["--smart"]
+    if case in BAD_PROFILES:
+        text, expected = BAD_PROFILES[case]
+        (tmp_path / "profiles").mkdir()
+        (tmp_path / "profiles" / "bad.yaml").write_text(text)
+        settings.COLLECTSTUPID = {"PROFILES": [str(tmp_path / "profiles")]}
+    else:
+        args, expected = ["--force", "--no-smart"], "cannot be combined with --no-smart"
+    with pytest.raises(CommandError) as raised:
+        counted(botocore_calls, *args)
+    assert expected in str(raised.value)
+    assert dict(botocore_calls.operations) == {} and botocore_calls.attempts == 0
+    assert s3_storage_settings.keys() == set()
