@@ -23,11 +23,13 @@ from typing import Any
 
 import pytest
 from botocore.config import Config
+from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from collectstupid import smart
 from s3local import FaultPlan, S3Proxy, SeaweedServer
 from s3local.ports import pick_ports
+from tests.s3_fixtures import storage_options
 from tests.test_s3_upload import SMALL_PARTS, header
 from tests.test_smart import MANIFEST, assert_truthful, counted, entry, run
 
@@ -65,6 +67,11 @@ def warm_up(target: Any) -> None:
     up storage for a new bucket, so that only injected stalls pass a short read timeout.
     """
     target.client.put_object(Bucket=target.bucket, Key="warm-up", Body=b"")
+
+
+def entries(files: dict[str, bytes]) -> dict[str, Any]:
+    """The manifest entries that describe ``files``."""
+    return {name: entry(data) for name, data in files.items()}
 
 
 def assert_bucket_holds(target: Any, files: dict[str, bytes]) -> None:
@@ -138,37 +145,44 @@ def test_transient_faults_are_retried_and_every_byte_lands(
 # --- 2. stalls ----------------------------------------------------------------
 
 
+def impatient_target(static_files: Any, factory: Any, proxy: S3Proxy,
+                     files: dict[str, bytes]) -> Any:
+    """``files`` to deploy through ``proxy`` by a client that waits 2 s for a response."""
+    static_files(files)
+    target = factory(endpoint_url=proxy.endpoint_url,
+                     client_config=patient_config(read_timeout=2))
+    warm_up(target)
+    return target
+
+
+def stalls(count: int, **only: Any) -> FaultPlan:
+    """Hold the next ``count`` responses past the read timeout; the server has acted."""
+    return FaultPlan(stall_ratio=1, stall_seconds=5, max_faults=count, **only)
+
+
 def test_a_response_stalled_past_the_read_timeout_is_retried(
         static_files, s3_storage_settings_factory, s3_proxy, no_backoff, tmp_path):
     files = small_files(20)
-    static_files(files)
-    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url,
-                                         client_config=patient_config(read_timeout=2))
-    warm_up(target)
-    # The server stores each stalled PUT; the client only never hears so.
-    s3_proxy.faults = FaultPlan(stall_ratio=1, stall_seconds=5, max_faults=2,
-                                only_operations={"PutObject"})
+    target = impatient_target(static_files, s3_storage_settings_factory, s3_proxy, files)
+    s3_proxy.faults = stalls(2, only_operations={"PutObject"})
     report = tmp_path / "report.json"
     run("--smart", "--threads", "4", "--report-json", str(report))
     assert s3_proxy.fault_counts == {"stall": 2}
     assert json.loads(report.read_text())["retries"] == 2
     assert s3_proxy.counts == {"GetObject": 1, "PutObject": 20 + 2 + 1}
     assert_bucket_holds(target, files)
-    assert assert_truthful(target) == {name: entry(data) for name, data in files.items()}
+    assert assert_truthful(target) == entries(files)
 
 
 def test_a_stalled_manifest_write_is_not_mistaken_for_a_conflict(
         static_files, s3_storage_settings_factory, s3_proxy, no_backoff, monkeypatch):
     """The stalled conditional PUT lands; its retry gets 412 against that very write."""
     files = small_files(5)
-    static_files(files)
-    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url,
-                                         client_config=patient_config(read_timeout=2))
-    warm_up(target)
+    target = impatient_target(static_files, s3_storage_settings_factory, s3_proxy, files)
     real_finish = smart.SmartRun.finish
 
     def finish(self: smart.SmartRun, result: Any) -> str | None:
-        s3_proxy.faults = FaultPlan(stall_ratio=1, stall_seconds=5, max_faults=1)
+        s3_proxy.faults = stalls(1)
         return real_finish(self, result)
 
     monkeypatch.setattr(smart.SmartRun, "finish", finish)
@@ -178,7 +192,7 @@ def test_a_stalled_manifest_write_is_not_mistaken_for_a_conflict(
     # Files, the stalled manifest write and its refused retry; the re-read finds
     # this run's own entries, so there is nothing left to write.
     assert s3_proxy.counts == {"GetObject": 2, "PutObject": 5 + 2}
-    assert assert_truthful(target) == {name: entry(data) for name, data in files.items()}
+    assert assert_truthful(target) == entries(files)
 
 
 # --- 3. permanent faults --------------------------------------------------------
@@ -199,15 +213,14 @@ def test_refused_writes_are_named_recorded_nowhere_and_the_rerun_sends_only_them
     assert "The other files were uploaded; run the command again to retry." in message
     assert s3_proxy.fault_counts == {"deny": 3}
     assert_bucket_holds(target, public)
-    assert assert_truthful(target) == {name: entry(data) for name, data in public.items()}
+    assert assert_truthful(target) == entries(public)
 
     s3_proxy.faults = None
     ops, out = counted(botocore_calls, "--smart")
     assert ops == {"GetObject": 1, "PutObject": len(private) + 1}
     assert "3 static files uploaded" in out and "12 skipped as unchanged" in out
     assert_bucket_holds(target, {**public, **private})
-    assert assert_truthful(target) == {name: entry(data)
-                                       for name, data in {**public, **private}.items()}
+    assert assert_truthful(target) == entries({**public, **private})
 
 
 # --- 4. interrupted runs ---------------------------------------------------------
@@ -293,7 +306,7 @@ def test_a_signal_during_the_manifest_write_lets_it_finish(static_files, s3_stor
             run("--smart")
         except KeyboardInterrupt:
             pytest.fail("the signal broke off the manifest write")
-    assert assert_truthful(s3_storage_settings) == {k: entry(v) for k, v in files.items()}
+    assert assert_truthful(s3_storage_settings) == entries(files)
 
 
 # --- 5. credentials ----------------------------------------------------------------
@@ -321,9 +334,7 @@ def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedSe
 def test_credentials_never_appear_in_output_errors_reports_or_our_logs(
         keyed_server, static_files, settings, tmp_path, caplog, no_backoff, case,
         request):
-    from tests.s3_fixtures import _bucket_name, storage_options
-
-    bucket = keyed_server.create_bucket(_bucket_name(request.node.name))
+    bucket = keyed_server.create_bucket(f"keyed-{case}")
     static_files({**small_files(4), **small_files(2, folder="private")})
     proxy = S3Proxy(keyed_server.port).start()
     request.addfinalizer(proxy.stop)
@@ -341,8 +352,6 @@ def test_credentials_never_appear_in_output_errors_reports_or_our_logs(
     report = tmp_path / "report.json"
     out, err = StringIO(), StringIO()
     error = ""
-    from django.core.management import call_command
-
     try:
         call_command("collectstupid", "--smart", "--report-json", str(report),
                      interactive=False, verbosity=3, stdout=out, stderr=err)
@@ -420,15 +429,15 @@ def test_a_source_file_lost_during_the_run_fails_alone_and_is_not_recorded(
         counted(botocore_calls, "--smart", "--threads", "1")
     message = str(raised.value)
     assert "2 of 5 files failed to upload" in message
-    assert f"  later/f001.css: FileNotFoundError: [Errno 2] No such file or directory: " \
-           f"'{gone}'" in message
-    assert f"  later/f002.css: IsADirectoryError: [Errno 21] Is a directory: '{locked}'" \
-           in message
+    assert (f"  later/f001.css: FileNotFoundError: [Errno 2] No such file or directory: "
+            f"'{gone}'\n") in message
+    assert f"  later/f002.css: IsADirectoryError: [Errno 21] Is a directory: '{locked}'\n" in (
+        message)
     # Nothing was sent for them: both failed while being read, before their request.
     assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 3 + 1}
     landed = {k: v for k, v in files.items() if k not in ("later/f001.css", "later/f002.css")}
     assert_bucket_holds(s3_storage_settings, landed)
-    assert assert_truthful(s3_storage_settings) == {k: entry(v) for k, v in landed.items()}
+    assert assert_truthful(s3_storage_settings) == entries(landed)
 
 
 # --- 8. bad input: a clear error and no request at all ---------------------------------
