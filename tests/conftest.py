@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -72,12 +71,3 @@ def static_root(settings, tmp_path) -> Path:
         },
     }
     return root
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file under root, by relative posix path."""
-    return {
-        Path(dirpath, f).relative_to(root).as_posix(): Path(dirpath, f).read_bytes()
-        for dirpath, _, names in os.walk(root)
-        for f in names
-    }

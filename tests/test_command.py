@@ -2,13 +2,11 @@ from __future__ import annotations
 
 import json
 import os
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.conftest import tree
+from tests.helpers import run, tree
 
 ASSETS = {
     "css/site.css": "body { color: red }",
@@ -19,12 +17,6 @@ ASSETS = {
     ".hidden": "not collected",
     "notes.txt~": "backup, not collected",
 }
-
-
-def run(*args: str, **options) -> str:
-    out = StringIO()
-    call_command("collectstupid", *args, interactive=False, stdout=out, stderr=out, **options)
-    return out.getvalue()
 
 
 def test_default_profile_uploads_everything_but_media(static_files, static_root):

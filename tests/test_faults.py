@@ -8,7 +8,6 @@ the bucket directly, outside the proxy.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -29,17 +28,19 @@ from django.core.management.base import CommandError
 from collectstupid import smart
 from s3local import FaultPlan, S3Proxy, SeaweedServer
 from s3local.ports import pick_ports
-from tests.s3_fixtures import storage_options
-from tests.test_s3_upload import SMALL_PARTS, header
-from tests.test_smart import MANIFEST, assert_truthful, counted, entry, run
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("tests.s3_fixtures") is None,
-    reason="tests/s3_fixtures.py (the S3 server fixtures) is not present",
+from tests.helpers import (
+    MANIFEST,
+    SMALL_PARTS,
+    MiB,
+    assert_truthful,
+    counted,
+    entry,
+    header,
+    run,
 )
+from tests.s3_fixtures import storage_options
 
 ROOT = Path(__file__).resolve().parent.parent
-MiB = 1024 * 1024
 
 
 def small_files(count: int, folder: str = "css") -> dict[str, bytes]:

@@ -8,12 +8,10 @@ exactly those names and bytes.
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import os
 import tempfile
 from collections.abc import Callable
-from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ from django.core.management.base import CommandError
 from storages.backends.s3 import S3ManifestStaticStorage
 
 from collectstupid import stage
-from tests.conftest import tree
+from tests.helpers import counted, run, tree
 
 CSS_MAP = json.dumps({"version": 3, "file": "site.css", "sources": ["site.scss"],
                       "mappings": "AAAA"})
@@ -106,12 +104,6 @@ class GzipManifestStorage(JSModuleManifestStorage):
         for name in self.hashed_files.values():
             with open(self.path(name), "rb") as raw, open(self.path(name) + ".gz", "wb") as gz:
                 gz.write(gzip.compress(raw.read(), mtime=0))
-
-
-def run(*args: str, **options) -> str:
-    out = StringIO()
-    call_command("collectstupid", *args, interactive=False, stdout=out, stderr=out, **options)
-    return out.getvalue()
 
 
 def use_storage(settings, backend: str, **options) -> None:
@@ -414,12 +406,6 @@ def test_files_without_a_local_path_are_staged_by_copy(tmp_path):
 
 # --- against the real S3 server, counting every botocore call ----------------
 
-needs_s3 = pytest.mark.skipif(
-    importlib.util.find_spec("tests.s3_fixtures") is None,
-    reason="tests/s3_fixtures.py (the S3 server fixtures) is not present",
-)
-
-
 class JSModuleS3Storage(S3ManifestStaticStorage):
     support_js_module_import_aggregation = True
 
@@ -444,13 +430,6 @@ def bucket(client, name: str) -> dict[str, bytes]:
     return found
 
 
-def counted(calls, *args: str, **options) -> tuple[dict[str, int], str]:
-    calls.reset()
-    out = run(*args, **options)
-    return dict(calls.operations), out
-
-
-@needs_s3
 def test_s3_matches_collectstatic_with_one_put_per_object_and_no_reads(
         static_files, reference, s3_hashed, s3_client, s3_bucket, botocore_calls):
     static_files(ASSETS)
@@ -465,7 +444,6 @@ def test_s3_matches_collectstatic_with_one_put_per_object_and_no_reads(
     assert bucket(s3_client, s3_bucket) == expected
 
 
-@needs_s3
 def test_s3_split_deploy(static_files, reference, s3_hashed, s3_client, s3_bucket,
                          botocore_calls):
     static_files(ASSETS)
@@ -479,7 +457,6 @@ def test_s3_split_deploy(static_files, reference, s3_hashed, s3_client, s3_bucke
     assert bucket(s3_client, s3_bucket) == expected
 
 
-@needs_s3
 def test_s3_errors_and_no_post_process(static_files, s3_hashed, s3_client, s3_bucket,
                                        botocore_calls):
     static_files({**ASSETS, "css/broken.css": "a { background: url(../img/missing.png); }"})
@@ -493,7 +470,6 @@ def test_s3_errors_and_no_post_process(static_files, s3_hashed, s3_client, s3_bu
     assert set(bucket(s3_client, s3_bucket)) == {*ASSETS, "css/broken.css"}
 
 
-@needs_s3
 def test_s3_smart_mode_skips_unchanged_hashed_files(static_files, s3_hashed, botocore_calls):
     static_files(ASSETS)
     ops, _ = counted(botocore_calls, "--smart", "--profile", "full")

@@ -7,18 +7,14 @@ Every count is taken over the whole command run; reads that check the result
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import math
-from io import StringIO
 from typing import Any
 
 import pytest
-from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from storages.backends.s3 import S3Storage
 
@@ -26,16 +22,9 @@ from collectstupid import s3client
 from collectstupid.s3 import S3Writer
 from collectstupid.storage import stupid_class, target_storage
 from collectstupid.upload import writer_for
+from tests import helpers
+from tests.helpers import SMALL_PARTS, MiB, header, keys, read
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("tests.s3_fixtures") is None,
-    reason="tests/s3_fixtures.py (the S3 server fixtures) is not present",
-)
-
-MiB = 1024 * 1024
-# Small enough that a test's "large" file is a few MB and still goes multipart
-# (5 MiB is S3's smallest part but the last).
-SMALL_PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
 ASSETS: dict[str, bytes] = {
     "css/site.css": b"body { color: red }\n" * 50,
     "css/print.css": b"@media print { nav { display: none } }\n",
@@ -64,17 +53,11 @@ class PerObjectStorage(S3Storage):
 
 
 def run(*args: str, **options: Any) -> str:
-    out = StringIO()
-    call_command("collectstupid", "--profile", "full", *args, interactive=False,
-                 stdout=out, stderr=out, **options)
-    return out.getvalue()
+    return helpers.run("--profile", "full", *args, **options)
 
 
 def counted(calls: Any, *args: str, **options: Any) -> tuple[dict[str, int], str]:
-    """Run the command; return exactly the botocore operations it made, and its output."""
-    calls.reset()
-    out = run(*args, **options)
-    return dict(calls.operations), out
+    return helpers.counted(calls, "--profile", "full", *args, **options)
 
 
 @pytest.fixture
@@ -110,18 +93,6 @@ def sent(monkeypatch) -> list[tuple[str, dict[str, str]]]:
     return requests
 
 
-def header(headers: dict[str, Any], name: str) -> str | None:
-    value = {k.lower(): v for k, v in headers.items()}.get(name.lower())
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def read(client: Any, bucket: str, key: str) -> bytes:
-    return client.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-
-def keys(client: Any, bucket: str, prefix: str = "") -> set[str]:
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return {o["Key"] for page in pages for o in page.get("Contents", ())}
 
 
 def test_each_small_file_is_one_put_and_nothing_else(static_files, s3_target, s3_client,

@@ -7,20 +7,16 @@ botocore call.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import json
 import os
 import threading
 import time
 from collections.abc import Callable
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.files.storage import FileSystemStorage, storages
-from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from collectstupid import manifest, smart
@@ -32,9 +28,17 @@ from collectstupid.profiles import load_profiles
 from collectstupid.storage import target_storage
 from collectstupid.upload import SKIPPED, UPLOADED
 from s3local import FaultPlan
-from tests.conftest import tree
+from tests.helpers import (
+    MANIFEST,
+    assert_truthful,
+    bucket_manifest,
+    counted,
+    entry,
+    run,
+    run_split,
+    tree,
+)
 
-MANIFEST = ".collectstupid/manifest.json"
 ASSETS = {
     "css/site.css": "body { color: red }",
     "js/app.js": "console.log(1)",
@@ -43,28 +47,6 @@ ASSETS = {
     "media/theme.mp3": b"\x01" * 1024,
 }
 MEDIA = {"media/intro.mp4", "media/theme.mp3"}
-
-
-def run(*args: str, **options: Any) -> str:
-    out = StringIO()
-    call_command("collectstupid", *args, interactive=False, stdout=out, stderr=out, **options)
-    return out.getvalue()
-
-
-def run_split(*args: str, **options: Any) -> tuple[str, str]:
-    """Run the command; return (stdout, stderr) apart, to count warnings."""
-    out, err = StringIO(), StringIO()
-    call_command("collectstupid", *args, interactive=False, stdout=out, stderr=err, **options)
-    return out.getvalue(), err.getvalue()
-
-
-def sha(data: bytes | str) -> str:
-    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
-
-
-def entry(data: bytes | str) -> Entry:
-    raw = data.encode() if isinstance(data, str) else data
-    return Entry(sha(raw), len(raw))
 
 
 def touch_all(root: Path) -> None:
@@ -492,38 +474,10 @@ def test_concurrent_filesystem_runs_keep_both_profiles_entries(static_files, sta
 
 # --- against the real S3 server, counting every botocore call ----------------
 
-# The S3 fixtures (tests/s3_fixtures.py) start the real server; the FileSystemStorage
-# tests above run without them.
-pytestmark_s3 = pytest.mark.skipif(
-    importlib.util.find_spec("tests.s3_fixtures") is None,
-    reason="tests/s3_fixtures.py (the S3 server fixtures) is not present",
-)
-
-
 def many_assets(count: int) -> dict[str, str]:
     return {f"css/file{i:03}.css": f"/* file {i} */ body {{ order: {i} }}" for i in range(count)}
 
 
-def counted(calls: Any, *args: str, **options: Any) -> tuple[dict[str, int], str]:
-    """Run the command and return exactly the botocore operations it made."""
-    calls.reset()
-    out = run(*args, **options)
-    return dict(calls.operations), out
-
-
-def bucket_manifest(target: Any) -> dict[str, Entry]:
-    return manifest.loads(target.read(MANIFEST))
-
-
-def assert_truthful(target: Any) -> dict[str, Entry]:
-    """Every manifest entry matches the bytes the bucket holds at that path."""
-    recorded = bucket_manifest(target)
-    for path, recorded_entry in recorded.items():
-        assert entry(target.read(path)) == recorded_entry, path
-    return recorded
-
-
-@pytestmark_s3
 def test_s3_call_counts_first_run_rerun_and_one_percent(static_files, s3_storage_settings,
                                                        botocore_calls):
     files = many_assets(100)
@@ -547,7 +501,6 @@ def test_s3_call_counts_first_run_rerun_and_one_percent(static_files, s3_storage
     assert assert_truthful(s3_storage_settings)["css/file042.css"] == entry("changed")
 
 
-@pytestmark_s3
 def test_s3_blind_mode_costs_no_manifest_call(static_files, s3_storage_settings,
                                               botocore_calls):
     static_files(ASSETS)
@@ -557,7 +510,6 @@ def test_s3_blind_mode_costs_no_manifest_call(static_files, s3_storage_settings,
     assert MANIFEST not in s3_storage_settings.names()
 
 
-@pytestmark_s3
 def test_s3_dry_run_reads_once_and_writes_nothing(static_files, s3_storage_settings,
                                                   botocore_calls):
     src = static_files(ASSETS)
@@ -570,7 +522,6 @@ def test_s3_dry_run_reads_once_and_writes_nothing(static_files, s3_storage_setti
     assert bucket_manifest(s3_storage_settings)["js/app.js"] == entry(ASSETS["js/app.js"])
 
 
-@pytestmark_s3
 def test_s3_profile_switch_keeps_media_entries(static_files, s3_storage_settings,
                                                botocore_calls):
     src = static_files(ASSETS)
@@ -593,7 +544,6 @@ def test_s3_profile_switch_keeps_media_entries(static_files, s3_storage_settings
     assert assert_truthful(s3_storage_settings)["media/intro.mp4"] == entry(b"\x07" * 4096)
 
 
-@pytestmark_s3
 def test_s3_failed_upload_stays_unrecorded_and_next_run_uploads_it(
         static_files, s3_storage_settings_factory, s3_proxy, botocore_calls):
     target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
@@ -617,7 +567,6 @@ def test_s3_failed_upload_stays_unrecorded_and_next_run_uploads_it(
     assert assert_truthful(target)["js/app.js"] == entry("console.log(2)")
 
 
-@pytestmark_s3
 def test_s3_corrupt_manifest_warns_once_uploads_all_and_is_rewritten(
         static_files, s3_storage_settings, botocore_calls):
     target = s3_storage_settings
@@ -631,7 +580,6 @@ def test_s3_corrupt_manifest_warns_once_uploads_all_and_is_rewritten(
     assert assert_truthful(target) == {k: entry(v) for k, v in ASSETS.items()}
 
 
-@pytestmark_s3
 def test_s3_unreadable_manifest_is_merged_with_not_overwritten(
         static_files, s3_storage_settings_factory, s3_proxy, botocore_calls):
     target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
@@ -652,7 +600,6 @@ def test_s3_unreadable_manifest_is_merged_with_not_overwritten(
         "css/site.css": entry("body { color: blue }")}
 
 
-@pytestmark_s3
 def test_s3_force_uploads_all_and_rewrites(static_files, s3_storage_settings, botocore_calls):
     target = s3_storage_settings
     static_files(ASSETS)
@@ -668,7 +615,6 @@ def test_s3_force_uploads_all_and_rewrites(static_files, s3_storage_settings, bo
     assert set(assert_truthful(target)) == set(ASSETS) - MEDIA
 
 
-@pytestmark_s3
 def test_s3_multipart_file_unchanged_is_not_uploaded_again(static_files, s3_storage_settings,
                                                             botocore_calls):
     # Above boto3's default 8 MB threshold, so it is uploaded in parts and its
@@ -684,7 +630,6 @@ def test_s3_multipart_file_unchanged_is_not_uploaded_again(static_files, s3_stor
     assert assert_truthful(s3_storage_settings)["media/film.mp4"] == entry(big)
 
 
-@pytestmark_s3
 def test_s3_concurrent_runs_of_two_profiles_merge(static_files, s3_storage_settings,
                                                   monkeypatch, botocore_calls):
     static_files(ASSETS)
@@ -726,7 +671,6 @@ def test_s3_concurrent_runs_of_two_profiles_merge(static_files, s3_storage_setti
     assert assert_truthful(s3_storage_settings) == {k: entry(v) for k, v in ASSETS.items()}
 
 
-@pytestmark_s3
 def test_s3_racing_writes_of_different_content_drop_the_entry(s3_storage_settings):
     store = manifest.store_for(target_storage(), MANIFEST)
     assert isinstance(store, manifest.S3ManifestStore)

@@ -1,0 +1,88 @@
+"""What the test modules share: run the command, count its calls, read what landed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+from boto3.s3.transfer import TransferConfig
+from django.core.management import call_command
+
+from collectstupid import manifest
+from collectstupid.manifest import Entry
+
+MiB = 1024 * 1024
+# Small enough that a test's "large" file is a few MB and still goes multipart
+# (5 MiB is S3's smallest part but the last).
+SMALL_PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+MANIFEST = ".collectstupid/manifest.json"
+
+
+def run(*args: str, **options: Any) -> str:
+    """Run collectstupid without prompting; return stdout and stderr together."""
+    out = StringIO()
+    call_command("collectstupid", *args, interactive=False, stdout=out, stderr=out, **options)
+    return out.getvalue()
+
+
+def run_split(*args: str, **options: Any) -> tuple[str, str]:
+    """Run the command; return (stdout, stderr) apart, to count warnings."""
+    out, err = StringIO(), StringIO()
+    call_command("collectstupid", *args, interactive=False, stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def counted(calls: Any, *args: str, **options: Any) -> tuple[dict[str, int], str]:
+    """Run the command; return exactly the botocore operations it made, and its output."""
+    calls.reset()
+    out = run(*args, **options)
+    return dict(calls.operations), out
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under root, by relative posix path."""
+    return {
+        Path(dirpath, f).relative_to(root).as_posix(): Path(dirpath, f).read_bytes()
+        for dirpath, _, names in os.walk(root)
+        for f in names
+    }
+
+
+def read(client: Any, bucket: str, key: str) -> bytes:
+    return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def keys(client: Any, bucket: str, prefix: str = "") -> set[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return {o["Key"] for page in pages for o in page.get("Contents", ())}
+
+
+def header(headers: dict[str, Any], name: str) -> str | None:
+    """A request header by case-insensitive name, as text."""
+    value = {k.lower(): v for k, v in headers.items()}.get(name.lower())
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def sha(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def entry(data: bytes | str) -> Entry:
+    """The manifest entry that content should have."""
+    raw = data.encode() if isinstance(data, str) else data
+    return Entry(sha(raw), len(raw))
+
+
+def bucket_manifest(target: Any) -> dict[str, Entry]:
+    return manifest.loads(target.read(MANIFEST))
+
+
+def assert_truthful(target: Any) -> dict[str, Entry]:
+    """Every manifest entry matches the bytes the bucket holds at that path."""
+    recorded = bucket_manifest(target)
+    for path, recorded_entry in recorded.items():
+        assert entry(target.read(path)) == recorded_entry, path
+    return recorded
