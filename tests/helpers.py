@@ -19,6 +19,14 @@ MiB = 1024 * 1024
 # (5 MiB is S3's smallest part but the last).
 SMALL_PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
 MANIFEST = ".collectstupid/manifest.json"
+# Three small files and two that no-media leaves out.
+ASSETS: dict[str, bytes | str] = {
+    "css/site.css": "body { color: red }",
+    "js/app.js": "console.log(1)",
+    "img/logo.png": b"\x89PNG\r\n\x1a\nlogo",
+    "media/intro.mp4": b"\x00" * 2048,
+    "media/theme.mp3": b"\x01" * 1024,
+}
 
 
 def run(*args: str, **options: Any) -> str:

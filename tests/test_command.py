@@ -6,14 +6,11 @@ import os
 import pytest
 from django.core.management.base import CommandError
 
+from tests import helpers
 from tests.helpers import run, tree
 
 ASSETS = {
-    "css/site.css": "body { color: red }",
-    "js/app.js": "console.log(1)",
-    "img/logo.png": b"\x89PNG\r\n\x1a\nlogo",
-    "media/intro.mp4": b"\x00" * 2048,
-    "media/theme.mp3": b"\x01" * 1024,
+    **helpers.ASSETS,
     ".hidden": "not collected",
     "notes.txt~": "backup, not collected",
 }

@@ -22,6 +22,7 @@ from storages.backends.s3 import S3ManifestStaticStorage
 
 from collectstupid import stage
 from tests.helpers import counted, run, tree
+from tests.storages import FailingMixin
 
 CSS_MAP = json.dumps({"version": 3, "file": "site.css", "sources": ["site.scss"],
                       "mappings": "AAAA"})
@@ -326,15 +327,8 @@ def test_staging_is_removed_when_uploads_fail(static_files, settings, tmp_path, 
     assert not (tmp_path / "target" / "staticfiles.json").exists()
 
 
-class FailingManifestStorage(JSModuleManifestStorage):
-    def __init__(self, fail=(), **kwargs):
-        super().__init__(**kwargs)
-        self.fail = set(fail)
-
-    def _save(self, name, content):
-        if name in self.fail:
-            raise OSError("disk on fire")
-        return super()._save(name, content)
+class FailingManifestStorage(FailingMixin, JSModuleManifestStorage):
+    pass
 
 
 def test_a_separate_manifest_storage_is_refused(static_files, settings, tmp_path):

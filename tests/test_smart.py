@@ -29,6 +29,7 @@ from collectstupid.storage import target_storage
 from collectstupid.upload import SKIPPED, UPLOADED
 from s3local import FaultPlan
 from tests.helpers import (
+    ASSETS,
     MANIFEST,
     assert_truthful,
     bucket_manifest,
@@ -39,13 +40,6 @@ from tests.helpers import (
     tree,
 )
 
-ASSETS = {
-    "css/site.css": "body { color: red }",
-    "js/app.js": "console.log(1)",
-    "img/logo.png": b"\x89PNG\r\n\x1a\nlogo",
-    "media/intro.mp4": b"\x00" * 2048,
-    "media/theme.mp3": b"\x01" * 1024,
-}
 MEDIA = {"media/intro.mp4", "media/theme.mp3"}
 
 
