@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from types import TracebackType
 from typing import Any
 
 from botocore.client import BaseClient
 from botocore.endpoint import Endpoint
+
+from s3local.service import Service
 
 # One patch serves every active recorder, so recorders may nest or overlap
 # (a fixture and a test each holding one) without stacking wrappers.
@@ -52,7 +53,7 @@ def _uninstall() -> None:
     Endpoint._send = _originals.pop("_send")  # type: ignore[method-assign]
 
 
-class BotocoreCalls:
+class BotocoreCalls(Service):
     """While active, count every botocore API call by name and every HTTP attempt.
 
     ``operations`` counts logical calls (``PutObject`` once however many
@@ -116,14 +117,3 @@ class BotocoreCalls:
             _active.remove(self)
             if not _active:
                 _uninstall()
-
-    def __enter__(self) -> BotocoreCalls:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

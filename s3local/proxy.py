@@ -16,11 +16,11 @@ import struct
 import threading
 from collections import Counter
 from collections.abc import Callable
-from types import TracebackType
 
 from s3local import faults, http1
 from s3local.faults import Decision, FaultPicker, FaultPlan
 from s3local.operations import classify_head, split_target
+from s3local.service import Service
 
 _QUEUE_PIECES = 256  # per direction: bounds memory when the receiver is slow
 _STREAM_LIMIT = 1 << 20  # largest message head we accept
@@ -216,7 +216,7 @@ class _Connection:
         self.up_reader = None
 
 
-class S3Proxy:
+class S3Proxy(Service):
     """A proxy on 127.0.0.1 in front of ``upstream_port``, run by a background thread.
 
     ``latency`` is added in each direction (seconds; may be changed at any
@@ -374,14 +374,3 @@ class S3Proxy:
         self._loop = None
         self._server = None
         self.port = 0
-
-    def __enter__(self) -> S3Proxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -15,10 +15,10 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from s3local.ports import pick_ports
+from s3local.service import Service
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -54,7 +54,7 @@ def _die_with_parent() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-class SeaweedServer:
+class SeaweedServer(Service):
     """A ``weed mini`` process bound to 127.0.0.1 with every port chosen free.
 
     The access and secret keys are handed to weed as its admin identity, so
@@ -224,17 +224,6 @@ class SeaweedServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-    def __enter__(self) -> SeaweedServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def log_tail(self, lines: int = 40) -> str:
         """Last lines of weed's output and of its INFO log, for error messages."""
