@@ -1,5 +1,6 @@
 """Run every selected tool through every selected scenario against one S3 server."""
 
+import compileall
 import json
 import shutil
 import sys
@@ -14,7 +15,7 @@ from bench import measure, report
 from bench.fixture import Fixture, prepare
 from bench.results import Row, disagreements
 from bench.scenarios import Scenario
-from bench.tools import LOCATION, Context, Tool, ToolError
+from bench.tools import LOCATION, PROJECT_DIR, REPO_DIR, SITECUSTOMIZE_DIR, Context, Tool, ToolError
 
 ACCESS_KEY = "bench"
 SECRET_KEY = "bench-secret-key"
@@ -188,6 +189,19 @@ def _botocore_check(sections: Sequence[tuple[str, str, Sequence[Row]]]) -> str:
     return f"botocore's own counts differ from the proxy's in: {', '.join(off)} (see notes)."
 
 
+def compile_sources(fixture: Fixture) -> None:
+    """Write the bytecode of the Python code the tools import from this checkout.
+
+    Installed packages come with theirs; the checkout (collectstupid, s3local,
+    the bench project) and the fixture's apps would otherwise be compiled again
+    on every run, since the tools run with PYTHONDONTWRITEBYTECODE, and only
+    the tools importing collectstupid would pay for it.
+    """
+    dirs = [REPO_DIR / "collectstupid", REPO_DIR / "s3local", PROJECT_DIR, SITECUSTOMIZE_DIR]
+    for folder in [*dirs, fixture.apps_dir]:
+        compileall.compile_dir(folder, quiet=1, maxlevels=1 if folder == fixture.apps_dir else 10)
+
+
 def _fixture_summary(fixture: Fixture) -> str:
     paths = fixture.static_files()
     total = sum(p.stat().st_size for p in paths)
@@ -208,6 +222,7 @@ def run(
     fixture = prepare(opts.work, opts.files, opts.seed, opts.big_file_mb)
     summary = _fixture_summary(fixture)
     _say(f"  {summary}")
+    compile_sources(fixture)
     server_dir = opts.work / "server"
     # A new server state per bench run: every bucket starts empty.
     shutil.rmtree(server_dir, ignore_errors=True)

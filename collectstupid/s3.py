@@ -137,7 +137,8 @@ class S3Writer:
     """Writes one file per call to an ``S3Storage``'s bucket; safe to call from many threads.
 
     The client is made for a number of workers: ``threads`` here, or what
-    ``upload()`` passes to ``size_for()`` before the first file.
+    ``upload()`` passes to ``size_for()`` before the first file, when the first
+    request needs it.
     """
 
     def __init__(self, storage: Any, threads: int | None = None) -> None:
@@ -152,17 +153,27 @@ class S3Writer:
         if threads:
             self.size_for(threads)
 
-    def size_for(self, threads: int) -> BaseClient:
-        """Make (or remake, before any upload) the client for ``threads`` workers."""
+    def size_for(self, threads: int) -> None:
+        """Size the client for ``threads`` workers (remade if it is smaller, before any upload).
+
+        The client itself is made on the first request, so a run that sends
+        nothing (smart mode, nothing changed) never pays for one.
+        """
         with self._lock:
-            if self._client is None or threads > self.threads:
-                self._client = make_client(self.storage, threads, self._retries)
+            if threads > self.threads:
                 self.threads = threads
-            return self._client
+                self._client = None
 
     @property
     def client(self) -> BaseClient:
-        return self._client or self.size_for(DEFAULT_THREADS)
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self.threads = self.threads or DEFAULT_THREADS
+                    self._client = make_client(self.storage, self.threads, self._retries)
+                client = self._client
+        return client
 
     @property
     def retries(self) -> int:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from queue import Empty, SimpleQueue
 
 from django.core.files.storage import Storage
 
@@ -128,57 +128,81 @@ def upload(
     on_done: Progress | None = None,
     stop: threading.Event | None = None,
 ) -> UploadResult:
-    """Run ``write`` for every file on a pool of ``threads`` workers.
+    """Run ``write`` for every file on ``threads`` workers.
 
-    Files are handed to the pool a few at a time so that a stop request
-    (SIGINT, SIGTERM) leaves the rest unstarted rather than queued.
+    Each worker takes the next file itself when it is free, so a stop request
+    (SIGINT, SIGTERM) leaves the rest unstarted rather than queued, and the
+    calling thread only collects outcomes: no future or wait per file. The
+    calling thread runs ``on_done`` for every outcome.
     """
     stop = stop or threading.Event()
     result = UploadResult()
     started = time.monotonic()
     size_for(write, threads)
     retried_before = retries_of(write)
-    pending: dict[Future[tuple[str, float]], SourceFile] = {}
     queue = iter(files)
-    window = threads * 2
+    taking = threading.Lock()
+    halt = threading.Event()  # the calling thread gave up: workers take nothing more
+    outcomes: SimpleQueue[Outcome | None] = SimpleQueue()
 
-    def timed(source: SourceFile) -> tuple[str, float]:
-        began = time.monotonic()
-        status = write(source) or UPLOADED
-        return status, time.monotonic() - began
+    def next_file() -> SourceFile | None:
+        with taking:
+            if stop.is_set() or halt.is_set():
+                return None
+            return next(queue, None)
+
+    def work() -> None:
+        try:
+            while (source := next_file()) is not None:
+                began = time.monotonic()
+                try:
+                    status = write(source) or UPLOADED
+                except Exception as exc:
+                    outcomes.put(Outcome(source, FAILED, describe_error(exc)))
+                else:
+                    outcomes.put(Outcome(source, status, seconds=time.monotonic() - began))
+        finally:
+            outcomes.put(None)  # this worker is done
 
     def finish(outcome: Outcome) -> None:
         result.outcomes.append(outcome)
         if on_done:
             on_done(outcome)
 
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="collectstupid") as pool:
-        exhausted = False
-        while pending or not exhausted:
-            while not exhausted and not stop.is_set() and len(pending) < window:
-                source = next(queue, None)
-                if source is None:
-                    exhausted = True
-                    break
-                pending[pool.submit(timed, source)] = source
-            if stop.is_set() and not exhausted:
-                for source in queue:
-                    finish(Outcome(source, CANCELLED, "not started: the run was interrupted"))
-                exhausted = True
-            if not pending:
-                break
-            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            for future in done:
-                source = pending.pop(future)
-                try:
-                    status, seconds = future.result()
-                except Exception as exc:
-                    finish(Outcome(source, FAILED, describe_error(exc)))
-                else:
-                    finish(Outcome(source, status, seconds=seconds))
+    workers = [
+        threading.Thread(target=work, name=f"collectstupid_{n}", daemon=True)
+        for n in range(threads)
+    ]
+    try:
+        for worker in workers:
+            worker.start()
+        running = len(workers)
+        while running:
+            try:
+                # A timeout keeps the calling thread responsive to signals.
+                outcome = outcomes.get(timeout=0.5)
+            except Empty:
+                continue
+            if outcome is None:
+                running -= 1
+            else:
+                finish(outcome)
+    finally:
+        halt.set()
+        for worker in workers:
+            if worker.is_alive():
+                worker.join()
+    with taking:
+        for source in queue:
+            finish(Outcome(source, CANCELLED, "not started: the run was interrupted"))
     result.seconds = time.monotonic() - started
     result.retries = retries_of(write) - retried_before
     return result
+
+
+def largest_first(files: list[SourceFile]) -> list[SourceFile]:
+    """``files`` by size, largest first; files of one size keep their order."""
+    return sorted(files, key=lambda source: source.size, reverse=True)
 
 
 def upload_in_order(
@@ -193,9 +217,12 @@ def upload_in_order(
 
     ``last`` holds manifests that name the other files: publishing one before
     its content is in place would serve missing files.
+
+    The largest files start first: a big file sent last would otherwise end the
+    run alone, its parts going one after another while the other workers idle.
     """
     stop = stop or threading.Event()
-    result = upload(files, write, threads, on_done, stop)
+    result = upload(largest_first(files), write, threads, on_done, stop)
     if not last:
         return result
     if result.failed or result.cancelled or stop.is_set():

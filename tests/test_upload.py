@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from django.core.files.storage import FileSystemStorage
 from storages.backends.s3 import S3StaticStorage, S3Storage
 
+from collectstupid import s3client
 from collectstupid.collect import SourceFile
 from collectstupid.plan import Plan
 from collectstupid.profiles import Profile
@@ -175,6 +176,59 @@ def test_a_stop_leaves_the_rest_unstarted():
     result = upload(files(*"abcdefghij"), write, threads=1, stop=stop)
     assert len(result.cancelled) >= 7
     assert all(o.status in (UPLOADED, CANCELLED) for o in result.outcomes)
+
+
+def test_the_largest_files_start_first_and_the_manifest_last():
+    sizes = {"small": 10, "big": 5000, "mid": 300, "also-small": 10}
+    plan = [SourceFile(name, None, name, size) for name, size in sizes.items()]
+    started = []
+
+    def write(source):
+        started.append(source.dest)
+
+    upload_in_order(plan, files("manifest.json"), write, threads=1)
+    # Largest first; files of one size keep the plan's order.
+    assert started == ["big", "mid", "small", "also-small", "manifest.json"]
+
+
+def test_outcomes_reach_on_done_in_the_calling_thread():
+    seen = []
+
+    def on_done(outcome):
+        seen.append((outcome.source.dest, threading.current_thread()))
+
+    def write(source):
+        assert threading.current_thread() is not threading.main_thread()
+
+    result = upload(files(*"abcdefgh"), write, threads=4, on_done=on_done)
+    assert sorted(d for d, _ in seen) == list("abcdefgh")
+    assert {thread for _, thread in seen} == {threading.current_thread()}
+    assert len(result.uploaded) == 8
+
+
+def test_the_s3_client_is_made_only_when_a_request_needs_it(monkeypatch):
+    made = []
+    real = s3client.make_client
+
+    def counting(*args, **kwargs):
+        made.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("collectstupid.s3.make_client", counting)
+    write = S3Writer(S3Storage(**S3_OPTIONS), threads=4)
+
+    class SkipAll:  # as smart mode wraps the writer when nothing changed
+        inner = write
+
+        def __call__(self, source):
+            return SKIPPED
+
+    result = upload(files("a", "b"), SkipAll(), threads=6)
+    assert len(result.skipped) == 2
+    assert made == []
+    # Sized for the pool upload() ran, made once, on first use.
+    assert write.client is write.client
+    assert made == [6]
 
 
 class CountingWriter:
