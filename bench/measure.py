@@ -141,3 +141,49 @@ def which(name: str, near: Path) -> str | None:
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
     return shutil.which(name)
+
+
+def _cpu_of(pid: int) -> float | None:
+    import psutil
+
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return None
+    return times.user + times.system
+
+
+def child_pid(name: str) -> int | None:
+    """The pid of this process's child named ``name`` (the S3 server), if psutil finds it."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if child.name() == name:
+                return child.pid
+    return None
+
+
+class Load:
+    """CPU seconds the S3 server and the proxy spend while a tool runs.
+
+    The tool shares the machine's cores with both, so a tool that makes them
+    work harder also slows itself down. The proxy runs on an event loop in this
+    process, whose other threads only wait for the tool, so this process's own
+    CPU time is the proxy's.
+    """
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+
+    def snapshot(self) -> tuple[float | None, float]:
+        server = _cpu_of(self.server_pid) if self.server_pid else None
+        return server, time.process_time()
+
+    def since(self, before: tuple[float | None, float]) -> tuple[float | None, float]:
+        """(server CPU s, proxy CPU s) since ``before``."""
+        server, proxy = self.snapshot()
+        server_s = None if server is None or before[0] is None else server - before[0]
+        return server_s, proxy - before[1]

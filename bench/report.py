@@ -13,6 +13,8 @@ HEADERS = (
     "tool",
     "wall s",
     "CPU s",
+    "server CPU s",
+    "proxy CPU s",
     "local collect s",
     "S3 calls",
     *OP_GROUPS,
@@ -39,6 +41,8 @@ def _cells(row: Row, baseline: Row | None) -> list[str]:
         row.tool,
         _num(row.wall_s, 2),
         _num(row.cpu_s, 2),
+        _num(row.server_cpu_s, 2),
+        _num(row.proxy_cpu_s, 2),
         _num(row.local_collect_s, 2),
         str(row.total_calls),
         *[str(row.group(name)) for name in OP_GROUPS],
@@ -107,8 +111,9 @@ CALLS_SOURCE = (
     "PUT = PutObject, MPU = multipart create + parts + complete, HEAD = HeadObject + "
     "HeadBucket, LIST = ListObjects(V2), DELETE = DeleteObject(s). `written` = objects "
     "written (PUTs + completed multipart uploads); `calls/written` = S3 calls per object "
-    "written. {agree} `CPU s` = the tool's user + system CPU time (the machine has "
-    "{nproc} CPUs, shared with the server and the proxy). Peak RSS from {rss}. "
+    "written. {agree} `CPU s` = the tool's user + system CPU time; `server CPU s` and "
+    "`proxy CPU s` = what SeaweedFS and the proxy spent meanwhile (the machine has "
+    "{nproc} CPUs, shared by all three). Peak RSS from {rss}. "
     "`local collect s` = the local collectstatic that aws and s5cmd upload from, not "
     "included in their wall time. Speed-up = collectstatic's wall time / the tool's."
 )

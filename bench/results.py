@@ -38,6 +38,9 @@ class Row:
     local_collect_s: float | None = None
     peak_rss_mb: float | None = None
     cpu_s: float | None = None
+    # CPU seconds of the S3 server and of the latency proxy during the run.
+    server_cpu_s: float | None = None
+    proxy_cpu_s: float | None = None
     ops: dict[str, int] = field(default_factory=dict)
     botocore_ops: dict[str, int] | None = None
     tool_report: dict[str, Any] | None = None

@@ -80,8 +80,16 @@ def _summarize(value: Any, limit: int = 20) -> Any:
 
 
 class Bench:
-    def __init__(self, opts: Options, ctx: Context, proxy: Any, server_client: Any) -> None:
+    def __init__(
+        self,
+        opts: Options,
+        ctx: Context,
+        proxy: Any,
+        server_client: Any,
+        load: measure.Load | None = None,
+    ) -> None:
         self.opts = opts
+        self.load = load or measure.Load(None)
         self.ctx = ctx
         self.proxy = proxy
         self.server_client = server_client
@@ -103,7 +111,9 @@ class Bench:
             if stale is not None:
                 stale.unlink(missing_ok=True)
         self.proxy.reset_counts()
+        before = self.load.snapshot()
         result = measure.run(inv.argv, inv.env, cwd=run_dir, timeout=self.opts.timeout_s)
+        row.server_cpu_s, row.proxy_cpu_s = self.load.since(before)
         row.ops = dict(self.proxy.counts)
         row.connections = getattr(self.proxy, "connections", None)
         row.wall_s = result.wall_s
@@ -248,7 +258,8 @@ def run(
         )
         for tool in opts.tools:
             server.create_bucket(_bucket(tool))
-        bench = Bench(opts, ctx, proxy, server.client())
+        load = measure.Load(measure.child_pid("weed"))
+        bench = Bench(opts, ctx, proxy, server.client(), load)
         for scenario in opts.scenarios:
             change = scenario.mutate(fixture, opts.seed)
             description = f"{scenario.description} ({change})"
