@@ -216,11 +216,18 @@ class S3ManifestStore:
         # The same key django-storages would use for this name under its location.
         self.key: str = storage._normalize_name(clean_name(name))
         self.bucket: str = storage.bucket_name
+        self._client: Any = None
 
     @property
     def client(self) -> Any:
-        # django-storages keeps one connection per thread; ask each time.
-        return self.storage.connection.meta.client
+        # A plain client from the storage's own settings, as the fast writer's:
+        # the storage's connection is a boto3 resource, which takes longer to
+        # build than the manifest's one or two requests take to send.
+        if self._client is None:
+            from collectstupid.s3client import RetryCounter, make_client
+
+            self._client = make_client(self.storage, 1, RetryCounter())
+        return self._client
 
     def _params(self) -> dict[str, Any]:
         params = dict(self.storage.get_object_parameters(self.key))

@@ -677,3 +677,20 @@ def test_s3_racing_writes_of_different_content_drop_the_entry(s3_storage_setting
     assert first.written and first.attempts == 1
     assert second.written and second.attempts == 2 and second.conflicts == ("app.js",)
     assert bucket_manifest(s3_storage_settings) == {"logo.png": THEIRS}
+
+
+def test_the_s3_manifest_store_makes_a_plain_client_not_the_storages_resource(monkeypatch):
+    from storages.backends.s3 import S3Storage
+
+    def no_resource(self: Any) -> Any:
+        raise AssertionError("the storage's boto3 resource was built")
+
+    monkeypatch.setattr(S3Storage, "connection", property(no_resource))
+    storage = S3Storage(bucket_name="b", endpoint_url="http://127.0.0.1:9", access_key="k",
+                        secret_key="s", region_name="eu-west-1")
+    store = manifest.store_for(storage, MANIFEST)
+    assert isinstance(store, manifest.S3ManifestStore)
+    # One client for the store's requests, from the storage's own settings.
+    assert store.client is store.client
+    assert store.client.meta.region_name == "eu-west-1"
+    assert store.client.meta.endpoint_url == "http://127.0.0.1:9"
