@@ -192,9 +192,10 @@ def _botocore_check(sections: Sequence[tuple[str, str, Sequence[Row]]]) -> str:
         return "No botocore cross-check was available."
     off = [f"{r.scenario}/{r.tool}" for r in rows if disagreements(r)]
     if not off:
+        where = "the one run" if len(rows) == 1 else f"all {len(rows)} runs"
         return (
             "botocore's own per-operation counts (Python tools, via sitecustomize) match the "
-            f"proxy's in all {len(rows)} runs where they were taken."
+            f"proxy's in {where} where they were taken."
         )
     return f"botocore's own counts differ from the proxy's in: {', '.join(off)} (see notes)."
 
