@@ -157,7 +157,7 @@ def upload(
                 began = time.monotonic()
                 try:
                     status = write(source) or UPLOADED
-                except Exception as exc:
+                except BaseException as exc:  # whatever it is, it is this file's outcome
                     outcomes.put(Outcome(source, FAILED, describe_error(exc)))
                 else:
                     outcomes.put(Outcome(source, status, seconds=time.monotonic() - began))

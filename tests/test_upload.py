@@ -161,6 +161,20 @@ def test_every_failure_is_kept_and_the_others_still_upload():
     assert by_dest["same"].status == SKIPPED
 
 
+def test_a_writer_that_raises_beyond_exception_still_has_an_outcome():
+    def write(source):
+        if source.dest == "exits":
+            raise SystemExit("a library gave up")
+        return None
+
+    result = upload(files("a", "exits", "b"), write, threads=2)
+    by_dest = {o.source.dest: o for o in result.outcomes}
+    assert len(result.outcomes) == 3
+    assert by_dest["exits"].status == FAILED
+    assert by_dest["exits"].error == "SystemExit: a library gave up"
+    assert by_dest["a"].status == by_dest["b"].status == UPLOADED
+
+
 def test_s3_errors_are_named_with_their_code_and_message():
     error = ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}},
                         "PutObject")
