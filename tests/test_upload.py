@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from django.core.files.storage import FileSystemStorage
 from storages.backends.s3 import S3StaticStorage, S3Storage
+from storages.backends.s3boto3 import S3Boto3Storage
 
 from collectstupid import s3client
 from collectstupid.collect import SourceFile
@@ -62,6 +63,7 @@ class CustomSave(S3Storage):
         (S3StaticStorage, True),
         (stupid_class(S3Storage), True),
         (stupid_class(S3StaticStorage), True),
+        (S3Boto3Storage, True),  # the name older settings still use
         (CustomSave, False),
         (stupid_class(CustomSave), False),
     ],
