@@ -444,8 +444,8 @@ def test_manifest_name_setting(static_files, static_root, settings):
     assert "state/deploy.json" in tree(static_root)
 
 
-def test_concurrent_filesystem_runs_keep_both_profiles_entries(static_files, static_root):
-    static_files(ASSETS)
+def deploy_at_once(*profiles: str) -> list[BaseException]:
+    """Run one smart deploy per profile, all at once; return what they raised."""
     errors: list[BaseException] = []
 
     def deploy(profile: str) -> None:
@@ -454,12 +454,17 @@ def test_concurrent_filesystem_runs_keep_both_profiles_entries(static_files, sta
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=deploy, args=(p,)) for p in ("no-media", "media-only")]
+    threads = [threading.Thread(target=deploy, args=(p,)) for p in profiles]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert not errors
+    return errors
+
+
+def test_concurrent_filesystem_runs_keep_both_profiles_entries(static_files, static_root):
+    static_files(ASSETS)
+    assert deploy_at_once("no-media", "media-only") == []
     recorded = read_manifest(static_root)
     landed = tree(static_root)
     for path, recorded_entry in recorded.items():
@@ -641,21 +646,8 @@ def test_s3_concurrent_runs_of_two_profiles_merge(static_files, s3_storage_setti
         return snapshot
 
     monkeypatch.setattr(manifest.S3ManifestStore, "read", read)
-    errors: list[BaseException] = []
-
-    def deploy(profile: str) -> None:
-        try:
-            run("--smart", "--profile", profile)
-        except BaseException as exc:
-            errors.append(exc)
-
     botocore_calls.reset()
-    threads = [threading.Thread(target=deploy, args=(p,)) for p in ("no-media", "media-only")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert deploy_at_once("no-media", "media-only") == []
     ops = botocore_calls.operations
     # Two first reads and one re-read after the lost race; five files, and three
     # manifest writes: two that landed and one that S3 refused.
