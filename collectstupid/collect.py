@@ -95,7 +95,10 @@ def unreadable(files: Iterable[SourceFile]) -> list[tuple[SourceFile, str]]:
             local = source.storage.path(source.path)
         except NotImplementedError:
             continue  # a remote source: its errors surface during the upload
-        if not os.access(local, os.R_OK):
-            reason = "not found" if not os.path.exists(local) else "permission denied"
-            problems.append((source, reason))
+        if not os.path.exists(local):
+            problems.append((source, "not found"))
+        elif not os.path.isfile(local):
+            problems.append((source, "not a regular file"))
+        elif not os.access(local, os.R_OK):
+            problems.append((source, "permission denied"))
     return problems

@@ -183,7 +183,13 @@ def test_unreadable_file_stops_before_any_upload(static_files, static_root):
     assert not static_root.exists()
 
 
-def test_missing_file_stops_before_any_upload(static_files, static_root, monkeypatch):
+@pytest.mark.parametrize(("change", "reason"), [
+    (os.remove, "not found"),
+    # Root reads every file whatever its mode; a folder in its place fails for anyone.
+    (lambda path: (os.remove(path), os.mkdir(path)), "not a regular file"),
+])
+def test_a_file_gone_after_finding_stops_before_any_upload(static_files, static_root,
+                                                          monkeypatch, change, reason):
     static_files(ASSETS)
     from collectstupid import collect
 
@@ -191,11 +197,12 @@ def test_missing_file_stops_before_any_upload(static_files, static_root, monkeyp
 
     def vanishing(patterns):
         found = real(patterns)
-        os.remove(found.files[0].storage.path(found.files[0].path))
+        change(found.files[0].storage.path(found.files[0].path))
         return found
 
     monkeypatch.setattr("collectstupid.management.commands.collectstupid.find_files", vanishing)
-    with pytest.raises(CommandError, match="not found"):
+    message = f"(?s)1 static file cannot be read, so nothing was uploaded:.*: {reason}\\n"
+    with pytest.raises(CommandError, match=message):
         run("--profile", "full")
     assert not static_root.exists()
 

@@ -176,7 +176,8 @@ class Command(BaseCommand):
             listed = "\n".join(f"  {s.dest} ({s.storage.path(s.path)}): {why}"
                                for s, why in problems[:20])
             raise CommandError(
-                f"{len(problems)} static files cannot be read, so nothing was uploaded:\n"
+                f"{report.plural(len(problems), 'static file')} cannot be read, "
+                f"so nothing was uploaded:\n"
                 f"{listed}\nFix their permissions or remove them, then run again."
             )
 
