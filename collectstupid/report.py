@@ -28,22 +28,29 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def summary(plan: Plan, result: UploadResult | None, destination: str, dry_run: bool) -> str:
-    """One line in collectstatic's manner, naming the profile and what it left out."""
-    left_out = (
+def left_out(plan: Plan) -> str:
+    """What the profile kept back, for the summary line."""
+    if not plan.left_out:
+        return f"nothing left out by profile '{plan.profile.name}'"
+    return (
         f"{plural(len(plan.left_out), 'file')} ({format_size(plan.left_out_bytes)}) "
         f"left out by profile '{plan.profile.name}'"
     )
+
+
+def summary(plan: Plan, result: UploadResult | None, destination: str, dry_run: bool) -> str:
+    """One line in collectstatic's manner, naming the profile and what it left out."""
+    kept_back = left_out(plan)
     if dry_run or result is None:
         return (
             f"{plural(len(plan.all_files), 'static file')} ({format_size(plan.bytes)}) would be "
-            f"uploaded to '{destination}'; {left_out}. Dry run: nothing was written."
+            f"uploaded to '{destination}'; {kept_back}. Dry run: nothing was written."
         )
     uploaded = result.uploaded
     sent = sum(o.source.size for o in uploaded)
     line = (
         f"{plural(len(uploaded), 'static file')} uploaded to '{destination}' "
-        f"({format_size(sent)} in {result.seconds:.1f}s); {left_out}"
+        f"({format_size(sent)} in {result.seconds:.1f}s); {kept_back}"
     )
     if result.failed:
         line += f"; {len(result.failed)} failed"

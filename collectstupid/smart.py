@@ -218,9 +218,7 @@ class SmartRun:
             f"{report.plural(len(upload), 'static file')} ({report.format_size(size)}) would "
             f"be uploaded to '{destination}'" + (f" ({counts})" if counts else "")
             + f"; {len(unchanged)} unchanged would be skipped; "
-            f"{report.plural(len(plan.left_out), 'file')} "
-            f"({report.format_size(plan.left_out_bytes)}) left out by profile "
-            f"'{plan.profile.name}'. Dry run: nothing was written."
+            f"{report.left_out(plan)}. Dry run: nothing was written."
         )
         return would, skip, line
 

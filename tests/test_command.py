@@ -38,7 +38,8 @@ def test_two_split_jobs_deploy_what_full_deploys(static_files, static_root, sett
         "OPTIONS": {"location": str(full_root)}}}
     from django.core.files.storage import storages
     storages._storages = {}
-    run("--profile", "full")
+    out = run("--profile", "full")
+    assert "5 static files uploaded" in out and "nothing left out by profile 'full'" in out
     assert tree(full_root) == split
     assert len(split) == 5
 
