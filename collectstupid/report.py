@@ -12,6 +12,7 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
+from collectstupid.errors import CollectStupidError
 from collectstupid.plan import Plan
 from collectstupid.upload import Outcome, UploadResult
 
@@ -145,8 +146,25 @@ def report_data(plan: Plan, result: UploadResult | None, destination: str,
     return data
 
 
+def check_writable(path: Path) -> None:
+    """Refuse a report path that cannot be written, before anything is uploaded."""
+    folder = path.parent
+    if path.is_dir():
+        raise CollectStupidError(f"--report-json {path} is a folder; give a file name.")
+    if not folder.is_dir():
+        raise CollectStupidError(
+            f"--report-json {path}: the folder '{folder}' does not exist. Create it first."
+        )
+    if not os.access(folder, os.W_OK):
+        raise CollectStupidError(f"--report-json {path}: the folder '{folder}' is not writable.")
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write the report whole, so a reader never sees half of it."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CollectStupidError(f"The report could not be written to {path}: {exc}.") from exc

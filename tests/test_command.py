@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import json
 import os
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests import helpers
@@ -108,6 +110,40 @@ def test_report_json(static_files, static_root, tmp_path):
     assert {f["destination"] for f in data["files"]} == {"css/site.css", "js/app.js",
                                                         "img/logo.png"}
     assert all(f["status"] == "uploaded" and f["error"] is None for f in data["files"])
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("missing/report.json", "the folder '{tmp}/missing' does not exist"),
+    ("", "is a folder; give a file name"),
+])
+def test_an_unwritable_report_path_stops_before_any_upload(static_files, static_root,
+                                                           tmp_path, name, message):
+    static_files(ASSETS)
+    with pytest.raises(CommandError) as raised:
+        run("--report-json", str(tmp_path / name))
+    assert message.format(tmp=tmp_path) in str(raised.value)
+    assert not static_root.exists()
+
+
+def test_a_report_that_cannot_be_written_after_the_deploy_fails_the_run(
+        static_files, static_root, tmp_path, monkeypatch):
+    static_files(ASSETS)
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    from collectstupid import collect
+
+    def find_then_lose_the_folder(patterns):
+        folder.rmdir()  # after the preflight check, as a cleanup job might
+        return collect.find_files(patterns)
+
+    monkeypatch.setattr("collectstupid.management.commands.collectstupid.find_files",
+                        find_then_lose_the_folder)
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"The report could not be written to .*report\.json"):
+        call_command("collectstupid", "--report-json", str(folder / "report.json"),
+                     interactive=False, stdout=out, stderr=out)
+    assert "3 static files uploaded" in out.getvalue()
+    assert set(tree(static_root)) == {"css/site.css", "js/app.js", "img/logo.png"}
 
 
 def test_list_profiles_counts_this_projects_files(static_files, static_root):

@@ -87,6 +87,8 @@ class Command(BaseCommand):
         threads = options["threads"] if options["threads"] is not None else conf.threads
         if threads < 1:
             raise CommandError("--threads must be at least 1.")
+        if options["report_json"]:
+            report.check_writable(options["report_json"])
         found = find_files(ignore_patterns(options["ignore_patterns"],
                                            options["use_default_ignore_patterns"]))
         if options["list_profiles"]:
@@ -138,10 +140,15 @@ class Command(BaseCommand):
             # Still under the handlers, so a first signal waits for it: cut short, it
             # would leave the old manifest describing files this run replaced.
             manifest_error = run.finish(result) if run else None
+        late_error = manifest_error
         if options["report_json"]:
-            report.write_json(options["report_json"], report.report_data(
-                plan, result, destination, dry_run=False,
-                extra={"smart": run.report()} if run else None))
+            try:
+                report.write_json(options["report_json"], report.report_data(
+                    plan, result, destination, dry_run=False,
+                    extra={"smart": run.report()} if run else None))
+            except CollectStupidError as exc:
+                late_error = late_error or str(exc)
+                self.stderr.write(str(exc))
         line = with_post_processed(report.summary(plan, result, destination, dry_run=False),
                                    staged)
         self.log(run.summary(line, result) if run else line)
@@ -160,8 +167,8 @@ class Command(BaseCommand):
                 + (f"\n  ... and {more} more (see --report-json)." if more > 0 else "")
                 + "\nThe other files were uploaded; run the command again to retry."
             )
-        if manifest_error:
-            raise CommandError(manifest_error)
+        if late_error:
+            raise CommandError(late_error)
 
     def check_plan(self, plan: Plan, allow_empty: bool) -> None:
         if not plan.files and not allow_empty:
