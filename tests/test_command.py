@@ -274,3 +274,18 @@ def test_storage_that_raises_names_the_file_and_uploads_the_rest(static_files, s
     assert "1 of 3 files failed to upload" in str(info.value)
     assert "js/app.js: OSError: disk on fire" in str(info.value)
     assert set(tree(static_root)) == {"css/site.css", "img/logo.png"}
+    assert "The other files were uploaded; run the command again to retry." in str(info.value)
+
+
+def test_one_reason_for_every_failure_is_said_once(static_files, static_root, settings):
+    files = {f"css/f{i}.css": f"f{i}" for i in range(8)}
+    static_files(files)
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "tests.storages.FailingStorage",
+        "OPTIONS": {"location": str(static_root), "fail": list(files)}}}
+    with pytest.raises(CommandError) as info:
+        run()
+    message = str(info.value)
+    assert message.startswith("8 of 8 files failed to upload, all with OSError: disk on fire\n")
+    assert message.count("css/f") == 5
+    assert message.endswith("Nothing was uploaded; run the command again to retry.")

@@ -320,8 +320,9 @@ def test_staging_is_removed_when_uploads_fail(static_files, settings, tmp_path, 
     static_files(ASSETS)
     use_storage(settings, "tests.test_hashed.FailingManifestStorage",
                 location=str(tmp_path / "target"), fail=["js/app.js"])
-    with pytest.raises(CommandError, match="1 of 29 files failed to upload"):
+    with pytest.raises(CommandError, match="1 of 29 files failed to upload") as raised:
         run()
+    assert "27 files uploaded; 1 held back until the others land" in str(raised.value)
     assert staging_dirs() == []
     # The manifest waits for every other file: it was not published.
     assert not (tmp_path / "target" / "staticfiles.json").exists()

@@ -160,13 +160,7 @@ class Command(BaseCommand):
                 f"{len(result.cancelled)} were not started. Run the command again to finish."
             )
         if result.failed:
-            names = "\n".join(f"  {o.source.dest}: {o.error}" for o in result.failed[:20])
-            more = len(result.failed) - 20
-            raise CommandError(
-                f"{len(result.failed)} of {len(plan.all_files)} files failed to upload:\n{names}"
-                + (f"\n  ... and {more} more (see --report-json)." if more > 0 else "")
-                + "\nThe other files were uploaded; run the command again to retry."
-            )
+            raise CommandError(report.failures(result, len(plan.all_files)))
         if late_error:
             raise CommandError(late_error)
 
