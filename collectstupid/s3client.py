@@ -16,8 +16,12 @@ proxies, retries, checksums), with two changes:
 
 Retries stay botocore's own: the retry mode and maximum attempts come from the
 storage's client config (``AWS_S3_CLIENT_CONFIG``) or the usual AWS settings
-(``AWS_RETRY_MODE``, ``AWS_MAX_ATTEMPTS``, the config file), standard mode by
-default. We only count them, for the report.
+(``AWS_RETRY_MODE``, ``AWS_MAX_ATTEMPTS``, the config file). Only where none
+of them sets the number of attempts do we choose it: DEPLOY_ATTEMPTS instead
+of botocore's 3, which suits one interactive call but not a deploy of
+thousands of requests that fails if any one file does. Standard mode's retry
+quota still bounds the retries when every request fails. We count the
+retries, for the report.
 """
 
 from __future__ import annotations
@@ -53,11 +57,29 @@ class RetryCounter:
                 self._count += 1
 
 
-def client_config(storage: Any, threads: int) -> Config:
-    """The storage's client config with a connection pool for ``threads`` workers."""
+# With 10% of requests failing, a file fails all 8 attempts once in 10^8.
+DEPLOY_ATTEMPTS = 8
+
+
+def retries_configured(storage: Any, session: Any) -> bool:
+    """Whether the storage's client config or the AWS settings set any retry option."""
+    if storage.client_config.retries is not None:
+        return True
+    # retry_mode always has a value (botocore's default): only max_attempts tells.
+    botocore_session = getattr(session, "_session", session)
+    return botocore_session.get_config_variable("max_attempts") is not None
+
+
+def client_config(storage: Any, threads: int, session: Any = None) -> Config:
+    """The storage's client config with a connection pool for ``threads`` workers,
+    and a deploy's retry budget where nobody set one."""
     config: Config = storage.client_config
     pool = max(threads, config.max_pool_connections or 0)
-    return config.merge(Config(max_pool_connections=pool))
+    ours = Config(max_pool_connections=pool)
+    if session is not None and not retries_configured(storage, session):
+        # The mode is left to botocore (standard unless AWS_RETRY_MODE says otherwise).
+        ours = ours.merge(Config(retries={"total_max_attempts": DEPLOY_ATTEMPTS}))
+    return config.merge(ours)
 
 
 def make_client(storage: Any, threads: int, retries: RetryCounter) -> BaseClient:
@@ -65,12 +87,13 @@ def make_client(storage: Any, threads: int, retries: RetryCounter) -> BaseClient
 
     ``retries`` counts the requests it sends again.
     """
-    client = make_session(storage).client(
+    session = make_session(storage)
+    client = session.client(
         "s3",
         region_name=storage.region_name,
         use_ssl=storage.use_ssl,
         endpoint_url=storage.endpoint_url,
-        config=client_config(storage, threads),
+        config=client_config(storage, threads, session),
         verify=storage.verify,
     )
     # Each client has its own copy of the session's handlers: this changes no

@@ -6,6 +6,7 @@ import io
 import threading
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.core.files.storage import FileSystemStorage
 from storages.backends.s3 import S3StaticStorage, S3Storage
@@ -76,6 +77,27 @@ def test_writer_for_s3_storages(cls, fast):
 def test_writer_for_other_storages_is_save(tmp_path):
     write = writer_for(FileSystemStorage(location=tmp_path))
     assert write.__qualname__.startswith(storage_writer.__qualname__)
+
+
+@pytest.mark.parametrize(("env", "client_retries", "expected"), [
+    ({}, None, {"mode": "standard", "total_max_attempts": s3client.DEPLOY_ATTEMPTS}),
+    ({"AWS_RETRY_MODE": "adaptive"}, None,
+     {"mode": "adaptive", "total_max_attempts": s3client.DEPLOY_ATTEMPTS}),
+    ({"AWS_MAX_ATTEMPTS": "5"}, None, {"mode": "standard", "total_max_attempts": 5}),
+    ({}, {"mode": "legacy", "max_attempts": 1}, {"mode": "legacy", "total_max_attempts": 2}),
+])
+def test_a_deploy_retries_more_only_where_nobody_set_the_attempts(monkeypatch, env,
+                                                                  client_retries, expected):
+    for name in ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")  # no ~/.aws/config of the machine
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    options = dict(S3_OPTIONS)
+    if client_retries:
+        options["client_config"] = Config(retries=client_retries)
+    client = s3client.make_client(S3Storage(**options), 4, RetryCounter())
+    assert client.meta.config.retries == expected
 
 
 def test_client_pool_follows_the_workers():
