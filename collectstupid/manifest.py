@@ -342,7 +342,9 @@ def publish(
     for attempt in range(1, attempts + 1):
         merged, conflicts = merge(current.entries, base.entries, uploaded, failed)
         if merged == current.entries:
-            return Published(False, attempt - 1, len(merged), tuple(conflicts))
+            # After a refused write, finding our entries already there means a write
+            # landed for this run: ours (a retry of a write that had landed) or a twin's.
+            return Published(attempt > 1, attempt - 1, len(merged), tuple(conflicts))
         if store.write(dumps(merged), current):
             return Published(True, attempt, len(merged), tuple(conflicts))
         # Another run wrote first: back off a little so racing runs spread out.

@@ -176,7 +176,7 @@ def test_a_response_stalled_past_the_read_timeout_is_retried(
 
 
 def test_a_stalled_manifest_write_is_not_mistaken_for_a_conflict(
-        static_files, s3_storage_settings_factory, s3_proxy, no_backoff, monkeypatch):
+        static_files, s3_storage_settings_factory, s3_proxy, no_backoff, monkeypatch, tmp_path):
     """The stalled conditional PUT lands; its retry gets 412 against that very write."""
     files = small_files(5)
     target = impatient_target(static_files, s3_storage_settings_factory, s3_proxy, files)
@@ -187,8 +187,10 @@ def test_a_stalled_manifest_write_is_not_mistaken_for_a_conflict(
         return real_finish(self, result)
 
     monkeypatch.setattr(smart.SmartRun, "finish", finish)
-    out = run("--smart")
+    report = tmp_path / "report.json"
+    out = run("--smart", "--report-json", str(report))
     assert "5 static files uploaded" in out
+    assert json.loads(report.read_text())["smart"]["manifest_written"] is True
     assert s3_proxy.fault_counts == {"stall": 1}
     # Files, the stalled manifest write and its refused retry; the re-read finds
     # this run's own entries, so there is nothing left to write.

@@ -175,6 +175,21 @@ def test_publish_remerges_onto_a_copy_another_run_wrote():
     assert manifest.loads(store.data) == {"css/a.css": MINE, "media/a.mp4": THEIRS}
 
 
+def test_publish_after_a_refused_write_that_had_landed_counts_as_written():
+    class Landed(FakeStore):
+        # The first write lands but its answer is lost; the retry is refused by it.
+        def write(self, data: bytes, expected: Snapshot) -> bool:
+            if self.writes == 0:
+                super().write(data, expected)
+                return False
+            return super().write(data, expected)
+
+    store = Landed({"a": OLD})
+    result = manifest.publish(store, store.read(), {"a": MINE}, [])
+    assert result.written and result.attempts == 1
+    assert manifest.loads(store.data) == {"a": MINE}
+
+
 def test_publish_gives_up_after_a_few_conflicts():
     class Busy(FakeStore):
         def write(self, data: bytes, expected: Snapshot) -> bool:
