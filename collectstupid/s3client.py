@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from botocore.client import BaseClient
 from botocore.config import Config
@@ -62,7 +63,8 @@ DEPLOY_ATTEMPTS = 8
 
 
 def retries_configured(storage: Any, session: Any) -> bool:
-    """Whether the storage's client config or the AWS settings set any retry option."""
+    """Whether somebody chose the retries: the storage's client config (any retry
+    option), or a number of attempts in the AWS settings."""
     if storage.client_config.retries is not None:
         return True
     # retry_mode always has a value (botocore's default): only max_attempts tells.
@@ -70,16 +72,31 @@ def retries_configured(storage: Any, session: Any) -> bool:
     return botocore_session.get_config_variable("max_attempts") is not None
 
 
-def client_config(storage: Any, threads: int, session: Any = None) -> Config:
+def client_config(storage: Any, threads: int, session: Any) -> Config:
     """The storage's client config with a connection pool for ``threads`` workers,
     and a deploy's retry budget where nobody set one."""
     config: Config = storage.client_config
     pool = max(threads, config.max_pool_connections or 0)
     ours = Config(max_pool_connections=pool)
-    if session is not None and not retries_configured(storage, session):
+    if not retries_configured(storage, session):
         # The mode is left to botocore (standard unless AWS_RETRY_MODE says otherwise).
         ours = ours.merge(Config(retries={"total_max_attempts": DEPLOY_ATTEMPTS}))
     return config.merge(ours)
+
+
+# One boto3 session per storage: its clients (the manifest's, the writer's) share
+# the S3 model the session loaded once, instead of loading it again (~60 ms each).
+_sessions: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+# Sessions are not safe for making clients from two threads at once.
+_making = threading.Lock()
+
+
+def session_for(storage: Any) -> Any:
+    """The boto3 session the storage would use, made once per storage."""
+    with _making:
+        if storage not in _sessions:
+            _sessions[storage] = make_session(storage)
+        return _sessions[storage]
 
 
 def make_client(storage: Any, threads: int, retries: RetryCounter) -> BaseClient:
@@ -87,15 +104,16 @@ def make_client(storage: Any, threads: int, retries: RetryCounter) -> BaseClient
 
     ``retries`` counts the requests it sends again.
     """
-    session = make_session(storage)
-    client = session.client(
-        "s3",
-        region_name=storage.region_name,
-        use_ssl=storage.use_ssl,
-        endpoint_url=storage.endpoint_url,
-        config=client_config(storage, threads, session),
-        verify=storage.verify,
-    )
+    session = session_for(storage)
+    with _making:
+        client = session.client(
+            "s3",
+            region_name=storage.region_name,
+            use_ssl=storage.use_ssl,
+            endpoint_url=storage.endpoint_url,
+            config=client_config(storage, threads, session),
+            verify=storage.verify,
+        )
     # Each client has its own copy of the session's handlers: this changes no
     # other client, including the storage's own.
     client.meta.events.unregister("before-call.s3", add_expect_header)

@@ -79,6 +79,17 @@ def test_writer_for_other_storages_is_save(tmp_path):
     assert write.__qualname__.startswith(storage_writer.__qualname__)
 
 
+def test_clients_of_one_storage_share_its_session_and_loaded_model():
+    storage = S3Storage(**S3_OPTIONS)
+    first = s3client.make_client(storage, 1, RetryCounter())
+    second = s3client.make_client(storage, 16, RetryCounter())
+    other = s3client.make_client(S3Storage(**S3_OPTIONS), 1, RetryCounter())
+    assert first is not second
+    assert first._loader is second._loader
+    assert other._loader is not first._loader
+    assert second.meta.config.max_pool_connections == 16
+
+
 @pytest.mark.parametrize(("env", "client_retries", "expected"), [
     ({}, None, {"mode": "standard", "total_max_attempts": s3client.DEPLOY_ATTEMPTS}),
     ({"AWS_RETRY_MODE": "adaptive"}, None,
@@ -102,9 +113,11 @@ def test_a_deploy_retries_more_only_where_nobody_set_the_attempts(monkeypatch, e
 
 def test_client_pool_follows_the_workers():
     storage = S3Storage(**S3_OPTIONS)
-    assert client_config(storage, 32).max_pool_connections == 32
+    session = s3client.session_for(storage)
+    assert client_config(storage, 32, session).max_pool_connections == 32
     # The storage's other client settings are kept.
-    assert client_config(storage, 32).signature_version == storage.client_config.signature_version
+    assert (client_config(storage, 32, session).signature_version
+            == storage.client_config.signature_version)
     write = S3Writer(storage)
     write.size_for(24)
     assert write.client.meta.config.max_pool_connections == 24
