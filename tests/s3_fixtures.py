@@ -98,12 +98,36 @@ class S3Target:
         return f"{self.location}/{name}" if self.location else name
 
 
+def client_config(**overrides: Any) -> Any:
+    """The botocore Config the test storages use, with ``overrides``.
+
+    django-storages ignores ``addressing_style`` once ``client_config`` is given,
+    so the Config repeats it.
+    """
+    from botocore.config import Config
+
+    options: dict[str, Any] = {
+        "s3": {"addressing_style": "path"},
+        "request_checksum_calculation": "when_required",
+        "response_checksum_validation": "when_required",
+        "retries": {"mode": "standard"},
+        **overrides,
+    }
+    return Config(**options)
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries stay real; only their waiting is skipped, to keep the tests fast."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
 def storage_options(
     server: SeaweedServer, bucket: str, endpoint_url: str | None = None, **overrides: Any
 ) -> dict[str, Any]:
     """django-storages ``S3Storage`` OPTIONS for ``bucket`` on ``server`` (or via a proxy)."""
-    from botocore.config import Config
-
     options: dict[str, Any] = {
         "bucket_name": bucket,
         "endpoint_url": endpoint_url or server.endpoint_url,
@@ -114,14 +138,7 @@ def storage_options(
         "location": LOCATION,
         "default_acl": None,
         "querystring_auth": False,
-        # django-storages ignores addressing_style once client_config is given,
-        # so the Config repeats it.
-        "client_config": Config(
-            s3={"addressing_style": "path"},
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            retries={"mode": "standard"},
-        ),
+        "client_config": client_config(),
     }
     options.update(overrides)
     return options

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.config import Config
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -38,7 +37,7 @@ from tests.helpers import (
     header,
     run,
 )
-from tests.s3_fixtures import storage_options
+from tests.s3_fixtures import client_config, storage_options
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,19 +47,9 @@ def small_files(count: int, folder: str = "css") -> dict[str, bytes]:
             for i in range(count)}
 
 
-def patient_config(**extra: Any) -> Config:
-    """The fixtures' client config with room for many retries of one call.
-
-    django-storages ignores ``addressing_style`` once ``client_config`` is given,
-    so the Config repeats it.
-    """
-    return Config(
-        s3={"addressing_style": "path"},
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-        retries={"mode": "standard", "total_max_attempts": 10},
-        **extra,
-    )
+def patient_config(**extra: Any) -> Any:
+    """The fixtures' client config with room for many retries of one call."""
+    return client_config(retries={"mode": "standard", "total_max_attempts": 10}, **extra)
 
 
 def warm_up(target: Any) -> None:
@@ -80,14 +69,6 @@ def assert_bucket_holds(target: Any, files: dict[str, bytes]) -> None:
     assert target.names() - {MANIFEST} == set(files)
     for name, content in files.items():
         assert target.read(name) == content, name
-
-
-@pytest.fixture
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    from botocore.retries.standard import ExponentialBackoff
-
-    # The retries are real; only their waiting is skipped, to keep the tests fast.
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
 
 
 @pytest.fixture

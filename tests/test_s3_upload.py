@@ -294,7 +294,7 @@ class Raw:
 
 
 @pytest.fixture
-def faults(monkeypatch) -> dict[str, list[Any]]:
+def faults(monkeypatch, no_backoff) -> dict[str, list[Any]]:
     """Per piece of URL, what the next attempts get instead of the server's answer.
 
     Injected in botocore's own ``before-send`` event, so what follows (the
@@ -302,7 +302,6 @@ def faults(monkeypatch) -> dict[str, list[Any]]:
     """
     from botocore.awsrequest import AWSResponse
     from botocore.exceptions import ConnectionClosedError
-    from botocore.retries.standard import ExponentialBackoff
 
     plan: dict[str, list[Any]] = {}
     real = s3client.make_client
@@ -324,8 +323,6 @@ def faults(monkeypatch) -> dict[str, list[Any]]:
         return client
 
     monkeypatch.setattr("collectstupid.s3.make_client", recording)
-    # The retries are real; only their waiting is skipped, to keep the tests fast.
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
     return plan
 
 

@@ -16,7 +16,6 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
-from botocore.retries.standard import ExponentialBackoff
 
 from s3local import BotocoreCalls, FaultPlan, S3Proxy, SeaweedServer, classify
 from s3local.faults import FaultPicker
@@ -195,8 +194,7 @@ def test_error_fault_answers_with_s3_error(s3_server, s3_proxy, s3_bucket, statu
 
 
 def test_retries_recover_from_one_error(s3_server, s3_proxy, s3_bucket, botocore_calls,
-                                        monkeypatch):
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+                                        no_backoff):
     client = via(s3_proxy, s3_server)
     s3_proxy.faults = FaultPlan(error_ratio=1.0, max_faults=1, only_operations={"PutObject"})
     client.upload_fileobj(io.BytesIO(b"body"), s3_bucket, "k")  # refused at 100-continue
