@@ -1,4 +1,5 @@
-"""The exceptions each step raises; the command turns them into CommandError."""
+"""Every exception the library raises on purpose: one family, turned into CommandError
+by the command. Each message says what to do."""
 
 
 class CollectStupidError(Exception):
@@ -10,8 +11,28 @@ class ProfileError(CollectStupidError):
 
 
 class SettingsError(CollectStupidError):
-    """The COLLECTSTUPID setting holds a value of the wrong kind."""
+    """A setting or a command-line option holds a value that cannot work."""
 
 
 class CollectError(CollectStupidError):
     """The static files cannot be listed or a destination path is unsafe."""
+
+
+class PostProcessError(CollectStupidError):
+    """Post-processing failed locally, so nothing was uploaded."""
+
+
+class ManifestError(CollectStupidError):
+    """The deploy manifest could not be written; the uploads themselves did land."""
+
+
+class ManifestFormatError(CollectStupidError):
+    """Bytes that are not a manifest this version can use; the message says why."""
+
+
+class ReportError(CollectStupidError):
+    """The JSON report cannot be written where it was asked for."""
+
+
+class DeployError(CollectStupidError):
+    """The deploy did not complete: files failed, or a signal stopped it."""

@@ -7,12 +7,14 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from tqdm import tqdm
 
-from collectstupid.errors import CollectStupidError
+from collectstupid.collect import SourceFile
+from collectstupid.errors import ReportError
 from collectstupid.plan import Plan
 from collectstupid.upload import Outcome, UploadResult
 
@@ -29,38 +31,96 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def left_out(plan: Plan) -> str:
-    """What the profile kept back, for the summary line."""
-    if not plan.left_out:
-        return f"nothing left out by profile '{plan.profile.name}'"
-    return (
-        f"{plural(len(plan.left_out), 'file')} ({format_size(plan.left_out_bytes)}) "
-        f"left out by profile '{plan.profile.name}'"
-    )
+@dataclass(frozen=True)
+class Summary:
+    """What the summary line says, as data; ``render`` makes the one line."""
+
+    destination: str
+    profile: str
+    files: int  # uploaded, or that would be in a dry run
+    bytes: int
+    left_out_files: int
+    left_out_bytes: int
+    dry_run: bool = False
+    seconds: float = 0.0
+    failed: int = 0
+    cancelled: int = 0
+    retries: int = 0
+    post_processed: int = 0
+    # Smart mode only: files skipped because the manifest records them, and
+    # in a dry run why the others would be uploaded (new, changed, forced).
+    unchanged: int | None = None
+    reasons: tuple[tuple[str, int], ...] = ()
 
 
-def summary(plan: Plan, result: UploadResult | None, destination: str, dry_run: bool) -> str:
-    """One line in collectstatic's manner, naming the profile and what it left out."""
-    kept_back = left_out(plan)
-    if dry_run or result is None:
-        return (
-            f"{plural(len(plan.all_files), 'static file')} ({format_size(plan.bytes)}) would be "
-            f"uploaded to '{destination}'; {kept_back}. Dry run: nothing was written."
-        )
+def run_summary(plan: Plan, result: UploadResult, destination: str, post_processed: int = 0,
+                smart: bool = False) -> Summary:
+    """The summary of a run that wrote."""
     uploaded = result.uploaded
-    sent = sum(o.source.size for o in uploaded)
-    line = (
-        f"{plural(len(uploaded), 'static file')} uploaded to '{destination}' "
-        f"({format_size(sent)} in {result.seconds:.1f}s); {kept_back}"
+    return Summary(
+        destination=destination,
+        profile=plan.profile.name,
+        files=len(uploaded),
+        bytes=sum(o.source.size for o in uploaded),
+        left_out_files=len(plan.left_out),
+        left_out_bytes=plan.left_out_bytes,
+        seconds=result.seconds,
+        failed=len(result.failed),
+        cancelled=len(result.cancelled),
+        retries=result.retries,
+        post_processed=post_processed,
+        unchanged=len(result.skipped) if smart else None,
     )
-    if result.failed:
-        line += f"; {len(result.failed)} failed"
-    if result.cancelled:
-        line += f"; {len(result.cancelled)} not started"
-    if result.retries:
+
+
+def dry_run_summary(plan: Plan, destination: str, files: list[SourceFile] | None = None,
+                    unchanged: int | None = None,
+                    reasons: tuple[tuple[str, int], ...] = ()) -> Summary:
+    """The summary of a dry run: ``files`` would be uploaded (every planned file if None)."""
+    files = plan.all_files if files is None else files
+    return Summary(
+        destination=destination,
+        profile=plan.profile.name,
+        files=len(files),
+        bytes=sum(f.size for f in files),
+        left_out_files=len(plan.left_out),
+        left_out_bytes=plan.left_out_bytes,
+        dry_run=True,
+        unchanged=unchanged,
+        reasons=reasons,
+    )
+
+
+def render(summary: Summary) -> str:
+    """One line in collectstatic's manner, naming the profile and what it left out."""
+    s = summary
+    if s.left_out_files:
+        kept_back = (f"{plural(s.left_out_files, 'file')} ({format_size(s.left_out_bytes)}) "
+                     f"left out by profile '{s.profile}'")
+    else:
+        kept_back = f"nothing left out by profile '{s.profile}'"
+    files = f"{plural(s.files, 'static file')} ({format_size(s.bytes)}"
+    if s.dry_run:
+        clauses = [f"{files}) would be uploaded to '{s.destination}'"
+                   + (f" ({', '.join(f'{n} {why}' for why, n in s.reasons)})" if s.reasons else "")]
+        if s.unchanged is not None:
+            clauses.append(f"{s.unchanged} unchanged would be skipped")
+        clauses.append(kept_back)
+        return "; ".join(clauses) + ". Dry run: nothing was written."
+    clauses = [f"{plural(s.files, 'static file')} uploaded to '{s.destination}' "
+               f"({format_size(s.bytes)} in {s.seconds:.1f}s)", kept_back]
+    if s.failed:
+        clauses.append(f"{s.failed} failed")
+    if s.cancelled:
+        clauses.append(f"{s.cancelled} not started")
+    if s.retries:
         # Retries are normal under load, but many of them explain a slow run.
-        line += f"; {plural(result.retries, 'request')} retried after transient errors"
-    return line + "."
+        clauses.append(f"{plural(s.retries, 'request')} retried after transient errors")
+    if s.post_processed:
+        clauses.append(f"{s.post_processed} post-processed")
+    if s.unchanged is not None:
+        clauses.append(f"{s.unchanged} skipped as unchanged")
+    return "; ".join(clauses) + "."
 
 
 def failures(result: UploadResult, total: int, listed: int = 20) -> str:
@@ -173,13 +233,13 @@ def check_writable(path: Path) -> None:
     """Refuse a report path that cannot be written, before anything is uploaded."""
     folder = path.parent
     if path.is_dir():
-        raise CollectStupidError(f"--report-json {path} is a folder; give a file name.")
+        raise ReportError(f"--report-json {path} is a folder; give a file name.")
     if not folder.is_dir():
-        raise CollectStupidError(
+        raise ReportError(
             f"--report-json {path}: the folder '{folder}' does not exist. Create it first."
         )
     if not os.access(folder, os.W_OK):
-        raise CollectStupidError(f"--report-json {path}: the folder '{folder}' is not writable.")
+        raise ReportError(f"--report-json {path}: the folder '{folder}' is not writable.")
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -190,4 +250,4 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise CollectStupidError(f"The report could not be written to {path}: {exc}.") from exc
+        raise ReportError(f"The report could not be written to {path}: {exc}.") from exc

@@ -17,21 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.files.storage import Storage
-
 from collectstupid import report
+from collectstupid.backends import Backend
 from collectstupid.collect import SourceFile
-from collectstupid.errors import CollectStupidError
-from collectstupid.manifest import (
-    DEFAULT_NAME,
-    Entry,
-    ManifestError,
-    ManifestStore,
-    Published,
-    Snapshot,
-    publish,
-    store_for,
-)
+from collectstupid.errors import CollectStupidError, ManifestError, SettingsError
+from collectstupid.manifest import Entry, ManifestStore, Published, Snapshot, publish
 from collectstupid.plan import Plan
 from collectstupid.upload import SKIPPED, UPLOADED, UploadResult, Writer
 
@@ -66,7 +56,7 @@ def enabled(option: bool | None, force: bool, profile: bool | None, setting: boo
     """Smart mode for this run: the command line, else the profile, else the setting."""
     if force:
         if option is False:
-            raise CollectStupidError(
+            raise SettingsError(
                 "--force rewrites the deploy manifest, so it cannot be combined with "
                 "--no-smart. Drop one of them."
             )
@@ -145,8 +135,7 @@ class SmartRun:
     changes: list[Change] = field(default_factory=list)
 
     @classmethod
-    def start(cls, storage: Storage, plan: Plan, name: str = DEFAULT_NAME,
-              force: bool = False) -> SmartRun:
+    def start(cls, backend: Backend, plan: Plan, name: str, force: bool = False) -> SmartRun:
         """Read the manifest (one request); refuse a plan that would overwrite it."""
         clash = [s.dest for s in plan.all_files if s.dest == name.lstrip("/")]
         if clash:
@@ -154,7 +143,7 @@ class SmartRun:
                 f"The static file '{clash[0]}' has the same name as the deploy manifest. "
                 "Rename the file or set COLLECTSTUPID['MANIFEST_NAME'] to another name."
             )
-        store = store_for(storage, name)
+        store = backend.manifest_store(name)
         return cls(store, store.read(), force)
 
     @property
@@ -191,36 +180,24 @@ class SmartRun:
             )
         return None
 
-    def summary(self, line: str, result: UploadResult) -> str:
-        """The summary line with the files skipped as unchanged."""
-        skipped = len(result.skipped)
-        if "skipped" in line or not line.endswith("."):
-            return line
-        return f"{line[:-1]}; {skipped} skipped as unchanged."
-
     def preview(self, plan: Plan, threads: int) -> list[Change]:
         self.changes = preview(plan.all_files, self.base.entries, threads, self.force)
         return self.changes
 
-    def dry_run_lines(self, plan: Plan, destination: str) -> tuple[list[str], list[str], str]:
+    def dry_run(self, plan: Plan, destination: str) -> tuple[list[str], list[str], report.Summary]:
         """Lines for each file to upload, each unchanged file, and the summary."""
         upload = [c for c in self.changes if c.reason != UNCHANGED]
         unchanged = [c for c in self.changes if c.reason == UNCHANGED]
         would = [f"Would upload '{c.source.dest}' ({c.reason}, "
                  f"{report.format_size(c.source.size)})" for c in upload]
         skip = [f"Unchanged, would skip '{c.source.dest}'" for c in unchanged]
-        counts = ", ".join(
-            f"{sum(c.reason == r for c in upload)} {r}" for r in (NEW, CHANGED, FORCED)
-            if any(c.reason == r for c in upload)
+        reasons = tuple(
+            (r, n) for r in (NEW, CHANGED, FORCED)
+            if (n := sum(c.reason == r for c in upload))
         )
-        size = sum(c.source.size for c in upload)
-        line = (
-            f"{report.plural(len(upload), 'static file')} ({report.format_size(size)}) would "
-            f"be uploaded to '{destination}'" + (f" ({counts})" if counts else "")
-            + f"; {len(unchanged)} unchanged would be skipped; "
-            f"{report.left_out(plan)}. Dry run: nothing was written."
-        )
-        return would, skip, line
+        summary = report.dry_run_summary(plan, destination, [c.source for c in upload],
+                                         unchanged=len(unchanged), reasons=reasons)
+        return would, skip, summary
 
     def report(self) -> dict[str, Any]:
         """The ``smart`` section of the JSON report."""

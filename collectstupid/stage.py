@@ -30,16 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import FileSystemStorage, Storage, storages
-from django.utils.module_loading import import_string
+from django.core.files.storage import FileSystemStorage, Storage
 
 from collectstupid.collect import SourceFile
-from collectstupid.errors import CollectStupidError
+from collectstupid.errors import PostProcessError
 from collectstupid.plan import Plan
-
-
-class PostProcessError(CollectStupidError):
-    """Post-processing failed locally, so nothing was uploaded."""
+from collectstupid.storage import configured
 
 
 def hashes_names(storage: Storage) -> bool:
@@ -220,8 +216,7 @@ def staged_plan(
 
 
 def _staging_storage(alias: str, staging: FileSystemStorage) -> StagedFiles:
-    config = storages.backends[alias]
-    options = dict(config.get("OPTIONS", {}))
+    cls, options = configured(alias)
     if options.get("manifest_storage") is not None:
         raise PostProcessError(
             f"The '{alias}' storage writes its manifest to a separate manifest_storage, "
@@ -229,7 +224,6 @@ def _staging_storage(alias: str, staging: FileSystemStorage) -> StagedFiles:
             "staticfiles storage. Remove the manifest_storage option, or deploy with "
             "collectstatic."
         )
-    cls = import_string(config["BACKEND"])
     return staged_class(cls)(staging=staging, **options)  # type: ignore[return-value]
 
 
@@ -331,10 +325,3 @@ def _stage(
     if manifest is not None:
         result.last.append(manifest)
     return Staged(result, processed)
-
-
-def with_post_processed(line: str, staged: Staged | None) -> str:
-    """The summary line with collectstatic's "N post-processed" added, when there were any."""
-    if staged is None or not staged.post_processed or not line.endswith("."):
-        return line
-    return f"{line[:-1]}; {len(staged.post_processed)} post-processed."

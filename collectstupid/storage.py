@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.core.files.utils import validate_file_name
+from django.utils.module_loading import import_string
 
 
 class StupidStorageMixin:
@@ -53,16 +54,28 @@ def stupid_class(cls: type[Storage]) -> type[Storage]:
     """``cls`` with StupidStorageMixin in front, made once per class."""
     if issubclass(cls, StupidStorageMixin):
         return cls
-    return type(f"Stupid{cls.__name__}", (StupidStorageMixin, cls), {"__module__": __name__})
+    return type(
+        f"Stupid{cls.__name__}", (StupidStorageMixin, cls),
+        {"__module__": __name__, "configured_class": cls},
+    )
+
+
+def class_name(storage: Storage) -> str:
+    """The name of the class the settings configure, not the one made from it here."""
+    cls = type(storage)
+    return getattr(cls, "configured_class", cls).__name__
+
+
+def configured(alias: str = "staticfiles") -> tuple[type[Storage], dict[str, Any]]:
+    """The storage class and options that STORAGES configures under ``alias``."""
+    config = storages.backends[alias]
+    return import_string(config["BACKEND"]), dict(config.get("OPTIONS", {}))
 
 
 def target_storage(alias: str = "staticfiles") -> Storage:
     """A fresh instance of the configured storage that writes blindly."""
-    config = storages.backends[alias]
-    from django.utils.module_loading import import_string
-
-    cls = import_string(config["BACKEND"])
-    return stupid_class(cls)(**config.get("OPTIONS", {}))
+    cls, options = configured(alias)
+    return stupid_class(cls)(**options)
 
 
 def describe(storage: Storage) -> str:

@@ -1,8 +1,8 @@
 """Write each planned file once through the target storage, many at a time.
 
 Every failure is kept with its file; nothing is swallowed and nothing is
-retried here (the storage's client does its own retries, which a writer may
-count in a ``retries`` attribute).
+retried here (the storage's client does its own retries). Nothing here knows
+which storage is written to: the writer and the reasons come from a backend.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from queue import Empty, SimpleQueue
 
-from django.core.files.storage import Storage
-
+from collectstupid.backends import describe_error
 from collectstupid.collect import SourceFile
 
 UPLOADED = "uploaded"
@@ -62,63 +61,7 @@ class UploadResult:
 # or SKIPPED when it decided the file need not be sent.
 Writer = Callable[[SourceFile], str | None]
 Progress = Callable[[Outcome], None]
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line reason; S3 errors keep their code, as S3 gave it."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        error = response["Error"]
-        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip().rstrip(":")
-    text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
-
-
-def storage_writer(storage: Storage) -> Writer:
-    """Write through ``storage.save()``: works for any Django storage."""
-
-    def write(source: SourceFile) -> str:
-        with source.storage.open(source.path) as content:
-            storage.save(source.dest, content)
-        return UPLOADED
-
-    return write
-
-
-def writer_for(storage: Storage, threads: int | None = None) -> Writer:
-    """The fastest writer that honours every setting of this storage.
-
-    django-storages' ``S3Storage`` (and subclasses that keep its ``save``) get
-    the direct S3 writer; any other storage is written through its own
-    ``save()``. ``threads`` sizes the S3 connection pool now; without it,
-    ``upload()`` sizes it for its pool before the first file.
-    """
-    from collectstupid.s3storage import saves_like_s3storage
-
-    if saves_like_s3storage(storage):
-        from collectstupid.s3 import S3Writer
-
-        return S3Writer(storage, threads)
-    return storage_writer(storage)
-
-
-def innermost(write: Writer) -> Writer:
-    """The writer that does the writing: a wrapper exposes the one it wraps as ``inner``."""
-    while hasattr(write, "inner"):
-        write = write.inner
-    return write
-
-
-def retries_of(write: Writer) -> int:
-    """How many requests the writer's client has retried so far (0 if it does not say)."""
-    return int(getattr(innermost(write), "retries", 0))
-
-
-def size_for(write: Writer, threads: int) -> None:
-    """Let a writer that keeps connections open one per worker (see s3.py)."""
-    sizer = getattr(innermost(write), "size_for", None)
-    if sizer is not None:
-        sizer(threads)
+Describe = Callable[[BaseException], str]
 
 
 def upload(
@@ -127,19 +70,19 @@ def upload(
     threads: int,
     on_done: Progress | None = None,
     stop: threading.Event | None = None,
+    describe: Describe = describe_error,
 ) -> UploadResult:
     """Run ``write`` for every file on ``threads`` workers.
 
     Each worker takes the next file itself when it is free, so a stop request
     (SIGINT, SIGTERM) leaves the rest unstarted rather than queued, and the
     calling thread only collects outcomes: no future or wait per file. The
-    calling thread runs ``on_done`` for every outcome.
+    calling thread runs ``on_done`` for every outcome, and ``describe`` turns
+    a failure into its one-line reason.
     """
     stop = stop or threading.Event()
     result = UploadResult()
     started = time.monotonic()
-    size_for(write, threads)
-    retried_before = retries_of(write)
     queue = iter(files)
     taking = threading.Lock()
     halt = threading.Event()  # the calling thread gave up: workers take nothing more
@@ -158,7 +101,7 @@ def upload(
                 try:
                     status = write(source) or UPLOADED
                 except BaseException as exc:  # whatever it is, it is this file's outcome
-                    outcomes.put(Outcome(source, FAILED, describe_error(exc)))
+                    outcomes.put(Outcome(source, FAILED, describe(exc)))
                 else:
                     outcomes.put(Outcome(source, status, seconds=time.monotonic() - began))
         finally:
@@ -196,7 +139,6 @@ def upload(
         for source in queue:
             finish(Outcome(source, CANCELLED, "not started: the run was interrupted"))
     result.seconds = time.monotonic() - started
-    result.retries = retries_of(write) - retried_before
     return result
 
 
@@ -212,6 +154,7 @@ def upload_in_order(
     threads: int,
     on_done: Progress | None = None,
     stop: threading.Event | None = None,
+    describe: Describe = describe_error,
 ) -> UploadResult:
     """Upload ``files``, then ``last`` only if every one of them landed.
 
@@ -222,7 +165,7 @@ def upload_in_order(
     run alone, its parts going one after another while the other workers idle.
     """
     stop = stop or threading.Event()
-    result = upload(largest_first(files), write, threads, on_done, stop)
+    result = upload(largest_first(files), write, threads, on_done, stop, describe)
     if not last:
         return result
     if result.failed or result.cancelled or stop.is_set():
@@ -232,8 +175,7 @@ def upload_in_order(
             if on_done:
                 on_done(outcome)
         return result
-    tail = upload(last, write, threads, on_done, stop)
+    tail = upload(last, write, threads, on_done, stop, describe)
     result.outcomes += tail.outcomes
     result.seconds += tail.seconds
-    result.retries += tail.retries
     return result

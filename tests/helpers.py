@@ -12,6 +12,7 @@ from boto3.s3.transfer import TransferConfig
 from django.core.management import call_command
 
 from collectstupid import manifest
+from collectstupid.collect import SourceFile
 from collectstupid.manifest import Entry
 
 MiB = 1024 * 1024
@@ -94,3 +95,8 @@ def assert_truthful(target: Any) -> dict[str, Entry]:
     for path, recorded_entry in recorded.items():
         assert entry(target.read(path)) == recorded_entry, path
     return recorded
+
+
+def planned(*names: str) -> list[SourceFile]:
+    """Source files of 10 bytes each, for writers that never open them."""
+    return [SourceFile(name, None, name, 10) for name in names]  # type: ignore[arg-type]

@@ -5,9 +5,11 @@ import os
 from io import StringIO
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from collectstupid.storage import StupidStorageMixin
 from tests import helpers
 from tests.helpers import run, tree
 
@@ -289,3 +291,20 @@ def test_one_reason_for_every_failure_is_said_once(static_files, static_root, se
     assert message.startswith("8 of 8 files failed to upload, all with OSError: disk on fire\n")
     assert message.count("css/f") == 5
     assert message.endswith("Nothing was uploaded; run the command again to retry.")
+
+
+class MixedInStorage(StupidStorageMixin, FileSystemStorage):
+    """A project's own class that already includes the mixin."""
+
+
+@pytest.mark.parametrize(("backend", "name"), [
+    ("django.core.files.storage.FileSystemStorage", "FileSystemStorage"),
+    ("tests.test_command.MixedInStorage", "MixedInStorage"),
+])
+def test_debug_output_names_the_configured_storage_class(static_files, static_root, settings,
+                                                         backend, name):
+    static_files(ASSETS)
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": backend, "OPTIONS": {"location": str(static_root)}}}
+    out = run(verbosity=3)
+    assert f"storage {name}." in out

@@ -25,6 +25,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from collectstupid import smart
+from collectstupid.s3.manifest import S3ManifestStore
 from s3local import FaultPlan, S3Proxy, SeaweedServer
 from s3local.ports import pick_ports
 from tests.helpers import (
@@ -274,17 +275,16 @@ def test_an_interrupted_run_stops_cleanly_and_the_rerun_finishes(
 def test_a_signal_during_the_manifest_write_lets_it_finish(static_files, s3_storage_settings,
                                                           monkeypatch):
     """Cut short, the write would leave the old manifest describing replaced files."""
-    from collectstupid import manifest
 
     files = small_files(5)
     static_files(files)
-    real_write = manifest.S3ManifestStore.write
+    real_write = S3ManifestStore.write
 
-    def write(self: manifest.S3ManifestStore, data: bytes, expected: Any) -> bool:
+    def write(self: S3ManifestStore, data: bytes, expected: Any) -> bool:
         os.kill(os.getpid(), signal.SIGINT)  # handled in this (the main) thread, right here
         return real_write(self, data, expected)
 
-    monkeypatch.setattr(manifest.S3ManifestStore, "write", write)
+    monkeypatch.setattr(S3ManifestStore, "write", write)
     with pytest.raises(CommandError, match="Interrupted: 5 files were uploaded, 0 were not "):
         try:
             run("--smart")

@@ -21,6 +21,7 @@ from django.core.management.base import CommandError
 from storages.backends.s3 import S3ManifestStaticStorage
 
 from collectstupid import stage
+from collectstupid.backends import StorageBackend
 from tests.helpers import counted, run, tree
 from tests.storages import FailingMixin
 
@@ -245,22 +246,16 @@ def test_summary_counts_post_processed_and_verbosity_two_lists_them(static_files
 
 
 def test_manifest_is_uploaded_last(static_files, local_target, monkeypatch):
-    from collectstupid.management.commands import collectstupid as command
-
     static_files(ASSETS)
     local_target("tests.test_hashed.JSModuleManifestStorage")
     order = []
-    real = command.writer_for
+    real = StorageBackend.write
 
-    def recording(storage):
-        write = real(storage)
+    def spy(self, source):
+        order.append(source.dest)
+        return real(self, source)
 
-        def spy(source):
-            order.append(source.dest)
-            return write(source)
-        return spy
-
-    monkeypatch.setattr(command, "writer_for", recording)
+    monkeypatch.setattr(StorageBackend, "write", spy)
     run("--threads", "1")
     assert order[-1] == "staticfiles.json"
     assert order.count("staticfiles.json") == 1
@@ -268,24 +263,18 @@ def test_manifest_is_uploaded_last(static_files, local_target, monkeypatch):
 
 def test_hashed_copies_of_large_files_are_links_not_copies(static_files, local_target,
                                                           monkeypatch):
-    from collectstupid.management.commands import collectstupid as command
-
     src = static_files(ASSETS)
     local_target("tests.test_hashed.JSModuleManifestStorage")
     seen = {}
-    real = command.writer_for
+    real = StorageBackend.write
 
-    def inspecting(storage):
-        write = real(storage)
+    def spy(self, source):
+        if source.dest.startswith("media/intro."):
+            seen[source.dest] = os.path.samefile(source.storage.path(source.path),
+                                                 src / "media/intro.mp4")
+        return real(self, source)
 
-        def spy(source):
-            if source.dest.startswith("media/intro."):
-                seen[source.dest] = os.path.samefile(source.storage.path(source.path),
-                                                     src / "media/intro.mp4")
-            return write(source)
-        return spy
-
-    monkeypatch.setattr(command, "writer_for", inspecting)
+    monkeypatch.setattr(StorageBackend, "write", spy)
     run("--profile", "media-only")
     assert len(seen) == 2 and all(seen.values()), seen
 

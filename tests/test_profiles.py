@@ -147,3 +147,13 @@ def test_unsafe_yaml_tags_are_refused(tmp_path):
     write(tmp_path, "evil.yaml", "description: !!python/object/apply:os.getcwd []\n")
     with pytest.raises(ProfileError, match="not valid YAML"):
         load_profiles([tmp_path])
+
+
+def test_profile_smart_key_is_inherited(tmp_path):
+    (tmp_path / "quick.yaml").write_text("extends: no-media\nsmart: true\n")
+    (tmp_path / "quicker.yaml").write_text("extends: quick\n")
+    profiles = load_profiles([tmp_path])
+    assert profiles["quick"].smart is True
+    assert profiles["quicker"].smart is True
+    assert profiles["quicker"].with_patterns(["x"], ["y"]).smart is True
+    assert profiles["full"].smart is None

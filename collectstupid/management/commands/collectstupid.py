@@ -11,15 +11,17 @@ from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from collectstupid import report, smart
+from collectstupid.backends import backend_for
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
 from collectstupid.conf import get_settings
-from collectstupid.errors import CollectStupidError
+from collectstupid.deploy import Deployment, Executed, closing_error
+from collectstupid.errors import CollectStupidError, DeployError, SettingsError
 from collectstupid.interrupt import stop_on_signals
 from collectstupid.plan import Plan, make_plan
 from collectstupid.profiles import Profile, get_profile, load_profiles
-from collectstupid.stage import hashes_names, staged_plan, with_post_processed
-from collectstupid.storage import describe, target_storage
-from collectstupid.upload import FAILED, Outcome, upload_in_order, writer_for
+from collectstupid.stage import hashes_names, staged_plan
+from collectstupid.storage import class_name, describe, target_storage
+from collectstupid.upload import FAILED, Outcome, upload_in_order
 
 
 class Command(BaseCommand):
@@ -67,10 +69,20 @@ class Command(BaseCommand):
                             "the manifest.")
 
     def handle(self, **options: Any) -> None:
+        self.verbosity = options["verbosity"]
         try:
-            # Whatever deploy() enters here (a staging folder) is removed however it ends.
-            with ExitStack() as self.cleanup:
-                self.deploy(**options)
+            # Whatever the plan step enters (a staging folder) is removed however it ends.
+            with ExitStack() as cleanup:
+                deployment = self.plan_deployment(options, cleanup)
+                if deployment is None:
+                    return
+                if options["dry_run"]:
+                    self.dry_run(deployment)
+                    return
+                if options["interactive"] and not self.confirm(deployment.destination):
+                    raise DeployError("Collecting static files cancelled.")
+                executed = self.upload(deployment)
+                self.finish(deployment, executed)
         except CollectStupidError as exc:
             raise CommandError(str(exc)) from exc
 
@@ -78,47 +90,47 @@ class Command(BaseCommand):
         if self.verbosity >= level:
             self.stdout.write(message)
 
-    def deploy(self, **options: Any) -> None:
-        self.verbosity = options["verbosity"]
+    def plan_deployment(self, options: dict[str, Any], cleanup: ExitStack) -> Deployment | None:
+        """Everything that can fail before a write: settings, profile, files, manifest read."""
         conf = get_settings()
         profiles = load_profiles(conf.profiles)
         profile = get_profile(options["profile"] or conf.default_profile, profiles)
         profile = profile.with_patterns(options["include"], options["exclude"])
         threads = options["threads"] if options["threads"] is not None else conf.threads
         if threads < 1:
-            raise CommandError("--threads must be at least 1.")
+            raise SettingsError("--threads must be at least 1.")
         if options["report_json"]:
             report.check_writable(options["report_json"])
         found = find_files(ignore_patterns(options["ignore_patterns"],
                                            options["use_default_ignore_patterns"]))
         if options["list_profiles"]:
             self.list_profiles(profiles, found)
-            return
+            return None
         for dest in found.duplicates:
             self.log(f"Found another file with the destination path '{dest}'. It will be "
                      "ignored since only the first encountered file is collected.", level=1)
         plan = make_plan(found.files, profile)
         self.check_plan(plan, options["allow_empty"])
         storage = target_storage()
-        staged = None
+        deployment = Deployment(profile, plan, backend_for(storage), describe(storage), threads,
+                                report_json=options["report_json"])
         if options["post_process"] and hashes_names(storage):
-            staged = self.cleanup.enter_context(staged_plan(
+            deployment.staged = cleanup.enter_context(staged_plan(
                 plan, found.files, on_processed=lambda name, hashed: self.log(
                     f"Post-processed '{name}' as '{hashed}'", level=2)))
-            plan = staged.plan
-        destination = describe(storage)
+            deployment.plan = deployment.staged.plan
         self.log(f"Profile '{profile.name}' ({profile.origin}); {threads} threads; "
-                 f"storage {type(storage).__mro__[1].__name__}.", level=3)
-        run = None
+                 f"storage {class_name(storage)}.", level=3)
         if smart.enabled(options["smart"], options["force"], profile.smart, conf.smart):
-            run = smart.SmartRun.start(storage, plan, conf.manifest_name, options["force"])
-            if run.warning:
-                self.stderr.write(self.style.WARNING(run.warning))
-        if options["dry_run"]:
-            self.dry_run(plan, destination, options["report_json"], run, threads)
-            return
-        if options["interactive"] and not self.confirm(destination):
-            raise CommandError("Collecting static files cancelled.")
+            deployment.smart = smart.SmartRun.start(
+                deployment.backend, deployment.plan, conf.manifest_name, options["force"])
+            if deployment.smart.warning:
+                self.stderr.write(self.style.WARNING(deployment.smart.warning))
+        return deployment
+
+    def upload(self, deployment: Deployment) -> Executed:
+        """Every file once, the manifests that name them last, then the deploy manifest."""
+        plan, backend, run = deployment.plan, deployment.backend, deployment.smart
         # At -v 2 a line per file is the progress: a bar between them would only garble them.
         bar = report.ProgressBar(plan.bytes, len(plan.all_files), enabled=self.verbosity == 1)
 
@@ -130,43 +142,45 @@ class Command(BaseCommand):
             else:
                 self.log(f"{outcome.status.capitalize()} '{outcome.source.dest}'", level=2)
 
+        backend.prepare(deployment.threads)
+        retried_before = backend.retries
         with stop_on_signals() as stop:
             try:
-                write = run.wrap(writer_for(storage)) if run else writer_for(storage)
-                result = upload_in_order(plan.files, plan.last, write, threads, on_done, stop)
+                write = run.wrap(backend.write) if run else backend.write
+                result = upload_in_order(plan.files, plan.last, write, deployment.threads,
+                                         on_done, stop, backend.describe_error)
             finally:
                 bar.close()
             # Last of all writes, after plan.last: the manifest records only what landed.
             # Still under the handlers, so a first signal waits for it: cut short, it
             # would leave the old manifest describing files this run replaced.
             manifest_error = run.finish(result) if run else None
-        late_error = manifest_error
-        if options["report_json"]:
+        result.retries = backend.retries - retried_before
+        return Executed(result, stop.is_set(), manifest_error)
+
+    def finish(self, deployment: Deployment, executed: Executed) -> None:
+        """The report, the summary line, and the error the run ends with, if any."""
+        result, run = executed.result, deployment.smart
+        if deployment.report_json:
             try:
-                report.write_json(options["report_json"], report.report_data(
-                    plan, result, destination, dry_run=False,
+                report.write_json(deployment.report_json, report.report_data(
+                    deployment.plan, result, deployment.destination, dry_run=False,
                     extra={"smart": run.report()} if run else None))
             except CollectStupidError as exc:
-                late_error = late_error or str(exc)
+                executed.report_error = str(exc)
                 self.stderr.write(str(exc))
-        line = with_post_processed(report.summary(plan, result, destination, dry_run=False),
-                                   staged)
-        self.log(run.summary(line, result) if run else line)
-        if manifest_error:
-            self.stderr.write(manifest_error)
-        if stop.is_set():
-            raise CommandError(
-                f"Interrupted: {len(result.uploaded)} files were uploaded, "
-                f"{len(result.cancelled)} were not started. Run the command again to finish."
-            )
-        if result.failed:
-            raise CommandError(report.failures(result, len(plan.all_files)))
-        if late_error:
-            raise CommandError(late_error)
+        self.log(report.render(report.run_summary(
+            deployment.plan, result, deployment.destination, deployment.post_processed,
+            smart=run is not None)))
+        if executed.manifest_error:
+            self.stderr.write(executed.manifest_error)
+        error = closing_error(deployment, executed)
+        if error:
+            raise DeployError(error)
 
     def check_plan(self, plan: Plan, allow_empty: bool) -> None:
         if not plan.files and not allow_empty:
-            raise CommandError(
+            raise DeployError(
                 f"Profile '{plan.profile.name}' selects none of the "
                 f"{len(plan.files) + len(plan.left_out)} static files found. Check its "
                 "patterns (they match destination paths such as 'css/site.css'), or pass "
@@ -176,32 +190,33 @@ class Command(BaseCommand):
         if problems:
             listed = "\n".join(f"  {s.dest} ({s.storage.path(s.path)}): {why}"
                                for s, why in problems[:20])
-            raise CommandError(
+            raise DeployError(
                 f"{report.plural(len(problems), 'static file')} cannot be read, "
                 f"so nothing was uploaded:\n"
                 f"{listed}\nFix their permissions or remove them, then run again."
             )
 
-    def dry_run(self, plan: Plan, destination: str, report_json: Path | None,
-                run: smart.SmartRun | None = None, threads: int = 1) -> None:
-        line = report.summary(plan, None, destination, dry_run=True)
+    def dry_run(self, deployment: Deployment) -> None:
+        plan, run = deployment.plan, deployment.smart
         if run:
-            run.preview(plan, threads)
-            would, unchanged, line = run.dry_run_lines(plan, destination)
+            run.preview(plan, deployment.threads)
+            would, unchanged, summary = run.dry_run(plan, deployment.destination)
             for text in would:
                 self.log(text, level=1)
             for text in unchanged:
                 self.log(text, level=2)
         else:
+            summary = report.dry_run_summary(plan, deployment.destination)
             for source in plan.all_files:
                 self.log(f"Would upload '{source.dest}' ({report.format_size(source.size)})",
                          level=1)
         for source in plan.left_out:
             self.log(f"Left out by the profile: '{source.dest}'", level=2)
-        if report_json:
-            report.write_json(report_json, report.report_data(
-                plan, None, destination, True, extra={"smart": run.report()} if run else None))
-        self.log(line)
+        if deployment.report_json:
+            report.write_json(deployment.report_json, report.report_data(
+                plan, None, deployment.destination, True,
+                extra={"smart": run.report()} if run else None))
+        self.log(report.render(summary))
 
     def confirm(self, destination: str) -> bool:
         message = (

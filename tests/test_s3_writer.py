@@ -1,4 +1,4 @@
-"""The S3 fast path against the real server: exact botocore calls, bytes, headers, failures.
+"""The S3 fast writer against the real server: exact botocore calls, bytes, headers, failures.
 
 Every count is taken over the whole command run; reads that check the result
 (GetObject, HeadObject, ACLs) are made after it, outside the counted window.
@@ -7,6 +7,7 @@ Every count is taken over the whole command run; reads that check the result
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import math
 from typing import Any
@@ -18,10 +19,16 @@ from django.core.files.storage import storages
 from django.core.management.base import CommandError
 from storages.backends.s3 import S3Storage
 
-from collectstupid import s3client
-from collectstupid.s3 import S3Writer
+from collectstupid.backends import backend_for
+from collectstupid.s3 import client as s3client
+from collectstupid.s3.writer import (
+    COMPLETE_MULTIPART_ARGS,
+    CREATE_MULTIPART_BLOCKLIST,
+    PUT_OBJECT_BLOCKLIST,
+    UPLOAD_PART_ARGS,
+    FileSlice,
+)
 from collectstupid.storage import stupid_class, target_storage
-from collectstupid.upload import writer_for
 from tests import helpers
 from tests.helpers import SMALL_PARTS, MiB, header, keys, read
 
@@ -89,7 +96,7 @@ def sent(monkeypatch) -> list[tuple[str, dict[str, str]]]:
         client.meta.events.register("before-send.s3", record)
         return client
 
-    monkeypatch.setattr("collectstupid.s3.make_client", recording)
+    monkeypatch.setattr(s3client, "make_client", recording)
     return requests
 
 
@@ -146,7 +153,7 @@ def test_objects_are_those_storage_save_writes(static_files, s3_target, s3_clien
     """Same keys, bytes and headers as S3Storage.save(): checks the storage helpers we call."""
     files = {**ASSETS, "media/clip.mp4": b"\x00\x01" * (3 * MiB)}  # 6 MiB: multipart
     src = static_files(files)
-    options = s3_target("tests.test_s3_upload.PerObjectStorage", gzip=True,
+    options = s3_target("tests.test_s3_writer.PerObjectStorage", gzip=True,
                         default_acl="public-read", transfer_config=SMALL_PARTS,
                         object_parameters={"CacheControl": "max-age=600"})
     run()
@@ -200,7 +207,7 @@ def test_s3_static_storage_takes_the_fast_path(static_files, s3_target, s3_bucke
                                                botocore_calls):
     static_files({"css/a.css": b"a{}"})
     s3_target("storages.backends.s3.S3StaticStorage", location="assets")
-    assert isinstance(writer_for(target_storage()), S3Writer)
+    assert backend_for(target_storage()).fast
     ops, _ = counted(botocore_calls)
     assert ops == {"PutObject": 1}
     assert read(s3_client, s3_bucket, "assets/css/a.css") == b"a{}"
@@ -259,8 +266,8 @@ def test_the_report_names_every_file(static_files, s3_target, s3_bucket, tmp_pat
 def test_the_fast_path_is_not_used_for_a_storage_with_its_own_save(
         static_files, s3_target, s3_client, s3_bucket, botocore_calls):
     static_files({"css/a.css": b"a{}"})
-    s3_target("tests.test_s3_upload.OwnSaveStorage")
-    assert not isinstance(writer_for(target_storage()), S3Writer)
+    s3_target("tests.test_s3_writer.OwnSaveStorage")
+    assert not backend_for(target_storage()).fast
     ops, _ = counted(botocore_calls)
     assert ops == {"PutObject": 1}
     assert read(s3_client, s3_bucket, "static/css/a.css") == b"/* saved by OwnSaveStorage */a{}"
@@ -322,7 +329,7 @@ def faults(monkeypatch, no_backoff) -> dict[str, list[Any]]:
         client.meta.events.register("before-send.s3", inject)
         return client
 
-    monkeypatch.setattr("collectstupid.s3.make_client", recording)
+    monkeypatch.setattr(s3client, "make_client", recording)
     return plan
 
 
@@ -407,3 +414,29 @@ def test_a_failed_multipart_upload_is_aborted(static_files, s3_target, s3_client
         "PutObject": 1, "CreateMultipartUpload": 1, "UploadPart": 2, "AbortMultipartUpload": 1}
     assert keys(s3_client, s3_bucket) == {"static/css/a.css"}
     assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+
+
+
+def test_multipart_argument_lists_match_s3transfer():
+    from s3transfer.upload import UploadSubmissionTask as Task
+
+    assert list(UPLOAD_PART_ARGS) == Task.UPLOAD_PART_ARGS
+    assert list(COMPLETE_MULTIPART_ARGS) == Task.COMPLETE_MULTIPART_ARGS
+    assert list(CREATE_MULTIPART_BLOCKLIST) == Task.CREATE_MULTIPART_BLOCKLIST
+    assert list(PUT_OBJECT_BLOCKLIST) == Task.PUT_OBJECT_BLOCKLIST
+
+
+def test_file_slice_reads_its_part_only_and_rewinds_to_its_start():
+    data = io.BytesIO(bytes(range(100)))
+    part = FileSlice(data, 40, 25)
+    assert len(part) == 25
+    assert part.read(10) == bytes(range(40, 50))
+    assert part.tell() == 10
+    assert part.read() == bytes(range(50, 65))
+    assert part.read() == b""
+    part.seek(0)  # what botocore does before a retry
+    assert part.read() == bytes(range(40, 65))
+    part.seek(-5, 2)
+    assert part.read(100) == bytes(range(60, 65))
+    tail = FileSlice(data, 90, 25)  # the last part may be short of the chunk size
+    assert tail.read() == bytes(range(90, 100))

@@ -7,7 +7,7 @@ the storage's multipart threshold is one PutObject on a shared client without
 that wait, and each file at or above it is one multipart upload whose parts
 are read from disk as they are sent, so memory does not grow with file size.
 
-Key, parameters and gzip come from the storage itself (see s3storage.py), so
+Key, parameters and gzip come from the storage itself (see storage.py), so
 the objects are those ``save()`` would write.
 """
 
@@ -18,7 +18,6 @@ import io
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -28,8 +27,8 @@ from s3transfer.constants import FULL_OBJECT_CHECKSUM_ARGS
 from s3transfer.utils import ChunksizeAdjuster
 
 from collectstupid.collect import SourceFile
-from collectstupid.s3client import RetryCounter, make_client
-from collectstupid.s3storage import compressed, object_key, write_parameters
+from collectstupid.s3.client import S3Client
+from collectstupid.s3.storage import compressed, object_key, write_parameters
 
 # Which of the object's parameters each multipart call takes, as s3transfer
 # (and so ``save()``) splits them; tests compare these with s3transfer's lists.
@@ -43,7 +42,6 @@ COMPLETE_MULTIPART_ARGS = (
     "SSECustomerKey", "SSECustomerAlgorithm", "SSECustomerKeyMD5", "RequestPayer",
     "ExpectedBucketOwner", "ChecksumType", "MpuObjectSize", *FULL_OBJECT_CHECKSUM_ARGS,
 )
-DEFAULT_THREADS = 16
 # A gzipped body is spooled so it can be measured and re-read on a retry; past
 # this size it goes to a temporary file, so 16 workers hold at most 16 MB.
 SPOOL_MAX = 1024 * 1024
@@ -134,51 +132,18 @@ def only(params: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 class S3Writer:
-    """Writes one file per call to an ``S3Storage``'s bucket; safe to call from many threads.
+    """Writes one file per call to an ``S3Storage``'s bucket; safe to call from many threads."""
 
-    The client is made for a number of workers: ``threads`` here, or what
-    ``upload()`` passes to ``size_for()`` before the first file, when the first
-    request needs it.
-    """
-
-    def __init__(self, storage: Any, threads: int | None = None) -> None:
+    def __init__(self, storage: Any, client: S3Client) -> None:
         self.storage = storage
         self.bucket: str = storage.bucket_name
         self.threshold: int = storage.transfer_config.multipart_threshold
         self.chunksize: int = storage.transfer_config.multipart_chunksize
-        self.threads = 0
-        self._client: BaseClient | None = None
-        self._retries = RetryCounter()
-        self._lock = threading.Lock()
-        if threads:
-            self.size_for(threads)
-
-    def size_for(self, threads: int) -> None:
-        """Size the client for ``threads`` workers (remade if it is smaller, before any upload).
-
-        The client itself is made on the first request, so a run that sends
-        nothing (smart mode, nothing changed) never pays for one.
-        """
-        with self._lock:
-            if threads > self.threads:
-                self.threads = threads
-                self._client = None
+        self._client = client
 
     @property
     def client(self) -> BaseClient:
-        client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    self.threads = self.threads or DEFAULT_THREADS
-                    self._client = make_client(self.storage, self.threads, self._retries)
-                client = self._client
-        return client
-
-    @property
-    def retries(self) -> int:
-        """HTTP attempts repeated by botocore's retry mode so far."""
-        return self._retries.count
+        return self._client.get()
 
     @property
     def default_checksum(self) -> bool:

@@ -34,7 +34,8 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.handlers import add_expect_header
 
-from collectstupid.s3storage import make_session
+from collectstupid.conf import DEFAULTS
+from collectstupid.s3.storage import make_session
 
 
 class RetryCounter:
@@ -119,3 +120,36 @@ def make_client(storage: Any, threads: int, retries: RetryCounter) -> BaseClient
     client.meta.events.unregister("before-call.s3", add_expect_header)
     client.meta.events.register("request-created.s3", retries)
     return client
+
+
+class S3Client:
+    """The deploy's one client, made on first use and sized for its workers.
+
+    A run that sends nothing (smart mode, nothing changed, beyond the manifest
+    read) pays for one client at most; the writer and the manifest store share
+    it, and its retry counter.
+    """
+
+    def __init__(self, storage: Any) -> None:
+        self.storage = storage
+        self.threads = 0
+        self.retries = RetryCounter()
+        self._client: BaseClient | None = None
+        self._lock = threading.Lock()
+
+    def size_for(self, threads: int) -> None:
+        """Hold a connection per worker: remade if it was made for fewer."""
+        with self._lock:
+            if threads > self.threads:
+                self.threads = threads
+                self._client = None
+
+    def get(self) -> BaseClient:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self.threads = self.threads or DEFAULTS["THREADS"]
+                    self._client = make_client(self.storage, self.threads, self.retries)
+                client = self._client
+        return client

@@ -61,6 +61,14 @@ def object_key(storage: Any, name: str) -> str:
     return storage._normalize_name(clean_name(name))
 
 
+def location_prefix(storage: Any) -> str:
+    """The key prefix of every object under the storage's location ('' at the root)."""
+    from storages.utils import clean_name
+
+    location = clean_name(storage.location or "").strip("/")
+    return f"{location}/" if location else ""
+
+
 def write_parameters(storage: Any, key: str, content: IO[bytes]) -> tuple[dict[str, Any], bool]:
     """The PutObject parameters ``save()`` would pass, and whether it gzips the body.
 

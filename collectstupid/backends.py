@@ -1,0 +1,108 @@
+"""What a deploy needs from a storage, and the fastest way to get it for each storage.
+
+A backend writes one file as ``storage.save()`` would, deletes many, lists
+what is under the storage's location, and keeps the deploy manifest. The
+generic backend does all of it through Django's Storage API, so it works for
+any storage; a package under ``collectstupid/`` (``s3``) may claim the
+storages it knows and do the same work with fewer, faster requests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import posixpath
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from django.core.files.storage import Storage
+
+from collectstupid.collect import SourceFile
+from collectstupid.manifest.store import ManifestStore, StorageManifestStore
+
+# Asked in order; each package has ``claims(storage)``, cheap and importing
+# nothing heavy, and ``make_backend(storage)``.
+FAST_BACKENDS = ("collectstupid.s3",)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line reason for a failed request or write."""
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
+
+
+class Backend(Protocol):
+    storage: Storage
+
+    def prepare(self, threads: int) -> None:
+        """Get ready for ``threads`` workers calling ``write`` at once."""
+        ...
+
+    @property
+    def retries(self) -> int:
+        """Requests sent again after a transient error so far (0 when unknown)."""
+        ...
+
+    def write(self, source: SourceFile) -> None:
+        """Store ``source`` at ``source.dest``, as ``storage.save()`` would."""
+        ...
+
+    def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
+        """Delete ``names``; return the reason for each that could not be deleted."""
+        ...
+
+    def list_names(self) -> Iterator[str]:
+        """Every name under the storage's location, with ``/`` separators."""
+        ...
+
+    def manifest_store(self, name: str) -> ManifestStore: ...
+
+    def describe_error(self, exc: BaseException) -> str: ...
+
+
+class StorageBackend:
+    """Any Django storage, through its own ``save``, ``delete`` and ``listdir``."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def prepare(self, threads: int) -> None:
+        pass  # each save() makes its own connections, if any
+
+    @property
+    def retries(self) -> int:
+        return 0
+
+    def write(self, source: SourceFile) -> None:
+        with source.storage.open(source.path) as content:
+            self.storage.save(source.dest, content)
+
+    def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
+        failed = {}
+        for name in names:
+            try:
+                self.storage.delete(name)
+            except Exception as exc:
+                failed[name] = self.describe_error(exc)
+        return failed
+
+    def list_names(self, path: str = "") -> Iterator[str]:
+        folders, files = self.storage.listdir(path)
+        for name in files:
+            yield posixpath.join(path, name)
+        for folder in folders:
+            yield from self.list_names(posixpath.join(path, folder))
+
+    def manifest_store(self, name: str) -> ManifestStore:
+        return StorageManifestStore(self.storage, name)
+
+    def describe_error(self, exc: BaseException) -> str:
+        return describe_error(exc)
+
+
+def backend_for(storage: Storage) -> Backend:
+    """The fastest backend that honours every setting of ``storage``."""
+    for package in FAST_BACKENDS:
+        module = importlib.import_module(package)
+        if module.claims(storage):
+            return module.make_backend(storage)  # type: ignore[no-any-return]
+    return StorageBackend(storage)

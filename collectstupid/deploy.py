@@ -1,0 +1,61 @@
+"""One deploy as data: what the plan step decided, what the upload step did, and
+which of the problems found along the way ends the run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from collectstupid import report
+from collectstupid.backends import Backend
+from collectstupid.plan import Plan
+from collectstupid.profiles import Profile
+from collectstupid.smart import SmartRun
+from collectstupid.stage import Staged
+from collectstupid.upload import UploadResult
+
+
+@dataclass
+class Deployment:
+    """Everything decided before the first write."""
+
+    profile: Profile
+    plan: Plan
+    backend: Backend
+    destination: str
+    threads: int
+    staged: Staged | None = None
+    smart: SmartRun | None = None
+    report_json: Path | None = None
+
+    @property
+    def post_processed(self) -> int:
+        return len(self.staged.post_processed) if self.staged else 0
+
+
+@dataclass
+class Executed:
+    """What the upload step did, and the problems it met after the files."""
+
+    result: UploadResult
+    interrupted: bool = False
+    manifest_error: str | None = None
+    report_error: str | None = None
+
+
+def closing_error(deployment: Deployment, executed: Executed) -> str | None:
+    """The one error the run ends with, most urgent first; None when it succeeded.
+
+    An interruption says how to finish; failed files come next, with their
+    reasons; a manifest or report that could not be written last, because the
+    files themselves did land.
+    """
+    result = executed.result
+    if executed.interrupted:
+        return (
+            f"Interrupted: {len(result.uploaded)} files were uploaded, "
+            f"{len(result.cancelled)} were not started. Run the command again to finish."
+        )
+    if result.failed:
+        return report.failures(result, len(deployment.plan.all_files))
+    return executed.manifest_error or executed.report_error

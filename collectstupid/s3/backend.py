@@ -1,0 +1,89 @@
+"""django-storages' S3 storage, one request per file where ``save()`` makes several."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from collectstupid.backends import StorageBackend
+from collectstupid.collect import SourceFile
+from collectstupid.s3.client import S3Client
+from collectstupid.s3.errors import describe
+from collectstupid.s3.manifest import S3ManifestStore
+from collectstupid.s3.storage import location_prefix, object_key, saves_like_s3storage
+from collectstupid.s3.writer import S3Writer
+
+# The most keys one DeleteObjects request takes.
+DELETE_BATCH = 1000
+
+
+class S3Backend(StorageBackend):
+    """Writes with the fast writer unless the storage's class saves in a way of its own."""
+
+    storage: Any
+
+    def __init__(self, storage: Any) -> None:
+        super().__init__(storage)
+        self.client = S3Client(storage)
+        self._writer = S3Writer(storage, self.client) if saves_like_s3storage(storage) else None
+
+    @property
+    def fast(self) -> bool:
+        """Whether files go through the fast writer rather than ``storage.save()``."""
+        return self._writer is not None
+
+    def prepare(self, threads: int) -> None:
+        self.client.size_for(threads)
+
+    @property
+    def retries(self) -> int:
+        return self.client.retries.count
+
+    def write(self, source: SourceFile) -> None:
+        if self._writer is None:
+            super().write(source)
+        else:
+            self._writer(source)
+
+    def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
+        keys = {object_key(self.storage, name): name for name in names}
+        ordered = list(keys)
+        batches = [ordered[i:i + DELETE_BATCH] for i in range(0, len(ordered), DELETE_BATCH)]
+        failed: dict[str, str] = {}
+
+        def delete(batch: list[str]) -> dict[str, str]:
+            try:
+                response = self.client.get().delete_objects(
+                    Bucket=self.storage.bucket_name,
+                    Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+                )
+            except Exception as exc:
+                reason = self.describe_error(exc)
+                return {keys[key]: reason for key in batch}
+            return {
+                keys[error["Key"]]: f"{error.get('Code', 'Error')}: {error.get('Message', '')}"
+                for error in response.get("Errors", []) if error.get("Key") in keys
+            }
+
+        if batches:
+            self.client.size_for(min(threads, len(batches)))
+            with ThreadPoolExecutor(min(threads, len(batches)), "collectstupid") as pool:
+                for result in pool.map(delete, batches):
+                    failed.update(result)
+        return failed
+
+    def list_names(self, path: str = "") -> Iterator[str]:
+        prefix = location_prefix(self.storage)
+        pages = self.client.get().get_paginator("list_objects_v2").paginate(
+            Bucket=self.storage.bucket_name, Prefix=prefix + path
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield item["Key"][len(prefix):]
+
+    def manifest_store(self, name: str) -> S3ManifestStore:
+        return S3ManifestStore(self.storage, name, self.client)
+
+    def describe_error(self, exc: BaseException) -> str:
+        return describe(exc)

@@ -1,0 +1,74 @@
+"""The deploy manifest in an S3 bucket: one GetObject, one conditional PutObject.
+
+The write is conditional (``If-Match`` the ETag read, or ``If-None-Match: *``
+when there was none), so concurrent runs merge instead of losing each other's
+entries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from collectstupid.manifest.store import Snapshot, parsed
+from collectstupid.s3.client import S3Client
+from collectstupid.s3.errors import describe, error_code
+from collectstupid.s3.storage import object_key
+
+# Conflicts a conditional PutObject answers with: the object changed (412), a
+# concurrent conditional write is in progress (409 on AWS), or it was deleted.
+_CONFLICT_CODES = frozenset(
+    {"PreconditionFailed", "ConditionalRequestConflict", "OperationAborted", "NoSuchKey"}
+)
+# PutObject parameters that also belong on a GetObject of an SSE-C object.
+_READ_PARAMS = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5",
+                "RequestPayer", "ExpectedBucketOwner")
+
+
+class S3ManifestStore:
+    """The storage's object parameters (SSE, ACL, ...) apply to the manifest too,
+    so bucket policies that demand them are met."""
+
+    def __init__(self, storage: Any, name: str, client: S3Client) -> None:
+        self.storage = storage
+        self.name = name
+        self.key: str = object_key(storage, name)
+        self.bucket: str = storage.bucket_name
+        self._client = client
+
+    def _params(self) -> dict[str, Any]:
+        params = dict(self.storage.get_object_parameters(self.key))
+        # The body is plain JSON whatever the storage's gzip or type settings say.
+        params.pop("ContentEncoding", None)
+        params["ContentType"] = "application/json"
+        acl = getattr(self.storage, "default_acl", None)
+        if acl and "ACL" not in params:
+            params["ACL"] = acl
+        return params
+
+    def read(self) -> Snapshot:
+        params = self._params()
+        read_params = {k: params[k] for k in _READ_PARAMS if k in params}
+        try:
+            response = self._client.get().get_object(
+                Bucket=self.bucket, Key=self.key, **read_params
+            )
+            data = response["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            if error_code(exc) in ("NoSuchKey", "404"):
+                return Snapshot()
+            return Snapshot(problem=f"it could not be read ({describe(exc)})")
+        return parsed(data, response.get("ETag"))
+
+    def write(self, data: bytes, expected: Snapshot) -> bool:
+        condition = {"IfMatch": expected.token} if expected.token else {"IfNoneMatch": "*"}
+        try:
+            self._client.get().put_object(
+                Bucket=self.bucket, Key=self.key, Body=data, **condition, **self._params()
+            )
+        except Exception as exc:
+            if error_code(exc) in _CONFLICT_CODES:
+                return False
+            raise
+        return True

@@ -1,0 +1,75 @@
+"""The backend interface: which implementation a storage gets, and the generic one."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
+from storages.backends.s3 import S3StaticStorage, S3Storage
+from storages.backends.s3boto3 import S3Boto3Storage
+
+from collectstupid.backends import StorageBackend, backend_for, describe_error
+from collectstupid.collect import SourceFile
+from collectstupid.manifest import StorageManifestStore
+from collectstupid.s3.backend import S3Backend
+from collectstupid.s3.errors import describe
+from collectstupid.storage import stupid_class
+
+S3_OPTIONS = {
+    "bucket_name": "b",
+    "endpoint_url": "http://127.0.0.1:9",
+    "access_key": "k",
+    "secret_key": "s",
+    "region_name": "us-east-1",
+}
+
+
+class CustomSave(S3Storage):
+    def _save(self, name, content):  # pragma: no cover - never called
+        return super()._save(name, content)
+
+
+@pytest.mark.parametrize(
+    ("cls", "fast"),
+    [
+        (S3Storage, True),
+        (S3StaticStorage, True),
+        (stupid_class(S3Storage), True),
+        (stupid_class(S3StaticStorage), True),
+        (S3Boto3Storage, True),  # the name older settings still use
+        (CustomSave, False),
+        (stupid_class(CustomSave), False),
+    ],
+)
+def test_s3_storages_get_the_s3_backend_fast_unless_they_save_their_own_way(cls, fast):
+    backend = backend_for(cls(**S3_OPTIONS))
+    assert isinstance(backend, S3Backend)
+    assert backend.fast is fast
+
+
+def test_other_storages_get_the_generic_backend(tmp_path):
+    backend = backend_for(stupid_class(FileSystemStorage)(location=tmp_path))
+    assert type(backend) is StorageBackend
+    assert isinstance(backend.manifest_store("m.json"), StorageManifestStore)
+
+
+def test_the_generic_backend_writes_lists_and_deletes_through_the_storage(tmp_path):
+    source_storage = FileSystemStorage(location=tmp_path / "src")
+    source_storage.save("a.css", ContentFile(b"body{}"))
+    target = stupid_class(FileSystemStorage)(location=tmp_path / "out")
+    backend = StorageBackend(target)
+    for dest in ("css/a.css", "css/deep/b.css", "c.css"):
+        backend.write(SourceFile(dest, source_storage, "a.css", 6))
+    assert sorted(backend.list_names()) == ["c.css", "css/a.css", "css/deep/b.css"]
+    assert backend.delete_many(["css/a.css", "c.css"], threads=2) == {}
+    assert sorted(backend.list_names()) == ["css/deep/b.css"]
+    assert (tmp_path / "out/css/deep/b.css").read_bytes() == b"body{}"
+
+
+def test_errors_are_named_by_type_and_s3_errors_by_code():
+    assert describe_error(OSError("disk on fire")) == "OSError: disk on fire"
+    error = ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}},
+                        "PutObject")
+    assert describe(error) == "AccessDenied: Access Denied"
+    assert describe(OSError("no")) == "OSError: no"

@@ -1,0 +1,70 @@
+"""What a run tells the user: the summary line, the progress bar, the JSON report."""
+
+from __future__ import annotations
+
+import io
+
+from collectstupid import report
+from collectstupid.plan import Plan
+from collectstupid.profiles import Profile
+from collectstupid.upload import UPLOADED, upload
+from tests.helpers import planned
+
+
+def test_report_shows_retries():
+    profile = Profile(name="full", origin="built-in", description="")
+    plan = Plan(profile, files=planned("a"))
+    result = upload(planned("a"), lambda source: None, threads=1)
+    result.retries = 1
+    summary = report.run_summary(plan, result, "x")
+    assert "1 request retried after transient errors" in report.render(summary)
+    data = report.report_data(plan, result, "s3://b", dry_run=False)
+    assert data["retries"] == 1
+    assert data["files"][0] == {"destination": "a", "bytes": 10, "status": UPLOADED,
+                                "error": None, "seconds": data["files"][0]["seconds"]}
+    assert {"profile", "totals", "seconds", "retries", "files"} <= set(data)
+
+
+def test_smart_counts_are_said_whatever_the_names_hold():
+    # A profile or location holding the word "skipped" once silenced the smart clause.
+    profile = Profile(name="skipped-assets", origin="built-in", description="")
+    plan = Plan(profile, files=planned("a", "b"))
+    result = upload(planned("a", "b"), lambda s: "skipped" if s.dest == "a" else None, threads=1)
+    line = report.render(report.run_summary(plan, result, "s3://b/skipped", post_processed=3,
+                                            smart=True))
+    assert line.endswith("; 3 post-processed; 1 skipped as unchanged.")
+    assert line.startswith("1 static file uploaded to 's3://b/skipped' (10 B in ")
+    assert "nothing left out by profile 'skipped-assets'" in line
+
+
+def test_a_dry_run_summary_names_reasons_and_what_it_would_skip():
+    profile = Profile(name="full", origin="built-in", description="")
+    plan = Plan(profile, files=planned("a", "b"), left_out=planned("c"))
+    summary = report.dry_run_summary(plan, "s3://b", planned("a"), unchanged=1,
+                                     reasons=(("new", 1),))
+    assert report.render(summary) == (
+        "1 static file (10 B) would be uploaded to 's3://b' (1 new); 1 unchanged would be "
+        "skipped; 1 file (10 B) left out by profile 'full'. Dry run: nothing was written."
+    )
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_draws_on_a_terminal_only():
+    outcome = upload(planned("a"), lambda source: None, threads=1).outcomes[0]
+    screen = Terminal()
+    bar = report.ProgressBar(10, 1, enabled=True, stream=screen)
+    bar.update(outcome)
+    bar.close()
+    drawn = screen.getvalue()
+    # tqdm redraws at most every 0.1 s: the first frame is what a fast test sees.
+    assert "0/1 files:   0%" in drawn and "0.00/10.0" in drawn and "B/s" in drawn
+    for stream, enabled in ((io.StringIO(), True), (Terminal(), False)):
+        bar = report.ProgressBar(10, 1, enabled=enabled, stream=stream)
+        bar.update(outcome)
+        bar.close()
+        assert stream.getvalue() == ""
+
