@@ -40,21 +40,10 @@ class UploadResult:
     def with_status(self, status: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == status]
 
-    @property
-    def uploaded(self) -> list[Outcome]:
-        return self.with_status(UPLOADED)
-
-    @property
-    def skipped(self) -> list[Outcome]:
-        return self.with_status(SKIPPED)
-
-    @property
-    def failed(self) -> list[Outcome]:
-        return self.with_status(FAILED)
-
-    @property
-    def cancelled(self) -> list[Outcome]:
-        return self.with_status(CANCELLED)
+    uploaded = property(lambda self: self.with_status(UPLOADED))
+    skipped = property(lambda self: self.with_status(SKIPPED))
+    failed = property(lambda self: self.with_status(FAILED))
+    cancelled = property(lambda self: self.with_status(CANCELLED))
 
 
 # A writer sends one file and says what it did: UPLOADED (None means the same),
@@ -64,23 +53,26 @@ Progress = Callable[[Outcome], None]
 Describe = Callable[[BaseException], str]
 
 
-def upload(
-    files: Iterable[SourceFile],
-    write: Writer,
-    threads: int,
-    on_done: Progress | None = None,
-    stop: threading.Event | None = None,
-    describe: Describe = describe_error,
-) -> UploadResult:
-    """Run ``write`` for every file on ``threads`` workers.
+@dataclass(frozen=True)
+class Pool:
+    """How files are written: ``threads`` workers until ``stop`` is set; the calling
+    thread runs ``on_done`` for every outcome, and ``describe`` turns a failure
+    into its one-line reason."""
+
+    threads: int
+    on_done: Progress | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    describe: Describe = describe_error
+
+
+def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResult:
+    """Run ``write`` for every file on the pool's workers.
 
     Each worker takes the next file itself when it is free, so a stop request
     (SIGINT, SIGTERM) leaves the rest unstarted rather than queued, and the
-    calling thread only collects outcomes: no future or wait per file. The
-    calling thread runs ``on_done`` for every outcome, and ``describe`` turns
-    a failure into its one-line reason.
+    calling thread only collects outcomes: no future or wait per file.
     """
-    stop = stop or threading.Event()
+    stop, on_done, threads = pool.stop, pool.on_done, pool.threads
     result = UploadResult()
     started = time.monotonic()
     queue = iter(files)
@@ -101,7 +93,7 @@ def upload(
                 try:
                     status = write(source) or UPLOADED
                 except BaseException as exc:  # whatever it is, it is this file's outcome
-                    outcomes.put(Outcome(source, FAILED, describe(exc)))
+                    outcomes.put(Outcome(source, FAILED, pool.describe(exc)))
                 else:
                     outcomes.put(Outcome(source, status, seconds=time.monotonic() - began))
         finally:
@@ -148,13 +140,7 @@ def largest_first(files: list[SourceFile]) -> list[SourceFile]:
 
 
 def upload_in_order(
-    files: list[SourceFile],
-    last: list[SourceFile],
-    write: Writer,
-    threads: int,
-    on_done: Progress | None = None,
-    stop: threading.Event | None = None,
-    describe: Describe = describe_error,
+    files: list[SourceFile], last: list[SourceFile], write: Writer, pool: Pool
 ) -> UploadResult:
     """Upload ``files``, then ``last`` only if every one of them landed.
 
@@ -164,18 +150,17 @@ def upload_in_order(
     The largest files start first: a big file sent last would otherwise end the
     run alone, its parts going one after another while the other workers idle.
     """
-    stop = stop or threading.Event()
-    result = upload(largest_first(files), write, threads, on_done, stop, describe)
+    result = upload(largest_first(files), write, pool)
     if not last:
         return result
-    if result.failed or result.cancelled or stop.is_set():
+    if result.failed or result.cancelled or pool.stop.is_set():
         for source in last:
             outcome = Outcome(source, CANCELLED, "not uploaded: other files did not land")
             result.outcomes.append(outcome)
-            if on_done:
-                on_done(outcome)
+            if pool.on_done:
+                pool.on_done(outcome)
         return result
-    tail = upload(last, write, threads, on_done, stop, describe)
+    tail = upload(last, write, pool)
     result.outcomes += tail.outcomes
     result.seconds += tail.seconds
     return result

@@ -100,3 +100,13 @@ def assert_truthful(target: Any) -> dict[str, Entry]:
 def planned(*names: str) -> list[SourceFile]:
     """Source files of 10 bytes each, for writers that never open them."""
     return [SourceFile(name, None, name, 10) for name in names]  # type: ignore[arg-type]
+
+
+# An S3 storage that never connects: for tests of what is built, not what is sent.
+OFFLINE_S3 = {
+    "bucket_name": "b",
+    "endpoint_url": "http://127.0.0.1:9",
+    "access_key": "k",
+    "secret_key": "s",
+    "region_name": "us-east-1",
+}

@@ -179,3 +179,17 @@ def s3_storage_settings_factory(
 def s3_storage_settings(s3_storage_settings_factory: Callable[..., S3Target]) -> S3Target:
     """``STORAGES["staticfiles"]`` is S3Storage on ``s3_bucket`` under location ``static``."""
     return s3_storage_settings_factory()
+
+
+def before_send(monkeypatch: pytest.MonkeyPatch, handler: Callable[..., Any]) -> None:
+    """Call ``handler`` on botocore's ``before-send`` for every client a deploy makes."""
+    from collectstupid.s3 import client as s3client
+
+    real = s3client.make_client
+
+    def making(*args: Any, **kwargs: Any) -> Any:
+        client = real(*args, **kwargs)
+        client.meta.events.register("before-send.s3", handler)
+        return client
+
+    monkeypatch.setattr(s3client, "make_client", making)

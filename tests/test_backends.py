@@ -15,14 +15,7 @@ from collectstupid.manifest import StorageManifestStore
 from collectstupid.s3.backend import S3Backend
 from collectstupid.s3.errors import describe
 from collectstupid.storage import stupid_class
-
-S3_OPTIONS = {
-    "bucket_name": "b",
-    "endpoint_url": "http://127.0.0.1:9",
-    "access_key": "k",
-    "secret_key": "s",
-    "region_name": "us-east-1",
-}
+from tests.helpers import OFFLINE_S3
 
 
 class CustomSave(S3Storage):
@@ -43,7 +36,7 @@ class CustomSave(S3Storage):
     ],
 )
 def test_s3_storages_get_the_s3_backend_fast_unless_they_save_their_own_way(cls, fast):
-    backend = backend_for(cls(**S3_OPTIONS))
+    backend = backend_for(cls(**OFFLINE_S3))
     assert isinstance(backend, S3Backend)
     assert backend.fast is fast
 

@@ -7,14 +7,14 @@ import io
 from collectstupid import report
 from collectstupid.plan import Plan
 from collectstupid.profiles import Profile
-from collectstupid.upload import UPLOADED, upload
+from collectstupid.upload import UPLOADED, Pool, upload
 from tests.helpers import planned
 
 
 def test_report_shows_retries():
     profile = Profile(name="full", origin="built-in", description="")
     plan = Plan(profile, files=planned("a"))
-    result = upload(planned("a"), lambda source: None, threads=1)
+    result = upload(planned("a"), lambda source: None, Pool(1))
     result.retries = 1
     summary = report.run_summary(plan, result, "x")
     assert "1 request retried after transient errors" in report.render(summary)
@@ -29,7 +29,7 @@ def test_smart_counts_are_said_whatever_the_names_hold():
     # A profile or location holding the word "skipped" once silenced the smart clause.
     profile = Profile(name="skipped-assets", origin="built-in", description="")
     plan = Plan(profile, files=planned("a", "b"))
-    result = upload(planned("a", "b"), lambda s: "skipped" if s.dest == "a" else None, threads=1)
+    result = upload(planned("a", "b"), lambda s: "skipped" if s.dest == "a" else None, Pool(1))
     line = report.render(report.run_summary(plan, result, "s3://b/skipped", post_processed=3,
                                             smart=True))
     assert line.endswith("; 3 post-processed; 1 skipped as unchanged.")
@@ -54,7 +54,7 @@ class Terminal(io.StringIO):
 
 
 def test_progress_bar_draws_on_a_terminal_only():
-    outcome = upload(planned("a"), lambda source: None, threads=1).outcomes[0]
+    outcome = upload(planned("a"), lambda source: None, Pool(1)).outcomes[0]
     screen = Terminal()
     bar = report.ProgressBar(10, 1, enabled=True, stream=screen)
     bar.update(outcome)

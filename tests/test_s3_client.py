@@ -11,23 +11,15 @@ from storages.backends.s3 import S3Storage
 from collectstupid.s3 import client as s3client
 from collectstupid.s3.backend import S3Backend
 from collectstupid.s3.client import RetryCounter, S3Client, client_config
-from collectstupid.upload import SKIPPED, upload
-from tests.helpers import planned
-
-S3_OPTIONS = {
-    "bucket_name": "b",
-    "endpoint_url": "http://127.0.0.1:9",
-    "access_key": "k",
-    "secret_key": "s",
-    "region_name": "us-east-1",
-}
+from collectstupid.upload import SKIPPED, Pool, upload
+from tests.helpers import OFFLINE_S3, planned
 
 
 def test_clients_of_one_storage_share_its_session_and_loaded_model():
-    storage = S3Storage(**S3_OPTIONS)
+    storage = S3Storage(**OFFLINE_S3)
     first = s3client.make_client(storage, 1, RetryCounter())
     second = s3client.make_client(storage, 16, RetryCounter())
-    other = s3client.make_client(S3Storage(**S3_OPTIONS), 1, RetryCounter())
+    other = s3client.make_client(S3Storage(**OFFLINE_S3), 1, RetryCounter())
     assert first is not second
     assert first._loader is second._loader
     assert other._loader is not first._loader
@@ -48,7 +40,7 @@ def test_a_deploy_retries_more_only_where_nobody_set_the_attempts(monkeypatch, e
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")  # no ~/.aws/config of the machine
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    options = dict(S3_OPTIONS)
+    options = dict(OFFLINE_S3)
     if client_retries:
         options["client_config"] = Config(retries=client_retries)
     client = s3client.make_client(S3Storage(**options), 4, RetryCounter())
@@ -56,7 +48,7 @@ def test_a_deploy_retries_more_only_where_nobody_set_the_attempts(monkeypatch, e
 
 
 def test_client_pool_follows_the_workers():
-    storage = S3Storage(**S3_OPTIONS)
+    storage = S3Storage(**OFFLINE_S3)
     session = s3client.session_for(storage)
     assert client_config(storage, 32, session).max_pool_connections == 32
     # The storage's other client settings are kept.
@@ -71,7 +63,7 @@ def test_client_pool_follows_the_workers():
 
 
 def test_writer_client_has_no_expect_header_handler():
-    client = S3Client(S3Storage(**S3_OPTIONS))
+    client = S3Client(S3Storage(**OFFLINE_S3))
     client.size_for(2)
     request = {"body": io.BytesIO(b"x"), "headers": {}, "url_path": "/b/k", "query_string": {},
                "method": "PUT", "context": {}}
@@ -82,7 +74,7 @@ def test_writer_client_has_no_expect_header_handler():
     )
     assert "Expect" not in request["headers"]
     # The storage's own client is left as botocore made it.
-    storage = S3Storage(**S3_OPTIONS)
+    storage = S3Storage(**OFFLINE_S3)
     request = {**request, "headers": {}}
     storage.connection.meta.client.meta.events.emit(
         "before-call.s3.PutObject",
@@ -113,13 +105,13 @@ def test_the_s3_client_is_made_only_when_a_request_needs_it(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(s3client, "make_client", counting)
-    backend = S3Backend(S3Storage(**S3_OPTIONS))
+    backend = S3Backend(S3Storage(**OFFLINE_S3))
     backend.prepare(6)
 
     def skip_all(source):  # as smart mode does when nothing changed
         return SKIPPED
 
-    result = upload(planned("a", "b"), skip_all, threads=6)
+    result = upload(planned("a", "b"), skip_all, Pool(6))
     assert len(result.skipped) == 2
     assert made == []
     # Sized for the workers, made once, on first use, shared by the manifest store.

@@ -20,7 +20,6 @@ from django.core.management.base import CommandError
 from storages.backends.s3 import S3Storage
 
 from collectstupid.backends import backend_for
-from collectstupid.s3 import client as s3client
 from collectstupid.s3.writer import (
     COMPLETE_MULTIPART_ARGS,
     CREATE_MULTIPART_BLOCKLIST,
@@ -31,6 +30,7 @@ from collectstupid.s3.writer import (
 from collectstupid.storage import stupid_class, target_storage
 from tests import helpers
 from tests.helpers import SMALL_PARTS, MiB, header, keys, read
+from tests.s3_fixtures import before_send
 
 ASSETS: dict[str, bytes] = {
     "css/site.css": b"body { color: red }\n" * 50,
@@ -86,17 +86,11 @@ def s3_target(s3_storage_settings, settings):
 def sent(monkeypatch) -> list[tuple[str, dict[str, str]]]:
     """(operation, headers) of every HTTP request the fast writer's client sends."""
     requests: list[tuple[str, dict[str, str]]] = []
-    real = s3client.make_client
 
     def record(request: Any, event_name: str, **_: Any) -> None:
         requests.append((event_name.rsplit(".", 1)[-1], dict(request.headers)))
 
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        client = real(*args, **kwargs)
-        client.meta.events.register("before-send.s3", record)
-        return client
-
-    monkeypatch.setattr(s3client, "make_client", recording)
+    before_send(monkeypatch, record)
     return requests
 
 
@@ -311,7 +305,6 @@ def faults(monkeypatch, no_backoff) -> dict[str, list[Any]]:
     from botocore.exceptions import ConnectionClosedError
 
     plan: dict[str, list[Any]] = {}
-    real = s3client.make_client
 
     def inject(request: Any, **_: Any) -> Any:
         for piece, steps in plan.items():
@@ -324,12 +317,7 @@ def faults(monkeypatch, no_backoff) -> dict[str, list[Any]]:
                                    Raw(body))
         return None
 
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        client = real(*args, **kwargs)
-        client.meta.events.register("before-send.s3", inject)
-        return client
-
-    monkeypatch.setattr(s3client, "make_client", recording)
+    before_send(monkeypatch, inject)
     return plan
 
 

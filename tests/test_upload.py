@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from collectstupid.collect import SourceFile
-from collectstupid.upload import CANCELLED, FAILED, SKIPPED, UPLOADED, upload, upload_in_order
+from collectstupid.upload import CANCELLED, FAILED, SKIPPED, UPLOADED, Pool, upload, upload_in_order
 from tests.helpers import planned
 
 
@@ -15,7 +15,7 @@ def test_every_failure_is_kept_and_the_others_still_upload():
             raise OSError("disk on fire")
         return SKIPPED if source.dest == "same" else None
 
-    result = upload(planned("a", "bad1", "b", "same", "bad2"), write, threads=3)
+    result = upload(planned("a", "bad1", "b", "same", "bad2"), write, Pool(3))
     by_dest = {o.source.dest: o for o in result.outcomes}
     assert {d for d, o in by_dest.items() if o.status == FAILED} == {"bad1", "bad2"}
     assert by_dest["bad1"].error == "OSError: disk on fire"
@@ -29,7 +29,7 @@ def test_a_writer_that_raises_beyond_exception_still_has_an_outcome():
             raise SystemExit("a library gave up")
         return None
 
-    result = upload(planned("a", "exits", "b"), write, threads=2)
+    result = upload(planned("a", "exits", "b"), write, Pool(2))
     by_dest = {o.source.dest: o for o in result.outcomes}
     assert len(result.outcomes) == 3
     assert by_dest["exits"].status == FAILED
@@ -43,7 +43,7 @@ def test_a_stop_leaves_the_rest_unstarted():
     def write(source):
         stop.set()
 
-    result = upload(planned(*"abcdefghij"), write, threads=1, stop=stop)
+    result = upload(planned(*"abcdefghij"), write, Pool(1, stop=stop))
     assert len(result.cancelled) >= 7
     assert all(o.status in (UPLOADED, CANCELLED) for o in result.outcomes)
 
@@ -56,7 +56,7 @@ def test_the_largest_files_start_first_and_the_manifest_last():
     def write(source):
         started.append(source.dest)
 
-    upload_in_order(plan, planned("manifest.json"), write, threads=1)
+    upload_in_order(plan, planned("manifest.json"), write, Pool(1))
     # Largest first; files of one size keep the plan's order.
     assert started == ["big", "mid", "small", "also-small", "manifest.json"]
 
@@ -70,7 +70,7 @@ def test_outcomes_reach_on_done_in_the_calling_thread():
     def write(source):
         assert threading.current_thread() is not threading.main_thread()
 
-    result = upload(planned(*"abcdefgh"), write, threads=4, on_done=on_done)
+    result = upload(planned(*"abcdefgh"), write, Pool(4, on_done=on_done))
     assert sorted(d for d, _ in seen) == list("abcdefgh")
     assert {thread for _, thread in seen} == {threading.current_thread()}
     assert len(result.uploaded) == 8
@@ -81,6 +81,6 @@ def test_manifest_waits_for_every_other_file():
         if source.dest == "a":
             raise OSError("no")
 
-    result = upload_in_order(planned("a", "b"), planned("manifest.json"), write, threads=2)
+    result = upload_in_order(planned("a", "b"), planned("manifest.json"), write, Pool(2))
     manifest = [o for o in result.outcomes if o.source.dest == "manifest.json"]
     assert manifest[0].status == CANCELLED

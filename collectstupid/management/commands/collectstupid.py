@@ -21,7 +21,7 @@ from collectstupid.plan import Plan, make_plan
 from collectstupid.profiles import Profile, get_profile, load_profiles
 from collectstupid.stage import hashes_names, staged_plan
 from collectstupid.storage import class_name, describe, target_storage
-from collectstupid.upload import FAILED, Outcome, upload_in_order
+from collectstupid.upload import FAILED, Outcome, Pool, upload_in_order
 
 
 class Command(BaseCommand):
@@ -147,8 +147,8 @@ class Command(BaseCommand):
         with stop_on_signals() as stop:
             try:
                 write = run.wrap(backend.write) if run else backend.write
-                result = upload_in_order(plan.files, plan.last, write, deployment.threads,
-                                         on_done, stop, backend.describe_error)
+                pool = Pool(deployment.threads, on_done, stop, backend.describe_error)
+                result = upload_in_order(plan.files, plan.last, write, pool)
             finally:
                 bar.close()
             # Last of all writes, after plan.last: the manifest records only what landed.
