@@ -36,3 +36,7 @@ class ReportError(CollectStupidError):
 
 class DeployError(CollectStupidError):
     """The deploy did not complete: files failed, or a signal stopped it."""
+
+
+class SourceChanged(CollectStupidError):
+    """A source file changed while it was hashed or uploaded."""

@@ -1,16 +1,17 @@
 """Smart mode: skip the files the deploy manifest already records, record the rest.
 
-The hashing happens inside the upload pool: ``SmartRun.wrap`` turns any
-writer into one that hashes the local file first (streamed), returns SKIPPED
-without a request when the manifest holds the same hash and size, and
-otherwise writes and remembers the new entry once the write has succeeded.
-So a rerun costs one manifest read plus one write per changed file, and the
-manifest write comes last, after ``plan.last`` too.
+Every planned file is hashed first (streamed, on the workers). A run with
+nothing to upload stops there: one manifest read, no write. Otherwise it
+writes ahead that the changed files are changing (see manifest/publish.py),
+uploads them, with ``SmartRun.wrap`` returning SKIPPED for the rest without a
+request, and records what landed last of all, after ``plan.last`` too: one
+read, two manifest writes and one write per changed file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +21,17 @@ from typing import Any
 from collectstupid import report
 from collectstupid.backends import Backend
 from collectstupid.collect import SourceFile
-from collectstupid.errors import CollectStupidError, ManifestError, SettingsError
-from collectstupid.manifest import Entry, ManifestStore, Published, Snapshot, publish
+from collectstupid.errors import CollectStupidError, ManifestError, SettingsError, SourceChanged
+from collectstupid.manifest import (
+    Entry,
+    ManifestStore,
+    Published,
+    Run,
+    Snapshot,
+    announce,
+    rewrite,
+    settle,
+)
 from collectstupid.plan import Plan
 from collectstupid.upload import SKIPPED, UPLOADED, UploadResult, Writer
 
@@ -43,6 +53,20 @@ def file_entry(source: SourceFile) -> Entry:
             digest.update(chunk)
             size += len(chunk)
     return Entry(digest.hexdigest(), size)
+
+
+def fingerprint(source: SourceFile) -> tuple[int, int, int] | None:
+    """Size, modification time and inode of a local source file (None if not local).
+
+    Taken before hashing and again after the upload: if they differ, the
+    bytes sent may not be the bytes hashed.
+    """
+    try:
+        path = source.storage.path(source.path)
+    except NotImplementedError:
+        return None
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
 def reason(entry: Entry, known: Entry | None) -> str:
@@ -68,71 +92,81 @@ def enabled(option: bool | None, force: bool, profile: bool | None, setting: boo
     return setting
 
 
-class SmartWriter:
-    """Wrap a writer: skip what the manifest records, remember what was written.
-
-    Safe to call from many threads; the two result maps are only filled under
-    the lock.
-    """
-
-    def __init__(self, inner: Writer, known: Mapping[str, Entry], force: bool = False) -> None:
-        self.inner = inner
-        self.known = known
-        self.force = force
-        self.uploaded: dict[str, Entry] = {}
-        self.failed: set[str] = set()
-        self.reasons: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, source: SourceFile) -> str:
-        # A read error here fails the file before any request: the bucket is untouched.
-        entry = file_entry(source)
-        why = reason(entry, self.known.get(source.dest))
-        if why == UNCHANGED and not self.force:
-            return SKIPPED
-        try:
-            status = self.inner(source) or UPLOADED
-        except BaseException:
-            # The write may have landed, or half-landed: forget what we knew.
-            with self._lock:
-                self.failed.add(source.dest)
-            raise
-        with self._lock:
-            self.reasons[source.dest] = FORCED if why == UNCHANGED else why
-            if status == UPLOADED:
-                self.uploaded[source.dest] = entry
-        return status
-
-
 @dataclass(frozen=True)
 class Change:
+    """One planned file as hashed before the upload: whether it must be sent, and why."""
+
     source: SourceFile
     reason: str
+    entry: Entry | None = None
+    fingerprint: tuple[int, int, int] | None = None
+    # Why the file could not be read; the upload then fails it without a request.
+    error: OSError | None = None
+
+
+def assess(source: SourceFile, known: Mapping[str, Entry], force: bool = False) -> Change:
+    try:
+        before = fingerprint(source)
+        entry = file_entry(source)
+    except OSError as exc:
+        return Change(source, NEW, error=exc)
+    why = reason(entry, known.get(source.dest))
+    return Change(source, FORCED if force and why == UNCHANGED else why, entry, before)
 
 
 def preview(files: Iterable[SourceFile], known: Mapping[str, Entry], threads: int,
             force: bool = False) -> list[Change]:
     """What a smart run would upload and why, hashing on ``threads`` workers."""
-    files = list(files)
-
-    def classify(source: SourceFile) -> Change:
-        why = reason(file_entry(source), known.get(source.dest))
-        return Change(source, FORCED if force and why == UNCHANGED else why)
-
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="collectstupid") as pool:
-        return list(pool.map(classify, files))
+        return list(pool.map(lambda source: assess(source, known, force), files))
+
+
+class SmartWriter:
+    """Wrap a writer: skip what the manifest records, remember what was written.
+
+    Safe to call from many threads; the result maps are only filled under the lock.
+    """
+
+    def __init__(self, inner: Writer, changes: Iterable[Change]) -> None:
+        self.inner = inner
+        self.changes = {change.source.dest: change for change in changes}
+        self.uploaded: dict[str, Entry] = {}
+        self.reasons: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, source: SourceFile) -> str:
+        change = self.changes[source.dest]
+        if change.error is not None:
+            raise change.error  # unreadable: fails here, before any request
+        if change.reason == UNCHANGED:
+            return SKIPPED
+        status = self.inner(source) or UPLOADED
+        if fingerprint(source) != change.fingerprint:
+            raise SourceChanged(
+                f"changed while uploading ({source.storage.path(source.path)}): what landed is "
+                "unknown, so it is not recorded and the next run uploads it"
+            )
+        with self._lock:
+            self.reasons[source.dest] = change.reason
+            if status == UPLOADED and change.entry is not None:
+                self.uploaded[source.dest] = change.entry
+        return status
 
 
 @dataclass
 class SmartRun:
-    """One smart deploy: the manifest as read, the wrapped writer, the final write."""
+    """One smart deploy: the manifest as read, the write-ahead, the final write."""
 
     store: ManifestStore
     base: Snapshot
     force: bool = False
+    run: Run = field(default_factory=Run)
+    changes: list[Change] = field(default_factory=list)
+    # The paths this run announced it is about to write, and the manifest as then written.
+    announced: list[str] = field(default_factory=list)
+    current: Snapshot | None = None
     writer: SmartWriter | None = None
     published: Published | None = None
-    changes: list[Change] = field(default_factory=list)
 
     @classmethod
     def start(cls, backend: Backend, plan: Plan, name: str, force: bool = False) -> SmartRun:
@@ -156,33 +190,53 @@ class SmartRun:
             "Every selected file will be uploaded and the manifest rewritten."
         )
 
-    def wrap(self, inner: Writer) -> Writer:
-        self.writer = SmartWriter(inner, self.base.entries, self.force)
-        return self.writer
-
-    def finish(self, result: UploadResult) -> str | None:
-        """Write the manifest once, after every upload; return an error to report, if any.
-
-        Interrupted runs record what did land, so the next run resumes there.
-        """
-        assert self.writer is not None, "wrap() a writer before finish()"
-        try:
-            self.published = publish(self.store, self.base, self.writer.uploaded,
-                                      self.writer.failed)
-        except ManifestError as exc:
-            return str(exc)
-        except Exception as exc:
-            return (
-                f"The deploy manifest '{self.store.name}' could not be written "
-                f"({exc}). The files were uploaded, but until a smart run records them "
-                "the manifest may describe older content for them: run the command "
-                "again (or with --force) before deploying an older version."
-            )
-        return None
-
     def preview(self, plan: Plan, threads: int) -> list[Change]:
         self.changes = preview(plan.all_files, self.base.entries, threads, self.force)
         return self.changes
+
+    def prepare(self, plan: Plan, threads: int) -> None:
+        """Hash every planned file, then write ahead that the changed ones are changing.
+
+        Nothing is written when nothing changed. If the write-ahead fails,
+        nothing is uploaded: the manifest would go on vouching for old content.
+        """
+        self.preview(plan, threads)
+        self.announced = [c.source.dest for c in self.changes if c.reason != UNCHANGED]
+        self.current = self.base
+        if not self.announced:
+            return
+        try:
+            _, self.current = rewrite(self.store, self.base, lambda contents: (
+                announce(contents, self.run, self.announced), []))
+        except Exception as exc:
+            raise ManifestError(
+                f"The deploy manifest '{self.store.name}' could not be updated before the "
+                f"upload ({exc}), so nothing was uploaded. Run the command again."
+            ) from exc
+
+    def wrap(self, inner: Writer) -> Writer:
+        self.writer = SmartWriter(inner, self.changes)
+        return self.writer
+
+    def finish(self, result: UploadResult) -> str | None:
+        """Record what landed, after every upload; return an error to report, if any.
+
+        Interrupted runs record what did land, so the next run resumes there.
+        """
+        assert self.writer is not None and self.current is not None, "prepare() and wrap() first"
+        if not self.announced:
+            self.published = Published(False, 0, len(self.base.entries))
+            return None
+        try:
+            self.published, self.current = rewrite(self.store, self.current, lambda contents: (
+                settle(contents, self.run, self.announced, self.writer.uploaded)))
+        except Exception as exc:
+            return (
+                f"The deploy manifest '{self.store.name}' could not be written ({exc}). The "
+                "files were uploaded; the manifest does not vouch for them yet, so the next "
+                "smart run uploads them again."
+            )
+        return None
 
     def dry_run(self, plan: Plan, destination: str) -> tuple[list[str], list[str], report.Summary]:
         """Lines for each file to upload, each unchanged file, and the summary."""
@@ -207,7 +261,7 @@ class SmartRun:
             "manifest_problem": self.base.problem or None,
             "force": self.force,
         }
-        if self.changes:
+        if self.changes and self.writer is None:
             data["would_upload"] = [
                 {"destination": c.source.dest, "bytes": c.source.size, "reason": c.reason}
                 for c in self.changes if c.reason != UNCHANGED

@@ -128,10 +128,15 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
             if worker.is_alive():
                 worker.join()
     with taking:
-        for source in queue:
-            finish(Outcome(source, CANCELLED, "not started: the run was interrupted"))
+        for outcome in not_started(queue, "the run was interrupted").outcomes:
+            finish(outcome)
     result.seconds = time.monotonic() - started
     return result
+
+
+def not_started(files: Iterable[SourceFile], why: str) -> UploadResult:
+    """The result of a run that stopped before its first upload."""
+    return UploadResult([Outcome(source, CANCELLED, f"not started: {why}") for source in files])
 
 
 def largest_first(files: list[SourceFile]) -> list[SourceFile]:

@@ -86,7 +86,7 @@ def entry(data: bytes | str) -> Entry:
 
 
 def bucket_manifest(target: Any) -> dict[str, Entry]:
-    return manifest.loads(target.read(MANIFEST))
+    return manifest.loads(target.read(MANIFEST)).entries
 
 
 def assert_truthful(target: Any) -> dict[str, Entry]:

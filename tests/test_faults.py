@@ -144,15 +144,22 @@ def stalls(count: int, **only: Any) -> FaultPlan:
 
 
 def test_a_response_stalled_past_the_read_timeout_is_retried(
-        static_files, s3_storage_settings_factory, s3_proxy, no_backoff, tmp_path):
+        static_files, s3_storage_settings_factory, s3_proxy, no_backoff, monkeypatch, tmp_path):
     files = small_files(20)
     target = impatient_target(static_files, s3_storage_settings_factory, s3_proxy, files)
-    s3_proxy.faults = stalls(2, only_operations={"PutObject"})
+    real_prepare = smart.SmartRun.prepare
+
+    def prepare(self: smart.SmartRun, *args: Any) -> None:
+        real_prepare(self, *args)  # the write-ahead goes through untouched
+        s3_proxy.faults = stalls(2, only_operations={"PutObject"})
+
+    monkeypatch.setattr(smart.SmartRun, "prepare", prepare)
     report = tmp_path / "report.json"
     run("--smart", "--threads", "4", "--report-json", str(report))
     assert s3_proxy.fault_counts == {"stall": 2}
     assert json.loads(report.read_text())["retries"] == 2
-    assert s3_proxy.counts == {"GetObject": 1, "PutObject": 20 + 2 + 1}
+    # The files and their two retries; the manifest written ahead and after.
+    assert s3_proxy.counts == {"GetObject": 1, "PutObject": 20 + 2 + 2}
     assert_bucket_holds(target, files)
     assert assert_truthful(target) == entries(files)
 
@@ -174,9 +181,9 @@ def test_a_stalled_manifest_write_is_not_mistaken_for_a_conflict(
     assert "5 static files uploaded" in out
     assert json.loads(report.read_text())["smart"]["manifest_written"] is True
     assert s3_proxy.fault_counts == {"stall": 1}
-    # Files, the stalled manifest write and its refused retry; the re-read finds
-    # this run's own entries, so there is nothing left to write.
-    assert s3_proxy.counts == {"GetObject": 2, "PutObject": 5 + 2}
+    # Files, the write-ahead, the stalled final write and its refused retry; the
+    # re-read finds this run's own entries, so there is nothing left to write.
+    assert s3_proxy.counts == {"GetObject": 2, "PutObject": 5 + 1 + 2}
     assert assert_truthful(target) == entries(files)
 
 
@@ -202,7 +209,7 @@ def test_refused_writes_are_named_recorded_nowhere_and_the_rerun_sends_only_them
 
     s3_proxy.faults = None
     ops, out = counted(botocore_calls, "--smart")
-    assert ops == {"GetObject": 1, "PutObject": len(private) + 1}
+    assert ops == {"GetObject": 1, "PutObject": len(private) + 2}
     assert "3 static files uploaded" in out and "12 skipped as unchanged" in out
     assert_bucket_holds(target, {**public, **private})
     assert assert_truthful(target) == entries({**public, **private})
@@ -267,21 +274,24 @@ def test_an_interrupted_run_stops_cleanly_and_the_rerun_finishes(
     rerun = deploy_process(target, src)
     out, err = rerun.communicate(timeout=60)
     assert rerun.returncode == 0, (out, err)
-    assert s3_proxy.counts == {"GetObject": 1, "PutObject": len(files) - len(landed) + 1}
+    assert s3_proxy.counts == {"GetObject": 1, "PutObject": len(files) - len(landed) + 2}
     assert_bucket_holds(target, files)
     assert set(assert_truthful(target)) == set(files)
 
 
 def test_a_signal_during_the_manifest_write_lets_it_finish(static_files, s3_storage_settings,
                                                           monkeypatch):
-    """Cut short, the write would leave the old manifest describing replaced files."""
+    """Cut short, the write would leave what landed unrecorded."""
 
     files = small_files(5)
     static_files(files)
     real_write = S3ManifestStore.write
+    writes = []
 
-    def write(self: S3ManifestStore, data: bytes, expected: Any) -> bool:
-        os.kill(os.getpid(), signal.SIGINT)  # handled in this (the main) thread, right here
+    def write(self: S3ManifestStore, data: bytes, expected: Any) -> str | None:
+        writes.append(data)
+        if len(writes) == 2:  # the final write, after the write-ahead
+            os.kill(os.getpid(), signal.SIGINT)  # handled in this (the main) thread, right here
         return real_write(self, data, expected)
 
     monkeypatch.setattr(S3ManifestStore, "write", write)
@@ -376,10 +386,10 @@ def test_uploads_carry_the_configured_parameters_and_never_a_wider_acl(
     s3_hooks("before-send.s3", lambda request, **_: sent.append(
         (request.method, header(dict(request.headers), "x-amz-acl"))))
     ops, _ = counted(botocore_calls, "--smart")
-    assert ops == {"GetObject": 1, "PutObject": 5 + 1}  # no PutObjectAcl either
+    assert ops == {"GetObject": 1, "PutObject": 5 + 2}  # no PutObjectAcl either
     # This server ignores x-amz-acl on PutObject, so the ACL is checked as sent:
     # every write, the manifest's too, carries exactly the configured one.
-    assert sorted(sent, key=str) == [("GET", None)] + [("PUT", acl)] * 6
+    assert sorted(sent, key=str) == [("GET", None)] + [("PUT", acl)] * 7
     for name in files:
         head = target.head(name)
         assert {k: head.get(k) for k in params} == params
@@ -407,7 +417,8 @@ def test_a_source_file_lost_during_the_run_fails_alone_and_is_not_recorded(
             locked.unlink()
             locked.mkdir()
 
-    # After the first upload, so past the check every run makes before uploading.
+    # After the first PutObject (the manifest's write-ahead), so past the check every
+    # run makes before uploading, and after every file was hashed.
     s3_hooks("after-call.s3.PutObject", break_sources)
     with pytest.raises(CommandError) as raised:
         counted(botocore_calls, "--smart", "--threads", "1")
@@ -418,7 +429,7 @@ def test_a_source_file_lost_during_the_run_fails_alone_and_is_not_recorded(
     assert f"  later/f002.css: IsADirectoryError: [Errno 21] Is a directory: '{locked}'\n" in (
         message)
     # Nothing was sent for them: both failed while being read, before their request.
-    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 3 + 1}
+    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 3 + 2}
     landed = {k: v for k, v in files.items() if k not in ("later/f001.css", "later/f002.css")}
     assert_bucket_holds(s3_storage_settings, landed)
     assert assert_truthful(s3_storage_settings) == entries(landed)
@@ -452,3 +463,28 @@ def test_bad_input_makes_no_request(static_files, s3_storage_settings, settings,
     assert expected in str(raised.value)
     assert dict(botocore_calls.operations) == {} and botocore_calls.attempts == 0
     assert s3_storage_settings.keys() == set()
+
+
+def test_a_signal_during_the_write_ahead_lets_it_finish_and_sends_nothing(
+        static_files, s3_storage_settings, monkeypatch):
+    files = small_files(5)
+    src = static_files(files)
+    run("--smart")
+    for name in files:
+        (src / name).write_text(f"v2 {name}")  # every file changes
+    real_write = S3ManifestStore.write
+
+    def write(self: S3ManifestStore, data: bytes, expected: Any) -> str | None:
+        if not writes:
+            os.kill(os.getpid(), signal.SIGINT)
+        writes.append(data)
+        return real_write(self, data, expected)
+
+    writes: list[bytes] = []
+    monkeypatch.setattr(S3ManifestStore, "write", write)
+    with pytest.raises(CommandError, match="Interrupted: 0 files were uploaded, 5 were not "):
+        run("--smart")
+    assert len(writes) == 2  # the write-ahead landed, then the final write settled it
+    assert_bucket_holds(s3_storage_settings, files)  # still v1: nothing was sent
+    # Announced but never sent: no longer vouched for, so the next run uploads them.
+    assert assert_truthful(s3_storage_settings) == {}

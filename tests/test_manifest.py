@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,8 +13,18 @@ from storages.backends.s3 import S3Storage
 from collectstupid import manifest
 from collectstupid.backends import backend_for
 from collectstupid.errors import ManifestError, ManifestFormatError
-from collectstupid.manifest import Entry, Snapshot
+from collectstupid.manifest import (
+    Contents,
+    Entry,
+    Pending,
+    Run,
+    Snapshot,
+    announce,
+    rewrite,
+    settle,
+)
 from collectstupid.manifest.entries import FORMAT, VERSION
+from collectstupid.manifest.publish import STALE_AFTER
 from collectstupid.s3.manifest import S3ManifestStore
 from collectstupid.storage import target_storage
 from tests.helpers import MANIFEST, bucket_manifest, entry
@@ -23,9 +34,10 @@ from tests.helpers import MANIFEST, bucket_manifest, entry
 
 def test_dumps_loads_round_trip_and_is_stable():
     entries = {"b.css": entry("b"), "a/é.js": entry("a")}
-    data = manifest.dumps(entries)
-    assert manifest.loads(data) == entries
-    assert manifest.dumps(dict(reversed(list(entries.items())))) == data
+    pending = {"c.css": Pending({"run2": 2.5, "run1": 1}, contended=True)}
+    data = manifest.dumps(entries, pending)
+    assert manifest.loads(data) == Contents(entries, pending)
+    assert manifest.dumps(dict(reversed(list(entries.items()))), pending) == data
     doc = json.loads(data)
     assert doc["format"] == FORMAT
     assert doc["version"] == VERSION
@@ -39,7 +51,10 @@ def test_dumps_loads_round_trip_and_is_stable():
     (json.dumps({"format": FORMAT, "version": 99, "files": {}}).encode(),
      "format version 99"),
     (json.dumps({"format": FORMAT, "version": 1, "files": []}).encode(),
-     "'files' is not a mapping"),
+     "'files' or 'pending' is not a mapping"),
+    (json.dumps({"format": FORMAT, "version": 2, "files": {},
+                 "pending": {"a": {"runs": {"r": "x"}, "contended": False}}}).encode(),
+     "pending entry for 'a'"),
     (json.dumps({"format": FORMAT, "version": 1,
                  "files": {"a": {"sha256": "x", "size": 1}}}).encode(), "entry for 'a'"),
     (json.dumps({"format": FORMAT, "version": 1,
@@ -50,41 +65,66 @@ def test_loads_rejects_anything_it_did_not_write(data, why):
         manifest.loads(data)
 
 
-# --- the merge rule --------------------------------------------------------
+# --- writing ahead and settling ---------------------------------------------
 
 OLD, MINE, THEIRS = entry("old"), entry("mine"), entry("theirs")
+A, B, C = Run("a", time.time()), Run("b", time.time()), Run("c", time.time())
 
 
-def test_merge_keeps_entries_this_run_did_not_touch():
-    merged, conflicts = manifest.merge(
-        fresh={"media/a.mp4": OLD, "css/a.css": OLD},
-        base={"media/a.mp4": OLD, "css/a.css": OLD},
-        uploaded={"css/a.css": MINE},
-        failed=[],
-    )
-    assert merged == {"media/a.mp4": OLD, "css/a.css": MINE}
+def test_announcing_stops_vouching_and_marks_the_paths_pending():
+    before = Contents({"css/a.css": OLD, "media/a.mp4": OLD})
+    after = announce(before, A, ["css/a.css", "css/new.css"])
+    assert after.entries == {"media/a.mp4": OLD}
+    assert after.pending == {"css/a.css": Pending({"a": A.started}),
+                             "css/new.css": Pending({"a": A.started})}
+
+
+def test_settling_records_what_landed_and_forgets_what_did_not():
+    announced = announce(Contents({"a": OLD, "b": OLD, "c": OLD, "keep": OLD}), A, "abc")
+    # "b" failed (it may have half-landed); "c" was never started: neither is vouched for.
+    after, conflicts = settle(announced, A, "abc", {"a": MINE})
+    assert after == Contents({"a": MINE, "keep": OLD})
     assert conflicts == []
 
 
-def test_merge_drops_a_failed_files_entry():
-    # The failed write may have landed or half-landed: the old entry is no longer known true.
-    merged, _ = manifest.merge({"a": OLD, "b": OLD}, {"a": OLD, "b": OLD}, {}, ["a"])
-    assert merged == {"b": OLD}
+def test_two_runs_writing_one_path_at_once_leave_it_unvouched_whoever_ends_first():
+    for first, second in ((A, B), (B, A)):
+        contents = announce(announce(Contents({"x": OLD, "y": OLD}), A, ["x"]), B, ["x", "y"])
+        assert contents.pending["x"].contended
+        contents, conflicts = settle(contents, first, ["x"] if first is A else ["x", "y"],
+                                     {"x": MINE, "y": MINE})
+        assert "x" not in contents.entries and conflicts == ["x"]
+        contents, conflicts = settle(contents, second, ["x"] if second is A else ["x", "y"],
+                                     {"x": THEIRS, "y": THEIRS})
+        assert "x" not in contents.entries and "x" not in contents.pending
+        assert conflicts == ["x"]
+        assert contents.entries["y"] in (MINE, THEIRS)
 
 
-def test_merge_after_another_run_wrote():
-    base = {"same": OLD, "raced": OLD, "theirs-only": OLD, "gone": OLD}
-    fresh = {"same": MINE, "raced": THEIRS, "theirs-only": THEIRS, "new-theirs": THEIRS}
-    uploaded = {"same": MINE, "raced": MINE, "gone": MINE, "mine-only": MINE}
-    merged, conflicts = manifest.merge(fresh, base, uploaded, [])
-    assert merged == {
-        "same": MINE,  # both wrote the same bytes: true whichever landed last
-        "theirs-only": THEIRS,
-        "new-theirs": THEIRS,
-        "mine-only": MINE,  # nobody else recorded it since our read
-    }
-    # Both wrote other bytes (or they dropped it): whose write landed last is unknown.
-    assert conflicts == ["gone", "raced"]
+def test_a_run_that_came_and_went_meanwhile_is_not_forgotten():
+    # B announces; C announces, uploads and settles before B ends. C's upload may
+    # have landed after B's, so B must not vouch for its own bytes.
+    contents = announce(Contents(), B, ["x"])
+    contents = announce(contents, C, ["x"])
+    contents, _ = settle(contents, C, ["x"], {"x": THEIRS})
+    contents, conflicts = settle(contents, B, ["x"], {"x": MINE})
+    assert "x" not in contents.entries and "x" not in contents.pending
+    assert conflicts == ["x"]
+
+
+def test_markers_of_dead_runs_are_ignored_after_a_while():
+    dead = Run("dead", time.time() - STALE_AFTER - 1)
+    contents = announce(Contents(), dead, ["x"])  # killed: never settles
+    contents = announce(contents, A, ["x"])
+    assert not contents.pending["x"].contended
+    contents, conflicts = settle(contents, A, ["x"], {"x": MINE})
+    assert contents == Contents({"x": MINE}) and conflicts == []
+
+
+def test_a_run_whose_marker_was_taken_for_dead_vouches_only_for_the_same_bytes():
+    contents = Contents({"x": THEIRS, "y": MINE})  # another run judged A dead and settled
+    after, conflicts = settle(contents, A, ["x", "y"], {"x": MINE, "y": MINE})
+    assert after.entries == {"y": MINE} and conflicts == ["x"]
 
 
 class FakeStore:
@@ -92,8 +132,8 @@ class FakeStore:
 
     name = MANIFEST
 
-    def __init__(self, entries: dict[str, Entry] | None = None) -> None:
-        self.data = manifest.dumps(entries) if entries is not None else None
+    def __init__(self, contents: Contents | None = None) -> None:
+        self.data = manifest.dumps(contents.entries, contents.pending) if contents else None
         self.version = 0
         self.writes = 0
         self.reads = 0
@@ -103,77 +143,88 @@ class FakeStore:
         self.reads += 1
         if self.data is None:
             return Snapshot()
-        return Snapshot(manifest.loads(self.data), str(self.version), found=True)
+        contents = manifest.loads(self.data)
+        return Snapshot(contents.entries, contents.pending, str(self.version), found=True)
 
-    def put(self, entries: dict[str, Entry]) -> None:
-        self.data = manifest.dumps(entries)
+    def put(self, contents: Contents) -> None:
+        self.data = manifest.dumps(contents.entries, contents.pending)
         self.version += 1
 
-    def write(self, data: bytes, expected: Snapshot) -> bool:
+    def write(self, data: bytes, expected: Snapshot) -> str | None:
         if self.before_write:
             hook, self.before_write = self.before_write, None
             hook()
         current = str(self.version) if self.data is not None else None
         if current != expected.token:
-            return False
+            return None
         self.data = data
         self.version += 1
         self.writes += 1
-        return True
+        return str(self.version)
 
 
-def test_publish_writes_nothing_when_nothing_changed():
-    store = FakeStore({"a": OLD})
-    result = manifest.publish(store, store.read(), {}, [])
-    assert not result.written
+def settling(run: Run, announced: list[str], uploaded: dict[str, Entry]) -> Any:
+    return lambda contents: settle(contents, run, announced, uploaded)
+
+
+def test_a_rewrite_that_changes_nothing_writes_nothing():
+    store = FakeStore(Contents({"a": OLD}))
+    published, _ = rewrite(store, store.read(), settling(A, [], {}))
+    assert not published.written
     assert store.writes == 0
 
 
-def test_publish_remerges_onto_a_copy_another_run_wrote():
-    store = FakeStore({"css/a.css": OLD, "media/a.mp4": OLD})
-    base = store.read()
-    store.before_write = lambda: store.put({"css/a.css": OLD, "media/a.mp4": THEIRS})
-    result = manifest.publish(store, base, {"css/a.css": MINE}, [])
-    assert result.written and result.attempts == 2
-    assert manifest.loads(store.data) == {"css/a.css": MINE, "media/a.mp4": THEIRS}
+def test_a_rewrite_applies_itself_again_onto_what_another_run_wrote():
+    store = FakeStore(announce(Contents({"media/a.mp4": OLD}), A, ["css/a.css"]))
+    current = store.read()
+    store.before_write = lambda: store.put(Contents(
+        {"media/a.mp4": THEIRS}, dict(current.pending)))
+    published, written = rewrite(store, current, settling(A, ["css/a.css"], {"css/a.css": MINE}))
+    assert published.written and published.attempts == 2
+    assert manifest.loads(store.data) == Contents({"css/a.css": MINE, "media/a.mp4": THEIRS})
+    assert written.token == str(store.version)  # the next conditional write needs no read
 
 
-def test_publish_after_a_refused_write_that_had_landed_counts_as_written():
+def test_a_refused_write_that_had_landed_counts_as_written():
     class Landed(FakeStore):
         # The first write lands but its answer is lost; the retry is refused by it.
-        def write(self, data: bytes, expected: Snapshot) -> bool:
+        def write(self, data: bytes, expected: Snapshot) -> str | None:
             if self.writes == 0:
                 super().write(data, expected)
-                return False
+                return None
             return super().write(data, expected)
 
-    store = Landed({"a": OLD})
-    result = manifest.publish(store, store.read(), {"a": MINE}, [])
-    assert result.written and result.attempts == 1
-    assert manifest.loads(store.data) == {"a": MINE}
+    store = Landed(announce(Contents({"a": OLD}), A, ["a"]))
+    published, _ = rewrite(store, store.read(), settling(A, ["a"], {"a": MINE}))
+    assert published.written and published.attempts == 1
+    assert manifest.loads(store.data) == Contents({"a": MINE})
 
 
-def test_publish_gives_up_after_a_few_conflicts():
+def test_a_rewrite_gives_up_after_a_few_conflicts():
     class Busy(FakeStore):
-        def write(self, data: bytes, expected: Snapshot) -> bool:
-            return False  # another run always wrote first
+        def write(self, data: bytes, expected: Snapshot) -> str | None:
+            return None  # another run always wrote first
 
-    busy = Busy({})
+    busy = Busy(Contents())
     with pytest.raises(ManifestError, match="3 attempts"):
-        manifest.publish(busy, busy.read(), {"a": MINE}, [], attempts=3)
+        rewrite(busy, busy.read(), lambda c: (announce(c, A, ["a"]), []), attempts=3)
     assert busy.reads == 1 + 3
 
 
-def test_s3_racing_writes_of_different_content_drop_the_entry(s3_storage_settings):
+def test_s3_racing_runs_of_different_content_drop_the_entry(s3_storage_settings):
     store = backend_for(target_storage()).manifest_store(MANIFEST)
     assert isinstance(store, S3ManifestStore)
     assert store.key == s3_storage_settings.key(MANIFEST)
-    manifest.publish(store, store.read(), {"app.js": OLD, "logo.png": OLD})
-    run_a, run_b = store.read(), store.read()
-    # Two commits both uploaded app.js: nobody knows whose PUT landed last.
-    first = manifest.publish(store, run_a, {"app.js": MINE})
-    second = manifest.publish(store, run_b, {"app.js": THEIRS, "logo.png": THEIRS})
-    assert first.written and first.attempts == 1
+    rewrite(store, store.read(), lambda c: (Contents({"app.js": OLD, "logo.png": OLD}), []))
+    # Two commits both upload app.js at once: nobody knows whose PUT landed last.
+    _, run_a = rewrite(store, store.read(), lambda c: (announce(c, A, ["app.js"]), []))
+    _, run_b = rewrite(store, store.read(),
+                       lambda c: (announce(c, B, ["app.js", "logo.png"]), []))
+    first, _ = rewrite(store, run_a, settling(A, ["app.js"], {"app.js": MINE}))
+    second, _ = rewrite(store, run_b, settling(B, ["app.js", "logo.png"],
+                                               {"app.js": THEIRS, "logo.png": THEIRS}))
+    # Each final write finds the other's change since it last wrote, and merges.
+    assert first.written and first.attempts == 2 and first.conflicts == ("app.js",)
     assert second.written and second.attempts == 2 and second.conflicts == ("app.js",)
     assert bucket_manifest(s3_storage_settings) == {"logo.png": THEIRS}
 
@@ -193,3 +244,9 @@ def test_the_s3_manifest_store_makes_a_plain_client_not_the_storages_resource(mo
     assert client.meta.region_name == "eu-west-1"
     assert client.meta.endpoint_url == "http://127.0.0.1:9"
 
+
+
+def test_a_version_1_manifest_is_still_read():
+    data = json.dumps({"format": FORMAT, "version": 1,
+                       "files": {"a.css": {"sha256": "0" * 64, "size": 3}}}).encode()
+    assert manifest.loads(data) == Contents({"a.css": Entry("0" * 64, 3)})

@@ -10,6 +10,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.core.management.base import CommandError
 
 from collectstupid import manifest, smart
 from collectstupid.collect import SourceFile
+from collectstupid.errors import SourceChanged
 from collectstupid.manifest import Entry, Snapshot
 from collectstupid.manifest.entries import FORMAT
 from collectstupid.s3.manifest import S3ManifestStore
@@ -48,7 +50,7 @@ def touch_all(root: Path) -> None:
 
 
 def read_manifest(root: Path) -> dict[str, Entry]:
-    return manifest.loads((root / MANIFEST).read_bytes())
+    return manifest.loads((root / MANIFEST).read_bytes()).entries
 
 
 # --- the writer wrapper ----------------------------------------------------
@@ -61,12 +63,17 @@ def source_for(tmp_path: Path, dest: str, content: bytes) -> SourceFile:
     return SourceFile(dest, FileSystemStorage(location=str(tmp_path)), dest, len(content))
 
 
+def writer_for(files: list[SourceFile], known: dict[str, Entry],
+               inner: Callable[[SourceFile], Any]) -> smart.SmartWriter:
+    return smart.SmartWriter(inner, [smart.assess(source, known) for source in files])
+
+
 def test_smart_writer_skips_known_content_without_calling_the_writer(tmp_path):
     calls: list[str] = []
     unchanged = source_for(tmp_path, "a.css", b"same")
     changed = source_for(tmp_path, "b.css", b"new bytes")
-    writer = smart.SmartWriter(lambda s: calls.append(s.dest), {
-        "a.css": entry(b"same"), "b.css": entry(b"old bytes")})
+    writer = writer_for([unchanged, changed], {
+        "a.css": entry(b"same"), "b.css": entry(b"old bytes")}, lambda s: calls.append(s.dest))
     assert writer(unchanged) == SKIPPED
     assert writer(changed) == UPLOADED
     assert calls == ["b.css"]
@@ -78,17 +85,41 @@ def test_smart_writer_records_nothing_for_a_failed_write(tmp_path):
     def fail(source: SourceFile) -> None:
         raise OSError("disk on fire")
 
-    writer = smart.SmartWriter(fail, {"a.css": entry(b"old")})
+    source = source_for(tmp_path, "a.css", b"new")
+    writer = writer_for([source], {"a.css": entry(b"old")}, fail)
     with pytest.raises(OSError):
-        writer(source_for(tmp_path, "a.css", b"new"))
+        writer(source)
     assert writer.uploaded == {}
-    assert writer.failed == {"a.css"}
+
+
+def test_a_file_rewritten_during_its_upload_fails_and_is_not_recorded(tmp_path):
+    source = source_for(tmp_path, "a.css", b"v1")
+
+    def rewrite_meanwhile(source: SourceFile) -> None:
+        # Same bytes, written again: only the modification time and the inode can tell.
+        path = tmp_path / "a.css"
+        path.unlink()
+        path.write_bytes(b"v1")
+
+    writer = writer_for([source], {}, rewrite_meanwhile)
+    with pytest.raises(SourceChanged, match="changed while uploading"):
+        writer(source)
+    assert writer.uploaded == {}
+
+
+def test_an_unreadable_file_fails_at_upload_without_calling_the_writer(tmp_path):
+    gone = source_for(tmp_path, "a.css", b"x")
+    (tmp_path / "a.css").unlink()
+    writer = writer_for([gone], {}, lambda s: pytest.fail("the writer was called"))
+    with pytest.raises(FileNotFoundError):
+        writer(gone)
 
 
 def test_smart_writer_hashes_big_files_in_chunks(tmp_path):
     big = bytes(range(256)) * (smart.CHUNK // 256 * 3 + 7)
-    writer = smart.SmartWriter(lambda s: None, {})
-    writer(source_for(tmp_path, "media/big.mp4", big))
+    source = source_for(tmp_path, "media/big.mp4", big)
+    writer = writer_for([source], {}, lambda s: None)
+    writer(source)
     assert writer.uploaded["media/big.mp4"] == entry(big)
 
 
@@ -205,7 +236,7 @@ def test_failed_upload_is_not_recorded_and_retried_next_run(static_files, static
 @pytest.mark.parametrize("content", [
     b"{definitely not json",
     b'{"format": "someone-else", "files": {}}',
-    json.dumps({"format": FORMAT, "version": 2, "files": {}}).encode(),
+    json.dumps({"format": FORMAT, "version": 99, "files": {}}).encode(),
 ])
 def test_unusable_manifest_warns_once_and_everything_uploads(static_files, static_root,
                                                              content):
@@ -325,7 +356,8 @@ def test_s3_call_counts_first_run_rerun_and_one_percent(static_files, s3_storage
     files = many_assets(100)
     src = static_files(files)
     ops, out = counted(botocore_calls, "--smart")
-    assert ops == {"GetObject": 1, "PutObject": 100 + 1}
+    # The files, and the manifest twice: written ahead, then with what landed.
+    assert ops == {"GetObject": 1, "PutObject": 100 + 2}
     assert botocore_calls.failures == {"GetObject": 1}  # the 404 of the missing manifest
     assert "100 static files uploaded" in out
     assert assert_truthful(s3_storage_settings) == {k: entry(v) for k, v in files.items()}
@@ -338,7 +370,7 @@ def test_s3_call_counts_first_run_rerun_and_one_percent(static_files, s3_storage
 
     (src / "css/file042.css").write_text("changed")
     ops, out = counted(botocore_calls, "--smart")
-    assert ops == {"GetObject": 1, "PutObject": 1 + 1}
+    assert ops == {"GetObject": 1, "PutObject": 1 + 2}
     assert "1 static file uploaded" in out and "99 skipped as unchanged" in out
     assert assert_truthful(s3_storage_settings)["css/file042.css"] == entry("changed")
 
@@ -376,13 +408,13 @@ def test_s3_profile_switch_keeps_media_entries(static_files, s3_storage_settings
     (src / "media/intro.mp4").write_bytes(b"\x07" * 4096)  # changed, but not shipped by no-media
     (src / "css/site.css").write_text("body { color: blue }")
     ops, _ = counted(botocore_calls, "--smart", "--profile", "no-media")
-    assert ops == {"GetObject": 1, "PutObject": 1 + 1}
+    assert ops == {"GetObject": 1, "PutObject": 1 + 2}
     recorded = assert_truthful(s3_storage_settings)
     assert set(recorded) == set(ASSETS)
     assert recorded["media/intro.mp4"] == entry(ASSETS["media/intro.mp4"])
 
     ops, _ = counted(botocore_calls, "--smart", "--profile", "full")
-    assert ops == {"GetObject": 1, "PutObject": 1 + 1}  # only the changed video
+    assert ops == {"GetObject": 1, "PutObject": 1 + 2}  # only the changed video
     assert assert_truthful(s3_storage_settings)["media/intro.mp4"] == entry(b"\x07" * 4096)
 
 
@@ -396,7 +428,7 @@ def test_s3_failed_upload_stays_unrecorded_and_next_run_uploads_it(
     s3_proxy.faults = FaultPlan(deny_prefix=target.key("js/app.js"))
     with pytest.raises(CommandError, match="1 of 3 files failed"):
         counted(botocore_calls, "--smart")
-    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 2 + 1}
+    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 2 + 2}
     assert botocore_calls.failures == {"PutObject": 1}
     recorded = assert_truthful(target)
     assert "js/app.js" not in recorded  # neither the new content nor the old
@@ -404,7 +436,7 @@ def test_s3_failed_upload_stays_unrecorded_and_next_run_uploads_it(
 
     s3_proxy.faults = None
     ops, out = counted(botocore_calls, "--smart", verbosity=2)
-    assert ops == {"GetObject": 1, "PutObject": 1 + 1}
+    assert ops == {"GetObject": 1, "PutObject": 1 + 2}
     assert "Uploaded 'js/app.js'" in out
     assert assert_truthful(target)["js/app.js"] == entry("console.log(2)")
 
@@ -416,7 +448,7 @@ def test_s3_corrupt_manifest_warns_once_uploads_all_and_is_rewritten(
     target.client.put_object(Bucket=target.bucket, Key=target.key(MANIFEST), Body=b"\0garbage{")
     botocore_calls.reset()
     out, err = run_split("--smart", "--profile", "full")
-    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 5 + 1}
+    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 5 + 2}
     assert err.count("was ignored") == 1 and "not valid JSON" in err
     assert "5 static files uploaded" in out
     assert assert_truthful(target) == {k: entry(v) for k, v in ASSETS.items()}
@@ -428,15 +460,15 @@ def test_s3_unreadable_manifest_is_merged_with_not_overwritten(
     src = static_files(ASSETS)
     run("--smart", "--profile", "media-only")
     (src / "css/site.css").write_text("body { color: blue }")
-    # The one read fails: every file uploads, and the write, made "only if absent",
-    # is refused because a manifest exists; the run reads it again and merges.
+    # The one read fails: every file uploads, and the write-ahead, made "only if
+    # absent", is refused because a manifest exists; the run reads it again and merges.
     s3_proxy.faults = FaultPlan(error_ratio=1, error_statuses=(403,),
                                 only_operations={"GetObject"}, max_faults=1)
     botocore_calls.reset()
     out, err = run_split("--smart", "--profile", "no-media")
     assert err.count("was ignored") == 1 and "AccessDenied" in err
     assert "3 static files uploaded" in out
-    assert dict(botocore_calls.operations) == {"GetObject": 2, "PutObject": 3 + 2}
+    assert dict(botocore_calls.operations) == {"GetObject": 2, "PutObject": 3 + 3}
     assert assert_truthful(target) == {k: entry(v) for k, v in ASSETS.items()
                                        if k != "css/site.css"} | {
         "css/site.css": entry("body { color: blue }")}
@@ -447,13 +479,13 @@ def test_s3_force_uploads_all_and_rewrites(static_files, s3_storage_settings, bo
     static_files(ASSETS)
     run("--smart", "--profile", "full")
     ops, out = counted(botocore_calls, "--force", "--profile", "no-media")
-    # Same hashes as recorded: the manifest would not change, so it is not rewritten.
-    assert ops == {"GetObject": 1, "PutObject": 3}
+    # Every file is announced, so the manifest is written ahead and after.
+    assert ops == {"GetObject": 1, "PutObject": 3 + 2}
     assert "3 static files uploaded" in out
     target.client.put_object(Bucket=target.bucket, Key=target.key(MANIFEST),
                              Body=manifest.dumps({"css/site.css": entry("stale")}))
     ops, _ = counted(botocore_calls, "--force", "--profile", "no-media")
-    assert ops == {"GetObject": 1, "PutObject": 3 + 1}
+    assert ops == {"GetObject": 1, "PutObject": 3 + 2}
     assert set(assert_truthful(target)) == set(ASSETS) - MEDIA
 
 
@@ -492,9 +524,11 @@ def test_s3_concurrent_runs_of_two_profiles_merge(static_files, s3_storage_setti
     botocore_calls.reset()
     assert deploy_at_once("no-media", "media-only") == []
     ops = botocore_calls.operations
-    # Two first reads and one re-read after the lost race; five files, and three
-    # manifest writes: two that landed and one that S3 refused.
-    assert ops["GetObject"] == 3
-    assert ops["PutObject"] == 5 + 3
-    assert botocore_calls.failures["PutObject"] == 1
+    # Both write ahead at once from "no manifest": S3 refuses one (PreconditionFailed),
+    # which reads again and merges. The final writes may race too; every refused
+    # write costs one more read. Five files, two write-aheads and two final writes.
+    refused = botocore_calls.failures["PutObject"]
+    assert refused >= 1
+    assert ops["GetObject"] == 2 + refused
+    assert ops["PutObject"] == 5 + 4 + refused
     assert assert_truthful(s3_storage_settings) == {k: entry(v) for k, v in ASSETS.items()}

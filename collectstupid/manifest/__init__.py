@@ -2,27 +2,31 @@
 
 For each destination path it records the SHA-256 and size of the source file
 that was written there. Smart mode reads it once before uploading and skips
-files whose content it already records; it writes it once, last, when the
-run changed something. The rules that keep it truthful are in publish.py;
-the guarantees, for users, in the docs.
+files whose content it already records. A run that changes files writes it
+twice: ahead of its uploads, to stop vouching for what it is about to
+change, and after them, to record what landed (see publish.py).
 
 ``entries`` is the format, ``store`` reading and writing it in a storage
-(each backend may bring a store of its own), ``publish`` the merge and write.
+(each backend may bring a store of its own), ``publish`` the two writes.
 """
 
-from collectstupid.manifest.entries import Entries, Entry, dumps, loads
-from collectstupid.manifest.publish import Published, merge, publish
+from collectstupid.manifest.entries import Contents, Entries, Entry, Pending, dumps, loads
+from collectstupid.manifest.publish import Published, Run, announce, rewrite, settle
 from collectstupid.manifest.store import ManifestStore, Snapshot, StorageManifestStore
 
 __all__ = [
+    "Contents",
     "Entries",
     "Entry",
     "ManifestStore",
+    "Pending",
     "Published",
+    "Run",
     "Snapshot",
     "StorageManifestStore",
+    "announce",
     "dumps",
     "loads",
-    "merge",
-    "publish",
+    "rewrite",
+    "settle",
 ]

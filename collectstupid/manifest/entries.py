@@ -1,16 +1,23 @@
-"""The manifest's bytes: what each destination path holds, as JSON."""
+"""The manifest's bytes: what each destination path holds, as JSON.
+
+A path is either vouched for (``files``: the hash and size of what was
+written there) or pending (``pending``: runs that may be writing it now, so
+nothing is known of it). Format version 1 had no pending paths; it is still
+read.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from collectstupid.errors import ManifestFormatError
 
 FORMAT = "collectstupid-deploy-manifest"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -23,12 +30,32 @@ class Entry:
     size: int
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A path that runs announced they are about to write.
+
+    ``runs`` maps each run's id to when it started (seconds since the epoch).
+    ``contended`` says two runs wrote the path at overlapping times, so
+    whichever write landed last is unknown and nobody may vouch for it.
+    """
+
+    runs: Mapping[str, float]
+    contended: bool = False
+
+
 Entries = dict[str, Entry]
+PendingPaths = dict[str, Pending]
 
 
-def dumps(entries: Mapping[str, Entry]) -> bytes:
+@dataclass(frozen=True)
+class Contents:
+    entries: Entries = field(default_factory=dict)
+    pending: PendingPaths = field(default_factory=dict)
+
+
+def dumps(entries: Mapping[str, Entry], pending: Mapping[str, Pending] | None = None) -> bytes:
     """The manifest as bytes: sorted, so an unchanged manifest is byte-identical."""
-    data = {
+    data: dict[str, object] = {
         "format": FORMAT,
         "version": VERSION,
         "files": {
@@ -36,10 +63,38 @@ def dumps(entries: Mapping[str, Entry]) -> bytes:
             for path, entry in sorted(entries.items())
         },
     }
+    if pending:
+        data["pending"] = {
+            path: {"runs": dict(sorted(p.runs.items())), "contended": p.contended}
+            for path, p in sorted(pending.items())
+        }
     return (json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
 
-def loads(data: bytes) -> Entries:
+def _entry(value: object) -> Entry | None:
+    if (
+        isinstance(value, dict)
+        and isinstance(value.get("sha256"), str)
+        and _SHA256.fullmatch(value["sha256"])
+        and type(value.get("size")) is int
+        and value["size"] >= 0
+    ):
+        return Entry(value["sha256"], value["size"])
+    return None
+
+
+def _pending(value: object) -> Pending | None:
+    if not isinstance(value, dict) or not isinstance(value.get("contended"), bool):
+        return None
+    runs = value.get("runs")
+    if not isinstance(runs, dict) or not all(
+        isinstance(k, str) and type(t) in (int, float) for k, t in runs.items()
+    ):
+        return None
+    return Pending(dict(runs), value["contended"])
+
+
+def loads(data: bytes) -> Contents:
     """Parse a manifest; any doubt about any entry rejects the whole object.
 
     Trusting half of a manifest would mean trusting an object we know was not
@@ -51,22 +106,23 @@ def loads(data: bytes) -> Entries:
         raise ManifestFormatError(f"it is not valid JSON ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ManifestFormatError("it was not written by collectstupid")
-    if doc.get("version") != VERSION:
+    if doc.get("version") not in READS:
         raise ManifestFormatError(
-            f"it has format version {doc.get('version')!r}; this collectstupid reads {VERSION}"
+            f"it has format version {doc.get('version')!r}; this collectstupid reads "
+            f"{' and '.join(map(str, READS))}"
         )
-    files = doc.get("files")
-    if not isinstance(files, dict):
-        raise ManifestFormatError("its 'files' is not a mapping")
-    entries: Entries = {}
+    files, pending = doc.get("files"), doc.get("pending", {})
+    if not isinstance(files, dict) or not isinstance(pending, dict):
+        raise ManifestFormatError("its 'files' or 'pending' is not a mapping")
+    contents = Contents()
     for path, value in files.items():
-        if not (
-            isinstance(value, dict)
-            and isinstance(value.get("sha256"), str)
-            and _SHA256.fullmatch(value["sha256"])
-            and type(value.get("size")) is int
-            and value["size"] >= 0
-        ):
+        entry = _entry(value)
+        if entry is None:
             raise ManifestFormatError(f"its entry for {path!r} is malformed")
-        entries[path] = Entry(value["sha256"], value["size"])
-    return entries
+        contents.entries[path] = entry
+    for path, value in pending.items():
+        marker = _pending(value)
+        if marker is None or path in contents.entries:
+            raise ManifestFormatError(f"its pending entry for {path!r} is malformed")
+        contents.pending[path] = marker
+    return contents

@@ -1,61 +1,106 @@
 """Write the manifest once, last, merging with any run that wrote meanwhile.
 
-The manifest must never claim content that is not in the bucket. Three rules
-keep it truthful:
+The manifest must never claim content that is not in the bucket, whatever
+instant a run dies at. A run that is about to change files writes ahead:
 
-- an entry is recorded only after its file's write succeeded;
-- a file whose write failed loses its entry: the failed write may have
-  landed (a lost response) or, on storages without atomic writes, half-landed,
-  so "old content" is no longer known to be true either;
-- when two runs race and both wrote the same path with different content,
-  neither knows whose write landed last, so the entry is dropped.
+1. ``announce``: before its first upload, the run removes the entries of the
+   files it will write and marks them pending under its id (one conditional
+   write). From then on nothing vouches for them, so a run killed at any
+   later instant leaves them unknown, and the next run uploads them again.
+2. ``settle``: after its uploads, it records what landed. A path is vouched
+   for only if no other run announced it in the meantime: overlapping runs
+   mark the path contended and the last of them drops it, because whose
+   write landed last is unknown. A failed or unstarted file loses its entry:
+   a failed write may have landed (a lost response) or half-landed.
 
-A missing entry is always safe: it costs one upload on the next run.
+A missing entry is always safe: it costs one upload on the next run. A run
+that changes nothing writes nothing. Markers of runs older than STALE_AFTER
+are taken for those of dead runs and ignored.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from collectstupid.errors import ManifestError
-from collectstupid.manifest.entries import Entries, Entry, dumps
+from collectstupid.manifest.entries import Contents, Entry, Pending, PendingPaths, dumps
 from collectstupid.manifest.store import ManifestStore, Snapshot
 
 # Enough for a handful of jobs finishing at once; each retry costs one GET and one PUT.
 WRITE_ATTEMPTS = 5
+# No deploy runs this long: a marker this old belongs to a run that died.
+STALE_AFTER = 6 * 3600.0
 
 
-def merge(
-    fresh: Mapping[str, Entry],
-    base: Mapping[str, Entry],
-    uploaded: Mapping[str, Entry],
-    failed: Iterable[str],
-) -> tuple[Entries, list[str]]:
-    """This run's changes applied to the manifest as it is now.
+@dataclass(frozen=True)
+class Run:
+    """One deploy, as its markers in the manifest name it."""
 
-    ``base`` is what this run read at its start, ``fresh`` what the store holds
-    now (the same object unless another run wrote meanwhile). Entries this run
-    did not touch are kept, whichever profile recorded them. For a path this
-    run uploaded, ``fresh`` holding neither the base's entry nor ours means
-    another run wrote that path with other content while we did: which write
-    landed last is unknown, so the entry is dropped. Returns the entries and
-    the paths dropped that way.
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    started: float = field(default_factory=time.time)
+
+
+def live(pending: Mapping[str, Pending], now: float | None = None) -> PendingPaths:
+    """The markers of runs that may still be writing; markers of dead runs go."""
+    oldest = (time.time() if now is None else now) - STALE_AFTER
+    kept: PendingPaths = {}
+    for path, marker in pending.items():
+        runs = {run: started for run, started in marker.runs.items() if started >= oldest}
+        if runs:
+            kept[path] = Pending(runs, marker.contended)
+    return kept
+
+
+def announce(contents: Contents, run: Run, paths: Iterable[str]) -> Contents:
+    """Stop vouching for ``paths`` and mark them pending for ``run``."""
+    entries = dict(contents.entries)
+    pending = live(contents.pending)
+    for path in paths:
+        entries.pop(path, None)
+        prior = pending.get(path)
+        others = {r: t for r, t in (prior.runs if prior else {}).items() if r != run.id}
+        contended = bool(others) or bool(prior and prior.contended)
+        pending[path] = Pending({**others, run.id: run.started}, contended)
+    return Contents(entries, pending)
+
+
+def settle(contents: Contents, run: Run, announced: Iterable[str],
+           uploaded: Mapping[str, Entry]) -> tuple[Contents, list[str]]:
+    """Record what ``run`` uploaded of the paths it announced.
+
+    Returns the new contents and the uploaded paths left unrecorded because
+    another run wrote them at an overlapping time.
     """
-    merged = dict(fresh)
+    entries = dict(contents.entries)
+    pending = live(contents.pending)
     conflicts = []
-    for path, entry in uploaded.items():
-        current = fresh.get(path)
-        if current == entry or current == base.get(path):
-            merged[path] = entry
+    for path in announced:
+        mine = uploaded.get(path)
+        marker = pending.get(path)
+        if marker is None or run.id not in marker.runs:
+            # Our marker is gone (a run judged us dead): another write may have
+            # landed after ours, unless it wrote the very same content.
+            if mine is None or entries.get(path) != mine:
+                entries.pop(path, None)
+                if mine is not None:
+                    conflicts.append(path)
+            continue
+        others = {r: t for r, t in marker.runs.items() if r != run.id}
+        if others:
+            pending[path] = Pending(others, contended=True)
         else:
-            merged.pop(path, None)
-            conflicts.append(path)
-    for path in failed:
-        merged.pop(path, None)
-    return merged, sorted(conflicts)
+            del pending[path]
+        if mine is not None and not others and not marker.contended:
+            entries[path] = mine
+        else:
+            entries.pop(path, None)
+            if mine is not None:
+                conflicts.append(path)
+    return Contents(entries, pending), sorted(conflicts)
 
 
 @dataclass(frozen=True)
@@ -66,37 +111,33 @@ class Published:
     conflicts: tuple[str, ...] = ()
 
 
-def publish(
-    store: ManifestStore,
-    base: Snapshot,
-    uploaded: Mapping[str, Entry],
-    failed: Iterable[str] = (),
-    attempts: int = WRITE_ATTEMPTS,
-) -> Published:
-    """Write the manifest once, merging with any run that wrote since ``base`` was read.
+Change = Callable[[Contents], tuple[Contents, list[str]]]
 
-    Nothing is written when the merge leaves the manifest as it is (nothing
-    uploaded, no entry to drop), so a run that changed nothing costs no write.
+
+def rewrite(store: ManifestStore, current: Snapshot, change: Change,
+            attempts: int = WRITE_ATTEMPTS) -> tuple[Published, Snapshot]:
+    """Apply ``change`` to the manifest and write it once, conditionally.
+
+    When another run wrote since ``current`` was read, the change is applied
+    again to what it wrote. Nothing is written when the change leaves the
+    manifest as it is. Returns what happened and the manifest as now written.
     """
-    failed = list(failed)
-    current = base
-    conflicts: list[str] = []
     for attempt in range(1, attempts + 1):
-        merged, conflicts = merge(current.entries, base.entries, uploaded, failed)
-        if merged == current.entries:
-            # After a refused write, finding our entries already there means a write
+        before = Contents(dict(current.entries), dict(current.pending))
+        after, conflicts = change(before)
+        if after == before:
+            # After a refused write, finding our change already there means a write
             # landed for this run: ours (a retry of a write that had landed) or a twin's.
-            return Published(attempt > 1, attempt - 1, len(merged), tuple(conflicts))
-        if store.write(dumps(merged), current):
-            return Published(True, attempt, len(merged), tuple(conflicts))
+            return Published(attempt > 1, attempt - 1, len(after.entries),
+                             tuple(conflicts)), current
+        token = store.write(dumps(after.entries, after.pending), current)
+        if token is not None:
+            written = Snapshot(after.entries, after.pending, token or None, found=True)
+            return Published(True, attempt, len(after.entries), tuple(conflicts)), written
         # Another run wrote first: back off a little so racing runs spread out.
         time.sleep(random.uniform(0.02, 0.1) * attempt)
         current = store.read()
     why = (f"it could not be read back after a refused write: {current.problem}"
            if current.problem and not current.found
            else f"other runs kept changing it ({attempts} attempts)")
-    raise ManifestError(
-        f"The deploy manifest '{store.name}' could not be written: {why}. The files were "
-        "uploaded; run the command again to record them (with --force if you deploy "
-        "older files next)."
-    )
+    raise ManifestError(f"The deploy manifest '{store.name}' could not be written: {why}.")

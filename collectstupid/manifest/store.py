@@ -7,15 +7,18 @@ own store; every other storage gets ``StorageManifestStore``.
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 
 from collectstupid.errors import ManifestFormatError
-from collectstupid.manifest.entries import Entry, loads
+from collectstupid.manifest.entries import Entry, Pending, loads
 from collectstupid.storage import StupidStorageMixin
 
 
@@ -29,6 +32,7 @@ class Snapshot:
     """
 
     entries: Mapping[str, Entry] = field(default_factory=dict)
+    pending: Mapping[str, Pending] = field(default_factory=dict)
     token: str | None = None
     found: bool = False
     problem: str = ""
@@ -37,9 +41,10 @@ class Snapshot:
 def parsed(data: bytes, token: str | None) -> Snapshot:
     """A snapshot of bytes that were found: their entries, or why they cannot be used."""
     try:
-        return Snapshot(loads(data), token, found=True)
+        contents = loads(data)
     except ManifestFormatError as exc:
-        return Snapshot({}, token, found=True, problem=str(exc))
+        return Snapshot({}, {}, token, found=True, problem=str(exc))
+    return Snapshot(contents.entries, contents.pending, token, found=True)
 
 
 class ManifestStore(Protocol):
@@ -47,10 +52,11 @@ class ManifestStore(Protocol):
 
     def read(self) -> Snapshot: ...
 
-    def write(self, data: bytes, expected: Snapshot) -> bool:
+    def write(self, data: bytes, expected: Snapshot) -> str | None:
         """Write ``data`` unless the object changed since ``expected`` was read.
 
-        Returns False on such a conflict; raises on any other failure.
+        Returns the token of what was written (for the next conditional write),
+        None on such a conflict; raises on any other failure.
         """
         ...
 
@@ -82,8 +88,21 @@ class StorageManifestStore:
             return Snapshot(problem=f"it could not be read ({exc})")
         return parsed(data, hashlib.sha256(data).hexdigest())
 
-    def write(self, data: bytes, expected: Snapshot) -> bool:
+    def write(self, data: bytes, expected: Snapshot) -> str | None:
         if self.read().token != expected.token:
-            return False
-        self.storage.save(self.name, ContentFile(data))
-        return True
+            return None
+        try:
+            path = Path(self.storage.path(self.name))
+        except NotImplementedError:
+            self.storage.save(self.name, ContentFile(data))
+        else:
+            # On local disk a reader must see the old bytes or the new, never half.
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".manifest-",
+                                             delete=False) as tmp:
+                tmp.write(data)
+            mode = getattr(self.storage, "file_permissions_mode", None)
+            if mode is not None:
+                os.chmod(tmp.name, mode)
+            os.replace(tmp.name, path)
+        return hashlib.sha256(data).hexdigest()

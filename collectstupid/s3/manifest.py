@@ -61,14 +61,15 @@ class S3ManifestStore:
             return Snapshot(problem=f"it could not be read ({describe(exc)})")
         return parsed(data, response.get("ETag"))
 
-    def write(self, data: bytes, expected: Snapshot) -> bool:
+    def write(self, data: bytes, expected: Snapshot) -> str | None:
         condition = {"IfMatch": expected.token} if expected.token else {"IfNoneMatch": "*"}
         try:
-            self._client.get().put_object(
+            response = self._client.get().put_object(
                 Bucket=self.bucket, Key=self.key, Body=data, **condition, **self._params()
             )
         except Exception as exc:
             if error_code(exc) in _CONFLICT_CODES:
-                return False
+                return None
             raise
-        return True
+        # An answer without an ETag still wrote: the next conditional write re-reads.
+        return str(response.get("ETag") or "")

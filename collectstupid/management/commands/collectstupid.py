@@ -15,13 +15,13 @@ from collectstupid.backends import backend_for
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
 from collectstupid.conf import get_settings
 from collectstupid.deploy import Deployment, Executed, closing_error
-from collectstupid.errors import CollectStupidError, DeployError, SettingsError
+from collectstupid.errors import CollectStupidError, DeployError, ManifestError, SettingsError
 from collectstupid.interrupt import stop_on_signals
 from collectstupid.plan import Plan, make_plan
 from collectstupid.profiles import Profile, get_profile, load_profiles
 from collectstupid.stage import hashes_names, staged_plan
 from collectstupid.storage import class_name, describe, target_storage
-from collectstupid.upload import FAILED, Outcome, Pool, upload_in_order
+from collectstupid.upload import FAILED, Outcome, Pool, not_started, upload_in_order
 
 
 class Command(BaseCommand):
@@ -146,14 +146,21 @@ class Command(BaseCommand):
         retried_before = backend.retries
         with stop_on_signals() as stop:
             try:
+                if run:
+                    # Under the handlers: a first signal lets the write-ahead finish.
+                    run.prepare(plan, deployment.threads)
                 write = run.wrap(backend.write) if run else backend.write
                 pool = Pool(deployment.threads, on_done, stop, backend.describe_error)
                 result = upload_in_order(plan.files, plan.last, write, pool)
+            except ManifestError as exc:
+                # The manifest could not stop vouching for the old files: send none.
+                return Executed(not_started(plan.all_files, "the manifest could not be "
+                                            "updated first"), manifest_error=str(exc))
             finally:
                 bar.close()
             # Last of all writes, after plan.last: the manifest records only what landed.
-            # Still under the handlers, so a first signal waits for it: cut short, it
-            # would leave the old manifest describing files this run replaced.
+            # Still under the handlers, so a first signal waits for it and what landed
+            # is recorded (cut short, the files would only be uploaded again next time).
             manifest_error = run.finish(result) if run else None
         result.retries = backend.retries - retried_before
         return Executed(result, stop.is_set(), manifest_error)
