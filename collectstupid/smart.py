@@ -207,7 +207,7 @@ class SmartRun:
             return
         try:
             _, self.current = rewrite(self.store, self.base, lambda contents: (
-                announce(contents, self.run, self.announced), []))
+                announce(contents, self.run, self.announced, self.force), []))
         except Exception as exc:
             raise ManifestError(
                 f"The deploy manifest '{self.store.name}' could not be updated before the "

@@ -250,3 +250,12 @@ def test_a_version_1_manifest_is_still_read():
     data = json.dumps({"format": FORMAT, "version": 1,
                        "files": {"a.css": {"sha256": "0" * 64, "size": 3}}}).encode()
     assert manifest.loads(data) == Contents({"a.css": Entry("0" * 64, 3)})
+
+
+def test_a_forced_run_takes_over_the_markers_of_others():
+    contents = announce(Contents(), B, ["x", "y"])  # B was killed
+    contents = announce(contents, A, ["x"], take_over=True)
+    assert contents.pending["x"] == Pending({"a": A.started})
+    assert contents.pending["y"] == Pending({"b": B.started})  # not A's to take
+    contents, conflicts = settle(contents, A, ["x"], {"x": MINE})
+    assert contents.entries == {"x": MINE} and conflicts == []

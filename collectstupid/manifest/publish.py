@@ -15,7 +15,9 @@ instant a run dies at. A run that is about to change files writes ahead:
 
 A missing entry is always safe: it costs one upload on the next run. A run
 that changes nothing writes nothing. Markers of runs older than STALE_AFTER
-are taken for those of dead runs and ignored.
+are taken for those of dead runs and ignored; until then, the paths a killed
+run announced stay unvouched (uploaded by every smart run), unless a forced
+run takes them over.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from collectstupid.manifest.store import ManifestStore, Snapshot
 # Enough for a handful of jobs finishing at once; each retry costs one GET and one PUT.
 WRITE_ATTEMPTS = 5
 # No deploy runs this long: a marker this old belongs to a run that died.
-STALE_AFTER = 6 * 3600.0
+STALE_AFTER = 3600.0
 
 
 @dataclass(frozen=True)
@@ -55,13 +57,18 @@ def live(pending: Mapping[str, Pending], now: float | None = None) -> PendingPat
     return kept
 
 
-def announce(contents: Contents, run: Run, paths: Iterable[str]) -> Contents:
-    """Stop vouching for ``paths`` and mark them pending for ``run``."""
+def announce(contents: Contents, run: Run, paths: Iterable[str],
+             take_over: bool = False) -> Contents:
+    """Stop vouching for ``paths`` and mark them pending for ``run``.
+
+    ``take_over`` (``--force``) drops other runs' markers on these paths: the
+    user says no other deploy is running, as after one that was killed.
+    """
     entries = dict(contents.entries)
     pending = live(contents.pending)
     for path in paths:
         entries.pop(path, None)
-        prior = pending.get(path)
+        prior = None if take_over else pending.get(path)
         others = {r: t for r, t in (prior.runs if prior else {}).items() if r != run.id}
         contended = bool(others) or bool(prior and prior.contended)
         pending[path] = Pending({**others, run.id: run.started}, contended)

@@ -1,0 +1,149 @@
+"""A deploy killed (SIGKILL) at any instant: the next smart deploy, of any commit, is exact.
+
+Each case holds one request of a real ``manage.py collectstupid --smart`` child
+at the proxy, kills the child while it waits, then deploys the older commit
+again with ``--smart`` (a rollback) and the newer one after it. Whatever the
+instant, every object must end byte-identical to its source and the manifest
+must never vouch for a hash the object in the bucket does not have.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from collectstupid import manifest
+from tests.helpers import MANIFEST, MiB, assert_truthful, entry, run, tree
+from tests.test_faults import ROOT, assert_bucket_holds, deploy_process, small_files
+
+# (operation held, storage name it is for, how many such requests go through first)
+KILL_POINTS = {
+    "reading the manifest": ("GetObject", MANIFEST, 0),
+    "writing ahead": ("PutObject", MANIFEST, 0),
+    "uploading a small file": ("PutObject", "css/f007.css", 0),
+    "uploading a part": ("UploadPart", "media/film.mp4", 1),
+    "writing the manifest last": ("PutObject", MANIFEST, 1),
+}
+
+
+def write_tree(root, files) -> None:
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_deploy_killed_at_any_instant_leaves_nothing_the_next_deploy_trusts_wrongly(
+        point, static_files, s3_storage_settings_factory, s3_proxy):
+    # Above boto3's 8 MB threshold: a multipart upload of two parts.
+    v1 = {**small_files(30), "media/film.mp4": os.urandom(9 * MiB)}
+    v2 = {name: b"/* v2 */" + data for name, data in v1.items()}
+    src = static_files(v1)
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    run("--smart", "--profile", "full")
+
+    write_tree(src, v2)
+    operation, name, skip = KILL_POINTS[point]
+    hold = s3_proxy.hold(operation, key=target.key(name), skip=skip)
+    process = deploy_process(target, src)
+    try:
+        hold.wait_held(timeout=60)
+        process.kill()
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        # A request that was on its way when the process died may still land;
+        # let it, before anything else writes.
+        hold.release()
+        time.sleep(1)
+    assert process.returncode == -signal.SIGKILL
+    assert_truthful(target)
+
+    write_tree(src, v1)  # roll back
+    run("--smart", "--profile", "full")
+    assert_bucket_holds(target, v1)
+    assert_truthful(target)
+
+    write_tree(src, v2)  # and forward again
+    run("--smart", "--profile", "full")
+    assert_bucket_holds(target, v2)
+    assert_truthful(target)
+    # What the killed run was writing stays unvouched until a forced run takes it over.
+    run("--force", "--profile", "full")
+    assert assert_truthful(target) == {k: entry(v) for k, v in v2.items()}
+
+
+# On local disk there is no proxy to hold a request: the storage itself stops at
+# the chosen call. The manifest store reads the manifest again just before each
+# of its writes (local storages have no conditional write): the second open is
+# the write-ahead about to land, the third the final write.
+LOCAL_KILL_POINTS = {
+    "writing ahead": (MANIFEST, 2),
+    "saving a file": ("css/f007.css", 1),
+    "writing the manifest last": (MANIFEST, 3),
+}
+
+
+@pytest.mark.parametrize("point", LOCAL_KILL_POINTS)
+def test_a_local_deploy_killed_at_any_instant_is_made_exact_by_the_next(
+        point, static_files, static_root, tmp_path):
+    v1 = small_files(30)
+    v2 = {name: b"/* v2 */" + data for name, data in v1.items()}
+    src = static_files(v1)
+    run("--smart", "--profile", "full")
+
+    write_tree(src, v2)
+    name, nth = LOCAL_KILL_POINTS[point]
+    reached = tmp_path / "reached"
+    options = {"location": str(static_root), "name": name, "nth": nth, "reached": str(reached)}
+    process = local_deploy_process(src, options)
+    try:
+        deadline = time.monotonic() + 60
+        while not reached.exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the deploy never reached the point"
+            time.sleep(0.02)
+        process.kill()
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    assert_local_truthful(static_root)
+
+    write_tree(src, v1)  # roll back
+    run("--smart", "--profile", "full")
+    assert tree(static_root) == {**v1, MANIFEST: (static_root / MANIFEST).read_bytes()}
+    assert_local_truthful(static_root)
+    # What the killed run was writing stays unvouched until a forced run takes it over.
+    run("--force", "--profile", "full")
+    assert assert_local_truthful(static_root) == {k: entry(v) for k, v in v1.items()}
+
+
+def local_deploy_process(static_dir, options) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.deploy_fs_settings",
+        "COLLECTSTUPID_TEST_STATIC_DIR": str(static_dir),
+        "COLLECTSTUPID_TEST_STORAGE": json.dumps(options),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "django", "collectstupid", "--noinput", "--smart",
+         "--profile", "full", "--threads", "2"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def assert_local_truthful(root) -> dict:
+    recorded = manifest.loads((root / MANIFEST).read_bytes()).entries
+    for path, recorded_entry in recorded.items():
+        assert entry((root / path).read_bytes()) == recorded_entry, path
+    return recorded
