@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import posixpath
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 from django.core.files.storage import Storage
 
@@ -99,10 +99,16 @@ class StorageBackend:
         return describe_error(exc)
 
 
+class BackendPackage(Protocol):
+    def claims(self, storage: Storage) -> bool: ...
+
+    def make_backend(self, storage: Storage) -> Backend: ...
+
+
 def backend_for(storage: Storage) -> Backend:
     """The fastest backend that honours every setting of ``storage``."""
-    for package in FAST_BACKENDS:
-        module = importlib.import_module(package)
-        if module.claims(storage):
-            return module.make_backend(storage)  # type: ignore[no-any-return]
+    for name in FAST_BACKENDS:
+        package = cast(BackendPackage, importlib.import_module(name))
+        if package.claims(storage):
+            return package.make_backend(storage)
     return StorageBackend(storage)

@@ -223,13 +223,14 @@ class SmartRun:
 
         Interrupted runs record what did land, so the next run resumes there.
         """
-        assert self.writer is not None and self.current is not None, "prepare() and wrap() first"
+        writer, current = self.writer, self.current
+        assert writer is not None and current is not None, "prepare() and wrap() first"
         if not self.announced:
             self.published = Published(False, 0, len(self.base.entries))
             return None
         try:
-            self.published, self.current = rewrite(self.store, self.current, lambda contents: (
-                settle(contents, self.run, self.announced, self.writer.uploaded)))
+            self.published, self.current = rewrite(self.store, current, lambda contents: (
+                settle(contents, self.run, self.announced, writer.uploaded)))
         except Exception as exc:
             return (
                 f"The deploy manifest '{self.store.name}' could not be written ({exc}). The "

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import os
-from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.core.files.utils import validate_file_name
 from django.utils.module_loading import import_string
 
+if TYPE_CHECKING:
+    # The mixin only ever goes in front of a Storage class.
+    from django.core.files.storage import Storage as _MixedInto
+else:
+    _MixedInto = object
 
-class StupidStorageMixin:
+
+class StupidStorageMixin(_MixedInto):
     """Add to any storage class so a save is one write and nothing else.
 
     Django's ``Storage.save()`` asks ``get_available_name()`` for a free name,
@@ -46,18 +51,22 @@ class StupidStorageMixin:
             else:
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(self.path(name))
-        return super()._save(name, content)  # type: ignore[misc]
+        return super()._save(name, content)
 
 
-@cache
+_stupid_classes: dict[type[Storage], type[Storage]] = {}
+
+
 def stupid_class(cls: type[Storage]) -> type[Storage]:
     """``cls`` with StupidStorageMixin in front, made once per class."""
     if issubclass(cls, StupidStorageMixin):
         return cls
-    return type(
-        f"Stupid{cls.__name__}", (StupidStorageMixin, cls),
-        {"__module__": __name__, "configured_class": cls},
-    )
+    if cls not in _stupid_classes:
+        _stupid_classes[cls] = type(
+            f"Stupid{cls.__name__}", (StupidStorageMixin, cls),
+            {"__module__": __name__, "configured_class": cls},
+        )
+    return _stupid_classes[cls]
 
 
 def class_name(storage: Storage) -> str:
