@@ -174,16 +174,20 @@ def test_project_profiles_and_default_profile_setting(static_files, static_root,
     ("args", "message"),
     [
         (("--profile", "nope"), "Unknown profile 'nope'. Known profiles: full, media-only"),
-        (("--include", "!"), "invalid pattern"),
+        (("--include", "!"), "The command line's --include '!' is not a pattern"),
+        (("--exclude", "[z-a]"), "--exclude '[z-a]' is not a pattern collectstupid can use: "
+         "'[z-a]' has a character range that cannot be read"),
         (("--exclude", "*"), "selects none of the 5 static files found"),
-        (("--threads", "0"), "--threads must be at least 1"),
+        (("--threads", "0"), "--threads must be a whole number of at least 1"),
+        (("--threads", "1000000000"), "--threads is 1000000000, more than the 256 uploads"),
     ],
 )
 def test_bad_input_is_a_command_error_and_nothing_lands(static_files, static_root, args,
                                                         message):
     static_files(ASSETS)
-    with pytest.raises(CommandError, match=message.replace("(", r"\(").replace("*", r"\*")):
+    with pytest.raises(CommandError) as info:
         run(*args)
+    assert message in str(info.value)
     assert not static_root.exists()
 
 
