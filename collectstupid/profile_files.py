@@ -75,7 +75,7 @@ def read_profile_file(path: Path) -> RawProfile:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ProfileError(
-            f"Profile file {path} is not valid YAML: {exc}{yaml_hint(text)}"
+            f"Profile file {path} is not valid YAML: {_yaml_problem(exc)}.{yaml_hint(text)}"
         ) from exc
     if data is None:
         data = {}
@@ -108,6 +108,15 @@ def read_profile_file(path: Path) -> RawProfile:
         if data[key] is None:
             del data[key]
     return RawProfile(name=name, origin=str(path), data=data)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's message on one line: where, then what."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        return f"line {mark.line + 1}, column {mark.column + 1}: {what}"
+    return " ".join(str(exc).split())
 
 
 def _pattern_list(path: Path, key: str, value: Any, text: str) -> list[str] | None:
