@@ -1,38 +1,54 @@
-"""System checks: a bad COLLECTSTUPID setting or profile shows in ``manage.py check``.
+"""System checks for deploy configuration: ``manage.py check --deploy``.
 
-Ids: E001 the setting, E002 a profile, E003 the default profile is unknown.
+Profiles and the COLLECTSTUPID setting matter only when static files are
+deployed, so they are deploy checks (tag ``collectstupid``): a typo in a
+profile never stops ``migrate`` or ``runserver``. The command checks the same
+things itself before it writes anything.
+
+Ids: E001 the setting, E002 a profile, E003 the default profile, E004 the destination.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import Error, register
+from django.core.checks import CheckMessage, Error, register
 
 from collectstupid.conf import get_settings
+from collectstupid.destination import destination
 from collectstupid.errors import ProfileError, SettingsError
-from collectstupid.profiles import load_profiles
+from collectstupid.profiles import load_catalog
+from collectstupid.storage import target_storage
 
 TAG = "collectstupid"
 
 
-@register(TAG)
-def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+@register(TAG, deploy=True)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     try:
         conf = get_settings()
     except SettingsError as exc:
         return [Error(str(exc), hint="See the Settings section of the README.",
                       id="collectstupid.E001")]
+    errors: list[CheckMessage] = []
     try:
-        profiles = load_profiles(conf.profiles)
+        catalog = load_catalog(conf.profiles)
     except ProfileError as exc:
-        return [Error(str(exc), hint="Fix the profile file; patterns use .gitignore syntax.",
-                      id="collectstupid.E002")]
-    if conf.default_profile not in profiles:
-        return [Error(
+        return [Error(str(exc), hint="Fix COLLECTSTUPID['PROFILES'].", id="collectstupid.E002")]
+    errors += [
+        Error(str(problem), hint="Fix the profile file; patterns use .gitignore syntax.",
+              id="collectstupid.E002")
+        for problem in catalog.problems.values()
+    ]
+    if conf.default_profile not in catalog.names:
+        errors.append(Error(
             f"COLLECTSTUPID['DEFAULT_PROFILE'] names unknown profile "
             f"'{conf.default_profile}'.",
-            hint=f"Known profiles: {', '.join(sorted(profiles))}.",
+            hint=f"Known profiles: {', '.join(catalog.names)}.",
             id="collectstupid.E003",
-        )]
-    return []
+        ))
+    try:
+        destination(target_storage())
+    except SettingsError as exc:
+        errors.append(Error(str(exc), id="collectstupid.E004"))
+    return errors

@@ -7,6 +7,7 @@ storage.
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ from django.contrib.staticfiles.finders import get_finders
 from django.core.files.storage import Storage
 
 from collectstupid.errors import CollectError
+from collectstupid.paths import is_safe_relative
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,7 @@ def safe_dest(path: str) -> str:
     """A destination path with ``/`` separators that cannot leave the storage's location."""
     if os.sep != "/":
         path = path.replace(os.sep, "/")
-    parts = path.split("/")
-    if (
-        not path
-        or "\\" in path
-        or path.startswith("/")
-        or any(part in ("", ".", "..") for part in parts)
-        or "\x00" in path
-    ):
+    if not is_safe_relative(path):
         raise CollectError(
             f"Refusing the destination path {path!r}: it is empty, absolute, or holds "
             "'..', '.', '//' or a backslash, so it could land outside the storage's "
@@ -76,15 +71,47 @@ def find_files(patterns: Iterable[str]) -> Found:
     seen: set[str] = set()
     patterns = list(patterns)
     for finder in get_finders():
-        for path, storage in finder.list(patterns):
-            prefix = getattr(storage, "prefix", None)
-            dest = safe_dest(posixpath.join(prefix, path) if prefix else path)
-            if dest in seen:
-                found.duplicates.append(dest)
-                continue
-            seen.add(dest)
-            found.files.append(SourceFile(dest, storage, path, _size(storage, path, dest)))
+        try:
+            for path, storage in finder.list(patterns):
+                prefix = getattr(storage, "prefix", None)
+                dest = safe_dest(posixpath.join(prefix, path) if prefix else path)
+                if dest in seen:
+                    found.duplicates.append(dest)
+                    continue
+                seen.add(dest)
+                found.files.append(SourceFile(dest, storage, path, _size(storage, path, dest)))
+        except OSError as exc:
+            raise CollectError(_listing_problem(exc)) from exc
     return found
+
+
+def _listing_problem(exc: OSError) -> str:
+    """What stopped the finders, naming the link to remove when it is a symlink loop."""
+    where = exc.filename or "a static folder"
+    if exc.errno == errno.ELOOP:
+        link = loop_link(str(where)) or where
+        return (
+            f"Cannot list the static files: the symbolic link '{link}' leads back into a "
+            "folder that contains it, so the folders never end. Remove the link, or point it "
+            "somewhere outside that folder."
+        )
+    return f"Cannot list the static files: {exc.strerror or exc}: '{where}'."
+
+
+def loop_link(path: str) -> str | None:
+    """The first symlink along ``path`` that points at itself or at a folder above it."""
+    prefix = ""
+    for part in path.split(os.sep):
+        prefix = os.path.join(prefix, part) if prefix else (part or os.sep)
+        if not os.path.islink(prefix):
+            continue
+        target = os.path.realpath(prefix)
+        folder = os.path.realpath(os.path.dirname(prefix))
+        if target == os.path.abspath(prefix) or folder == target or folder.startswith(
+            target.rstrip(os.sep) + os.sep
+        ):
+            return prefix
+    return None
 
 
 def unreadable(files: Iterable[SourceFile]) -> list[tuple[SourceFile, str]]:

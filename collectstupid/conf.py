@@ -1,4 +1,7 @@
-"""The ``COLLECTSTUPID`` setting: one dict, read and validated in one place."""
+"""The ``COLLECTSTUPID`` setting: one dict, read and validated in one place.
+
+``DEFAULTS`` is the one home of every default; other modules import it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 from django.conf import settings as django_settings
 
 from collectstupid.errors import SettingsError
+from collectstupid.paths import is_safe_relative
 
 DEFAULTS: dict[str, Any] = {
     "PROFILES": [],
@@ -18,6 +22,11 @@ DEFAULTS: dict[str, Any] = {
     "SMART": False,
     "MANIFEST_NAME": ".collectstupid/manifest.json",
 }
+# Past a few hundred, more threads only queue on the connection pool and the GIL, while
+# each one costs a connection and a read buffer: a typo such as 10000000 must not get them.
+MAX_THREADS = 256
+# S3 refuses keys longer than 1024 bytes (UTF-8); the location comes on top of the name.
+MAX_KEY_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -25,8 +34,8 @@ class Settings:
     profiles: tuple[Path, ...]
     default_profile: str
     threads: int
-    smart: bool = False
-    manifest_name: str = ".collectstupid/manifest.json"
+    smart: bool = DEFAULTS["SMART"]
+    manifest_name: str = DEFAULTS["MANIFEST_NAME"]
 
 
 def _raw() -> dict[str, Any]:
@@ -52,7 +61,32 @@ def _profiles(value: Any) -> tuple[Path, ...]:
             "COLLECTSTUPID['PROFILES'] must be a path or a list of paths "
             "(profile files or folders of them)."
         )
-    return tuple(Path(v) for v in value)
+    return tuple(project_path(v) for v in value)
+
+
+def project_path(value: str | Path) -> Path:
+    """A settings path: relative ones start at BASE_DIR, so any working folder finds them.
+
+    Without a BASE_DIR setting they start at the current folder, as Python's own paths do.
+    """
+    path = Path(value).expanduser()
+    base = getattr(django_settings, "BASE_DIR", None)
+    if path.is_absolute() or not isinstance(base, str | Path):
+        return path
+    return Path(base) / path
+
+
+def threads_value(value: Any, source: str) -> int:
+    """A thread count from ``source`` (the setting or the option), checked against the bound."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SettingsError(f"{source} must be a whole number of at least 1, not {value!r}.")
+    if value > MAX_THREADS:
+        raise SettingsError(
+            f"{source} is {value}, more than the {MAX_THREADS} uploads collectstupid runs "
+            f"at once. Give a number from 1 to {MAX_THREADS} (the default is "
+            f"{DEFAULTS['THREADS']})."
+        )
+    return value
 
 
 def get_settings() -> Settings:
@@ -61,11 +95,7 @@ def get_settings() -> Settings:
     default_profile = raw["DEFAULT_PROFILE"]
     if not isinstance(default_profile, str) or not default_profile:
         raise SettingsError("COLLECTSTUPID['DEFAULT_PROFILE'] must be a profile name (a string).")
-    threads = raw["THREADS"]
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise SettingsError(
-            f"COLLECTSTUPID['THREADS'] must be a whole number of at least 1, not {threads!r}."
-        )
+    threads = threads_value(raw["THREADS"], "COLLECTSTUPID['THREADS']")
     if not isinstance(raw["SMART"], bool):
         raise SettingsError(f"COLLECTSTUPID['SMART'] must be True or False, not {raw['SMART']!r}.")
     return Settings(
@@ -79,10 +109,16 @@ def get_settings() -> Settings:
 
 def _manifest_name(value: Any) -> str:
     # The name is joined under the storage's location: it must not climb out of it.
-    parts = value.split("/") if isinstance(value, str) else []
-    if not parts or "\\" in value or any(p in ("", ".", "..") for p in parts):
+    if not isinstance(value, str) or not is_safe_relative(value):
         raise SettingsError(
             "COLLECTSTUPID['MANIFEST_NAME'] must be a relative path such as "
-            f"'.collectstupid/manifest.json' (no '..', '.', '//' or backslash), not {value!r}."
+            f"'{DEFAULTS['MANIFEST_NAME']}' (no '..', '.', '//', backslash or NUL byte), "
+            f"not {value!r}."
+        )
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise SettingsError(
+            f"COLLECTSTUPID['MANIFEST_NAME'] is {size} bytes long; S3 keys are at most "
+            f"{MAX_KEY_BYTES} bytes, the storage's location included. Choose a shorter name."
         )
     return value

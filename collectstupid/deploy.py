@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from collectstupid import report
+from collectstupid import failures
 from collectstupid.backends import Backend
 from collectstupid.plan import Plan
 from collectstupid.profiles import Profile
@@ -43,7 +43,7 @@ class Executed:
     report_error: str | None = None
 
 
-def closing_error(deployment: Deployment, executed: Executed) -> str | None:
+def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1) -> str | None:
     """The one error the run ends with, most urgent first; None when it succeeded.
 
     An interruption says how to finish; failed files come next, with their
@@ -57,5 +57,6 @@ def closing_error(deployment: Deployment, executed: Executed) -> str | None:
             f"{len(result.cancelled)} were not started. Run the command again to finish."
         )
     if result.failed:
-        return report.failures(result, len(deployment.plan.all_files))
+        return failures.closing_message(result, len(deployment.plan.all_files), verbosity,
+                                        deployment.report_json)
     return executed.manifest_error or executed.report_error

@@ -1,74 +1,53 @@
 """Profiles: named sets of gitignore-style patterns that choose which files ship.
 
-A profile is one YAML file; its name is the file name without the extension.
-Built-in profiles ship with the package; a project's own files (the
-``COLLECTSTUPID["PROFILES"]`` setting) override them by name.
+The files are read by profile_files.py; here each profile is resolved once,
+``extends`` chains followed without recursion, and a broken profile stays
+that profile's problem (see ``Catalog``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import pathspec
-import yaml
 
 from collectstupid.errors import ProfileError
+from collectstupid.patterns import Pattern, PatternError, check, patterns, spec
+from collectstupid.profile_files import BUILTIN, RawProfile, read_raw_profiles
 
-BUILTIN = "built-in"
-KEYS = frozenset({"description", "extends", "include", "exclude", "ignore_case", "smart"})
-YAML_SUFFIXES = (".yaml", ".yml")
-MATCH_EVERYTHING = ("*",)
+__all__ = ["BUILTIN", "Catalog", "Profile", "get_profile", "load_catalog", "load_profiles"]
 
-
-def builtin_dir() -> Path:
-    """Where the built-in profiles live.
-
-    In a wheel they are packaged inside the app; in a source checkout (an
-    editable install) they stay in the repository's top-level ``profiles/``.
-    """
-    packaged = Path(__file__).parent / "profiles"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "profiles"
+MATCH_EVERYTHING = (Pattern("*"),)
 
 
 @dataclass(frozen=True)
 class Profile:
-    """A compiled profile: ``select(path)`` says whether a destination path ships."""
+    """A resolved profile: ``select(path)`` says whether a destination path ships."""
 
     name: str
     origin: str
     description: str = ""
-    include: tuple[str, ...] = MATCH_EVERYTHING
-    exclude: tuple[str, ...] = ()
+    include: tuple[Pattern, ...] = MATCH_EVERYTHING
+    exclude: tuple[Pattern, ...] = ()
+    # The letter-case rule of this profile's own patterns (each pattern keeps the rule
+    # of the profile that wrote it) and of patterns added on the command line.
     ignore_case: bool = False
     # Smart mode for this profile: None defers to COLLECTSTUPID['SMART'].
     smart: bool | None = None
-    _include_spec: pathspec.PathSpec = field(init=False, repr=False, compare=False)
-    _exclude_spec: pathspec.PathSpec = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_include_spec", self._compile(self.include))
-        object.__setattr__(self, "_exclude_spec", self._compile(self.exclude))
-
-    def _compile(self, patterns: Iterable[str]) -> pathspec.PathSpec:
-        lines = [p.lower() if self.ignore_case else p for p in patterns]
-        try:
-            return pathspec.GitIgnoreSpec.from_lines(lines)
-        except (ValueError, TypeError) as exc:
-            raise ProfileError(
-                f"Profile '{self.name}' ({self.origin}) has an invalid pattern: {exc}. "
-                "Patterns use .gitignore syntax."
-            ) from exc
+    @cached_property
+    def _specs(self) -> tuple[pathspec.PathSpec, pathspec.PathSpec]:
+        # Compiled on first use: a profile that is only resolved (an ancestor in a
+        # long chain, an unused one in `check`) never pays for it.
+        return spec(self.include), spec(self.exclude)
 
     def select(self, path: str) -> bool:
         """True when the destination path (with ``/`` separators) is shipped."""
-        if self.ignore_case:
-            path = path.lower()
-        return self._include_spec.match_file(path) and not self._exclude_spec.match_file(path)
+        include, exclude = self._specs
+        return include.match_file(path) and not exclude.match_file(path)
 
     def with_patterns(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> Profile:
         """This profile with command-line patterns added on top.
@@ -76,155 +55,146 @@ class Profile:
         ``--include`` adds files back even when the profile excludes them;
         ``--exclude`` leaves files out even when the profile includes them.
         """
-        include, exclude = tuple(include), tuple(exclude)
-        if not include and not exclude:
+        added = patterns(include, self.ignore_case)
+        # An added include wins over the profile's excludes, as the user asked for it.
+        back = tuple(replace(p, text=f"!{p.text.lstrip('!')}") for p in added)
+        removed = patterns(exclude, self.ignore_case)
+        for option, items in (("--include", added), ("--include", back), ("--exclude", removed)):
+            for item in items:
+                try:
+                    check(item)
+                except PatternError as exc:
+                    raise ProfileError(
+                        f"The command line's {option} {item.text!r} is not a pattern "
+                        f"collectstupid can use: {exc}. Patterns use .gitignore syntax."
+                    ) from exc
+        if not added and not removed:
             return self
-        base = self
-        if include:
-            # An added include wins over the profile's excludes, as the user asked for it.
-            base = Profile(
-                name=self.name,
-                origin=self.origin,
-                description=self.description,
-                include=self.include + include,
-                exclude=self.exclude + tuple(f"!{p.lstrip('!')}" for p in include),
-                ignore_case=self.ignore_case,
-                smart=self.smart,
-            )
-        return Profile(
-            name=base.name,
-            origin=base.origin,
-            description=base.description,
-            include=base.include,
-            exclude=base.exclude + exclude,
-            ignore_case=base.ignore_case,
-            smart=base.smart,
-        )
+        return replace(self, include=self.include + added, exclude=self.exclude + back + removed)
 
 
-@dataclass(frozen=True)
-class RawProfile:
-    """A profile as read from YAML, before ``extends`` is resolved."""
-
-    name: str
-    origin: str
-    data: Mapping[str, Any]
-
-
-def read_profile_file(path: Path) -> RawProfile:
-    """Read and validate one profile file; every problem names the file."""
-    name = path.stem
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProfileError(f"Cannot read profile file {path}: {exc.strerror or exc}.") from exc
-    except UnicodeDecodeError as exc:
-        raise ProfileError(f"Profile file {path} is not UTF-8 text: {exc}.") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"Profile file {path} is not valid YAML: {exc}") from exc
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ProfileError(
-            f"Profile file {path} must hold a mapping with the keys "
-            f"{', '.join(sorted(KEYS))}; it holds a {type(data).__name__}."
-        )
-    unknown = sorted(str(k) for k in data if k not in KEYS)
-    if unknown:
-        raise ProfileError(
-            f"Profile file {path} has unknown key(s): {', '.join(unknown)}. "
-            f"Known keys: {', '.join(sorted(KEYS))}."
-        )
-    for key in ("description", "extends"):
-        if key in data and not isinstance(data[key], str):
-            raise ProfileError(
-                f"Profile file {path}: '{key}' must be a string, not {type(data[key]).__name__}."
-            )
-    if "ignore_case" in data and not isinstance(data["ignore_case"], bool):
-        raise ProfileError(f"Profile file {path}: 'ignore_case' must be true or false.")
-    if "smart" in data and not isinstance(data["smart"], bool):
-        raise ProfileError(f"Profile file {path}: 'smart' must be true or false.")
-    for key in ("include", "exclude"):
-        value = data.get(key)
-        if value is None:
-            continue
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-            raise ProfileError(
-                f"Profile file {path}: '{key}' must be a list of pattern strings."
-            )
-        data[key] = value
-    return RawProfile(name=name, origin=str(path), data=data)
-
-
-def profile_files(location: Path) -> list[Path]:
-    """The profile files at a location: the file itself, or a folder's YAML files."""
-    if location.is_dir():
-        return sorted(p for p in location.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())
-    if location.is_file():
-        if location.suffix not in YAML_SUFFIXES:
-            raise ProfileError(
-                f"Profile file {location} must end in .yaml or .yml."
-            )
-        return [location]
-    raise ProfileError(
-        f"Profiles path {location} does not exist. Fix COLLECTSTUPID['PROFILES'] "
-        "or create it."
-    )
-
-
-def read_raw_profiles(locations: Iterable[str | Path]) -> dict[str, RawProfile]:
-    """Built-ins first, then each project location; later names override earlier ones."""
-    raw: dict[str, RawProfile] = {}
-    for path in profile_files(builtin_dir()):
-        profile = read_profile_file(path)
-        raw[profile.name] = RawProfile(profile.name, BUILTIN, profile.data)
-    for location in locations:
-        for path in profile_files(Path(location)):
-            profile = read_profile_file(path)
-            raw[profile.name] = profile
-    return raw
-
-
-def _resolve(name: str, raw: Mapping[str, RawProfile], chain: tuple[str, ...]) -> Profile:
-    entry = raw[name]
+def _build(entry: RawProfile, parent: Profile | None, complement: Profile | None) -> Profile:
     data = entry.data
-    parent: Profile | None = None
-    if "extends" in data:
-        parent_name = data["extends"]
-        if parent_name in chain or parent_name == name:
-            cycle = " -> ".join((*chain, name, parent_name))
-            raise ProfileError(f"Profile '{name}' ({entry.origin}) extends in a cycle: {cycle}.")
-        if parent_name not in raw:
-            raise ProfileError(
-                f"Profile '{name}' ({entry.origin}) extends unknown profile '{parent_name}'. "
-                f"Known profiles: {', '.join(sorted(raw))}."
-            )
-        parent = _resolve(parent_name, raw, (*chain, name))
+    ignore_case = data.get("ignore_case", parent.ignore_case if parent else False)
     # A child's include replaces its parent's; excludes stack like nested .gitignore files.
-    if "include" in data and data["include"] is not None:
-        include = tuple(data["include"])
+    if "include" in data:
+        include = patterns(data["include"], ignore_case)
+    elif complement is not None:
+        include = complement.exclude
     else:
         include = parent.include if parent else MATCH_EVERYTHING
-    exclude = (parent.exclude if parent else ()) + tuple(data.get("exclude") or ())
     return Profile(
-        name=name,
+        name=entry.name,
         origin=entry.origin,
         description=data.get("description", parent.description if parent else ""),
         include=include,
-        exclude=exclude,
-        ignore_case=data.get("ignore_case", parent.ignore_case if parent else False),
+        exclude=(parent.exclude if parent else ()) + patterns(data.get("exclude", ()),
+                                                              ignore_case),
+        ignore_case=ignore_case,
         smart=data.get("smart", parent.smart if parent else None),
     )
 
 
+@dataclass
+class Catalog:
+    """Every profile by name, and apart from them the ones that cannot be used, with why."""
+
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    problems: dict[str, ProfileError] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted({*self.profiles, *self.problems})
+
+    def get(self, name: str) -> Profile:
+        """The named profile; its own problem, or an error listing the known names."""
+        if name in self.problems:
+            raise self.problems[name]
+        return get_profile(name, self.profiles)
+
+    def problems_besides(self, name: str) -> list[ProfileError]:
+        """The problems of every profile but ``name``: for warnings, not for stopping."""
+        return [error for other, error in sorted(self.problems.items()) if other != name]
+
+
+def resolve(raw: Mapping[str, RawProfile], catalog: Catalog) -> None:
+    """Resolve every profile in ``raw`` into ``catalog``, each once, without recursion.
+
+    A chain is walked up to a profile already done (or one with no parent), then
+    built back down: the work grows with the number of profiles, not their depth.
+    """
+    # The problem to fix, for a profile that is broken because one below it is.
+    roots = {name: str(error) for name, error in catalog.problems.items()}
+
+    def fail(name: str, message: str, root: str | None = None) -> None:
+        catalog.problems[name] = ProfileError(message)
+        roots[name] = root or message
+
+    for start in sorted(raw):
+        chain: list[str] = []
+        name: str | None = start
+        while name is not None and name not in catalog.profiles and name not in catalog.problems:
+            entry = raw[name]
+            if name in chain:
+                cycle = " -> ".join((*chain[chain.index(name):], name))
+                fail(name, f"Profile '{name}' ({entry.origin}) extends in a cycle: {cycle}.")
+                break
+            chain.append(name)
+            parent = entry.depends_on
+            if parent is not None and parent not in raw and parent not in catalog.problems:
+                fail(name, _unknown(entry, parent, raw))
+                break
+            name = parent
+        for child in reversed(chain):
+            if child not in catalog.problems and child not in catalog.profiles:
+                _resolve_one(raw[child], catalog, roots, fail)
+
+
+def _resolve_one(entry: RawProfile, catalog: Catalog, roots: dict[str, str],
+                 fail: Callable[..., None]) -> None:
+    """Resolve one profile whose parent, if any, is already resolved or broken."""
+    parent = entry.depends_on
+    if parent is not None and parent in catalog.problems:
+        fail(entry.name, f"Profile '{entry.name}' ({entry.origin}) cannot be used: it is "
+             f"built on profile '{parent}', which has a problem. {roots[parent]}", roots[parent])
+        return
+    base = catalog.profiles[parent] if parent is not None else None
+    if "complement_of" not in entry.data:
+        catalog.profiles[entry.name] = _build(entry, base, None)
+    elif base is not None and tuple(p.text for p in base.include) == ("*",):
+        catalog.profiles[entry.name] = _build(entry, None, base)
+    else:
+        fail(entry.name, f"Profile '{entry.name}' ({entry.origin}): 'complement_of: {parent}' "
+             f"needs a profile that includes every file and only excludes some; '{parent}' "
+             "has its own include. Write this profile's include instead.")
+
+
+def _unknown(entry: RawProfile, parent: str, raw: Mapping[str, RawProfile]) -> str:
+    known = ", ".join(sorted(raw))
+    if "complement_of" in entry.data:
+        return (f"Profile '{entry.name}' ({entry.origin}): 'complement_of' names unknown "
+                f"profile '{parent}'. Known profiles: {known}.")
+    return (f"Profile '{entry.name}' ({entry.origin}) extends unknown profile '{parent}'. "
+            f"Known profiles: {known}.")
+
+
+def load_catalog(locations: Iterable[str | Path] = ()) -> Catalog:
+    """Every profile, each resolved once; broken ones are kept apart with their problem.
+
+    A profiles location that is missing, or neither a file nor a folder, raises.
+    """
+    raw, broken = read_raw_profiles(locations)
+    catalog = Catalog(problems={name: b.error for name, b in broken.items()})
+    resolve(raw, catalog)
+    return catalog
+
+
 def load_profiles(locations: Iterable[str | Path] = ()) -> dict[str, Profile]:
-    """Every profile, compiled, by name. Raises ProfileError on the first problem."""
-    raw = read_raw_profiles(locations)
-    return {name: _resolve(name, raw, ()) for name in sorted(raw)}
+    """Every profile by name. Raises ProfileError on the first problem, in name order."""
+    catalog = load_catalog(locations)
+    for name in sorted(catalog.problems):
+        raise catalog.problems[name]
+    return dict(sorted(catalog.profiles.items()))
 
 
 def get_profile(name: str, profiles: Mapping[str, Profile]) -> Profile:

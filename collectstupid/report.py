@@ -123,29 +123,6 @@ def render(summary: Summary) -> str:
     return "; ".join(clauses) + "."
 
 
-def failures(result: UploadResult, total: int, listed: int = 20) -> str:
-    """The closing error: each failed file with its reason, or the one reason they share."""
-    failed = result.failed
-    head = f"{len(failed)} of {total} files failed to upload"
-    reasons = {o.error for o in failed}
-    if len(failed) > 5 and len(reasons) == 1:
-        # A wrong bucket or key fails every file alike: one line says it better than twenty.
-        names = ", ".join(o.source.dest for o in failed[:5])
-        lines = f", all with {reasons.pop()}\n  among them: {names}, ..."
-    else:
-        lines = ":\n" + "\n".join(f"  {o.source.dest}: {o.error}" for o in failed[:listed])
-        if len(failed) > listed:
-            lines += f"\n  ... and {len(failed) - listed} more (see --report-json)."
-    if not result.uploaded:
-        rest = "Nothing was uploaded"
-    elif result.cancelled:
-        rest = (f"{plural(len(result.uploaded), 'file')} uploaded; {len(result.cancelled)} "
-                "held back until the others land")
-    else:
-        rest = "The other files were uploaded"
-    return f"{head}{lines}\n{rest}; run the command again to retry."
-
-
 def terminal_width(stream: IO[str]) -> int:
     try:
         return os.get_terminal_size(stream.fileno()).columns

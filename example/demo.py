@@ -21,6 +21,9 @@ sys.path.insert(0, str(ROOT))
 from s3local.server import SeaweedServer  # noqa: E402
 
 BUCKET = "example-static"
+# weed flushes its data on SIGTERM, which can take 10 s; the demo's data is thrown
+# away on the next run, so after this grace it is stopped outright.
+STOP_GRACE = 1.0
 
 
 def manage(env: dict[str, str], *args: str) -> None:
@@ -54,6 +57,15 @@ def main() -> None:
         # Smart mode: the first run records content hashes, the second finds nothing to do.
         manage(env, "collectstupid", "--profile", "full", "--smart", "--noinput")
         manage(env, "collectstupid", "--profile", "full", "--smart", "--noinput")
+        shut_down(server)
+
+
+def shut_down(server: SeaweedServer) -> None:
+    """Stop the local server at once, saying so: a silent wait looks like a hang."""
+    print(f"\nStopping the local S3 server (at most {STOP_GRACE:.0f} s; its data in "
+          f"{server.workdir} is not kept).", flush=True)
+    server.stop(timeout=STOP_GRACE)
+    print("Done.", flush=True)
 
 
 if __name__ == "__main__":

@@ -35,3 +35,17 @@ def test_odd_finder_paths_stop_the_listing(static_files, settings, monkeypatch):
     monkeypatch.setattr(FileSystemFinder, "list", listing)
     with pytest.raises(CollectError, match="backslash"):
         find_files([])
+
+
+@pytest.mark.parametrize(("link", "target"), [("loop", "loop"), ("d/up", "..")])
+def test_a_symlink_loop_is_named_not_a_traceback(settings, tmp_path, link, target):
+    root = tmp_path / "static"
+    (root / "d").mkdir(parents=True)
+    (root / "d" / "a.css").write_text("a")
+    (root / link).symlink_to(target)
+    settings.STATICFILES_DIRS = [str(root)]
+    with pytest.raises(CollectError) as info:
+        find_files(ignore_patterns())
+    message = str(info.value)
+    assert f"the symbolic link '{root / link}' leads back into a folder" in message
+    assert "Remove the link" in message

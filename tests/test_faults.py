@@ -202,7 +202,10 @@ def test_refused_writes_are_named_recorded_nowhere_and_the_rerun_sends_only_them
     assert "3 of 15 files failed to upload" in message
     for name in private:
         assert f"  {name}: AccessDenied: Access Denied\n" in message
-    assert "The other files were uploaded; run the command again to retry." in message
+    # A refusal is not fixed by a retry: the advice says what to check instead.
+    assert message.endswith("Check that these credentials may write to the bucket (its policy "
+                            "and the key's permissions): a retry cannot fix this.\n"
+                            "The other files were uploaded.")
     assert s3_proxy.fault_counts == {"deny": 3}
     assert_bucket_holds(target, public)
     assert assert_truthful(target) == entries(public)
@@ -456,6 +459,7 @@ def test_bad_input_makes_no_request(static_files, s3_storage_settings, settings,
         (tmp_path / "profiles").mkdir()
         (tmp_path / "profiles" / "bad.yaml").write_text(text)
         settings.COLLECTSTUPID = {"PROFILES": [str(tmp_path / "profiles")]}
+        args += ["--profile", "bad"]  # a broken profile the run does not use is a warning
     else:
         args, expected = ["--force", "--no-smart"], "cannot be combined with --no-smart"
     with pytest.raises(CommandError) as raised:

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collectstupid.errors import ProfileError
-from collectstupid.profiles import KEYS, load_profiles
+from collectstupid.profile_files import KEYS
+from collectstupid.profiles import load_profiles
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(
     max_size=12

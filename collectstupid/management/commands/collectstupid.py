@@ -10,17 +10,19 @@ from typing import Any
 from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collectstupid import report, smart
+from collectstupid import failures, report, smart
 from collectstupid.backends import backend_for
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
-from collectstupid.conf import get_settings
+from collectstupid.conf import DEFAULTS, MAX_THREADS, get_settings, threads_value
 from collectstupid.deploy import Deployment, Executed, closing_error
-from collectstupid.errors import CollectStupidError, DeployError, ManifestError, SettingsError
+from collectstupid.destination import destination
+from collectstupid.errors import CollectStupidError, DeployError, ManifestError
 from collectstupid.interrupt import stop_on_signals
 from collectstupid.plan import Plan, make_plan
-from collectstupid.profiles import Profile, get_profile, load_profiles
+from collectstupid.profile_files import available_profiles
+from collectstupid.profiles import Catalog, load_catalog
 from collectstupid.stage import hashes_names, staged_plan
-from collectstupid.storage import class_name, describe, target_storage
+from collectstupid.storage import class_name, target_storage
 from collectstupid.upload import FAILED, Outcome, Pool, not_started, upload_in_order
 
 
@@ -33,8 +35,9 @@ class Command(BaseCommand):
     requires_system_checks = (Tags.staticfiles,)
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--profile", help="Profile to deploy (default: DEFAULT_PROFILE, "
-                            "'no-media' unless set).")
+        parser.add_argument("--profile", help="Profile to deploy: "
+                            f"{', '.join(available_profiles())} (default: DEFAULT_PROFILE, "
+                            f"'{DEFAULTS['DEFAULT_PROFILE']}' unless set).")
         parser.add_argument("--include", action="append", default=[], metavar="PATTERN",
                             help="Also ship files matching this gitignore-style pattern.")
         parser.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
@@ -55,7 +58,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-post-process", action="store_false", dest="post_process",
                             help="Do NOT post process collected files.")
         parser.add_argument("--threads", type=int, metavar="N",
-                            help="Uploads in flight at once (default: THREADS, 16 unless set).")
+                            help=f"Uploads in flight at once, 1 to {MAX_THREADS} (default: "
+                            f"THREADS, {DEFAULTS['THREADS']} unless set).")
         parser.add_argument("--report-json", type=Path, metavar="PATH",
                             help="Write a machine-readable report of the run to PATH.")
         parser.add_argument("--allow-empty", action="store_true",
@@ -93,18 +97,19 @@ class Command(BaseCommand):
     def plan_deployment(self, options: dict[str, Any], cleanup: ExitStack) -> Deployment | None:
         """Everything that can fail before a write: settings, profile, files, manifest read."""
         conf = get_settings()
-        profiles = load_profiles(conf.profiles)
-        profile = get_profile(options["profile"] or conf.default_profile, profiles)
-        profile = profile.with_patterns(options["include"], options["exclude"])
-        threads = options["threads"] if options["threads"] is not None else conf.threads
-        if threads < 1:
-            raise SettingsError("--threads must be at least 1.")
+        catalog = load_catalog(conf.profiles)
+        name = options["profile"] or conf.default_profile
+        profile = catalog.get(name).with_patterns(options["include"], options["exclude"])
+        for problem in catalog.problems_besides(name):
+            self.stderr.write(self.style.WARNING(f"Not used in this run: {problem}"))
+        threads = (conf.threads if options["threads"] is None
+                   else threads_value(options["threads"], "--threads"))
         if options["report_json"]:
             report.check_writable(options["report_json"])
         found = find_files(ignore_patterns(options["ignore_patterns"],
                                            options["use_default_ignore_patterns"]))
         if options["list_profiles"]:
-            self.list_profiles(profiles, found)
+            self.list_profiles(catalog, found)
             return None
         for dest in found.duplicates:
             self.log(f"Found another file with the destination path '{dest}'. It will be "
@@ -112,8 +117,8 @@ class Command(BaseCommand):
         plan = make_plan(found.files, profile)
         self.check_plan(plan, options["allow_empty"])
         storage = target_storage()
-        deployment = Deployment(profile, plan, backend_for(storage), describe(storage), threads,
-                                report_json=options["report_json"])
+        deployment = Deployment(profile, plan, backend_for(storage), destination(storage),
+                                threads, report_json=options["report_json"])
         if options["post_process"] and hashes_names(storage):
             deployment.staged = cleanup.enter_context(staged_plan(
                 plan, found.files, on_processed=lambda name, hashed: self.log(
@@ -124,6 +129,8 @@ class Command(BaseCommand):
         if smart.enabled(options["smart"], options["force"], profile.smart, conf.smart):
             deployment.smart = smart.SmartRun.start(
                 deployment.backend, deployment.plan, conf.manifest_name, options["force"])
+            if options["dry_run"]:
+                self.check_dry_run_can_compare(deployment.smart)
             if deployment.smart.warning:
                 self.stderr.write(self.style.WARNING(deployment.smart.warning))
         return deployment
@@ -133,12 +140,14 @@ class Command(BaseCommand):
         plan, backend, run = deployment.plan, deployment.backend, deployment.smart
         # At -v 2 a line per file is the progress: a bar between them would only garble them.
         bar = report.ProgressBar(plan.bytes, len(plan.all_files), enabled=self.verbosity == 1)
+        failed = failures.LivePrinter(self.verbosity)
 
         def on_done(outcome: Outcome) -> None:
             bar.update(outcome)
             if outcome.status == FAILED:
-                with bar.hidden():
-                    self.stderr.write(f"Failed to upload '{outcome.source.dest}': {outcome.error}")
+                if (line := failed.line(outcome)) is not None:
+                    with bar.hidden():
+                        self.stderr.write(line)
             else:
                 self.log(f"{outcome.status.capitalize()} '{outcome.source.dest}'", level=2)
 
@@ -181,7 +190,7 @@ class Command(BaseCommand):
             smart=run is not None)))
         if executed.manifest_error:
             self.stderr.write(executed.manifest_error)
-        error = closing_error(deployment, executed)
+        error = closing_error(deployment, executed, self.verbosity)
         if error:
             raise DeployError(error)
 
@@ -225,6 +234,15 @@ class Command(BaseCommand):
                 extra={"smart": run.report()} if run else None))
         self.log(report.render(summary))
 
+    def check_dry_run_can_compare(self, run: smart.SmartRun) -> None:
+        """A dry run that could not read the manifest cannot say what changed: no guessing."""
+        if run.base.problem and not run.base.found:
+            raise DeployError(
+                f"The deploy manifest '{run.store.name}' {run.base.problem}, so a dry run "
+                "cannot say which files changed. Check the storage's settings and that it "
+                "is reachable, then run again."
+            )
+
     def confirm(self, destination: str) -> bool:
         message = (
             f"\nYou have requested to upload static files to '{destination}'.\n"
@@ -233,8 +251,12 @@ class Command(BaseCommand):
         )
         return input(message) == "yes"
 
-    def list_profiles(self, profiles: dict[str, Profile], found: Found) -> None:
-        for name, profile in profiles.items():
+    def list_profiles(self, catalog: Catalog, found: Found) -> None:
+        for name in catalog.names:
+            if name in catalog.problems:
+                self.stdout.write(f"{name}  [cannot be used]\n    {catalog.problems[name]}")
+                continue
+            profile = catalog.profiles[name]
             plan = make_plan(found.files, profile)
             self.stdout.write(
                 f"{name}  [{profile.origin}]  {len(plan.files)} files, "

@@ -1,0 +1,155 @@
+"""Failed uploads grouped by cause: a wrong key or a dead endpoint is said once, not per file.
+
+Two files share a cause when their errors read the same once URLs and the
+files' own names are left out: the same S3 error code and message, or the same
+connection error to another URL. Used both for the lines printed while the
+run goes on and for the closing error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from collectstupid.upload import Outcome, UploadResult
+
+# At verbosity 1, the most causes spelled out; -v 2 shows every one.
+SHOWN_CAUSES = 5
+# A cause with this many files or fewer lists each of them.
+LISTED_FILES = 3
+URL = re.compile(r"""["']?\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"']*["']?""")
+
+RETRY = "run the command again to retry"
+# Error codes and exception names a retry cannot fix, with what to do instead.
+ADVICE: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidClientTokenId",
+                "ExpiredToken", "InvalidToken", "AuthorizationHeaderMalformed",
+                "NoCredentialsError", "PartialCredentialsError"}),
+     "Check the credentials (access key and secret key) the storage uses: "
+     "a retry cannot fix this."),
+    (frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem"}),
+     "Check that these credentials may write to the bucket (its policy and the key's "
+     "permissions): a retry cannot fix this."),
+    (frozenset({"NoSuchBucket"}),
+     "Check the bucket name in the storage's settings, or create the bucket: "
+     "a retry cannot fix this."),
+    (frozenset({"InvalidBucketName", "ParamValidationError", "PermanentRedirect",
+                "IllegalLocationConstraintException", "InvalidRegion"}),
+     "Fix the storage setting the error names (bucket name, region, endpoint): "
+     "a retry cannot fix this."),
+    (frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ConnectionRefusedError"}),
+     "The endpoint is unreachable: check the storage's endpoint_url, that the server is "
+     "up and that the network reaches it, then run the command again."),
+)
+
+
+def one_line(error: str) -> str:
+    """An error on one line: botocore's validation errors span several."""
+    return " ".join(part.strip() for part in error.splitlines() if part.strip())
+
+
+def cause_of(outcome: Outcome) -> str:
+    """What two failures must share to be one cause: the error without URL or file name."""
+    text = URL.sub("<url>", one_line(outcome.error))
+    return text.replace(outcome.source.dest, "<file>")
+
+
+def code_of(error: str) -> str:
+    """The S3 error code or exception name an error starts with ("" if none)."""
+    head = error.split(":", 1)[0].strip()
+    return head if head.isidentifier() else ""
+
+
+def advice_for(error: str) -> str | None:
+    """What to do about an error a retry cannot fix; None when a retry may."""
+    code = code_of(error)
+    for codes, advice in ADVICE:
+        if code in codes:
+            return advice
+    return None
+
+
+@dataclass
+class Cause:
+    """The failures that share one cause, in the order they happened."""
+
+    key: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def example(self) -> str:
+        return one_line(self.outcomes[0].error)
+
+    @property
+    def advice(self) -> str | None:
+        return advice_for(self.example)
+
+    def lines(self) -> list[str]:
+        if len(self.outcomes) <= LISTED_FILES:
+            return [f"  {o.source.dest}: {one_line(o.error)}" for o in self.outcomes]
+        names = ", ".join(o.source.dest for o in self.outcomes[:LISTED_FILES])
+        return [f"  {len(self.outcomes)} files: {self.example}",
+                f"    among them: {names}, ..."]
+
+
+def group(failed: Iterable[Outcome]) -> list[Cause]:
+    """Failures by cause, the most common first (ties in the order they happened)."""
+    causes: dict[str, Cause] = {}
+    for outcome in failed:
+        key = cause_of(outcome)
+        causes.setdefault(key, Cause(key)).outcomes.append(outcome)
+    return sorted(causes.values(), key=lambda cause: -len(cause.outcomes))
+
+
+class LivePrinter:
+    """Which failures to print as they happen: each at -v 2, at -v 1 the first of a cause."""
+
+    def __init__(self, verbosity: int) -> None:
+        self.verbosity = verbosity
+        self.seen: set[str] = set()
+
+    def line(self, outcome: Outcome) -> str | None:
+        """The line to print for this failure now, or None to stay quiet."""
+        text = f"Failed to upload '{outcome.source.dest}': {one_line(outcome.error)}"
+        if self.verbosity >= 2:
+            return text
+        if self.verbosity < 1:
+            return None
+        key = cause_of(outcome)
+        if key in self.seen or len(self.seen) >= SHOWN_CAUSES:
+            return None
+        self.seen.add(key)
+        return text + " (further files failing alike are counted, not printed)"
+
+
+def closing_message(result: UploadResult, total: int, verbosity: int = 1,
+                    report: Path | None = None) -> str:
+    """The closing error: every cause once, with a count, an example and what to do."""
+    causes = group(result.failed)
+    head = f"{len(result.failed)} of {total} files failed to upload"
+    if len(causes) == 1 and len(causes[0].outcomes) > LISTED_FILES:
+        only = causes[0]
+        names = ", ".join(o.source.dest for o in only.outcomes[:5])
+        lines = [f"{head}, all with {only.example}", f"  among them: {names}, ..."]
+    else:
+        shown = causes if verbosity >= 2 else causes[:SHOWN_CAUSES]
+        lines = [f"{head}:"] + [line for cause in shown for line in cause.lines()]
+        hidden = len(causes) - len(shown)
+        if hidden:
+            where = (f"every file is listed in the report {report}" if report
+                     else "run with -v 2 to list every one")
+            lines.append(f"  ... and {hidden} other cause{'s' if hidden != 1 else ''} ({where}).")
+    advice = list(dict.fromkeys(a for c in causes if (a := c.advice) is not None))
+    lines += advice
+    if not result.uploaded:
+        rest = "Nothing was uploaded"
+    elif result.cancelled:
+        rest = (f"{len(result.uploaded)} file{'s' if len(result.uploaded) != 1 else ''} "
+                f"uploaded; {len(result.cancelled)} held back until the others land")
+    else:
+        rest = "The other files were uploaded"
+    retryable = any(c.advice is None for c in causes)
+    lines.append(f"{rest}; {RETRY}." if retryable else f"{rest}.")
+    return "\n".join(lines)
