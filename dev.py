@@ -2,7 +2,7 @@
 """Set up a virtualenv in .venv and run the demo deploy or the test suite.
 
     python3 dev.py demo    deploy example/ to a local S3 server, profile by profile
-    python3 dev.py test    run ruff and the whole test suite (what CI runs)
+    python3 dev.py test    run ruff, build the docs, run the whole test suite (what CI runs)
 
 Needs only Python 3.11+ (with its venv module) and git; everything else comes from PyPI.
 """
@@ -36,7 +36,7 @@ def setup() -> None:
         print(f"Creating a virtualenv in {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
     run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[test]")
+    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[test,docs]")
 
 
 def main() -> None:
@@ -49,6 +49,9 @@ def main() -> None:
         run(PYTHON, "example/demo.py", *extra)
     else:
         run(PYTHON, "-m", "ruff", "check", ".")
+        # -E re-reads every page, so a warning in an unchanged page fails the build too.
+        run(PYTHON, "-m", "sphinx", "-W", "--keep-going", "-E", "-q", "-b", "html",
+            "docs", "docs/_build/html")
         run(PYTHON, "-m", "pytest", *extra)
 
 
