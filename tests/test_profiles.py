@@ -187,9 +187,9 @@ def test_the_child_case_rule_applies_to_its_own_patterns(tmp_path):
     assert not profiles["inherits"].select("APP.JS.MAP")  # no-media's rule, inherited
 
 
-def test_the_readme_profile_example_leaves_media_out(tmp_path):
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    block = readme.split("# profiles/lean.yaml\n", 1)[1].split("```", 1)[0]
+def test_the_docs_profile_example_leaves_media_out(tmp_path):
+    page = (Path(__file__).resolve().parent.parent / "docs" / "profiles.md").read_text()
+    block = page.split("# profiles/lean.yaml\n", 1)[1].split("```", 1)[0]
     write(tmp_path, "lean.yaml", block)
     lean = load_profiles([tmp_path])["lean"]
     for path in UPPER_MEDIA:
