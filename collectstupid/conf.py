@@ -21,12 +21,17 @@ DEFAULTS: dict[str, Any] = {
     # Smart mode (see manifest.py): off by default, so a plain run makes no manifest request.
     "SMART": False,
     "MANIFEST_NAME": ".collectstupid/manifest.json",
+    # --prune keeps the hashed copies of this many deploys of a profile, the current one
+    # included: pages and CDNs still holding the previous HTML keep finding theirs.
+    "KEEP_DEPLOYS": 2,
 }
 # Past a few hundred, more threads only queue on the connection pool and the GIL, while
 # each one costs a connection and a read buffer: a typo such as 10000000 must not get them.
 MAX_THREADS = 256
 # S3 refuses keys longer than 1024 bytes (UTF-8); the location comes on top of the name.
 MAX_KEY_BYTES = 1024
+# Each kept deploy costs the manifest a list of hashed names; no cache outlives a hundred.
+MAX_KEEP_DEPLOYS = 100
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class Settings:
     threads: int
     smart: bool = DEFAULTS["SMART"]
     manifest_name: str = DEFAULTS["MANIFEST_NAME"]
+    keep_deploys: int = DEFAULTS["KEEP_DEPLOYS"]
 
 
 def _raw() -> dict[str, Any]:
@@ -89,6 +95,18 @@ def threads_value(value: Any, source: str) -> int:
     return value
 
 
+def keep_deploys_value(value: Any, source: str) -> int:
+    """How many deploys' hashed copies --prune keeps, from ``source``, checked."""
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+            1 <= value <= MAX_KEEP_DEPLOYS):
+        raise SettingsError(
+            f"{source} must be a whole number from 1 (keep only this deploy's hashed "
+            f"copies) to {MAX_KEEP_DEPLOYS}, not {value!r}. The default is "
+            f"{DEFAULTS['KEEP_DEPLOYS']}: this deploy's and the previous one's."
+        )
+    return value
+
+
 def get_settings() -> Settings:
     """The validated settings, or a SettingsError saying which key is wrong."""
     raw = _raw()
@@ -104,6 +122,7 @@ def get_settings() -> Settings:
         threads=threads,
         smart=raw["SMART"],
         manifest_name=_manifest_name(raw["MANIFEST_NAME"]),
+        keep_deploys=keep_deploys_value(raw["KEEP_DEPLOYS"], "COLLECTSTUPID['KEEP_DEPLOYS']"),
     )
 
 

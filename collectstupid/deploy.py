@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from collectstupid import failures
+from collectstupid import failures, prune
 from collectstupid.backends import Backend
 from collectstupid.plan import Plan
 from collectstupid.profiles import Profile
@@ -41,14 +41,15 @@ class Executed:
     interrupted: bool = False
     manifest_error: str | None = None
     report_error: str | None = None
+    pruned: prune.Pruned | None = None
 
 
 def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1) -> str | None:
     """The one error the run ends with, most urgent first; None when it succeeded.
 
     An interruption says how to finish; failed files come next, with their
-    reasons; a manifest or report that could not be written last, because the
-    files themselves did land.
+    reasons, then failed deletes; a manifest or report that could not be
+    written last, because the files themselves did land.
     """
     result = executed.result
     if executed.interrupted:
@@ -59,4 +60,8 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
     if result.failed:
         return failures.closing_message(result, len(deployment.plan.all_files), verbosity,
                                         deployment.report_json)
-    return executed.manifest_error or executed.report_error
+    pruned = executed.pruned
+    if pruned and pruned.failed:
+        return prune.closing_message(pruned.failed)
+    return (executed.manifest_error or (pruned.manifest_error if pruned else None)
+            or executed.report_error)

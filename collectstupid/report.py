@@ -51,10 +51,14 @@ class Summary:
     # in a dry run why the others would be uploaded (new, changed, forced).
     unchanged: int | None = None
     reasons: tuple[tuple[str, int], ...] = ()
+    # --prune only: stale files deleted (or that would be), and deletes that failed.
+    pruned: int | None = None
+    prune_failed: int = 0
 
 
 def run_summary(plan: Plan, result: UploadResult, destination: str, post_processed: int = 0,
-                smart: bool = False) -> Summary:
+                smart: bool = False, pruned: int | None = None,
+                prune_failed: int = 0) -> Summary:
     """The summary of a run that wrote."""
     uploaded = result.uploaded
     return Summary(
@@ -70,12 +74,15 @@ def run_summary(plan: Plan, result: UploadResult, destination: str, post_process
         retries=result.retries,
         post_processed=post_processed,
         unchanged=len(result.skipped) if smart else None,
+        pruned=pruned,
+        prune_failed=prune_failed,
     )
 
 
 def dry_run_summary(plan: Plan, destination: str, files: list[SourceFile] | None = None,
                     unchanged: int | None = None,
-                    reasons: tuple[tuple[str, int], ...] = ()) -> Summary:
+                    reasons: tuple[tuple[str, int], ...] = (),
+                    pruned: int | None = None) -> Summary:
     """The summary of a dry run: ``files`` would be uploaded (every planned file if None)."""
     files = plan.all_files if files is None else files
     return Summary(
@@ -88,6 +95,7 @@ def dry_run_summary(plan: Plan, destination: str, files: list[SourceFile] | None
         dry_run=True,
         unchanged=unchanged,
         reasons=reasons,
+        pruned=pruned,
     )
 
 
@@ -105,6 +113,8 @@ def render(summary: Summary) -> str:
                    + (f" ({', '.join(f'{n} {why}' for why, n in s.reasons)})" if s.reasons else "")]
         if s.unchanged is not None:
             clauses.append(f"{s.unchanged} unchanged would be skipped")
+        if s.pruned is not None:
+            clauses.append(f"{s.pruned} stale would be pruned")
         clauses.append(kept_back)
         return "; ".join(clauses) + ". Dry run: nothing was written."
     clauses = [f"{plural(s.files, 'static file')} uploaded to '{s.destination}' "
@@ -120,6 +130,10 @@ def render(summary: Summary) -> str:
         clauses.append(f"{s.post_processed} post-processed")
     if s.unchanged is not None:
         clauses.append(f"{s.unchanged} skipped as unchanged")
+    if s.pruned is not None:
+        clauses.append(f"{s.pruned} pruned")
+    if s.prune_failed:
+        clauses.append(f"{s.prune_failed} could not be pruned")
     return "; ".join(clauses) + "."
 
 

@@ -23,12 +23,15 @@ from collectstupid.backends import Backend
 from collectstupid.collect import SourceFile
 from collectstupid.errors import CollectStupidError, ManifestError, SettingsError, SourceChanged
 from collectstupid.manifest import (
+    Contents,
     Entry,
     ManifestStore,
     Published,
     Run,
+    Shipped,
     Snapshot,
     announce,
+    record_deploy,
     rewrite,
     settle,
 )
@@ -76,8 +79,20 @@ def reason(entry: Entry, known: Entry | None) -> str:
     return UNCHANGED if known == entry else CHANGED
 
 
-def enabled(option: bool | None, force: bool, profile: bool | None, setting: bool) -> bool:
-    """Smart mode for this run: the command line, else the profile, else the setting."""
+def enabled(option: bool | None, force: bool, profile: bool | None, setting: bool,
+            prune: bool = False) -> bool:
+    """Smart mode for this run: the command line, else the profile, else the setting.
+
+    ``--prune`` turns it on: what to delete is known only from the manifest.
+    """
+    if prune:
+        if option is False:
+            raise SettingsError(
+                "--prune deletes what the deploy manifest records this profile no longer "
+                "ships, so it needs the manifest and cannot be combined with --no-smart. "
+                "Drop one of them."
+            )
+        return True
     if force:
         if option is False:
             raise SettingsError(
@@ -167,6 +182,11 @@ class SmartRun:
     current: Snapshot | None = None
     writer: SmartWriter | None = None
     published: Published | None = None
+    # What this deploy ships, recorded for its profile once every file landed;
+    # with ``prune``, the stale paths that record's write stopped vouching for.
+    shipped: Shipped | None = None
+    prune: bool = False
+    doomed: list[str] = field(default_factory=list)
 
     @classmethod
     def start(cls, backend: Backend, plan: Plan, name: str, force: bool = False) -> SmartRun:
@@ -225,19 +245,39 @@ class SmartRun:
         """
         writer, current = self.writer, self.current
         assert writer is not None and current is not None, "prepare() and wrap() first"
-        if not self.announced:
+        # A deploy that did not complete is not recorded: its staticfiles.json may
+        # not have landed, so the hashed copies the live one names must all stay.
+        shipped = self.shipped if not result.failed and not result.cancelled else None
+        if not self.announced and shipped is None:
             self.published = Published(False, 0, len(self.base.entries))
             return None
+
+        def change(contents: Contents) -> tuple[Contents, list[str]]:
+            conflicts: list[str] = []
+            if self.announced:
+                contents, conflicts = settle(contents, self.run, self.announced,
+                                             writer.uploaded)
+            if shipped is not None:
+                contents, self.doomed = record_deploy(contents, shipped, self.prune,
+                                                      self.store.name)
+            return contents, conflicts
+
         try:
-            self.published, self.current = rewrite(self.store, current, lambda contents: (
-                settle(contents, self.run, self.announced, writer.uploaded)))
+            self.published, self.current = rewrite(self.store, current, change)
         except Exception as exc:
+            self.doomed = []
             return (
                 f"The deploy manifest '{self.store.name}' could not be written ({exc}). The "
                 "files were uploaded; the manifest does not vouch for them yet, so the next "
                 "smart run uploads them again."
             )
         return None
+
+    def would_prune(self) -> list[str]:
+        """The stale paths a complete deploy of this plan would delete."""
+        if self.shipped is None:
+            return []
+        return record_deploy(self.base.contents, self.shipped, True, self.store.name)[1]
 
     def dry_run(self, plan: Plan, destination: str) -> tuple[list[str], list[str], report.Summary]:
         """Lines for each file to upload, each unchanged file, and the summary."""

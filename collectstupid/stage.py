@@ -188,6 +188,9 @@ class Staged:
     # (original, hashed name) for every file post-processing handled, in
     # Django's order, selected by the profile or not.
     post_processed: list[tuple[str, str]] = field(default_factory=list)
+    # Every name post-processing wrote besides the originals and the manifest:
+    # the hashed copies (intermediate and compressed ones included).
+    copies: frozenset[str] = frozenset()
 
 
 ProcessedCallback = Callable[[str, str], None]
@@ -324,4 +327,5 @@ def _stage(
         (result.files if plan.profile.select(staged.dest) else result.left_out).append(staged)
     if manifest is not None:
         result.last.append(manifest)
-    return Staged(result, processed)
+    copies = {s.dest for group in made.values() for s in group} | {s.dest for s in loose}
+    return Staged(result, processed, frozenset(copies - originals))

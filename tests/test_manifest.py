@@ -51,7 +51,7 @@ def test_dumps_loads_round_trip_and_is_stable():
     (json.dumps({"format": FORMAT, "version": 99, "files": {}}).encode(),
      "format version 99"),
     (json.dumps({"format": FORMAT, "version": 1, "files": []}).encode(),
-     "'files' or 'pending' is not a mapping"),
+     "'files', 'pending' or 'profiles' is not a mapping"),
     (json.dumps({"format": FORMAT, "version": 2, "files": {},
                  "pending": {"a": {"runs": {"r": "x"}, "contended": False}}}).encode(),
      "pending entry for 'a'"),

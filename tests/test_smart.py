@@ -402,8 +402,11 @@ def test_s3_profile_switch_keeps_media_entries(static_files, s3_storage_settings
     run("--smart", "--profile", "full")
     touch_all(src)
     ops, _ = counted(botocore_calls, "--smart", "--profile", "no-media")
-    assert ops == {"GetObject": 1}
+    # Nothing to upload; the manifest learns once what this profile ships (for --prune).
+    assert ops == {"GetObject": 1, "PutObject": 1}
     assert set(bucket_manifest(s3_storage_settings)) == set(ASSETS)
+    ops, _ = counted(botocore_calls, "--smart", "--profile", "no-media")
+    assert ops == {"GetObject": 1}
 
     (src / "media/intro.mp4").write_bytes(b"\x07" * 4096)  # changed, but not shipped by no-media
     (src / "css/site.css").write_text("body { color: blue }")

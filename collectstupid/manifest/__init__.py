@@ -7,10 +7,20 @@ twice: ahead of its uploads, to stop vouching for what it is about to
 change, and after them, to record what landed (see publish.py).
 
 ``entries`` is the format, ``store`` reading and writing it in a storage
-(each backend may bring a store of its own), ``publish`` the two writes.
+(each backend may bring a store of its own), ``publish`` the two writes,
+``deploys`` what each profile shipped and what it no longer ships.
 """
 
-from collectstupid.manifest.entries import Contents, Entries, Entry, Pending, dumps, loads
+from collectstupid.manifest.deploys import Shipped, forget_deleted, record_deploy
+from collectstupid.manifest.entries import (
+    Contents,
+    Entries,
+    Entry,
+    Pending,
+    Record,
+    dumps,
+    loads,
+)
 from collectstupid.manifest.publish import Published, Run, announce, rewrite, settle
 from collectstupid.manifest.store import ManifestStore, Snapshot, StorageManifestStore
 
@@ -21,12 +31,16 @@ __all__ = [
     "ManifestStore",
     "Pending",
     "Published",
+    "Record",
     "Run",
+    "Shipped",
     "Snapshot",
     "StorageManifestStore",
     "announce",
     "dumps",
+    "forget_deleted",
     "loads",
+    "record_deploy",
     "rewrite",
     "settle",
 ]

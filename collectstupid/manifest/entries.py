@@ -2,8 +2,9 @@
 
 A path is either vouched for (``files``: the hash and size of what was
 written there) or pending (``pending``: runs that may be writing it now, so
-nothing is known of it). Format version 1 had no pending paths; it is still
-read.
+nothing is known of it). ``profiles`` says, per profile, what its deploys
+shipped, for ``--prune`` (see lifecycle.py). Version 1 had no pending paths,
+version 2 no profiles; both are still read.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from dataclasses import dataclass, field
 from collectstupid.errors import ManifestFormatError
 
 FORMAT = "collectstupid-deploy-manifest"
-VERSION = 2
-READS = (1, 2)
+VERSION = 3
+READS = (1, 2, 3)
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -43,17 +44,35 @@ class Pending:
     contended: bool = False
 
 
+@dataclass(frozen=True)
+class Record:
+    """What one profile's complete deploys shipped, as far as pruning needs to know.
+
+    ``ships``: every path its latest deploy shipped. ``hashed``: the hashed
+    copies each of its last deploys shipped, newest first (as many as it
+    keeps). ``stale``: paths its earlier deploys shipped that nothing it
+    ships or keeps names any more, and that are not known to be deleted yet.
+    """
+
+    ships: frozenset[str] = frozenset()
+    hashed: tuple[frozenset[str], ...] = ()
+    stale: frozenset[str] = frozenset()
+
+
 Entries = dict[str, Entry]
 PendingPaths = dict[str, Pending]
+Records = dict[str, Record]
 
 
 @dataclass(frozen=True)
 class Contents:
     entries: Entries = field(default_factory=dict)
     pending: PendingPaths = field(default_factory=dict)
+    profiles: Records = field(default_factory=dict)
 
 
-def dumps(entries: Mapping[str, Entry], pending: Mapping[str, Pending] | None = None) -> bytes:
+def dumps(entries: Mapping[str, Entry], pending: Mapping[str, Pending] | None = None,
+          profiles: Mapping[str, Record] | None = None) -> bytes:
     """The manifest as bytes: sorted, so an unchanged manifest is byte-identical."""
     data: dict[str, object] = {
         "format": FORMAT,
@@ -67,6 +86,12 @@ def dumps(entries: Mapping[str, Entry], pending: Mapping[str, Pending] | None = 
         data["pending"] = {
             path: {"runs": dict(sorted(p.runs.items())), "contended": p.contended}
             for path, p in sorted(pending.items())
+        }
+    if profiles:
+        data["profiles"] = {
+            name: {"ships": sorted(r.ships), "hashed": [sorted(h) for h in r.hashed],
+                   "stale": sorted(r.stale)}
+            for name, r in sorted(profiles.items())
         }
     return (json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
@@ -94,6 +119,22 @@ def _pending(value: object) -> Pending | None:
     return Pending(dict(runs), value["contended"])
 
 
+def _paths(value: object) -> frozenset[str] | None:
+    if isinstance(value, list) and all(isinstance(path, str) for path in value):
+        return frozenset(value)
+    return None
+
+
+def _record(value: object) -> Record | None:
+    if not isinstance(value, dict) or not isinstance(value.get("hashed"), list):
+        return None
+    ships, stale = _paths(value.get("ships")), _paths(value.get("stale"))
+    hashed = [_paths(h) for h in value["hashed"]]
+    if ships is None or stale is None or any(h is None for h in hashed):
+        return None
+    return Record(ships, tuple(h for h in hashed if h is not None), stale)
+
+
 def loads(data: bytes) -> Contents:
     """Parse a manifest; any doubt about any entry rejects the whole object.
 
@@ -112,8 +153,9 @@ def loads(data: bytes) -> Contents:
             f"{' and '.join(map(str, READS))}"
         )
     files, pending = doc.get("files"), doc.get("pending", {})
-    if not isinstance(files, dict) or not isinstance(pending, dict):
-        raise ManifestFormatError("its 'files' or 'pending' is not a mapping")
+    profiles = doc.get("profiles", {})
+    if not all(isinstance(part, dict) for part in (files, pending, profiles)):
+        raise ManifestFormatError("its 'files', 'pending' or 'profiles' is not a mapping")
     contents = Contents()
     for path, value in files.items():
         entry = _entry(value)
@@ -125,4 +167,9 @@ def loads(data: bytes) -> Contents:
         if marker is None or path in contents.entries:
             raise ManifestFormatError(f"its pending entry for {path!r} is malformed")
         contents.pending[path] = marker
+    for name, value in profiles.items():
+        record = _record(value)
+        if record is None:
+            raise ManifestFormatError(f"its record of profile {name!r} is malformed")
+        contents.profiles[name] = record
     return contents

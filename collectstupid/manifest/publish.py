@@ -72,7 +72,7 @@ def announce(contents: Contents, run: Run, paths: Iterable[str],
         others = {r: t for r, t in (prior.runs if prior else {}).items() if r != run.id}
         contended = bool(others) or bool(prior and prior.contended)
         pending[path] = Pending({**others, run.id: run.started}, contended)
-    return Contents(entries, pending)
+    return Contents(entries, pending, contents.profiles)
 
 
 def settle(contents: Contents, run: Run, announced: Iterable[str],
@@ -107,7 +107,7 @@ def settle(contents: Contents, run: Run, announced: Iterable[str],
             entries.pop(path, None)
             if mine is not None:
                 conflicts.append(path)
-    return Contents(entries, pending), sorted(conflicts)
+    return Contents(entries, pending, contents.profiles), sorted(conflicts)
 
 
 @dataclass(frozen=True)
@@ -130,16 +130,17 @@ def rewrite(store: ManifestStore, current: Snapshot, change: Change,
     manifest as it is. Returns what happened and the manifest as now written.
     """
     for attempt in range(1, attempts + 1):
-        before = Contents(dict(current.entries), dict(current.pending))
+        before = current.contents
         after, conflicts = change(before)
         if after == before:
             # After a refused write, finding our change already there means a write
             # landed for this run: ours (a retry of a write that had landed) or a twin's.
             return Published(attempt > 1, attempt - 1, len(after.entries),
                              tuple(conflicts)), current
-        token = store.write(dumps(after.entries, after.pending), current)
+        token = store.write(dumps(after.entries, after.pending, after.profiles), current)
         if token is not None:
-            written = Snapshot(after.entries, after.pending, token or None, found=True)
+            written = Snapshot(after.entries, after.pending, token or None, found=True,
+                               profiles=after.profiles)
             return Published(True, attempt, len(after.entries), tuple(conflicts)), written
         # Another run wrote first: back off a little so racing runs spread out.
         time.sleep(random.uniform(0.02, 0.1) * attempt)

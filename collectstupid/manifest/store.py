@@ -18,7 +18,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 
 from collectstupid.errors import ManifestFormatError
-from collectstupid.manifest.entries import Entry, Pending, loads
+from collectstupid.manifest.entries import Contents, Entry, Pending, Record, loads
 from collectstupid.storage import StupidStorageMixin
 
 
@@ -36,6 +36,12 @@ class Snapshot:
     token: str | None = None
     found: bool = False
     problem: str = ""
+    profiles: Mapping[str, Record] = field(default_factory=dict)
+
+    @property
+    def contents(self) -> Contents:
+        """A copy of what was read, to change."""
+        return Contents(dict(self.entries), dict(self.pending), dict(self.profiles))
 
 
 def parsed(data: bytes, token: str | None) -> Snapshot:
@@ -44,7 +50,8 @@ def parsed(data: bytes, token: str | None) -> Snapshot:
         contents = loads(data)
     except ManifestFormatError as exc:
         return Snapshot({}, {}, token, found=True, problem=str(exc))
-    return Snapshot(contents.entries, contents.pending, token, found=True)
+    return Snapshot(contents.entries, contents.pending, token, found=True,
+                    profiles=contents.profiles)
 
 
 class ManifestStore(Protocol):

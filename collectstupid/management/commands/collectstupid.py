@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from argparse import BooleanOptionalAction
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collectstupid import failures, report, smart
+from collectstupid import failures, prune, report, smart
 from collectstupid.backends import backend_for
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
-from collectstupid.conf import DEFAULTS, MAX_THREADS, get_settings, threads_value
+from collectstupid.conf import (
+    DEFAULTS,
+    MAX_THREADS,
+    get_settings,
+    keep_deploys_value,
+    threads_value,
+)
 from collectstupid.deploy import Deployment, Executed, closing_error
 from collectstupid.destination import destination
 from collectstupid.errors import CollectStupidError, DeployError, ManifestError
 from collectstupid.interrupt import stop_on_signals
+from collectstupid.manifest import Shipped
 from collectstupid.plan import Plan, make_plan
 from collectstupid.profile_files import available_profiles
 from collectstupid.profiles import Catalog, load_catalog
@@ -71,6 +79,15 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true",
                             help="Smart mode, but upload every selected file and rewrite "
                             "the manifest.")
+        parser.add_argument("--prune", action="store_true",
+                            help="Smart mode, then, once every file landed, delete what "
+                            "earlier deploys of this profile recorded and this one no longer "
+                            "ships (old hashed copies after --keep-deploys deploys). Never "
+                            "lists the storage; never deletes what it did not record.")
+        parser.add_argument("--keep-deploys", type=int, metavar="N",
+                            help="Keep the hashed copies of this profile's last N deploys, "
+                            "this one included (default: KEEP_DEPLOYS, "
+                            f"{DEFAULTS['KEEP_DEPLOYS']} unless set).")
 
     def handle(self, **options: Any) -> None:
         self.verbosity = options["verbosity"]
@@ -126,9 +143,16 @@ class Command(BaseCommand):
             deployment.plan = deployment.staged.plan
         self.log(f"Profile '{profile.name}' ({profile.origin}); {threads} threads; "
                  f"storage {class_name(storage)}.", level=3)
-        if smart.enabled(options["smart"], options["force"], profile.smart, conf.smart):
+        keep = (conf.keep_deploys if options["keep_deploys"] is None
+                else keep_deploys_value(options["keep_deploys"], "--keep-deploys"))
+        if smart.enabled(options["smart"], options["force"], profile.smart, conf.smart,
+                         options["prune"]):
             deployment.smart = smart.SmartRun.start(
                 deployment.backend, deployment.plan, conf.manifest_name, options["force"])
+            paths = frozenset(s.dest for s in deployment.plan.all_files)
+            copies = deployment.staged.copies if deployment.staged else frozenset()
+            deployment.smart.shipped = Shipped(profile.name, paths, copies & paths, keep)
+            deployment.smart.prune = options["prune"]
             if options["dry_run"]:
                 self.check_dry_run_can_compare(deployment.smart)
             if deployment.smart.warning:
@@ -171,23 +195,37 @@ class Command(BaseCommand):
             # Still under the handlers, so a first signal waits for it and what landed
             # is recorded (cut short, the files would only be uploaded again next time).
             manifest_error = run.finish(result) if run else None
+            # Deletions after everything, and not once a signal asked to stop: the
+            # manifest keeps the doomed paths, so the next --prune run deletes them.
+            pruned = None
+            if run and run.prune and not stop.is_set():
+                pruned = prune.prune(run, backend, deployment.threads, on_deleted=lambda path:
+                                     self.log(f"Pruned '{path}'", level=2))
+                for path, why in pruned.failed.items():
+                    self.stderr.write(f"Could not prune '{path}': {why}")
         result.retries = backend.retries - retried_before
-        return Executed(result, stop.is_set(), manifest_error)
+        return Executed(result, stop.is_set(), manifest_error, pruned=pruned)
 
     def finish(self, deployment: Deployment, executed: Executed) -> None:
         """The report, the summary line, and the error the run ends with, if any."""
-        result, run = executed.result, deployment.smart
+        result, run, pruned = executed.result, deployment.smart, executed.pruned
+        extra = {"smart": run.report()} if run else {}
+        if run and run.prune:
+            extra["pruned"] = pruned.deleted if pruned else []
+            extra["prune_failed"] = pruned.failed if pruned else {}
         if deployment.report_json:
             try:
                 report.write_json(deployment.report_json, report.report_data(
                     deployment.plan, result, deployment.destination, dry_run=False,
-                    extra={"smart": run.report()} if run else None))
+                    extra=extra))
             except CollectStupidError as exc:
                 executed.report_error = str(exc)
                 self.stderr.write(str(exc))
         self.log(report.render(report.run_summary(
             deployment.plan, result, deployment.destination, deployment.post_processed,
-            smart=run is not None)))
+            smart=run is not None,
+            pruned=len(pruned.deleted) if pruned else (0 if run and run.prune else None),
+            prune_failed=len(pruned.failed) if pruned else 0)))
         if executed.manifest_error:
             self.stderr.write(executed.manifest_error)
         error = closing_error(deployment, executed, self.verbosity)
@@ -214,6 +252,7 @@ class Command(BaseCommand):
 
     def dry_run(self, deployment: Deployment) -> None:
         plan, run = deployment.plan, deployment.smart
+        extra: dict[str, Any] = {}
         if run:
             run.preview(plan, deployment.threads)
             would, unchanged, summary = run.dry_run(plan, deployment.destination)
@@ -221,6 +260,13 @@ class Command(BaseCommand):
                 self.log(text, level=1)
             for text in unchanged:
                 self.log(text, level=2)
+            extra["smart"] = run.report()
+            if run.prune:
+                doomed = run.would_prune()
+                for path in doomed:
+                    self.log(f"Would prune '{path}'", level=1)
+                summary = replace(summary, pruned=len(doomed))
+                extra["would_prune"] = doomed
         else:
             summary = report.dry_run_summary(plan, deployment.destination)
             for source in plan.all_files:
@@ -230,8 +276,7 @@ class Command(BaseCommand):
             self.log(f"Left out by the profile: '{source.dest}'", level=2)
         if deployment.report_json:
             report.write_json(deployment.report_json, report.report_data(
-                plan, None, deployment.destination, True,
-                extra={"smart": run.report()} if run else None))
+                plan, None, deployment.destination, True, extra=extra))
         self.log(report.render(summary))
 
     def check_dry_run_can_compare(self, run: smart.SmartRun) -> None:

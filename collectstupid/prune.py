@@ -1,0 +1,67 @@
+"""``--prune``: after a complete deploy, delete what its profile no longer ships.
+
+What to delete comes from the deploy manifest alone, never from a listing:
+the stale paths the manifest write that recorded this deploy stopped
+vouching for (see manifest/deploys.py). Deleted paths are then forgotten in
+one more conditional write; a path whose delete failed stays recorded, so
+the next ``--prune`` run tries it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from collectstupid.backends import Backend
+from collectstupid.manifest import forget_deleted, rewrite
+from collectstupid.smart import SmartRun
+
+
+@dataclass
+class Pruned:
+    """What a prune did: the paths deleted, the reason each failed one was not."""
+
+    deleted: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    # The manifest could not forget the deleted paths (harmless: deleted again next time).
+    manifest_error: str | None = None
+
+
+def prune(run: SmartRun, backend: Backend, threads: int,
+          on_deleted: Callable[[str], None] | None = None) -> Pruned:
+    """Delete the paths ``run`` doomed, then forget those that are gone."""
+    if not run.doomed or run.current is None or run.shipped is None:
+        return Pruned()
+    failed = backend.delete_many(run.doomed, threads)
+    deleted = [path for path in run.doomed if path not in failed]
+    if on_deleted:
+        for path in deleted:
+            on_deleted(path)
+    pruned = Pruned(deleted, dict(sorted(failed.items())))
+    if deleted:
+        profile = run.shipped.profile
+        try:
+            _, run.current = rewrite(run.store, run.current, lambda contents: (
+                forget_deleted(contents, profile, deleted), []))
+        except Exception as exc:
+            pruned.manifest_error = (
+                f"The deploy manifest '{run.store.name}' could not record what was pruned "
+                f"({exc}). It still lists those files as to delete, so the next --prune run "
+                "deletes them again, which is harmless."
+            )
+    return pruned
+
+
+def closing_message(failed: dict[str, str], shown: int = 20) -> str:
+    """The error a run ends with when some deletes failed: each path and its reason."""
+    lines = [f"  {path}: {why}" for path, why in list(failed.items())[:shown]]
+    if len(failed) > shown:
+        lines.append(f"  ... and {len(failed) - shown} more")
+    count = len(failed)
+    return (
+        f"{count} stale file{'' if count == 1 else 's'} could not be pruned:\n"
+        + "\n".join(lines)
+        + "\nThe deploy itself landed. They stay recorded in the deploy manifest, so the "
+        "next --prune run deletes them; check the storage's permissions (S3: "
+        "s3:DeleteObject) if this repeats."
+    )
