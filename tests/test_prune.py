@@ -1,0 +1,280 @@
+"""--prune: what a profile no longer ships is deleted after the deploy, from the manifest alone.
+
+The record and its rules are tested as pure functions first; then deploys run
+against the real S3 server (every botocore call counted) and local disk.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from django.core.management.base import CommandError
+
+from collectstupid import manifest
+from collectstupid.errors import ManifestFormatError
+from collectstupid.manifest import Contents, Entry, Pending, Record, Shipped
+from collectstupid.manifest.entries import FORMAT
+from s3local import FaultPlan
+from tests.helpers import ASSETS, MANIFEST, assert_truthful, counted, run
+from tests.test_hashed import ASSETS as HASHED_ASSETS
+from tests.test_hashed import s3_hashed  # noqa: F401  (a fixture)
+
+NAME = MANIFEST
+E = Entry("0" * 64, 1)
+NOW = 2_000_000_000.0
+
+
+def shipped(*paths: str, hashed: tuple[str, ...] = (), keep: int = 2,
+            profile: str = "p") -> Shipped:
+    return Shipped(profile, frozenset(paths) | frozenset(hashed), frozenset(hashed), keep)
+
+
+# --- the record ---------------------------------------------------------------
+
+
+def test_first_deploy_of_a_profile_dooms_nothing_it_did_not_record():
+    # Entries from before any record (an older collectstupid, another tool's run) stay.
+    contents = Contents({"old.css": E, "a.css": E})
+    after, doomed = manifest.record_deploy(contents, shipped("a.css"), True, NAME)
+    assert doomed == []
+    assert after.entries == contents.entries
+    assert after.profiles["p"] == Record(frozenset({"a.css"}), (frozenset(),), frozenset())
+
+
+def test_an_unhashed_path_no_longer_shipped_is_doomed_at_once():
+    contents, _ = manifest.record_deploy(Contents({"a.css": E, "b.css": E}),
+                                         shipped("a.css", "b.css"), True, NAME)
+    after, doomed = manifest.record_deploy(contents, shipped("b.css"), True, NAME)
+    assert doomed == ["a.css"]
+    assert "a.css" not in after.entries  # the same write stops vouching for it
+    assert after.profiles["p"].stale == {"a.css"}  # until its delete succeeded
+
+
+def test_hashed_copies_survive_the_last_keep_deploys():
+    contents = Contents()
+    doomed_by_deploy = []
+    for n in range(1, 5):
+        contents, doomed = manifest.record_deploy(
+            contents, shipped("site.css", hashed=(f"site.{n}.css",)), True, NAME)
+        contents = manifest.forget_deleted(contents, "p", doomed)
+        doomed_by_deploy.append(doomed)
+    assert doomed_by_deploy == [[], [], ["site.1.css"], ["site.2.css"]]
+    assert contents.profiles["p"].hashed == (frozenset({"site.4.css"}), frozenset({"site.3.css"}))
+    # The same deploy again does not push the history: nothing more goes.
+    again, doomed = manifest.record_deploy(
+        contents, shipped("site.css", hashed=("site.4.css",)), True, NAME)
+    assert doomed == [] and again == contents
+    # Keeping one deploy only: the previous deploy's copies go now.
+    _, doomed = manifest.record_deploy(
+        contents, shipped("site.css", hashed=("site.4.css",), keep=1), True, NAME)
+    assert doomed == ["site.3.css"]
+
+
+def test_never_doomed_other_profiles_paths_live_pending_paths_or_the_manifest():
+    contents = Contents(profiles={
+        "p": Record(frozenset({"a", "b", "c", NAME, "../up", "d", "e"}), (), frozenset()),
+        "other": Record(frozenset({"a"}), (frozenset({"b"}),), frozenset()),
+    }, pending={"c": Pending({"live": time.time()}), "e": Pending({"dead": 0.0})})
+    after, doomed = manifest.record_deploy(contents, shipped("x"), True, NAME)
+    assert doomed == ["d", "e"]  # a dead run's marker protects nothing
+    # Another profile's paths are its own now; a pending one is tried again later.
+    assert after.profiles["p"].stale == {"c", "d", "e"}
+
+
+def test_without_prune_the_record_keeps_stale_paths_and_their_entries():
+    contents, _ = manifest.record_deploy(Contents({"a": E}), shipped("a"), False, NAME)
+    after, doomed = manifest.record_deploy(contents, shipped("b"), False, NAME)
+    assert doomed == [] and after.entries == {"a": E}
+    assert after.profiles["p"].stale == {"a"}
+    # A later deploy that ships it again takes it back.
+    back, doomed = manifest.record_deploy(after, shipped("a"), True, NAME)
+    assert back.profiles["p"].stale == {"b"} and doomed == ["b"]
+
+
+def test_forgetting_a_deleted_path_unvouches_any_write_that_raced_the_delete():
+    contents = Contents({"a": E, "b": E}, {"a": Pending({"r": NOW})},
+                        {"p": Record(frozenset(), (), frozenset({"a", "c"}))})
+    after = manifest.forget_deleted(contents, "p", ["a"])
+    assert after.entries == {"b": E}
+    assert after.pending == {"a": Pending({"r": NOW}, contended=True)}
+    assert after.profiles["p"].stale == {"c"}
+
+
+def test_format_3_round_trips_and_version_2_is_still_read():
+    profiles = {"p": Record(frozenset({"a", "s.1.css"}), (frozenset({"s.1.css"}),),
+                            frozenset({"old"}))}
+    data = manifest.dumps({"a": E}, {}, profiles)
+    assert json.loads(data)["version"] == 3
+    assert manifest.loads(data) == Contents({"a": E}, {}, profiles)
+    v2 = json.dumps({"format": FORMAT, "version": 2, "files": {}}).encode()
+    assert manifest.loads(v2) == Contents()
+    bad = json.dumps({"format": FORMAT, "version": 3, "files": {},
+                      "profiles": {"p": {"ships": "a", "hashed": [], "stale": []}}}).encode()
+    with pytest.raises(ManifestFormatError, match="record of profile 'p'"):
+        manifest.loads(bad)
+
+
+# --- deploys on S3 --------------------------------------------------------------
+
+
+def stale(target) -> frozenset[str]:
+    return manifest.loads(target.read(MANIFEST)).profiles["no-media"].stale
+
+
+def test_s3_prune_after_a_rename_deletes_exactly_the_old_name(
+        static_files, s3_storage_settings, s3_client, botocore_calls):
+    target = s3_storage_settings
+    src = static_files(ASSETS)
+    run("--profile", "full")  # media, shipped by a blind run of another profile
+    run("--prune")
+    # Objects collectstupid never recorded, inside the location and outside it.
+    for key in (target.key("uploads/user.png"), "outside.txt"):
+        s3_client.put_object(Bucket=target.bucket, Key=key, Body=b"theirs")
+    before = target.keys()
+
+    (src / "css/site.css").rename(src / "css/main.css")
+    ops, out = counted(botocore_calls, "--prune", verbosity=2)
+    # The manifest read; write-ahead, upload, record; one batch of deletes; forget.
+    assert ops == {"GetObject": 1, "PutObject": 4, "DeleteObjects": 1}
+    assert target.keys() == before - {target.key("css/site.css")} | {target.key("css/main.css")}
+    assert "Pruned 'css/site.css'" in out
+    assert "; 1 pruned." in out
+    recorded = assert_truthful(target)
+    assert "css/site.css" not in recorded and stale(target) == frozenset()
+
+    ops, out = counted(botocore_calls, "--prune")
+    assert ops == {"GetObject": 1}  # nothing changed, nothing to prune
+    assert "; 0 pruned." in out
+
+
+@pytest.mark.usefixtures("s3_hashed")
+def test_s3_hashed_copies_of_the_last_n_deploys_survive_and_older_ones_go(
+        static_files, s3_storage_settings, botocore_calls):
+    target = s3_storage_settings
+    src = static_files(HASHED_ASSETS)
+
+    def deploy(n: int, *args: str) -> str:
+        (src / "css/base.css").write_text(f"html {{ color: #{n}{n}{n}; }}\n")
+        run("--prune", "--profile", "full", *args)
+        return json.loads(target.read("staticfiles.json"))["paths"]["css/base.css"]
+
+    first, second = deploy(1), deploy(2)
+    assert {first, second} <= target.names()
+    third = deploy(3)
+    names = target.names()
+    assert first not in names and {second, third} <= names
+    assert "css/base.css" in names  # the original is shipped by every deploy
+    assert_truthful(target)
+
+    # Keeping one deploy: the same files again, and the previous copies go.
+    ops, out = counted(botocore_calls, "--prune", "--profile", "full", "--keep-deploys", "1")
+    assert ops == {"GetObject": 1, "PutObject": 2, "DeleteObjects": 1}
+    assert second not in target.names() and third in target.names()
+    assert "Pruned" not in out and "pruned." in out
+
+
+def test_s3_nothing_is_pruned_after_a_failed_upload(
+        static_files, s3_storage_settings_factory, s3_proxy, botocore_calls):
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    src = static_files(ASSETS)
+    run("--prune")
+    (src / "css/site.css").rename(src / "css/main.css")
+    (src / "js/app.js").write_text("console.log(2)")
+    s3_proxy.faults = FaultPlan(deny_prefix=target.key("js/app.js"))
+    with pytest.raises(CommandError, match="1 of 3 files failed"):
+        counted(botocore_calls, "--prune")
+    assert "DeleteObjects" not in botocore_calls.operations
+    assert "css/site.css" in target.names()
+    assert_truthful(target)
+
+    s3_proxy.faults = None
+    ops, _ = counted(botocore_calls, "--prune")
+    assert ops == {"GetObject": 1, "PutObject": 4, "DeleteObjects": 1}
+    assert "css/site.css" not in target.names()
+
+
+def test_s3_a_failed_delete_is_named_and_the_next_run_retries_it(
+        static_files, s3_storage_settings_factory, s3_proxy, botocore_calls, tmp_path):
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    src = static_files(ASSETS)
+    run("--prune")
+    (src / "css/site.css").rename(src / "css/main.css")
+    s3_proxy.faults = FaultPlan(error_ratio=1, error_statuses=(403,),
+                                only_operations={"DeleteObjects"})
+    report = tmp_path / "report.json"
+    with pytest.raises(CommandError, match=r"1 stale file could not be pruned:\n"
+                                           r"  css/site\.css: .*AccessDenied"):
+        counted(botocore_calls, "--prune", "--report-json", str(report))
+    assert botocore_calls.operations["DeleteObjects"] == 1
+    assert "css/site.css" in target.names()
+    # Still to delete, and no longer vouched for: the object may or may not be there.
+    assert stale(target) == {"css/site.css"}
+    assert "css/site.css" not in assert_truthful(target)
+    data = json.loads(report.read_text())
+    assert data["pruned"] == [] and list(data["prune_failed"]) == ["css/site.css"]
+
+    s3_proxy.faults = None
+    ops, _ = counted(botocore_calls, "--prune", "--report-json", str(report))
+    assert ops == {"GetObject": 1, "DeleteObjects": 1, "PutObject": 1}
+    assert "css/site.css" not in target.names() and stale(target) == frozenset()
+    assert json.loads(report.read_text())["pruned"] == ["css/site.css"]
+
+
+def test_s3_dry_run_lists_what_would_be_pruned_and_deletes_nothing(
+        static_files, s3_storage_settings, botocore_calls, tmp_path):
+    target = s3_storage_settings
+    src = static_files(ASSETS)
+    run("--prune")
+    (src / "css/site.css").rename(src / "css/main.css")
+    before = target.keys()
+    report = tmp_path / "dry.json"
+    ops, out = counted(botocore_calls, "--prune", "--dry-run", "--report-json", str(report))
+    assert ops == {"GetObject": 1}
+    assert target.keys() == before
+    assert "Would prune 'css/site.css'" in out and "1 stale would be pruned" in out
+    assert json.loads(report.read_text())["would_prune"] == ["css/site.css"]
+
+
+def test_s3_a_path_another_profile_ships_is_never_pruned(
+        static_files, s3_storage_settings, botocore_calls):
+    target = s3_storage_settings
+    static_files(ASSETS)
+    run("--prune")
+    run("--prune", "--profile", "full")
+    ops, out = counted(botocore_calls, "--prune", "--exclude", "css/site.css")
+    assert "DeleteObjects" not in ops and "; 0 pruned." in out
+    assert set(ASSETS) <= target.names()
+
+
+# --- other storages and bad input -------------------------------------------------
+
+
+def test_local_disk_prunes_through_the_generic_backend(static_files, static_root):
+    src = static_files(ASSETS)
+    run("--prune")
+    (static_root / "uploads").mkdir()
+    (static_root / "uploads/user.png").write_bytes(b"theirs")
+    (src / "js/app.js").rename(src / "js/main.js")
+    out = run("--prune", verbosity=2)
+    assert "Pruned 'js/app.js'" in out
+    assert not (static_root / "js/app.js").exists()
+    assert (static_root / "js/main.js").exists() and (static_root / "uploads/user.png").exists()
+    assert manifest.loads((static_root / MANIFEST).read_bytes()).profiles["no-media"].stale == set()
+
+
+@pytest.mark.parametrize(("args", "setting", "message"), [
+    (["--prune", "--no-smart"], None, "--prune .* cannot be combined with --no-smart"),
+    (["--prune", "--keep-deploys", "0"], None, "--keep-deploys must be a whole number from 1"),
+    (["--prune"], {"KEEP_DEPLOYS": "2"}, r"COLLECTSTUPID\['KEEP_DEPLOYS'\] must be"),
+])
+def test_bad_prune_options_are_refused_before_any_request(
+        static_files, s3_storage_settings, botocore_calls, settings, args, setting, message):
+    static_files(ASSETS)
+    if setting:
+        settings.COLLECTSTUPID = setting
+    botocore_calls.reset()
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+    assert dict(botocore_calls.operations) == {}
