@@ -3,8 +3,8 @@
 A backend writes one file as ``storage.save()`` would, deletes many, lists
 what is under the storage's location, and keeps the deploy manifest. The
 generic backend does all of it through Django's Storage API, so it works for
-any storage; a package under ``collectstupid/`` (``s3``) may claim the
-storages it knows and do the same work with fewer, faster requests.
+any storage; a package under ``collectstupid/`` (``s3``, ``azure``, ``gcs``) may
+claim the storages it knows and do the same work with fewer, faster requests.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collectstupid.manifest.store import ManifestStore, StorageManifestStore
 
 # Asked in order; each package has ``claims(storage)``, cheap and importing
 # nothing heavy, and ``make_backend(storage)``.
-FAST_BACKENDS = ("collectstupid.s3",)
+FAST_BACKENDS = ("collectstupid.s3", "collectstupid.azure", "collectstupid.gcs")
 
 
 def describe_error(exc: BaseException) -> str:

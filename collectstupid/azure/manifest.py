@@ -1,0 +1,53 @@
+"""The deploy manifest in an Azure container: one Get Blob, one conditional Put Blob.
+
+The write carries ``If-Match`` the ETag read, or ``If-None-Match: *`` when
+there was no manifest, so concurrent runs merge instead of losing each
+other's entries, as on S3.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from collectstupid.azure.errors import describe
+from collectstupid.manifest.store import Snapshot, parsed
+
+
+class AzureManifestStore:
+    def __init__(self, storage: Any, name: str, blob: str) -> None:
+        self.storage = storage
+        self.name = name
+        self.blob = blob
+
+    def read(self) -> Snapshot:
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        try:
+            downloader = self.storage.client.download_blob(self.blob, timeout=self.storage.timeout)
+            data = downloader.readall()
+        except ResourceNotFoundError:
+            return Snapshot()
+        except AzureError as exc:
+            return Snapshot(problem=f"it could not be read ({describe(exc)})")
+        return parsed(data, downloader.properties.etag)
+
+    def write(self, data: bytes, expected: Snapshot) -> bool:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
+        from azure.storage.blob import ContentSettings
+
+        if expected.token:
+            condition: dict[str, Any] = {
+                "overwrite": True, "etag": expected.token,
+                "match_condition": MatchConditions.IfNotModified,
+            }
+        else:
+            condition = {"overwrite": False}  # If-None-Match: *
+        try:
+            self.storage.client.upload_blob(
+                self.blob, data, content_settings=ContentSettings(content_type="application/json"),
+                timeout=self.storage.timeout, **condition,
+            )
+        except (ResourceExistsError, ResourceModifiedError):
+            return False
+        return True
