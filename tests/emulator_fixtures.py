@@ -137,9 +137,10 @@ def azure_settings(azure_settings_factory: Callable[..., BlobTarget]) -> BlobTar
 @pytest.fixture
 def no_azure_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """The SDK's retries stay real; only their waiting (15 s and up) is skipped."""
-    from azure.storage.blob._shared.policies import StorageRetryPolicy
+    from azure.storage.blob import ExponentialRetry, LinearRetry
 
-    monkeypatch.setattr(StorageRetryPolicy, "get_backoff_time", lambda self, settings: 0)
+    for policy in (ExponentialRetry, LinearRetry):
+        monkeypatch.setattr(policy, "get_backoff_time", lambda self, settings: 0)
 
 
 def gcs_client(endpoint_url: str) -> Any:

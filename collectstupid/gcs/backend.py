@@ -21,6 +21,13 @@ class GcsBackend(StorageBackend):
     def __init__(self, storage: Any) -> None:
         super().__init__(storage)
         self.fast = writer.saves_like_gcs(storage)
+        client = storage.client
+        if getattr(client, "_bucket_metadata_cache", None) is not None:
+            # google-cloud-storage 3.17+ fetches the bucket's metadata in a background
+            # thread on a client's first request, only to label tracing spans: one more
+            # request per run, at an unpredictable moment, whose answer a deploy never
+            # uses. (DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA=true does the same.)
+            client._bucket_metadata_cache = None
 
     def write(self, source: SourceFile) -> None:
         if self.fast:
