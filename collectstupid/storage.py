@@ -89,10 +89,16 @@ def target_storage(alias: str = "staticfiles") -> Storage:
 
 def describe(storage: Storage) -> str:
     """Where a storage writes, for the summary line; never includes credentials."""
+    from collectstupid import azure, gcs
+
     bucket = getattr(storage, "bucket_name", None)
+    if azure.claims(storage):
+        bucket, scheme = storage.azure_container, "azure"  # type: ignore[attr-defined]
+    else:
+        scheme = "gs" if gcs.claims(storage) else "s3"
     if bucket:
         location = getattr(storage, "location", "") or ""
-        return f"s3://{bucket}/{location}".rstrip("/")
+        return f"{scheme}://{bucket}/{location}".rstrip("/")
     location = getattr(storage, "location", None)
     if location:
         return str(location)

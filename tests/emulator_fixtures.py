@@ -195,3 +195,62 @@ def gcs_settings_factory(
 @pytest.fixture
 def gcs_settings(gcs_settings_factory: Callable[..., BlobTarget]) -> BlobTarget:
     return gcs_settings_factory()
+
+
+@pytest.fixture
+def short_gcs_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client's retries stay real; their two-minute deadline becomes one second."""
+    from google.cloud.storage.retry import DEFAULT_RETRY
+
+    from collectstupid.gcs import writer
+
+    quick = DEFAULT_RETRY.with_timeout(1.0).with_delay(initial=0.01, maximum=0.05)
+    monkeypatch.setattr(writer, "retry", lambda: quick)
+
+
+@dataclass
+class Remote:
+    """One emulated storage as the shared deploy tests see it: where the files land,
+    the proxy that counts, and the names of the operations each step costs there."""
+
+    scheme: str  # as the summary line names the storage
+    target: BlobTarget
+    proxy: S3Proxy
+    configure: Callable[..., BlobTarget]
+    write: str  # one file written
+    read: str  # the manifest read
+    missing_option: str  # the option that names the container or bucket
+    missing_reason: str  # how a write to a missing one fails, as the command says it
+    listing: str
+    deletes: dict[str, int]  # deleting three names, one of them never written
+    # Reads a manifest write makes first, where the server gives no version to hold it to.
+    reads_before_manifest_write: int = 0
+
+    def counted(self, *args: str, **options: Any) -> tuple[dict[str, int], str]:
+        from tests.helpers import run
+
+        self.proxy.reset_counts()
+        out = run(*args, **options)
+        return dict(self.proxy.counts), out
+
+
+@pytest.fixture(params=["azure", "gcs"])
+def remote(request: pytest.FixtureRequest) -> Remote:
+    """Each emulated storage in turn, configured as ``STORAGES["staticfiles"]``."""
+    if request.param == "azure":
+        request.getfixturevalue("no_azure_backoff")
+        configure = request.getfixturevalue("azure_settings_factory")
+        return Remote(
+            "azure", configure(), request.getfixturevalue("azure_proxy"), configure,
+            write="PutBlob", read="GetBlob", missing_option="azure_container",
+            missing_reason="ContainerNotFound: The specified container does not exist.",
+            listing="ListBlobs", deletes={"BlobBatch": 1},
+        )
+    request.getfixturevalue("short_gcs_retries")
+    configure = request.getfixturevalue("gcs_settings_factory")
+    return Remote(
+        "gs", configure(), request.getfixturevalue("gcs_proxy"), configure,
+        write="InsertObject", read="DownloadObject", missing_option="bucket_name",
+        missing_reason="NotFound: 404 POST ", listing="ListObjects",
+        deletes={"DeleteObject": 3}, reads_before_manifest_write=1,
+    )
