@@ -93,7 +93,7 @@ def describe(storage: Storage) -> str:
 
     bucket = getattr(storage, "bucket_name", None)
     if azure.claims(storage):
-        bucket, scheme = storage.azure_container, "azure"  # type: ignore[attr-defined]
+        bucket, scheme = getattr(storage, "azure_container", None), "azure"
     else:
         scheme = "gs" if gcs.claims(storage) else "s3"
     if bucket:

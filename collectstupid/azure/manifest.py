@@ -31,7 +31,7 @@ class AzureManifestStore:
             return Snapshot(problem=f"it could not be read ({describe(exc)})")
         return parsed(data, downloader.properties.etag)
 
-    def write(self, data: bytes, expected: Snapshot) -> bool:
+    def write(self, data: bytes, expected: Snapshot) -> str | None:
         from azure.core import MatchConditions
         from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
         from azure.storage.blob import ContentSettings
@@ -44,10 +44,10 @@ class AzureManifestStore:
         else:
             condition = {"overwrite": False}  # If-None-Match: *
         try:
-            self.storage.client.upload_blob(
-                self.blob, data, content_settings=ContentSettings(content_type="application/json"),
+            answer = self.storage.client.get_blob_client(self.blob).upload_blob(
+                data, content_settings=ContentSettings(content_type="application/json"),
                 timeout=self.storage.timeout, **condition,
             )
         except (ResourceExistsError, ResourceModifiedError):
-            return False
-        return True
+            return None
+        return str(answer["etag"])  # Put Blob always answers with the new ETag

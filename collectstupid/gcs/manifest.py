@@ -39,7 +39,7 @@ class GcsManifestStore:
             return parsed(data, f"{GENERATION}{blob.generation}")
         return parsed(data, hashlib.sha256(data).hexdigest())
 
-    def write(self, data: bytes, expected: Snapshot) -> bool:
+    def write(self, data: bytes, expected: Snapshot) -> str | None:
         from google.api_core.exceptions import PreconditionFailed
 
         token = expected.token
@@ -50,7 +50,7 @@ class GcsManifestStore:
         else:
             # No generation to hold the server to: compare what is there now.
             if self.read().token != token:
-                return False
+                return None
             condition = {}
         blob = self.storage.bucket.blob(self.blob)
         try:
@@ -58,5 +58,7 @@ class GcsManifestStore:
                 data, content_type="application/json", retry=retry(), **condition
             )
         except PreconditionFailed:
-            return False
-        return True
+            return None
+        if blob.generation:  # the answer describes the object written
+            return f"{GENERATION}{blob.generation}"
+        return hashlib.sha256(data).hexdigest()
