@@ -69,6 +69,25 @@ def stupid_class(cls: type[Storage]) -> type[Storage]:
     return _stupid_classes[cls]
 
 
+def saves_like(storage: Storage, base: type[Storage] | None) -> bool:
+    """True if ``storage.save()`` is exactly ``base``'s, bar our mixin.
+
+    A subclass that overrides ``save`` or ``_save`` does something of its own
+    on each write; only ``storage.save()`` can honour that, so a fast writer
+    that replaces ``base``'s save must not be used for it.
+    """
+    if base is None or not isinstance(storage, base):
+        return False
+    for cls in type(storage).__mro__:
+        if cls is base:
+            return True
+        if cls is StupidStorageMixin:
+            continue
+        if "save" in vars(cls) or "_save" in vars(cls):
+            return False
+    return False
+
+
 def class_name(storage: Storage) -> str:
     """The name of the class the settings configure, not the one made from it here."""
     cls = type(storage)

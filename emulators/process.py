@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Self
 
 from s3local.ports import pick_ports
-from s3local.server import _die_with_parent
+from s3local.process import spawn, terminate
 from s3local.service import Service
 
 _START_ATTEMPTS = 3
@@ -64,19 +63,7 @@ class EmulatorProcess(Service):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _spawn(self) -> None:
-        with self.output_path.open("ab") as out:
-            self._process = subprocess.Popen(
-                self.command(),
-                cwd=self.workdir,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                # As s3local's server: a killed test run leaves no emulator behind.
-                preexec_fn=_die_with_parent
-                if threading.current_thread() is threading.main_thread()
-                else None,
-            )
+        self._process = spawn(self.command(), self.workdir, self.output_path)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
@@ -99,15 +86,7 @@ class EmulatorProcess(Service):
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL if the process has not exited within ``timeout`` seconds."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(process, timeout)
 
     def log_tail(self, lines: int = 40) -> str:
         try:

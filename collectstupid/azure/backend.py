@@ -10,12 +10,11 @@ name) a second deploy would fail on every file with ``BlobAlreadyExists``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from collectstupid.azure.errors import describe
 from collectstupid.azure.manifest import AzureManifestStore
-from collectstupid.backends import StorageBackend
+from collectstupid.backends import StorageBackend, in_batches
 from collectstupid.s3.storage import location_prefix
 
 # The most blobs one Blob Batch request deletes.
@@ -35,8 +34,6 @@ class AzureBackend(StorageBackend):
 
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
         blobs = {self._blob(name): name for name in names}
-        ordered = list(blobs)
-        batches = [ordered[i:i + DELETE_BATCH] for i in range(0, len(ordered), DELETE_BATCH)]
 
         def delete(batch: list[str]) -> dict[str, str]:
             try:
@@ -53,12 +50,7 @@ class AzureBackend(StorageBackend):
                 if response.status_code >= 300 and response.status_code != 404
             }
 
-        failed: dict[str, str] = {}
-        if batches:
-            with ThreadPoolExecutor(min(threads, len(batches)), "collectstupid") as pool:
-                for result in pool.map(delete, batches):
-                    failed.update(result)
-        return failed
+        return in_batches(list(blobs), DELETE_BATCH, threads, delete)
 
     def list_names(self, path: str = "") -> Iterator[str]:
         # AzureStorage.listdir() answers whole blob names, location included.

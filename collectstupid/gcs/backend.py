@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from collectstupid.backends import StorageBackend
+from collectstupid.backends import StorageBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.gcs import writer
 from collectstupid.gcs.manifest import GcsManifestStore
@@ -38,21 +37,19 @@ class GcsBackend(StorageBackend):
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
         from google.api_core.exceptions import NotFound
 
-        def delete(name: str) -> str | None:
+        def delete(one: list[str]) -> dict[str, str]:
+            # The JSON API's batch requests are multipart bodies this backend
+            # does not build: one request per name, many at a time.
             try:
-                self.storage.bucket.delete_blob(writer.blob_name(self.storage, name),
+                self.storage.bucket.delete_blob(writer.blob_name(self.storage, one[0]),
                                                 retry=writer.retry())
             except NotFound:
-                return None  # already gone, as a deploy wants it
+                pass  # already gone, as a deploy wants it
             except Exception as exc:
-                return self.describe_error(exc)
-            return None
-
-        if not names:
+                return {one[0]: self.describe_error(exc)}
             return {}
-        with ThreadPoolExecutor(min(threads, len(names)), "collectstupid") as pool:
-            reasons = pool.map(delete, names)
-            return {name: why for name, why in zip(names, reasons, strict=True) if why}
+
+        return in_batches(names, 1, threads, delete)
 
     def list_names(self, path: str = "") -> Iterator[str]:
         prefix = location_prefix(self.storage)

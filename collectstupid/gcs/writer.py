@@ -16,11 +16,11 @@ import mimetypes
 from typing import Any
 
 from django.core.files.storage import Storage
-from django.core.files.utils import validate_file_name
 
 from collectstupid.collect import SourceFile
 from collectstupid.gcs import storage_class
-from collectstupid.storage import StupidStorageMixin
+from collectstupid.s3.storage import object_key
+from collectstupid.storage import saves_like
 
 
 def retry() -> Any:
@@ -32,27 +32,15 @@ def retry() -> Any:
 
 def saves_like_gcs(storage: Storage) -> bool:
     """True if ``storage.save()`` is exactly ``GoogleCloudStorage``'s, bar our mixin."""
-    base = storage_class()
-    if base is None or not isinstance(storage, base):
-        return False
-    for cls in type(storage).__mro__:
-        if cls is base:
-            return True
-        if cls is StupidStorageMixin:
-            continue
-        if "save" in vars(cls) or "_save" in vars(cls):
-            return False
-    return False
+    return saves_like(storage, storage_class())
 
 
 def blob_name(storage: Any, name: str) -> str:
-    """The object name ``storage.save(name)`` writes: the name as stored, under the location."""
-    from storages.utils import clean_name
+    """The object name ``storage.save(name)`` writes: the name as stored, under the location.
 
-    validate_file_name(name, allow_relative_path=True)
-    name = storage.get_available_name(name)
-    validate_file_name(name, allow_relative_path=True)
-    return str(storage._normalize_name(clean_name(name)))
+    django-storages cleans and joins names the same way for S3 and GCS.
+    """
+    return object_key(storage, name)
 
 
 def write(storage: Any, source: SourceFile) -> None:
