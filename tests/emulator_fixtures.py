@@ -221,6 +221,7 @@ class Remote:
     read: str  # the manifest read
     missing_option: str  # the option that names the container or bucket
     missing_reason: str  # how a write to a missing one fails, as the command says it
+    missing_manifest_reason: str  # how the manifest write to a missing one fails
     listing: str
     deletes: dict[str, int]  # deleting three names, one of them never written
     # Reads a manifest write makes first, where the server gives no version to hold it to.
@@ -244,6 +245,7 @@ def remote(request: pytest.FixtureRequest) -> Remote:
             "azure", configure(), request.getfixturevalue("azure_proxy"), configure,
             write="PutBlob", read="GetBlob", missing_option="azure_container",
             missing_reason="ContainerNotFound: The specified container does not exist.",
+            missing_manifest_reason="ContainerNotFound: The specified container does not exist.",
             listing="ListBlobs", deletes={"BlobBatch": 1},
         )
     request.getfixturevalue("short_gcs_retries")
@@ -251,6 +253,7 @@ def remote(request: pytest.FixtureRequest) -> Remote:
     return Remote(
         "gs", configure(), request.getfixturevalue("gcs_proxy"), configure,
         write="InsertObject", read="DownloadObject", missing_option="bucket_name",
-        missing_reason="NotFound: 404 POST ", listing="ListObjects",
+        missing_reason="NotFound: 404 POST ", missing_manifest_reason="404 POST ",
+        listing="ListObjects",
         deletes={"DeleteObject": 3}, reads_before_manifest_write=1,
     )

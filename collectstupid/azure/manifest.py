@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from collectstupid.azure.errors import describe
+from collectstupid.errors import ManifestError
 from collectstupid.manifest.store import Snapshot, parsed
 
 
@@ -25,7 +26,9 @@ class AzureManifestStore:
         try:
             downloader = self.storage.client.download_blob(self.blob, timeout=self.storage.timeout)
             data = downloader.readall()
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            if exc.error_code == "ContainerNotFound":
+                return Snapshot(problem=f"it could not be read ({describe(exc)})")
             return Snapshot()
         except AzureError as exc:
             return Snapshot(problem=f"it could not be read ({describe(exc)})")
@@ -33,7 +36,7 @@ class AzureManifestStore:
 
     def write(self, data: bytes, expected: Snapshot) -> str | None:
         from azure.core import MatchConditions
-        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
+        from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError
         from azure.storage.blob import ContentSettings
 
         if expected.token:
@@ -50,4 +53,7 @@ class AzureManifestStore:
             )
         except (ResourceExistsError, ResourceModifiedError):
             return None
+        except AzureError as exc:
+            # The SDK's own text runs over many lines (request id, time, XML body).
+            raise ManifestError(describe(exc)) from exc
         return str(answer["etag"])  # Put Blob always answers with the new ETag
