@@ -55,3 +55,13 @@ def test_a_storage_that_saves_its_own_way_keeps_its_save(static_files, gcs_setti
     run("--profile", "full")
     assert dict(gcs_proxy.counts) == {"GetObject": 2, "InsertObject": 2}
     assert target.read("css/a.css") == b"/* stamped */a{}"
+
+
+def test_the_connection_pool_holds_one_connection_per_worker(gcs_settings):
+    backend = backend_for(target_storage())
+    session = backend.storage.client._http
+    assert session.get_adapter("https://storage.googleapis.com/").poolmanager \
+        .connection_pool_kw["maxsize"] == 10  # requests' default
+    backend.prepare(16)
+    for url in ("https://storage.googleapis.com/", "http://127.0.0.1/"):
+        assert session.get_adapter(url).poolmanager.connection_pool_kw["maxsize"] == 16

@@ -28,6 +28,23 @@ class GcsBackend(StorageBackend):
             # uses. (DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA=true does the same.)
             client._bucket_metadata_cache = None
 
+    def prepare(self, threads: int) -> None:
+        """One pooled connection per worker, as the S3 backend keeps.
+
+        The client's session comes with requests' default pool of 10 connections
+        per host: with more workers, each request beyond ten opens a connection
+        (a TLS handshake on GCS) and throws it away after the answer.
+        """
+        from requests.adapters import HTTPAdapter
+
+        session = self.storage.client._http
+        for prefix in ("https://", "http://"):
+            adapter = session.adapters.get(prefix)
+            # Only requests' own adapter: an mTLS or custom one is the user's to size.
+            if type(adapter) is HTTPAdapter:
+                session.mount(prefix, HTTPAdapter(pool_maxsize=max(threads, 10),
+                                                  max_retries=adapter.max_retries))
+
     def write(self, source: SourceFile) -> None:
         if self.fast:
             writer.write(self.storage, source)
