@@ -4,12 +4,16 @@
     python3 dev.py demo    deploy example/ to a local S3 server, profile by profile
     python3 dev.py test    run ruff, build the docs, run the whole test suite (what CI runs)
 
-Needs only Python 3.11+ (with its venv module) and git; everything else comes from PyPI.
+Needs only Python 3.11+ (with its venv module) and git; everything else comes from PyPI,
+except Azurite, the Azure Blob Storage emulator, which comes from npm into .tools/ and runs
+with Node.js (without Node.js the Azure tests are skipped, and fail under CI).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -19,6 +23,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+TOOLS = ROOT / ".tools"
+# The newest Azurite that runs on Node.js 20 (3.36 and later want Node.js 21+).
+AZURITE_VERSION = "3.35.0"
 
 
 def run(*args: str | Path) -> None:
@@ -37,6 +44,24 @@ def setup() -> None:
         venv.create(VENV, with_pip=True)
     run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[test,docs]")
+    install_azurite()
+
+
+def install_azurite() -> None:
+    """The pinned Azurite in .tools/node_modules, unless it is there already."""
+    installed = TOOLS / "node_modules" / "azurite" / "package.json"
+    if installed.is_file() and json.loads(installed.read_text())["version"] == AZURITE_VERSION:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        message = "npm (Node.js) not found: the Azure tests need Azurite, installed with npm."
+        if os.environ.get("CI"):
+            sys.exit(message)
+        print(f"{message} They will be skipped.", flush=True)
+        return
+    TOOLS.mkdir(exist_ok=True)
+    run(npm, "install", "--prefix", TOOLS, "--no-save", "--no-audit", "--no-fund",
+        "--ignore-scripts", "--loglevel=error", f"azurite@{AZURITE_VERSION}")
 
 
 def main() -> None:

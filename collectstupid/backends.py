@@ -3,15 +3,16 @@
 A backend writes one file as ``storage.save()`` would, deletes many, lists
 what is under the storage's location, and keeps the deploy manifest. The
 generic backend does all of it through Django's Storage API, so it works for
-any storage; a package under ``collectstupid/`` (``s3``) may claim the
-storages it knows and do the same work with fewer, faster requests.
+any storage; a package under ``collectstupid/`` (``s3``, ``azure``, ``gcs``) may
+claim the storages it knows and do the same work with fewer, faster requests.
 """
 
 from __future__ import annotations
 
 import importlib
 import posixpath
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, cast
 
 from django.core.files.storage import Storage
@@ -21,13 +22,28 @@ from collectstupid.manifest.store import ManifestStore, StorageManifestStore
 
 # Asked in order; each package has ``claims(storage)``, cheap and importing
 # nothing heavy, and ``make_backend(storage)``.
-FAST_BACKENDS = ("collectstupid.s3",)
+FAST_BACKENDS = ("collectstupid.s3", "collectstupid.azure", "collectstupid.gcs")
 
 
 def describe_error(exc: BaseException) -> str:
     """A one-line reason for a failed request or write."""
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
+
+
+def in_batches(
+    items: Sequence[str], size: int, threads: int,
+    send: Callable[[list[str]], dict[str, str]],
+) -> dict[str, str]:
+    """Call ``send`` on ``items`` in batches of ``size``, up to ``threads`` at once;
+    merge the reasons each returns, by item."""
+    batches = [list(items[i:i + size]) for i in range(0, len(items), size)]
+    failed: dict[str, str] = {}
+    if batches:
+        with ThreadPoolExecutor(min(threads, len(batches)), "collectstupid") as pool:
+            for result in pool.map(send, batches):
+                failed.update(result)
+    return failed
 
 
 class Backend(Protocol):

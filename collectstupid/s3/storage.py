@@ -17,7 +17,7 @@ from typing import IO, Any
 from django.core.files.storage import Storage
 from django.core.files.utils import validate_file_name
 
-from collectstupid.storage import StupidStorageMixin
+from collectstupid.storage import saves_like
 
 S3_MODULE = "storages.backends.s3"
 
@@ -33,22 +33,8 @@ def s3_storage_class() -> type[Storage] | None:
 
 
 def saves_like_s3storage(storage: Storage) -> bool:
-    """True if ``storage.save()`` is exactly ``S3Storage``'s, bar our mixin.
-
-    A subclass that overrides ``save`` or ``_save`` does something of its own
-    on each write; only ``storage.save()`` can honour that.
-    """
-    base = s3_storage_class()
-    if base is None or not isinstance(storage, base):
-        return False
-    for cls in type(storage).__mro__:
-        if cls is base:
-            return True
-        if cls is StupidStorageMixin:
-            continue
-        if "save" in vars(cls) or "_save" in vars(cls):
-            return False
-    return False
+    """True if ``storage.save()`` is exactly ``S3Storage``'s, bar our mixin."""
+    return saves_like(storage, s3_storage_class())
 
 
 def object_key(storage: Any, name: str) -> str:
