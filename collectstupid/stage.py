@@ -188,6 +188,9 @@ class Staged:
     # (original, hashed name) for every file post-processing handled, in
     # Django's order, selected by the profile or not.
     post_processed: list[tuple[str, str]] = field(default_factory=list)
+    # What the manifest holds, for a ManifestFilesMixin storage (None otherwise).
+    hashed_files: dict[str, str] | None = None
+    manifest_hash: str = ""
 
 
 ProcessedCallback = Callable[[str, str], None]
@@ -322,6 +325,8 @@ def _stage(
     for staged in loose:
         # Made from no known original: select it by its own name.
         (result.files if plan.profile.select(staged.dest) else result.left_out).append(staged)
-    if manifest is not None:
-        result.last.append(manifest)
-    return Staged(result, processed)
+    if manifest is None:
+        return Staged(result, processed)
+    result.last.append(manifest)
+    return Staged(result, processed, dict(storage.hashed_files),  # type: ignore[attr-defined]
+                  getattr(storage, "manifest_hash", ""))

@@ -18,6 +18,7 @@ from collectstupid.deploy import Deployment, Executed, closing_error
 from collectstupid.destination import destination
 from collectstupid.errors import CollectStupidError, DeployError, ManifestError
 from collectstupid.interrupt import stop_on_signals
+from collectstupid.loaded import adopt_manifest
 from collectstupid.plan import Plan, make_plan
 from collectstupid.profile_files import available_profiles
 from collectstupid.profiles import Catalog, load_catalog
@@ -172,6 +173,9 @@ class Command(BaseCommand):
             # is recorded (cut short, the files would only be uploaded again next time).
             manifest_error = run.finish(result) if run else None
         result.retries = backend.retries - retried_before
+        staged = deployment.staged
+        if staged and staged.hashed_files is not None and not (result.failed or result.cancelled):
+            adopt_manifest(staged.hashed_files, staged.manifest_hash)
         return Executed(result, stop.is_set(), manifest_error)
 
     def finish(self, deployment: Deployment, executed: Executed) -> None:
