@@ -8,6 +8,7 @@ from pathlib import Path
 
 from collectstupid import failures
 from collectstupid.backends import Backend
+from collectstupid.collect import SourceFile
 from collectstupid.plan import Plan
 from collectstupid.profiles import Profile
 from collectstupid.smart import SmartRun
@@ -27,6 +28,8 @@ class Deployment:
     staged: Staged | None = None
     smart: SmartRun | None = None
     report_json: Path | None = None
+    # --link: these files (the originals found) become symlinks, not copies.
+    link: list[SourceFile] | None = None
 
     @property
     def post_processed(self) -> int:

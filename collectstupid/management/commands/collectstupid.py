@@ -18,6 +18,7 @@ from collectstupid.deploy import Deployment, Executed, closing_error
 from collectstupid.destination import destination
 from collectstupid.errors import CollectStupidError, DeployError, ManifestError
 from collectstupid.interrupt import stop_on_signals
+from collectstupid.link import check_linkable, link_writer
 from collectstupid.loaded import adopt_manifest
 from collectstupid.plan import Plan, make_plan
 from collectstupid.profile_files import available_profiles
@@ -56,6 +57,10 @@ class Command(BaseCommand):
                             dest="use_default_ignore_patterns",
                             help="Don't ignore the common private glob-style patterns "
                             "'CVS', '.*' and '*~'.")
+        parser.add_argument("-l", "--link", action="store_true",
+                            help="Create a symbolic link to each file instead of copying it, "
+                            "as collectstatic does. Only for a storage with local paths "
+                            "(FileSystemStorage); hashed copies are still copied.")
         parser.add_argument("--no-post-process", action="store_false", dest="post_process",
                             help="Do NOT post process collected files.")
         parser.add_argument("--threads", type=int, metavar="N",
@@ -118,8 +123,12 @@ class Command(BaseCommand):
         plan = make_plan(found.files, profile)
         self.check_plan(plan, options["allow_empty"])
         storage = target_storage()
+        if options["link"]:
+            check_linkable(storage, destination(storage))
         deployment = Deployment(profile, plan, backend_for(storage), destination(storage),
                                 threads, report_json=options["report_json"])
+        if options["link"]:
+            deployment.link = found.files
         if options["post_process"] and hashes_names(storage):
             deployment.staged = cleanup.enter_context(staged_plan(
                 plan, found.files, on_processed=lambda name, hashed: self.log(
@@ -159,7 +168,10 @@ class Command(BaseCommand):
                 if run:
                     # Under the handlers: a first signal lets the write-ahead finish.
                     run.prepare(plan, deployment.threads)
-                write = run.wrap(backend.write) if run else backend.write
+                write = backend.write
+                if deployment.link is not None:
+                    write = link_writer(backend.storage, deployment.link, write)
+                write = run.wrap(write) if run else write
                 pool = Pool(deployment.threads, on_done, stop, backend.describe_error)
                 result = upload_in_order(plan.files, plan.last, write, pool)
             except ManifestError as exc:
