@@ -8,6 +8,8 @@ from pathlib import Path
 
 from collectstupid import failures
 from collectstupid.backends import Backend
+from collectstupid.clear import ClearPlan, ClearResult
+from collectstupid.clear import failures as clear_failures
 from collectstupid.collect import SourceFile
 from collectstupid.plan import Plan
 from collectstupid.profiles import Profile
@@ -30,6 +32,7 @@ class Deployment:
     report_json: Path | None = None
     # --link: these files (the originals found) become symlinks, not copies.
     link: list[SourceFile] | None = None
+    clearing: ClearPlan | None = None
 
     @property
     def post_processed(self) -> int:
@@ -44,6 +47,7 @@ class Executed:
     interrupted: bool = False
     manifest_error: str | None = None
     report_error: str | None = None
+    cleared: ClearResult | None = None
 
 
 def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1) -> str | None:
@@ -62,4 +66,6 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
     if result.failed:
         return failures.closing_message(result, len(deployment.plan.all_files), verbosity,
                                         deployment.report_json)
+    if executed.cleared and executed.cleared.failed:
+        return clear_failures(executed.cleared)
     return executed.manifest_error or executed.report_error

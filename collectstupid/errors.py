@@ -44,3 +44,7 @@ class SourceChanged(CollectStupidError):
 
 class LinkError(CollectStupidError):
     """--link was asked of a storage that cannot hold symlinks."""
+
+
+class ClearError(CollectStupidError):
+    """--clear could not start safely, so nothing was deleted."""

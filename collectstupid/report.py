@@ -51,6 +51,9 @@ class Summary:
     # in a dry run why the others would be uploaded (new, changed, forced).
     unchanged: int | None = None
     reasons: tuple[tuple[str, int], ...] = ()
+    # --clear only: files deleted (in a dry run, that would be) and those that could not be.
+    deleted: int | None = None
+    delete_failed: int = 0
 
 
 def run_summary(plan: Plan, result: UploadResult, destination: str, post_processed: int = 0,
@@ -106,6 +109,8 @@ def render(summary: Summary) -> str:
         if s.unchanged is not None:
             clauses.append(f"{s.unchanged} unchanged would be skipped")
         clauses.append(kept_back)
+        if s.deleted is not None:
+            clauses.append(f"{s.deleted} would be deleted by --clear first")
         return "; ".join(clauses) + ". Dry run: nothing was written."
     clauses = [f"{plural(s.files, 'static file')} uploaded to '{s.destination}' "
                f"({format_size(s.bytes)} in {s.seconds:.1f}s)", kept_back]
@@ -120,6 +125,9 @@ def render(summary: Summary) -> str:
         clauses.append(f"{s.post_processed} post-processed")
     if s.unchanged is not None:
         clauses.append(f"{s.unchanged} skipped as unchanged")
+    if s.deleted is not None:
+        clauses.append(f"{s.deleted} deleted by --clear"
+                       + (f", {s.delete_failed} could not be" if s.delete_failed else ""))
     return "; ".join(clauses) + "."
 
 

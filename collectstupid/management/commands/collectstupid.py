@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from argparse import BooleanOptionalAction
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collectstupid import failures, report, smart
+from collectstupid import clear, failures, report, smart
 from collectstupid.backends import backend_for
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
 from collectstupid.conf import DEFAULTS, MAX_THREADS, get_settings, threads_value
@@ -57,6 +58,11 @@ class Command(BaseCommand):
                             dest="use_default_ignore_patterns",
                             help="Don't ignore the common private glob-style patterns "
                             "'CVS', '.*' and '*~'.")
+        parser.add_argument("-c", "--clear", action="store_true",
+                            help="Delete the files the profile selects from the storage before "
+                            "uploading (all of them with a profile that selects everything, "
+                            "as collectstatic does). Until the upload ends the site serves "
+                            "missing files: prefer deploying without --clear.")
         parser.add_argument("-l", "--link", action="store_true",
                             help="Create a symbolic link to each file instead of copying it, "
                             "as collectstatic does. Only for a storage with local paths "
@@ -89,9 +95,11 @@ class Command(BaseCommand):
                 if options["dry_run"]:
                     self.dry_run(deployment)
                     return
-                if options["interactive"] and not self.confirm(deployment.destination):
+                if options["interactive"] and not self.confirm(deployment):
                     raise DeployError("Collecting static files cancelled.")
+                cleared = self.clear(deployment)
                 executed = self.upload(deployment)
+                executed.cleared = cleared
                 self.finish(deployment, executed)
         except CollectStupidError as exc:
             raise CommandError(str(exc)) from exc
@@ -143,7 +151,32 @@ class Command(BaseCommand):
                 self.check_dry_run_can_compare(deployment.smart)
             if deployment.smart.warning:
                 self.stderr.write(self.style.WARNING(deployment.smart.warning))
+        if options["clear"]:
+            deployment.clearing = clear.plan_clear(
+                deployment.backend, profile, conf.manifest_name,
+                keep_manifest=deployment.smart is not None)
+            for name in deployment.clearing.refused:
+                self.stderr.write(f"--clear: not deleting '{name}': its name could reach "
+                                  "outside the storage's location.")
         return deployment
+
+    def clear(self, deployment: Deployment) -> clear.ClearResult | None:
+        """--clear: delete what the profile selects, before the upload."""
+        clearing, run = deployment.clearing, deployment.smart
+        if clearing is None:
+            return None
+
+        def on_deleted(name: str, error: str) -> None:
+            if error:
+                self.stderr.write(f"Failed to delete '{name}': {error}")
+            else:
+                self.log(f"Deleting '{name}'", level=2)
+
+        cleared = clear.clear(deployment.backend, clearing, deployment.threads,
+                              run.store if run else None, run.base if run else None, on_deleted)
+        if run and cleared.manifest is not None:
+            run.cleared(cleared.manifest)
+        return cleared
 
     def upload(self, deployment: Deployment) -> Executed:
         """Every file once, the manifests that name them last, then the deploy manifest."""
@@ -197,13 +230,16 @@ class Command(BaseCommand):
             try:
                 report.write_json(deployment.report_json, report.report_data(
                     deployment.plan, result, deployment.destination, dry_run=False,
-                    extra={"smart": run.report()} if run else None))
+                    extra=self.report_extra(deployment, executed.cleared)))
             except CollectStupidError as exc:
                 executed.report_error = str(exc)
                 self.stderr.write(str(exc))
-        self.log(report.render(report.run_summary(
-            deployment.plan, result, deployment.destination, deployment.post_processed,
-            smart=run is not None)))
+        summary = report.run_summary(deployment.plan, result, deployment.destination,
+                                     deployment.post_processed, smart=run is not None)
+        if executed.cleared:
+            summary = replace(summary, deleted=len(executed.cleared.deleted),
+                              delete_failed=len(executed.cleared.failed))
+        self.log(report.render(summary))
         if executed.manifest_error:
             self.stderr.write(executed.manifest_error)
         error = closing_error(deployment, executed, self.verbosity)
@@ -244,10 +280,13 @@ class Command(BaseCommand):
                          level=1)
         for source in plan.left_out:
             self.log(f"Left out by the profile: '{source.dest}'", level=2)
+        if deployment.clearing:
+            for name in deployment.clearing.names:
+                self.log(f"Would delete '{name}'", level=1)
+            summary = replace(summary, deleted=len(deployment.clearing.names))
         if deployment.report_json:
             report.write_json(deployment.report_json, report.report_data(
-                plan, None, deployment.destination, True,
-                extra={"smart": run.report()} if run else None))
+                plan, None, deployment.destination, True, extra=self.report_extra(deployment)))
         self.log(report.render(summary))
 
     def check_dry_run_can_compare(self, run: smart.SmartRun) -> None:
@@ -259,10 +298,26 @@ class Command(BaseCommand):
                 "is reachable, then run again."
             )
 
-    def confirm(self, destination: str) -> bool:
+    def report_extra(self, deployment: Deployment,
+                     cleared: clear.ClearResult | None = None) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if deployment.smart:
+            extra["smart"] = deployment.smart.report()
+        if deployment.clearing:
+            extra["clear"] = clear.report_data(deployment.clearing, cleared)
+        return extra
+
+    def confirm(self, deployment: Deployment) -> bool:
+        if deployment.clearing is None:
+            warning = "Existing files with the same names will be overwritten.\n"
+        elif clear.owns_everything(deployment.profile):
+            warning = "This will DELETE ALL FILES in this location!\n"
+        else:
+            warning = (f"This will DELETE the files profile '{deployment.profile.name}' "
+                       "selects in this location (the files it leaves out stay)!\n")
         message = (
-            f"\nYou have requested to upload static files to '{destination}'.\n"
-            "Existing files with the same names will be overwritten.\n"
+            f"\nYou have requested to upload static files to '{deployment.destination}'.\n"
+            f"{warning}"
             "Are you sure you want to do this?\n\nType 'yes' to continue, or 'no' to cancel: "
         )
         return input(message) == "yes"
