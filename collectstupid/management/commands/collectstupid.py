@@ -192,7 +192,7 @@ class Command(BaseCommand):
                     with bar.hidden():
                         self.stderr.write(line)
             else:
-                self.log(f"{outcome.status.capitalize()} '{outcome.source.dest}'", level=2)
+                self.log(report.file_line(outcome, deployment.link is not None), level=2)
 
         backend.prepare(deployment.threads)
         retried_before = backend.retries
@@ -236,6 +236,8 @@ class Command(BaseCommand):
                 self.stderr.write(str(exc))
         summary = report.run_summary(deployment.plan, result, deployment.destination,
                                      deployment.post_processed, smart=run is not None)
+        if deployment.link is not None:
+            summary = replace(summary, action="symlinked")
         if executed.cleared:
             summary = replace(summary, deleted=len(executed.cleared.deleted),
                               delete_failed=len(executed.cleared.failed))
