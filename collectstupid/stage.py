@@ -328,5 +328,5 @@ def _stage(
     if manifest is None:
         return Staged(result, processed)
     result.last.append(manifest)
-    return Staged(result, processed, dict(storage.hashed_files),  # type: ignore[attr-defined]
+    return Staged(result, processed, dict(getattr(storage, "hashed_files", {})),
                   getattr(storage, "manifest_hash", ""))
