@@ -368,7 +368,7 @@ def test_the_destination_is_named_as_a_path(static_files, static_root, monkeypat
     out = StringIO()
     call_command("collectstupid", stdout=out, stderr=out)
     assert f"upload static files to '{static_root}'" in answers[0]
-    assert f"uploaded to '{static_root}'" in out.getvalue()
+    assert f"copied to '{static_root}'" in out.getvalue()
 
 
 def test_help_names_the_profiles(settings, tmp_path):
