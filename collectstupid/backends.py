@@ -10,6 +10,7 @@ claim the storages it knows and do the same work with fewer, faster requests.
 from __future__ import annotations
 
 import importlib
+import os
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -92,21 +93,41 @@ class StorageBackend:
         with source.storage.open(source.path) as content:
             self.storage.save(source.dest, content)
 
+    def _link(self, name: str) -> str | None:
+        """The local path of ``name`` if it is a symlink (--link makes them), else None."""
+        try:
+            path = self.storage.path(name)
+        except NotImplementedError:
+            return None
+        return path if os.path.islink(path) else None
+
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
         failed = {}
         for name in names:
             try:
-                self.storage.delete(name)
+                link = self._link(name)
+                if link:
+                    os.unlink(link)  # the link itself, even broken, never what it points to
+                else:
+                    self.storage.delete(name)
             except Exception as exc:
                 failed[name] = self.describe_error(exc)
         return failed
 
     def list_names(self, path: str = "") -> Iterator[str]:
-        folders, files = self.storage.listdir(path)
+        try:
+            folders, files = self.storage.listdir(path)
+        except FileNotFoundError:
+            return  # a local location not made yet holds nothing
         for name in files:
             yield posixpath.join(path, name)
         for folder in folders:
-            yield from self.list_names(posixpath.join(path, folder))
+            name = posixpath.join(path, folder)
+            if self._link(name):
+                # Listed as itself, not walked into: it may point outside the location.
+                yield name
+            else:
+                yield from self.list_names(name)
 
     def manifest_store(self, name: str) -> ManifestStore:
         return StorageManifestStore(self.storage, name)

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from collectstupid import failures, prune
 from collectstupid.backends import Backend
+from collectstupid.clear import ClearPlan, ClearResult
+from collectstupid.clear import failures as clear_failures
+from collectstupid.collect import SourceFile
 from collectstupid.plan import Plan
 from collectstupid.profiles import Profile
 from collectstupid.smart import SmartRun
@@ -27,6 +30,9 @@ class Deployment:
     staged: Staged | None = None
     smart: SmartRun | None = None
     report_json: Path | None = None
+    # --link: these files (the originals found) become symlinks, not copies.
+    link: list[SourceFile] | None = None
+    clearing: ClearPlan | None = None
 
     @property
     def post_processed(self) -> int:
@@ -42,6 +48,7 @@ class Executed:
     manifest_error: str | None = None
     report_error: str | None = None
     pruned: prune.Pruned | None = None
+    cleared: ClearResult | None = None
 
 
 def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1) -> str | None:
@@ -60,6 +67,8 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
     if result.failed:
         return failures.closing_message(result, len(deployment.plan.all_files), verbosity,
                                         deployment.report_json)
+    if executed.cleared and executed.cleared.failed:
+        return clear_failures(executed.cleared)
     pruned = executed.pruned
     if pruned and pruned.failed:
         return prune.closing_message(pruned.failed)

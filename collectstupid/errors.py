@@ -40,3 +40,11 @@ class DeployError(CollectStupidError):
 
 class SourceChanged(CollectStupidError):
     """A source file changed while it was hashed or uploaded."""
+
+
+class LinkError(CollectStupidError):
+    """--link was asked of a storage that cannot hold symlinks."""
+
+
+class ClearError(CollectStupidError):
+    """--clear could not start safely, so nothing was deleted."""

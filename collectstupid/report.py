@@ -16,7 +16,7 @@ from tqdm import tqdm
 from collectstupid.collect import SourceFile
 from collectstupid.errors import ReportError
 from collectstupid.plan import Plan
-from collectstupid.upload import Outcome, UploadResult
+from collectstupid.upload import SKIPPED, Outcome, UploadResult
 
 
 def format_size(size: float) -> str:
@@ -54,6 +54,11 @@ class Summary:
     # --prune only: stale files deleted (or that would be), and deletes that failed.
     pruned: int | None = None
     prune_failed: int = 0
+    # collectstatic's verb: "symlinked" with --link.
+    action: str = "copied"
+    # --clear only: files deleted (in a dry run, that would be) and those that could not be.
+    deleted: int | None = None
+    delete_failed: int = 0
 
 
 def run_summary(plan: Plan, result: UploadResult, destination: str, post_processed: int = 0,
@@ -116,9 +121,17 @@ def render(summary: Summary) -> str:
         if s.pruned is not None:
             clauses.append(f"{s.pruned} stale would be pruned")
         clauses.append(kept_back)
+        if s.deleted is not None:
+            clauses.append(f"{s.deleted} would be deleted by --clear first")
         return "; ".join(clauses) + ". Dry run: nothing was written."
-    clauses = [f"{plural(s.files, 'static file')} uploaded to '{s.destination}' "
-               f"({format_size(s.bytes)} in {s.seconds:.1f}s)", kept_back]
+    # collectstatic's own words first ("N static files copied to '...', U unmodified,
+    # P post-processed"), so people and log parsers find what they know; ours after.
+    head = f"{plural(s.files, 'static file')} {s.action} to '{s.destination}'"
+    if s.unchanged is not None:
+        head += f", {s.unchanged} unmodified"
+    if s.post_processed:
+        head += f", {s.post_processed} post-processed"
+    clauses = [f"{head} ({format_size(s.bytes)} in {s.seconds:.1f}s)", kept_back]
     if s.failed:
         clauses.append(f"{s.failed} failed")
     if s.cancelled:
@@ -126,15 +139,22 @@ def render(summary: Summary) -> str:
     if s.retries:
         # Retries are normal under load, but many of them explain a slow run.
         clauses.append(f"{plural(s.retries, 'request')} retried after transient errors")
-    if s.post_processed:
-        clauses.append(f"{s.post_processed} post-processed")
-    if s.unchanged is not None:
-        clauses.append(f"{s.unchanged} skipped as unchanged")
+    if s.deleted is not None:
+        clauses.append(f"{s.deleted} deleted by --clear"
+                       + (f", {s.delete_failed} could not be" if s.delete_failed else ""))
     if s.pruned is not None:
         clauses.append(f"{s.pruned} pruned")
     if s.prune_failed:
         clauses.append(f"{s.prune_failed} could not be pruned")
     return "; ".join(clauses) + "."
+
+
+def file_line(outcome: Outcome, linked: bool = False) -> str:
+    """The -v 2 line for a file that landed or was skipped, in collectstatic's words."""
+    dest = outcome.source.dest
+    if outcome.status == SKIPPED:
+        return f"Skipping '{dest}' (not modified)"
+    return f"{'Linking' if linked else 'Copying'} '{dest}'"
 
 
 def terminal_width(stream: IO[str]) -> int:

@@ -214,6 +214,10 @@ class SmartRun:
         self.changes = preview(plan.all_files, self.base.entries, threads, self.force)
         return self.changes
 
+    def cleared(self, manifest: Snapshot) -> None:
+        """Go on from the manifest as --clear left it: without the files it deleted."""
+        self.base = manifest
+
     def prepare(self, plan: Plan, threads: int) -> None:
         """Hash every planned file, then write ahead that the changed ones are changing.
 

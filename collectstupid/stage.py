@@ -191,6 +191,9 @@ class Staged:
     # Every name post-processing wrote besides the originals and the manifest:
     # the hashed copies (intermediate and compressed ones included).
     copies: frozenset[str] = frozenset()
+    # What the manifest holds, for a ManifestFilesMixin storage (None otherwise).
+    hashed_files: dict[str, str] | None = None
+    manifest_hash: str = ""
 
 
 ProcessedCallback = Callable[[str, str], None]
@@ -325,7 +328,10 @@ def _stage(
     for staged in loose:
         # Made from no known original: select it by its own name.
         (result.files if plan.profile.select(staged.dest) else result.left_out).append(staged)
-    if manifest is not None:
-        result.last.append(manifest)
-    copies = {s.dest for group in made.values() for s in group} | {s.dest for s in loose}
-    return Staged(result, processed, frozenset(copies - originals))
+    copies = frozenset({s.dest for group in made.values() for s in group}
+                       | {s.dest for s in loose}) - originals
+    if manifest is None:
+        return Staged(result, processed, copies)
+    result.last.append(manifest)
+    return Staged(result, processed, copies, dict(getattr(storage, "hashed_files", {})),
+                  getattr(storage, "manifest_hash", ""))

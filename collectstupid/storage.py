@@ -46,11 +46,14 @@ class StupidStorageMixin(_MixedInto):
         if isinstance(self, FileSystemStorage):
             # FileSystemStorage opens files exclusively and, on a clash, asks
             # get_available_name() again, which would loop forever here.
+            path = self.path(name)
+            if os.path.islink(path) or not hasattr(self, "_allow_overwrite"):
+                # Before Django 5.1 there is no overwriting; and a symlink (left by
+                # --link) must go: writing through it would overwrite its source.
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
             if hasattr(self, "_allow_overwrite"):  # Django 5.1+
                 self._allow_overwrite = True
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(self.path(name))
         return super()._save(name, content)
 
 

@@ -27,7 +27,7 @@ def test_default_profile_uploads_everything_but_media(static_files, static_root)
     assert set(landed) == {"css/site.css", "js/app.js", "img/logo.png"}
     for name, content in landed.items():
         assert content == (src / name).read_bytes()
-    assert "3 static files uploaded to" in out
+    assert "3 static files copied to" in out
     assert "2 files (3.1 KB) left out by profile 'no-media'" in out
 
 
@@ -43,7 +43,7 @@ def test_two_split_jobs_deploy_what_full_deploys(static_files, static_root, sett
     from django.core.files.storage import storages
     storages._storages = {}
     out = run("--profile", "full")
-    assert "5 static files uploaded" in out and "nothing left out by profile 'full'" in out
+    assert "5 static files copied" in out and "nothing left out by profile 'full'" in out
     assert tree(full_root) == split
     assert len(split) == 5
 
@@ -98,7 +98,7 @@ def test_dry_run_writes_nothing_and_lists_with_totals(static_files, static_root)
 def test_verbosity_two_lists_each_upload(static_files, static_root):
     static_files({"a.css": "x", "b.js": "y"})
     out = run(verbosity=2)
-    assert "Uploaded 'a.css'" in out and "Uploaded 'b.js'" in out
+    assert "Copying 'a.css'" in out and "Copying 'b.js'" in out
 
 
 def test_report_json(static_files, static_root, tmp_path):
@@ -144,7 +144,7 @@ def test_a_report_that_cannot_be_written_after_the_deploy_fails_the_run(
     with pytest.raises(CommandError, match=r"The report could not be written to .*report\.json"):
         call_command("collectstupid", "--report-json", str(folder / "report.json"),
                      interactive=False, stdout=out, stderr=out)
-    assert "3 static files uploaded" in out.getvalue()
+    assert "3 static files copied" in out.getvalue()
     assert set(tree(static_root)) == {"css/site.css", "js/app.js", "img/logo.png"}
 
 
@@ -194,7 +194,7 @@ def test_bad_input_is_a_command_error_and_nothing_lands(static_files, static_roo
 def test_allow_empty(static_files, static_root):
     static_files(ASSETS)
     out = run("--exclude", "*", "--allow-empty")
-    assert "0 static files uploaded" in out
+    assert "0 static files copied" in out
 
 
 @pytest.mark.parametrize(
@@ -266,9 +266,9 @@ def test_hashed_storage_deploys_hashed_copies_and_a_complete_manifest(static_fil
                           "media/theme.mp3"}
     shipped = ("css/site.css", "js/app.js", "img/logo.png")
     assert set(landed) == {*shipped, *(paths[name] for name in shipped)}
-    assert "7 static files uploaded" in out and "; 5 post-processed." in out
+    assert "7 static files copied" in out and ", 5 post-processed (" in out
     out = run("--no-post-process", "--profile", "media-only")
-    assert "2 static files uploaded" in out and "post-processed" not in out
+    assert "2 static files copied" in out and "post-processed" not in out
     assert "media/intro.mp4" in tree(static_root)
 
 
@@ -323,7 +323,7 @@ def test_a_broken_profile_the_run_does_not_use_is_a_warning(static_files, static
     (tmp_path / "typo.yaml").write_text("exclude:\n  - *.map\n")
     settings.COLLECTSTUPID = {"PROFILES": [str(tmp_path)]}
     out, err = helpers.run_split("--profile", "no-media")
-    assert "3 static files uploaded" in out
+    assert "3 static files copied" in out
     assert err.count("\n") == 1
     assert "Not used in this run: Profile file" in err and str(tmp_path / "typo.yaml") in err
     with pytest.raises(CommandError, match=r"typo\.yaml is not valid YAML.*Quote patterns"):
@@ -341,7 +341,7 @@ def test_a_relative_profiles_path_starts_at_base_dir(static_files, static_root, 
     settings.COLLECTSTUPID = {"PROFILES": "deploy"}
     monkeypatch.chdir(tmp_path)  # not the project folder: the path must not depend on it
     out = run("--profile", "css")
-    assert "1 static file uploaded" in out
+    assert "1 static file copied" in out
 
 
 @pytest.mark.parametrize("backend", ["django.contrib.staticfiles.storage.StaticFilesStorage",
@@ -368,7 +368,7 @@ def test_the_destination_is_named_as_a_path(static_files, static_root, monkeypat
     out = StringIO()
     call_command("collectstupid", stdout=out, stderr=out)
     assert f"upload static files to '{static_root}'" in answers[0]
-    assert f"uploaded to '{static_root}'" in out.getvalue()
+    assert f"copied to '{static_root}'" in out.getvalue()
 
 
 def test_help_names_the_profiles(settings, tmp_path):

@@ -178,7 +178,7 @@ def test_a_stalled_manifest_write_is_not_mistaken_for_a_conflict(
     monkeypatch.setattr(smart.SmartRun, "finish", finish)
     report = tmp_path / "report.json"
     out = run("--smart", "--report-json", str(report))
-    assert "5 static files uploaded" in out
+    assert "5 static files copied" in out
     assert json.loads(report.read_text())["smart"]["manifest_written"] is True
     assert s3_proxy.fault_counts == {"stall": 1}
     # Files, the write-ahead, the stalled final write and its refused retry; the
@@ -213,7 +213,7 @@ def test_refused_writes_are_named_recorded_nowhere_and_the_rerun_sends_only_them
     s3_proxy.faults = None
     ops, out = counted(botocore_calls, "--smart")
     assert ops == {"GetObject": 1, "PutObject": len(private) + 2}
-    assert "3 static files uploaded" in out and "12 skipped as unchanged" in out
+    assert "3 static files copied" in out and ", 12 unmodified" in out
     assert_bucket_holds(target, {**public, **private})
     assert assert_truthful(target) == entries({**public, **private})
 
@@ -368,7 +368,7 @@ def test_credentials_never_appear_in_output_errors_reports_or_our_logs(
     for text in ours:
         assert ACCESS_KEY not in text
     assert any(r.name.startswith("botocore") for r in caplog.records)  # DEBUG was captured
-    assert "static files uploaded" in out.getvalue()  # -v 3 did print a report
+    assert "static files copied" in out.getvalue()  # -v 3 did print a report
 
 
 # --- 6. ACLs and object parameters ----------------------------------------------------

@@ -221,7 +221,7 @@ def test_media_only_alone_ships_media_and_the_whole_manifest(static_files, refer
     landed = tree(target)
     assert set(landed) == media_keys(expected, manifest) | {"staticfiles.json"}
     assert landed["staticfiles.json"] == expected["staticfiles.json"]
-    assert "7 static files uploaded" in out
+    assert "7 static files copied" in out
 
 
 def test_no_post_process_uploads_originals_only(static_files, local_target):
@@ -239,9 +239,9 @@ def test_summary_counts_post_processed_and_verbosity_two_lists_them(static_files
     local_target("tests.test_hashed.JSModuleManifestStorage")
     out = run(verbosity=2)
     # 14 selected originals, their 14 hashed copies and the manifest
-    assert f"{2 * (len(ASSETS) - len(MEDIA)) + 1} static files uploaded" in out
+    assert f"{2 * (len(ASSETS) - len(MEDIA)) + 1} static files copied" in out
     assert "6 files (" in out and "left out by profile 'no-media'" in out
-    assert f"; {len(ASSETS)} post-processed." in out
+    assert f", {len(ASSETS)} post-processed (" in out
     assert "Post-processed 'css/site.css' as 'css/site." in out
 
 
@@ -354,16 +354,16 @@ def test_smart_mode_skips_unchanged_hashed_files(static_files, local_target, ref
     src = static_files(ASSETS)
     target = local_target("tests.test_hashed.JSModuleManifestStorage")
     first = run("--smart", "--profile", "full")
-    assert f"{2 * len(ASSETS) + 1} static files uploaded" in first
+    assert f"{2 * len(ASSETS) + 1} static files copied" in first
     again = run("--smart", "--profile", "full")
-    assert "0 static files uploaded" in again
-    assert f"{2 * len(ASSETS) + 1} skipped as unchanged" in again
+    assert "0 static files copied" in again
+    assert f", {2 * len(ASSETS) + 1} unmodified" in again
 
     # A changed image changes its hashed name, the CSS that names it, and the manifest.
     (src / "img/bg.png").write_bytes(b"\x89PNG\r\n\x1a\nnew")
     changed = run("--smart", "--profile", "full", verbosity=2)
     uploaded = {line.split("'")[1] for line in changed.splitlines()
-                if line.startswith("Uploaded '")}
+                if line.startswith("Copying '")}
     expected = reference("tests.test_hashed.JSModuleManifestStorage")
     paths = json.loads(expected["staticfiles.json"])["paths"]
     assert uploaded == {"img/bg.png", paths["img/bg.png"], paths["css/base.css"],
@@ -421,7 +421,7 @@ def test_s3_matches_collectstatic_with_one_put_per_object_and_no_reads(
     ops, out = counted(botocore_calls, "--profile", "full")
     assert ops == {"PutObject": len(expected)}
     assert bucket(s3_client, s3_bucket) == expected
-    assert f"{len(expected)} static files uploaded" in out
+    assert f"{len(expected)} static files copied" in out
     # Again, now that a staticfiles.json is in the bucket: still not read.
     ops, _ = counted(botocore_calls, "--profile", "full")
     assert ops == {"PutObject": len(expected)}
@@ -461,4 +461,4 @@ def test_s3_smart_mode_skips_unchanged_hashed_files(static_files, s3_hashed, bot
     assert ops == {"GetObject": 1, "PutObject": 2 * len(ASSETS) + 1 + 2}
     ops, out = counted(botocore_calls, "--smart", "--profile", "full")
     assert ops == {"GetObject": 1}  # the deploy manifest, read once; nothing written
-    assert f"{2 * len(ASSETS) + 1} skipped as unchanged" in out
+    assert f", {2 * len(ASSETS) + 1} unmodified" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 from collectstupid import report
 from collectstupid.plan import Plan
@@ -32,9 +33,32 @@ def test_smart_counts_are_said_whatever_the_names_hold():
     result = upload(planned("a", "b"), lambda s: "skipped" if s.dest == "a" else None, Pool(1))
     line = report.render(report.run_summary(plan, result, "s3://b/skipped", post_processed=3,
                                             smart=True))
-    assert line.endswith("; 3 post-processed; 1 skipped as unchanged.")
-    assert line.startswith("1 static file uploaded to 's3://b/skipped' (10 B in ")
+    assert line.startswith(
+        "1 static file copied to 's3://b/skipped', 1 unmodified, 3 post-processed (10 B in ")
     assert "nothing left out by profile 'skipped-assets'" in line
+
+
+def test_summary_keeps_collectstatics_words_then_adds_ours():
+    profile = Profile(name="no-media", origin="built-in", description="")
+    plan = Plan(profile, files=planned("a", "b"), left_out=planned("c"))
+    result = upload(planned("a", "b"), lambda source: None, Pool(1))
+    summary = report.run_summary(plan, result, "/srv/static", post_processed=2)
+    line = report.render(summary)
+    # What collectstatic prints, word for word, up to its closing period.
+    assert line.startswith("2 static files copied to '/srv/static', 2 post-processed (20 B in ")
+    assert line.endswith("s); 1 file (10 B) left out by profile 'no-media'.")
+    linked = report.render(replace(summary, action="symlinked", post_processed=0, deleted=3,
+                                   delete_failed=1))
+    assert linked.startswith("2 static files symlinked to '/srv/static' (20 B in ")
+    assert linked.endswith("; 3 deleted by --clear, 1 could not be.")
+
+
+def test_file_lines_use_collectstatics_verbs():
+    copied, skipped = upload(planned("a", "b"), lambda s: "skipped" if s.dest == "b" else None,
+                             Pool(1)).outcomes
+    assert report.file_line(copied) == "Copying 'a'"
+    assert report.file_line(copied, linked=True) == "Linking 'a'"
+    assert report.file_line(skipped) == "Skipping 'b' (not modified)"
 
 
 def test_a_dry_run_summary_names_reasons_and_what_it_would_skip():

@@ -105,7 +105,7 @@ def test_each_small_file_is_one_put_and_nothing_else(static_files, s3_target, s3
     assert ops == {"PutObject": len(ASSETS)}
     assert botocore_calls.failures == {}
     assert botocore_calls.attempts == len(ASSETS)  # no retry, no second request
-    assert f"{len(ASSETS)} static files uploaded to 's3://{s3_bucket}/static'" in out
+    assert f"{len(ASSETS)} static files copied to 's3://{s3_bucket}/static'" in out
     # This server applies ACLs only through PutObjectAcl, so the ACL is checked as sent.
     assert len(sent) == len(ASSETS)
     assert all(header(h, "x-amz-acl") == "public-read" for _, h in sent)

@@ -150,18 +150,18 @@ def test_force_with_no_smart_is_refused():
 def test_filesystem_smart_rerun_uploads_only_what_changed(static_files, static_root):
     src = static_files(ASSETS)
     out = run("--smart", "--profile", "full")
-    assert "5 static files uploaded" in out and "0 skipped as unchanged" in out
+    assert "5 static files copied" in out and ", 0 unmodified" in out
     assert read_manifest(static_root) == {k: entry(v) for k, v in ASSETS.items()}
 
     touch_all(src)
     stamp = (static_root / MANIFEST).stat().st_mtime_ns
     out = run("--smart", "--profile", "full")
-    assert "0 static files uploaded" in out and "5 skipped as unchanged" in out
+    assert "0 static files copied" in out and ", 5 unmodified" in out
     assert (static_root / MANIFEST).stat().st_mtime_ns == stamp  # not rewritten
 
     (src / "css/site.css").write_text("body { color: blue }")
     out = run("--smart", "--profile", "full", verbosity=2)
-    assert "Uploaded 'css/site.css'" in out and "4 skipped as unchanged" in out
+    assert "Copying 'css/site.css'" in out and ", 4 unmodified" in out
     assert tree(static_root)["css/site.css"] == b"body { color: blue }"
     assert read_manifest(static_root)["css/site.css"] == entry("body { color: blue }")
 
@@ -177,20 +177,20 @@ def test_setting_and_profile_opt_in(static_files, static_root, settings, tmp_pat
     settings.COLLECTSTUPID = {"SMART": True}
     run("--profile", "full")
     assert MANIFEST in tree(static_root)
-    assert "5 skipped as unchanged" in run("--profile", "full")
-    assert "5 static files uploaded" in run("--profile", "full", "--no-smart")
+    assert ", 5 unmodified" in run("--profile", "full")
+    assert "5 static files copied" in run("--profile", "full", "--no-smart")
 
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "quick.yaml").write_text("smart: false\n")
     settings.COLLECTSTUPID = {"SMART": True, "PROFILES": [str(tmp_path / "profiles")]}
-    assert "5 static files uploaded" in run("--profile", "quick")
+    assert "5 static files copied" in run("--profile", "quick")
 
 
 def test_force_uploads_everything_and_keeps_other_entries(static_files, static_root):
     static_files(ASSETS)
     run("--smart", "--profile", "full")
     out = run("--force", "--profile", "no-media")
-    assert "3 static files uploaded" in out and "0 skipped as unchanged" in out
+    assert "3 static files copied" in out and ", 0 unmodified" in out
     assert set(read_manifest(static_root)) == set(ASSETS)
 
 
@@ -200,14 +200,14 @@ def test_profile_switch_keeps_media_entries(static_files, static_root):
     (src / "media/intro.mp4").write_bytes(b"\x02" * 4096)  # changed, but not deployed now
     (src / "js/app.js").write_text("console.log(2)")
     out = run("--smart", "--profile", "no-media")
-    assert "1 static file uploaded" in out and "2 skipped as unchanged" in out
+    assert "1 static file copied" in out and ", 2 unmodified" in out
     recorded = read_manifest(static_root)
     # The media entries still describe what is in the storage: the old intro.mp4.
     assert recorded["media/intro.mp4"] == entry(ASSETS["media/intro.mp4"])
     assert recorded["media/theme.mp3"] == entry(ASSETS["media/theme.mp3"])
     assert recorded["js/app.js"] == entry("console.log(2)")
     out = run("--smart", "--profile", "media-only")
-    assert "1 static file uploaded" in out and "1 skipped as unchanged" in out
+    assert "1 static file copied" in out and ", 1 unmodified" in out
 
 
 def test_failed_upload_is_not_recorded_and_retried_next_run(static_files, static_root,
@@ -229,7 +229,7 @@ def test_failed_upload_is_not_recorded_and_retried_next_run(static_files, static
     settings.STORAGES = {**settings.STORAGES, "staticfiles": good}
     storages._storages = {}
     out = run("--smart", verbosity=2)
-    assert "Uploaded 'js/app.js'" in out and "1 static file uploaded" in out
+    assert "Copying 'js/app.js'" in out and "1 static file copied" in out
     assert read_manifest(static_root)["js/app.js"] == entry("console.log(2)")
 
 
@@ -245,10 +245,10 @@ def test_unusable_manifest_warns_once_and_everything_uploads(static_files, stati
     (static_root / MANIFEST).write_bytes(content)
     out, err = run_split("--smart", "--profile", "full")
     assert err.count("was ignored") == 1
-    assert "5 static files uploaded" in out
+    assert "5 static files copied" in out
     assert read_manifest(static_root) == {k: entry(v) for k, v in ASSETS.items()}
     out, err = run_split("--smart", "--profile", "full")
-    assert err == "" and "5 skipped as unchanged" in out
+    assert err == "" and ", 5 unmodified" in out
 
 
 class UnreadableManifestStorage(FileSystemStorage):
@@ -269,7 +269,7 @@ def test_unreadable_manifest_warns_once_and_everything_uploads(static_files, sta
     run("--smart")
     out, err = run_split("--smart")
     assert err.count("was ignored") == 1 and "could not be read" in err
-    assert "3 static files uploaded" in out
+    assert "3 static files copied" in out
 
 
 def test_dry_run_lists_what_and_why_and_writes_nothing(static_files, static_root, tmp_path):
@@ -359,19 +359,19 @@ def test_s3_call_counts_first_run_rerun_and_one_percent(static_files, s3_storage
     # The files, and the manifest twice: written ahead, then with what landed.
     assert ops == {"GetObject": 1, "PutObject": 100 + 2}
     assert botocore_calls.failures == {"GetObject": 1}  # the 404 of the missing manifest
-    assert "100 static files uploaded" in out
+    assert "100 static files copied" in out
     assert assert_truthful(s3_storage_settings) == {k: entry(v) for k, v in files.items()}
     assert s3_storage_settings.head(MANIFEST)["ContentType"] == "application/json"
 
     touch_all(src)
     ops, out = counted(botocore_calls, "--smart")
     assert ops == {"GetObject": 1}
-    assert "0 static files uploaded" in out and "100 skipped as unchanged" in out
+    assert "0 static files copied" in out and ", 100 unmodified" in out
 
     (src / "css/file042.css").write_text("changed")
     ops, out = counted(botocore_calls, "--smart")
     assert ops == {"GetObject": 1, "PutObject": 1 + 2}
-    assert "1 static file uploaded" in out and "99 skipped as unchanged" in out
+    assert "1 static file copied" in out and ", 99 unmodified" in out
     assert assert_truthful(s3_storage_settings)["css/file042.css"] == entry("changed")
 
 
@@ -440,7 +440,7 @@ def test_s3_failed_upload_stays_unrecorded_and_next_run_uploads_it(
     s3_proxy.faults = None
     ops, out = counted(botocore_calls, "--smart", verbosity=2)
     assert ops == {"GetObject": 1, "PutObject": 1 + 2}
-    assert "Uploaded 'js/app.js'" in out
+    assert "Copying 'js/app.js'" in out
     assert assert_truthful(target)["js/app.js"] == entry("console.log(2)")
 
 
@@ -453,7 +453,7 @@ def test_s3_corrupt_manifest_warns_once_uploads_all_and_is_rewritten(
     out, err = run_split("--smart", "--profile", "full")
     assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 5 + 2}
     assert err.count("was ignored") == 1 and "not valid JSON" in err
-    assert "5 static files uploaded" in out
+    assert "5 static files copied" in out
     assert assert_truthful(target) == {k: entry(v) for k, v in ASSETS.items()}
 
 
@@ -470,7 +470,7 @@ def test_s3_unreadable_manifest_is_merged_with_not_overwritten(
     botocore_calls.reset()
     out, err = run_split("--smart", "--profile", "no-media")
     assert err.count("was ignored") == 1 and "AccessDenied" in err
-    assert "3 static files uploaded" in out
+    assert "3 static files copied" in out
     assert dict(botocore_calls.operations) == {"GetObject": 2, "PutObject": 3 + 3}
     assert assert_truthful(target) == {k: entry(v) for k, v in ASSETS.items()
                                        if k != "css/site.css"} | {
@@ -484,7 +484,7 @@ def test_s3_force_uploads_all_and_rewrites(static_files, s3_storage_settings, bo
     ops, out = counted(botocore_calls, "--force", "--profile", "no-media")
     # Every file is announced, so the manifest is written ahead and after.
     assert ops == {"GetObject": 1, "PutObject": 3 + 2}
-    assert "3 static files uploaded" in out
+    assert "3 static files copied" in out
     target.client.put_object(Bucket=target.bucket, Key=target.key(MANIFEST),
                              Body=manifest.dumps({"css/site.css": entry("stale")}))
     ops, _ = counted(botocore_calls, "--force", "--profile", "no-media")

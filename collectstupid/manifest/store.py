@@ -6,10 +6,11 @@ own store; every other storage gets ``StorageManifestStore``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -73,9 +74,11 @@ class StorageManifestStore:
 
     There is no conditional write in the Storage API. The token is a digest
     of the bytes read, and ``write`` re-reads and compares just before saving:
-    a concurrent run that wrote in between is merged with, but one that writes
-    in the instant between that check and our save is overwritten, and its
-    files are left described by their older entries.
+    a concurrent run that wrote in between is merged with. On local disk the
+    compare and the write happen under a lock on the manifest's folder; on a
+    remote storage without conditional writes, a run that writes in the
+    instant between that check and our save is overwritten, and its files are
+    left described by their older entries.
     """
 
     def __init__(self, storage: Storage, name: str) -> None:
@@ -96,15 +99,21 @@ class StorageManifestStore:
         return parsed(data, hashlib.sha256(data).hexdigest())
 
     def write(self, data: bytes, expected: Snapshot) -> str | None:
-        if self.read().token != expected.token:
-            return None
         try:
             path = Path(self.storage.path(self.name))
         except NotImplementedError:
+            if self.read().token != expected.token:
+                return None
             self.storage.save(self.name, ContentFile(data))
-        else:
-            # On local disk a reader must see the old bytes or the new, never half.
-            path.parent.mkdir(parents=True, exist_ok=True)
+            return hashlib.sha256(data).hexdigest()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # On local disk the check and the replace are one step for every run on
+        # this machine: without the lock, two runs could both pass the check and
+        # the second replace would drop the first run's entries.
+        with locked(path.parent):
+            if self.read().token != expected.token:
+                return None
+            # A reader must see the old bytes or the new, never half.
             with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".manifest-",
                                              delete=False) as tmp:
                 tmp.write(data)
@@ -113,3 +122,19 @@ class StorageManifestStore:
                 os.chmod(tmp.name, mode)
             os.replace(tmp.name, path)
         return hashlib.sha256(data).hexdigest()
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``folder`` while the block runs, where the system has one."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: the check and the replace stay two steps
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

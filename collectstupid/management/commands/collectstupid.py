@@ -11,7 +11,7 @@ from typing import Any
 from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collectstupid import failures, prune, report, smart
+from collectstupid import clear, failures, prune, report, smart
 from collectstupid.backends import backend_for
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
 from collectstupid.conf import (
@@ -25,6 +25,8 @@ from collectstupid.deploy import Deployment, Executed, closing_error
 from collectstupid.destination import destination
 from collectstupid.errors import CollectStupidError, DeployError, ManifestError
 from collectstupid.interrupt import stop_on_signals
+from collectstupid.link import check_linkable, link_writer
+from collectstupid.loaded import adopt_manifest
 from collectstupid.manifest import Shipped
 from collectstupid.plan import Plan, make_plan
 from collectstupid.profile_files import available_profiles
@@ -63,6 +65,16 @@ class Command(BaseCommand):
                             dest="use_default_ignore_patterns",
                             help="Don't ignore the common private glob-style patterns "
                             "'CVS', '.*' and '*~'.")
+        parser.add_argument("-c", "--clear", action="store_true",
+                            help="Delete the files the profile selects from the storage before "
+                            "uploading (all of them with a profile that selects everything, "
+                            "as collectstatic does). Until the upload ends the site serves "
+                            "missing files: --prune, which deletes stale files after the "
+                            "upload, is the safe choice.")
+        parser.add_argument("-l", "--link", action="store_true",
+                            help="Create a symbolic link to each file instead of copying it, "
+                            "as collectstatic does. Only for a storage with local paths "
+                            "(FileSystemStorage); hashed copies are still copied.")
         parser.add_argument("--no-post-process", action="store_false", dest="post_process",
                             help="Do NOT post process collected files.")
         parser.add_argument("--threads", type=int, metavar="N",
@@ -100,9 +112,11 @@ class Command(BaseCommand):
                 if options["dry_run"]:
                     self.dry_run(deployment)
                     return
-                if options["interactive"] and not self.confirm(deployment.destination):
+                if options["interactive"] and not self.confirm(deployment):
                     raise DeployError("Collecting static files cancelled.")
+                cleared = self.clear(deployment)
                 executed = self.upload(deployment)
+                executed.cleared = cleared
                 self.finish(deployment, executed)
         except CollectStupidError as exc:
             raise CommandError(str(exc)) from exc
@@ -134,8 +148,12 @@ class Command(BaseCommand):
         plan = make_plan(found.files, profile)
         self.check_plan(plan, options["allow_empty"])
         storage = target_storage()
+        if options["link"]:
+            check_linkable(storage, destination(storage))
         deployment = Deployment(profile, plan, backend_for(storage), destination(storage),
                                 threads, report_json=options["report_json"])
+        if options["link"]:
+            deployment.link = found.files
         if options["post_process"] and hashes_names(storage):
             deployment.staged = cleanup.enter_context(staged_plan(
                 plan, found.files, on_processed=lambda name, hashed: self.log(
@@ -157,7 +175,32 @@ class Command(BaseCommand):
                 self.check_dry_run_can_compare(deployment.smart)
             if deployment.smart.warning:
                 self.stderr.write(self.style.WARNING(deployment.smart.warning))
+        if options["clear"]:
+            deployment.clearing = clear.plan_clear(
+                deployment.backend, profile, conf.manifest_name,
+                keep_manifest=deployment.smart is not None)
+            for name in deployment.clearing.refused:
+                self.stderr.write(f"--clear: not deleting '{name}': its name could reach "
+                                  "outside the storage's location.")
         return deployment
+
+    def clear(self, deployment: Deployment) -> clear.ClearResult | None:
+        """--clear: delete what the profile selects, before the upload."""
+        clearing, run = deployment.clearing, deployment.smart
+        if clearing is None:
+            return None
+
+        def on_deleted(name: str, error: str) -> None:
+            if error:
+                self.stderr.write(f"Failed to delete '{name}': {error}")
+            else:
+                self.log(f"Deleting '{name}'", level=2)
+
+        cleared = clear.clear(deployment.backend, clearing, deployment.threads,
+                              run.store if run else None, run.base if run else None, on_deleted)
+        if run and cleared.manifest is not None:
+            run.cleared(cleared.manifest)
+        return cleared
 
     def upload(self, deployment: Deployment) -> Executed:
         """Every file once, the manifests that name them last, then the deploy manifest."""
@@ -173,7 +216,7 @@ class Command(BaseCommand):
                     with bar.hidden():
                         self.stderr.write(line)
             else:
-                self.log(f"{outcome.status.capitalize()} '{outcome.source.dest}'", level=2)
+                self.log(report.file_line(outcome, deployment.link is not None), level=2)
 
         backend.prepare(deployment.threads)
         retried_before = backend.retries
@@ -182,7 +225,10 @@ class Command(BaseCommand):
                 if run:
                     # Under the handlers: a first signal lets the write-ahead finish.
                     run.prepare(plan, deployment.threads)
-                write = run.wrap(backend.write) if run else backend.write
+                write = backend.write
+                if deployment.link is not None:
+                    write = link_writer(backend.storage, deployment.link, write)
+                write = run.wrap(write) if run else write
                 pool = Pool(deployment.threads, on_done, stop, backend.describe_error)
                 result = upload_in_order(plan.files, plan.last, write, pool)
             except ManifestError as exc:
@@ -204,6 +250,9 @@ class Command(BaseCommand):
                 for path, why in pruned.failed.items():
                     self.stderr.write(f"Could not prune '{path}': {why}")
         result.retries = backend.retries - retried_before
+        staged = deployment.staged
+        if staged and staged.hashed_files is not None and not (result.failed or result.cancelled):
+            adopt_manifest(staged.hashed_files, staged.manifest_hash)
         return Executed(result, stop.is_set(), manifest_error, pruned=pruned)
 
     def finish(self, deployment: Deployment, executed: Executed) -> None:
@@ -217,15 +266,21 @@ class Command(BaseCommand):
             try:
                 report.write_json(deployment.report_json, report.report_data(
                     deployment.plan, result, deployment.destination, dry_run=False,
-                    extra=extra))
+                    extra=extra | self.report_extra(deployment, executed.cleared)))
             except CollectStupidError as exc:
                 executed.report_error = str(exc)
                 self.stderr.write(str(exc))
-        self.log(report.render(report.run_summary(
+        summary = report.run_summary(
             deployment.plan, result, deployment.destination, deployment.post_processed,
             smart=run is not None,
             pruned=len(pruned.deleted) if pruned else (0 if run and run.prune else None),
-            prune_failed=len(pruned.failed) if pruned else 0)))
+            prune_failed=len(pruned.failed) if pruned else 0)
+        if deployment.link is not None:
+            summary = replace(summary, action="symlinked")
+        if executed.cleared:
+            summary = replace(summary, deleted=len(executed.cleared.deleted),
+                              delete_failed=len(executed.cleared.failed))
+        self.log(report.render(summary))
         if executed.manifest_error:
             self.stderr.write(executed.manifest_error)
         error = closing_error(deployment, executed, self.verbosity)
@@ -274,9 +329,14 @@ class Command(BaseCommand):
                          level=1)
         for source in plan.left_out:
             self.log(f"Left out by the profile: '{source.dest}'", level=2)
+        if deployment.clearing:
+            for name in deployment.clearing.names:
+                self.log(f"Would delete '{name}'", level=1)
+            summary = replace(summary, deleted=len(deployment.clearing.names))
         if deployment.report_json:
             report.write_json(deployment.report_json, report.report_data(
-                plan, None, deployment.destination, True, extra=extra))
+                plan, None, deployment.destination, True,
+                extra=extra | self.report_extra(deployment)))
         self.log(report.render(summary))
 
     def check_dry_run_can_compare(self, run: smart.SmartRun) -> None:
@@ -288,10 +348,26 @@ class Command(BaseCommand):
                 "is reachable, then run again."
             )
 
-    def confirm(self, destination: str) -> bool:
+    def report_extra(self, deployment: Deployment,
+                     cleared: clear.ClearResult | None = None) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if deployment.smart:
+            extra["smart"] = deployment.smart.report()
+        if deployment.clearing:
+            extra["clear"] = clear.report_data(deployment.clearing, cleared)
+        return extra
+
+    def confirm(self, deployment: Deployment) -> bool:
+        if deployment.clearing is None:
+            warning = "Existing files with the same names will be overwritten.\n"
+        elif clear.owns_everything(deployment.profile):
+            warning = "This will DELETE ALL FILES in this location!\n"
+        else:
+            warning = (f"This will DELETE the files profile '{deployment.profile.name}' "
+                       "selects in this location (the files it leaves out stay)!\n")
         message = (
-            f"\nYou have requested to upload static files to '{destination}'.\n"
-            "Existing files with the same names will be overwritten.\n"
+            f"\nYou have requested to upload static files to '{deployment.destination}'.\n"
+            f"{warning}"
             "Are you sure you want to do this?\n\nType 'yes' to continue, or 'no' to cancel: "
         )
         return input(message) == "yes"

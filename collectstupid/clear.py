@@ -1,0 +1,152 @@
+"""``--clear``: delete what the profile selects in the storage, before uploading.
+
+collectstatic's ``--clear`` empties the storage's whole location. Here only the
+files the chosen profile selects go: with one job per profile, a code deploy
+never deletes the media another job uploaded. A profile that selects every
+path (``full``) clears like collectstatic.
+
+The backend lists what is under the location (on S3 one listing, elsewhere
+the storage's ``listdir``) and deletes many at once (``DeleteObjects``
+batches on S3, the storage's ``delete`` elsewhere). Nothing outside the
+location is touched: names come from the listing below it, and each is
+checked like a destination path. The deploy manifest (smart mode) is deleted
+only when the profile selects everything, and first; otherwise its entries
+for the files about to go are dropped before they go, so it never vouches
+for a missing file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from collectstupid.backends import Backend
+from collectstupid.collect import safe_dest
+from collectstupid.errors import ClearError, CollectError
+from collectstupid.manifest import Contents, ManifestStore, Snapshot, rewrite
+from collectstupid.profiles import MATCH_EVERYTHING, Profile
+
+
+@dataclass
+class ClearPlan:
+    """What ``--clear`` deletes, in order, and what the listing showed besides."""
+
+    manifest_name: str
+    names: list[str] = field(default_factory=list)
+    # The deploy manifest is in the storage (seen in the listing).
+    manifest_found: bool = False
+    # Listed names that could point outside the location: never deleted.
+    refused: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ClearResult:
+    deleted: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    # The deploy manifest as the clear left it, when it read one.
+    manifest: Snapshot | None = None
+
+
+def owns_everything(profile: Profile) -> bool:
+    """Whether the profile selects every path, as ``full`` does."""
+    return tuple(profile.include) == MATCH_EVERYTHING and not profile.exclude
+
+
+def plan_clear(backend: Backend, profile: Profile, manifest_name: str,
+               keep_manifest: bool = False) -> ClearPlan:
+    """List the storage once and pick what the profile selects.
+
+    ``keep_manifest``: a smart run rewrites the manifest itself, so it is
+    never deleted, only stripped of the deleted files.
+    """
+    plan = ClearPlan(manifest_name)
+    owned = owns_everything(profile) and not keep_manifest
+    for name in backend.list_names():
+        try:
+            safe_dest(name)
+        except CollectError:
+            plan.refused.append(name)
+            continue
+        if name == manifest_name:
+            plan.manifest_found = True
+            if not owned:
+                continue
+        if profile.select(name):
+            plan.names.append(name)
+    # The manifest first: once files are gone it must not describe them.
+    plan.names.sort(key=lambda name: name != manifest_name)
+    return plan
+
+
+def forget(store: ManifestStore, names: list[str], base: Snapshot | None = None) -> Snapshot:
+    """Drop the manifest's entries for ``names`` before those files are deleted.
+
+    ``base`` is the manifest as this run already read it, if it did. Returns
+    the manifest as now written.
+    """
+    doomed = set(names)
+
+    def without(contents: Contents) -> tuple[Contents, list[str]]:
+        kept = {path: e for path, e in contents.entries.items() if path not in doomed}
+        return Contents(kept, contents.pending), []
+
+    try:
+        return rewrite(store, base or store.read(), without)[1]
+    except Exception as exc:
+        raise ClearError(
+            f"--clear: the deploy manifest '{store.name}' could not be updated before "
+            f"deleting ({exc}), so nothing was deleted or uploaded."
+        ) from exc
+
+
+def clear(backend: Backend, plan: ClearPlan, threads: int,
+          store: ManifestStore | None = None, base: Snapshot | None = None,
+          on_deleted: Callable[[str, str], None] | None = None) -> ClearResult:
+    """Carry out the plan: the manifest is updated (or deleted) before any other file goes.
+
+    ``store`` and ``base``: a smart run's manifest store and what it read at its start.
+    """
+    names, manifest_name = list(plan.names), plan.manifest_name
+    result = ClearResult()
+
+    def delete(batch: list[str]) -> None:
+        failed = backend.delete_many(batch, threads)
+        for name in batch:
+            error = failed.get(name, "")
+            if error:
+                result.failed[name] = error
+            else:
+                result.deleted.append(name)
+            if on_deleted:
+                on_deleted(name, error)
+
+    if names and names[0] == manifest_name:
+        delete([names.pop(0)])
+        if result.failed:
+            raise ClearError(
+                f"--clear: the deploy manifest '{manifest_name}' could not be deleted "
+                f"({result.failed[manifest_name]}), so nothing else was deleted or uploaded."
+            )
+    elif plan.manifest_found and names:
+        result.manifest = forget(store or backend.manifest_store(manifest_name), names, base)
+    if names:
+        delete(names)
+    return result
+
+
+def failures(result: ClearResult, listed: int = 20) -> str:
+    failed = sorted(result.failed.items())
+    lines = "\n".join(f"  {name}: {error}" for name, error in failed[:listed])
+    if len(failed) > listed:
+        lines += f"\n  ... and {len(failed) - listed} more (see --report-json)."
+    return (f"--clear: {len(failed)} files could not be deleted:\n{lines}\n"
+            "Run the command again to retry.")
+
+
+def report_data(plan: ClearPlan, result: ClearResult | None) -> dict[str, object]:
+    """The ``clear`` section of the JSON report."""
+    data: dict[str, object] = {"selected": sorted(plan.names), "refused": plan.refused}
+    if result is not None:
+        data["deleted"] = sorted(result.deleted)
+        data["failed"] = [{"destination": n, "error": e} for n, e in sorted(result.failed.items())]
+    return data

@@ -1,0 +1,192 @@
+"""--clear: delete what the profile selects before uploading, never anything else."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from collectstupid import manifest
+from collectstupid.management.commands.collectstupid import Command
+from tests.helpers import ASSETS, MANIFEST, counted, run, tree
+from tests.storages import FailingStorage
+from tests.test_hashed import use_storage
+
+LOCAL = "django.core.files.storage.FileSystemStorage"
+MEDIA = {"media/intro.mp4", "media/theme.mp3"}
+KEPT = {name for name in ASSETS if name not in MEDIA}
+
+
+@pytest.fixture
+def local_root(settings, tmp_path):
+    root = tmp_path / "target"
+    use_storage(settings, LOCAL, location=str(root))
+    return root
+
+
+def put(s3, name: str, body: bytes = b"old") -> None:
+    s3.client.put_object(Bucket=s3.bucket, Key=name, Body=body)
+
+
+def test_full_clear_empties_the_location_like_collectstatic(static_files, local_root,
+                                                            tmp_path):
+    static_files(ASSETS)
+    run("--profile", "full")
+    (local_root / "stale").mkdir()
+    (local_root / "stale/old.css").write_text("old")
+    os.symlink(local_root / "nowhere.txt", local_root / "broken.txt")
+    out = run("--profile", "full", "--clear", verbosity=2)
+    assert set(tree(local_root)) == set(ASSETS)
+    assert not os.path.lexists(local_root / "broken.txt")
+    assert "Deleting 'stale/old.css'" in out and "Deleting 'broken.txt'" in out
+    assert f"; {len(ASSETS) + 2} deleted by --clear." in out
+
+
+def test_clear_keeps_what_the_profile_leaves_out(static_files, local_root):
+    static_files(ASSETS)
+    run("--profile", "full")
+    (local_root / "media/old.webm").write_bytes(b"old video")
+    (local_root / "old.css").write_text("old")
+    run("--profile", "no-media", "--clear")
+    assert set(tree(local_root)) == set(ASSETS) | {"media/old.webm"}
+
+
+def test_clear_never_walks_into_a_linked_folder(static_files, local_root, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.css").write_text("keep me")
+    static_files(ASSETS)
+    local_root.mkdir()
+    os.symlink(outside, local_root / "linked")
+    run("--profile", "full", "--clear")
+    assert (outside / "precious.css").read_text() == "keep me"
+    assert not os.path.lexists(local_root / "linked")
+    assert set(tree(local_root)) == set(ASSETS)
+
+
+def test_clear_of_a_missing_location_just_uploads(static_files, local_root):
+    static_files(ASSETS)
+    out = run("--profile", "full", "--clear")
+    assert set(tree(local_root)) == set(ASSETS)
+    assert "; 0 deleted by --clear." in out
+
+
+def test_dry_run_clear_lists_and_deletes_nothing(static_files, local_root, tmp_path):
+    static_files(ASSETS)
+    run("--profile", "full")
+    (local_root / "old.css").write_text("old")
+    before = tree(local_root)
+    report = tmp_path / "report.json"
+    out = run("--profile", "no-media", "--clear", "--dry-run", "--report-json", str(report))
+    assert tree(local_root) == before
+    listed = {line.split("'")[1] for line in out.splitlines()
+              if line.startswith("Would delete '")}
+    assert listed == KEPT | {"old.css"}
+    assert f"; {len(KEPT) + 1} would be deleted by --clear first. Dry run: nothing" in out
+    assert json.loads(report.read_text())["clear"] == {
+        "selected": sorted(KEPT | {"old.css"}), "refused": []}
+
+
+def test_failed_delete_is_named_and_the_upload_still_happens(static_files, settings,
+                                                             tmp_path, monkeypatch):
+    static_files(ASSETS)
+    root = tmp_path / "target"
+    use_storage(settings, LOCAL, location=str(root))
+    run("--profile", "full")
+    (root / "old.css").write_text("old")
+    use_storage(settings, "tests.storages.FailingStorage", location=str(root))
+
+    def refuse(self, name):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(FailingStorage, "delete", refuse)
+    with pytest.raises(CommandError, match=r"--clear: 6 files could not be deleted:\n"
+                       r"  css/site.css: PermissionError: \[Errno 13\] Permission denied"):
+        run("--profile", "full", "--clear")
+    assert set(tree(root)) == set(ASSETS) | {"old.css"}
+
+
+def test_help_warns_of_the_window_with_missing_files():
+    parser = Command().create_parser("manage.py", "collectstupid")
+    text = " ".join(parser.format_help().split())
+    assert "Until the upload ends the site serves missing files" in text
+
+
+def test_confirmation_says_what_a_scoped_clear_deletes(static_files, local_root, monkeypatch):
+    static_files(ASSETS)
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda message: asked.append(message) or "no")
+    with pytest.raises(CommandError, match="cancelled"):
+        call_command("collectstupid", "--clear", "--profile", "no-media")
+    with pytest.raises(CommandError, match="cancelled"):
+        call_command("collectstupid", "--clear", "--profile", "full")
+    assert "DELETE the files profile 'no-media' selects" in asked[0]
+    assert "This will DELETE ALL FILES in this location!" in asked[1]
+    assert not local_root.exists()
+
+
+def test_s3_clear_is_scoped_to_the_profile_and_the_location(static_files, s3_storage_settings,
+                                                            botocore_calls):
+    s3 = s3_storage_settings
+    static_files(ASSETS)
+    run("--profile", "full")
+    for key in ("static/stale/old.css", "static/media/old.mp4", "other/keep.css",
+                "staticx/keep.css", "keep.css"):
+        put(s3, key)
+    ops, out = counted(botocore_calls, "--profile", "no-media", "--clear", verbosity=2)
+    # One listing under the location, one batch deleting the selected files (the
+    # three kept assets and stale/old.css), then the upload.
+    assert ops == {"ListObjectsV2": 1, "DeleteObjects": 1, "PutObject": 3}
+    assert s3.names() == set(ASSETS) | {"media/old.mp4"}
+    assert s3.keys() - s3.keys("static/") == {"other/keep.css", "staticx/keep.css", "keep.css"}
+    assert "; 4 deleted by --clear." in out
+
+
+def test_s3_smart_clear_keeps_the_manifest_truthful(static_files, s3_storage_settings,
+                                                    botocore_calls):
+    s3 = s3_storage_settings
+    src = static_files(ASSETS)
+    run("--smart", "--profile", "full")
+    put(s3, "static/old.css")
+    (src / "js/app.js").unlink()
+    ops, _ = counted(botocore_calls, "--smart", "--profile", "no-media", "--clear")
+    # The manifest: read once, stripped of the files about to go (one write),
+    # written ahead of the upload and once more with what landed; the two files
+    # the source still has are uploaded again.
+    assert ops == {"ListObjectsV2": 1, "GetObject": 1, "DeleteObjects": 1, "PutObject": 5}
+    entries = manifest.loads(s3.read(MANIFEST)).entries
+    assert set(entries) == set(ASSETS) - {"js/app.js"}
+    assert s3.names() == set(ASSETS) - {"js/app.js"} | {MANIFEST}
+
+    (src / "js/app.js").write_text(ASSETS["js/app.js"])
+    ops, _ = counted(botocore_calls, "--smart", "--profile", "no-media")
+    # js/app.js is uploaded, not skipped as known: the write-ahead, it, the record.
+    assert ops == {"GetObject": 1, "PutObject": 3}
+    assert "js/app.js" in s3.names()
+
+
+def test_s3_full_clear_deletes_the_manifest_first(static_files, s3_storage_settings,
+                                                 botocore_calls):
+    s3 = s3_storage_settings
+    static_files(ASSETS)
+    run("--smart", "--profile", "full")
+    out = run("--profile", "full", "--clear", "--threads", "1", verbosity=2)
+    deleting = [line for line in out.splitlines() if line.startswith("Deleting '")]
+    assert deleting[0] == f"Deleting '{MANIFEST}'"
+    assert len(deleting) == len(ASSETS) + 1
+    assert s3.names() == set(ASSETS)
+
+
+def test_s3_scoped_clear_strips_the_manifest_before_deleting(static_files, s3_storage_settings,
+                                                            botocore_calls):
+    s3 = s3_storage_settings
+    static_files(ASSETS)
+    run("--smart", "--profile", "full")
+    ops, _ = counted(botocore_calls, "--profile", "media-only", "--clear")
+    assert ops == {"ListObjectsV2": 1, "GetObject": 1, "DeleteObjects": 1, "PutObject": 3}
+    # Not a smart run: the media are uploaded again but not recorded.
+    assert set(manifest.loads(s3.read(MANIFEST)).entries) == KEPT
+    assert s3.names() == set(ASSETS) | {MANIFEST}
