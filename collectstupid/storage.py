@@ -36,12 +36,6 @@ class StupidStorageMixin(_MixedInto):
             )
         return name
 
-    def load_manifest(self) -> tuple[dict[str, str], str]:
-        # ManifestFilesMixin reads the deployed staticfiles.json when the storage
-        # is created: one or two remote requests on S3. A deploy only writes the
-        # manifest (built locally by stage.py), so there is nothing to read.
-        return {}, ""
-
     def _save(self, name: str, content: Any) -> str:
         if isinstance(self, FileSystemStorage):
             # FileSystemStorage opens files exclusively and, on a clash, asks
@@ -57,17 +51,29 @@ class StupidStorageMixin(_MixedInto):
         return super()._save(name, content)
 
 
+class _DeployOnly(_MixedInto):
+    """For the instance a deploy writes through, never for one that serves the site."""
+
+    def load_manifest(self) -> tuple[dict[str, str], str]:
+        # ManifestFilesMixin reads the deployed staticfiles.json when the storage
+        # is created: one or two remote requests on S3. A deploy only writes the
+        # manifest (built locally by stage.py), so there is nothing to read. A
+        # storage that serves {% static %} must load it: the public mixin keeps
+        # Django's load_manifest.
+        return {}, ""
+
+
 _stupid_classes: dict[type[Storage], type[Storage]] = {}
 
 
 def stupid_class(cls: type[Storage]) -> type[Storage]:
-    """``cls`` with StupidStorageMixin in front, made once per class."""
-    if issubclass(cls, StupidStorageMixin):
-        return cls
+    """``cls`` as a deploy writes through it: StupidStorageMixin in front (unless the
+    class has it already) and no manifest read when it is created. Made once per class."""
     if cls not in _stupid_classes:
+        bases = (_DeployOnly, cls) if issubclass(cls, StupidStorageMixin) else (
+            _DeployOnly, StupidStorageMixin, cls)
         _stupid_classes[cls] = type(
-            f"Stupid{cls.__name__}", (StupidStorageMixin, cls),
-            {"__module__": __name__, "configured_class": cls},
+            f"Stupid{cls.__name__}", bases, {"__module__": __name__, "configured_class": cls},
         )
     return _stupid_classes[cls]
 

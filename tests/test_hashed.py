@@ -22,6 +22,7 @@ from storages.backends.s3 import S3ManifestStaticStorage
 
 from collectstupid import stage
 from collectstupid.backends import StorageBackend
+from collectstupid.storage import StupidStorageMixin
 from tests.helpers import counted, run, tree
 from tests.storages import FailingMixin
 
@@ -462,3 +463,17 @@ def test_s3_smart_mode_skips_unchanged_hashed_files(static_files, s3_hashed, bot
     ops, out = counted(botocore_calls, "--smart", "--profile", "full")
     assert ops == {"GetObject": 1}  # the deploy manifest, read once; nothing written
     assert f", {2 * len(ASSETS) + 1} unmodified" in out
+
+
+class ServingManifestStorage(StupidStorageMixin, ManifestStaticFilesStorage):
+    """The class a project configures once for deploying and for serving."""
+
+
+def test_a_serving_storage_with_the_mixin_still_reads_its_manifest(static_files, local_target):
+    static_files(ASSETS)
+    root = local_target("tests.test_hashed.ServingManifestStorage")
+    run("--profile", "full")
+    serving = ServingManifestStorage(location=str(root))
+    assert serving.hashed_files  # read from the staticfiles.json the deploy wrote
+    assert serving.url("css/site.css") != "/static/css/site.css"
+    assert serving.stored_name("css/site.css").startswith("css/site.")
