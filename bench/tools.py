@@ -114,6 +114,7 @@ class Invocation:
     calls_json: Path | None = None
     # Seconds spent on the local collectstatic the tool uploads from, if any.
     local_collect_s: float | None = None
+    local_collect_cpu_s: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -196,7 +197,7 @@ class _LocalCopier(Tool):
             return f"{self.binary} not found (pip install -r bench/requirements.txt)"
         return None
 
-    def collect_locally(self, ctx: Context, run_dir: Path) -> tuple[Path, float]:
+    def collect_locally(self, ctx: Context, run_dir: Path) -> tuple[Path, measure.Measured]:
         # A fresh directory every time, as on a CI runner: the local copy never
         # carries over state that would let the copier skip files.
         root = run_dir / "collected"
@@ -206,12 +207,14 @@ class _LocalCopier(Tool):
         result = measure.run(ctx.manage("collectstatic", "--noinput"), env, cwd=run_dir)
         if not result.ok:
             raise ToolError(f"local collectstatic failed:\n{result.tail()}")
-        return root, result.wall_s
+        return root, result
 
     def invocation(self, ctx: Context, bucket: str, run_dir: Path, scenario: str) -> Invocation:
-        root, seconds = self.collect_locally(ctx, run_dir)
+        root, local = self.collect_locally(ctx, run_dir)
         argv = self.copy_argv(ctx, root, bucket)
-        return Invocation(argv, ctx.base_env(), local_collect_s=seconds)
+        return Invocation(
+            argv, ctx.base_env(), local_collect_s=local.wall_s, local_collect_cpu_s=local.cpu_s
+        )
 
     def copy_argv(self, ctx: Context, root: Path, bucket: str) -> list[str]:
         raise NotImplementedError
