@@ -258,6 +258,36 @@ class S5cmdCp(_LocalCopier):
         return done.stdout.strip() or _dist_version("s5cmd")
 
 
+class AwscrtPut(_LocalCopier):
+    """Raw awscrt PUTs (bench/crtput.py): the native engine's floor, not a deploy tool."""
+
+    name = "awscrt-put"
+    label = "raw awscrt PUTs (of a local collectstatic)"
+    package = "awscrt"
+
+    def missing(self, ctx: Context) -> str | None:
+        if _dist_version("awscrt") == "not installed":
+            return "awscrt is not installed (pip install awscrt)"
+        return None
+
+    def copy_argv(self, ctx: Context, root: Path, bucket: str) -> list[str]:
+        return [
+            ctx.python, "-m", "bench.crtput", str(root), f"s3://{bucket}/{LOCATION}",
+            "--endpoint-url", ctx.endpoint, "--workers", str(ctx.threads),
+        ]  # fmt: skip
+
+    def invocation(self, ctx: Context, bucket: str, run_dir: Path, scenario: str) -> Invocation:
+        inv = super().invocation(ctx, bucket, run_dir, scenario)
+        env = {**inv.env, "PYTHONPATH": str(REPO_DIR)}
+        return Invocation(
+            inv.argv, env,
+            local_collect_s=inv.local_collect_s, local_collect_cpu_s=inv.local_collect_cpu_s,
+        )  # fmt: skip
+
+    def version(self, ctx: Context) -> str:
+        return _dist_version("awscrt")
+
+
 COMMAND_FILE = REPO_DIR / "collectstupid" / "management" / "commands" / "collectstupid.py"
 
 
@@ -324,6 +354,7 @@ ALL_TOOLS: tuple[Tool, ...] = (
     Collectfasta(),
     AwsSync(),
     S5cmdCp(),
+    AwscrtPut(),
     Collectstupid(),
     CollectstupidSmart(),
 )
