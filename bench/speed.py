@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-TOOLS = ("collectfasta", "aws-s3-sync", "s5cmd-cp", "collectstupid")
+TOOLS = ("collectfasta", "aws-s3-sync", "s5cmd-cp", "awscrt-put", "collectstupid")
 CONFIGS: dict[str, list[str]] = {
     "plain-1000": ["--files", "1000"],
     "plain-20000": ["--files", "20000"],
