@@ -33,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--tools", nargs="+", default=list(TOOLS))
     p.add_argument("--rtt-ms", default="20")
     p.add_argument("--threads", default="16")
+    p.add_argument("--timeout", default="900", help="seconds before one tool run is killed")
     p.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     args = p.parse_args(argv)
 
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench_argv = [
             *CONFIGS[name], "--scenarios", "fresh", "--tools", *args.tools,
             "--repeat", str(args.repeat), "--rtt-ms", args.rtt_ms,
-            "--threads", args.threads, "--results-dir", str(out),
+            "--threads", args.threads, "--timeout", args.timeout, "--results-dir", str(out),
         ]  # fmt: skip
         print(f"\n######## {name}: python bench/run.py {' '.join(bench_argv)}", flush=True)
         status |= bench_main(bench_argv)
