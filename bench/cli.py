@@ -68,6 +68,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="deploy with S3ManifestStaticStorage (hashed names) instead of S3Storage",
     )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run every tool this many times per scenario, taking turns, and report "
+        "medians with min and max (default 1)",
+    )
     p.add_argument("--seed", type=int, default=42, help="fixture seed (default 42)")
     p.add_argument(
         "--timeout",
@@ -92,8 +99,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.threads < 1 or args.files < 1 or args.rtt_ms < 0 or args.big_file_mb < 0:
-        raise SystemExit("--threads and --files must be at least 1; --rtt-ms, --big-file-mb >= 0")
+    if min(args.threads, args.files, args.repeat) < 1 or min(args.rtt_ms, args.big_file_mb) < 0:
+        raise SystemExit(
+            "--threads, --files and --repeat must be at least 1; --rtt-ms, --big-file-mb >= 0"
+        )
     tool_names = _names(args.tools, dict(TOOLS_BY_NAME), "tool")
     wanted = set(_names(args.scenarios, dict(SCENARIOS_BY_NAME), "scenario"))
     raw = sys.argv[1:] if argv is None else list(argv)
@@ -110,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results_dir=args.results_dir.resolve(),
         timeout_s=args.timeout,
         command=shlex.join(["python", "bench/run.py", *raw]),
+        repeat=args.repeat,
     )
     opts.work.mkdir(parents=True, exist_ok=True)
 

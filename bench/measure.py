@@ -187,3 +187,16 @@ class Load:
         server, proxy = self.snapshot()
         server_s = None if server is None or before[0] is None else server - before[0]
         return server_s, proxy - before[1]
+
+
+def load_avg() -> tuple[float, float, float] | None:
+    """The machine's 1, 5 and 15-minute load averages, where the system tells."""
+    try:
+        return os.getloadavg()
+    except OSError:
+        return None
+
+
+def load_1m() -> float | None:
+    found = load_avg()
+    return None if found is None else found[0]

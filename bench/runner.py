@@ -35,6 +35,7 @@ class Options:
     results_dir: Path
     timeout_s: float
     command: str
+    repeat: int = 1
 
 
 def _say(message: str) -> None:
@@ -48,8 +49,9 @@ def _dist(name: str) -> str:
         return "not installed"
 
 
-def _bucket(tool: Tool) -> str:
-    return f"bench-{tool.name}"
+def _bucket(tool: Tool, run: int = 1) -> str:
+    """Each repeat has its own bucket, so every `fresh` run starts empty."""
+    return f"bench-{tool.name}" if run == 1 else f"bench-{tool.name}-r{run}"
 
 
 def _load_json(path: Path | None) -> dict[str, Any] | None:
@@ -85,24 +87,28 @@ class Bench:
         opts: Options,
         ctx: Context,
         proxy: Any,
-        server_client: Any,
+        server: Any,
         load: measure.Load | None = None,
     ) -> None:
         self.opts = opts
         self.load = load or measure.Load(None)
         self.ctx = ctx
         self.proxy = proxy
-        self.server_client = server_client
-        # Tools whose bucket holds a deploy, so rerun scenarios compare like with like.
-        self.deployed: set[str] = set()
+        self.server = server
+        self.server_client = server.client()
+        self.buckets: set[str] = set()
+        # (tool, run) whose bucket holds a deploy, so reruns compare like with like.
+        self.deployed: set[tuple[str, int]] = set()
 
-    def run_tool(self, tool: Tool, scenario: Scenario) -> Row:
+    def run_tool(self, tool: Tool, scenario: Scenario, run: int = 1) -> Row:
         files = len(self.ctx.fixture.static_files())
-        row = Row(scenario.name, tool.name, tool.label, "ok", files)
+        row = Row(scenario.name, tool.name, tool.label, "ok", files, run=run)
         run_dir = self.opts.work / "runs" / tool.name
         run_dir.mkdir(parents=True, exist_ok=True)
+        bucket = _bucket(tool, run)
+        self.create_bucket(bucket)
         try:
-            inv = tool.invocation(self.ctx, _bucket(tool), run_dir, scenario.name)
+            inv = tool.invocation(self.ctx, bucket, run_dir, scenario.name)
         except ToolError as exc:
             row.status, row.note = "failed", str(exc).splitlines()[0]
             _say(f"    {tool.name}: {exc}")
@@ -111,6 +117,7 @@ class Bench:
             if stale is not None:
                 stale.unlink(missing_ok=True)
         self.proxy.reset_counts()
+        row.load_1m = measure.load_1m()
         before = self.load.snapshot()
         result = measure.run(inv.argv, inv.env, cwd=run_dir, timeout=self.opts.timeout_s)
         row.server_cpu_s, row.proxy_cpu_s = self.load.since(before)
@@ -118,6 +125,7 @@ class Bench:
         row.connections = getattr(self.proxy, "connections", None)
         row.wall_s = result.wall_s
         row.local_collect_s = inv.local_collect_s
+        row.local_collect_cpu_s = inv.local_collect_cpu_s
         row.peak_rss_mb = result.peak_rss_mb
         row.cpu_s = result.cpu_s
         calls = _load_json(inv.calls_json)
@@ -134,9 +142,9 @@ class Bench:
             _say(f"    {tool.name} failed, see {run_dir / f'{scenario.name}.log'}:")
             _say("      " + "\n      ".join(result.tail().splitlines()[-15:]))
         else:
-            self.deployed.add(tool.name)
+            self.deployed.add((tool.name, run))
             notes = []
-            row.bucket_objects = count_objects(self.server_client, _bucket(tool))
+            row.bucket_objects = count_objects(self.server_client, bucket)
             # Every source file must be in the bucket (hashed storages add copies).
             if row.bucket_objects < files:
                 notes.append(f"bucket holds {row.bucket_objects} objects for {files} files")
@@ -146,30 +154,46 @@ class Bench:
             row.note = "; ".join(notes)
         return row
 
-    def seed(self, tool: Tool, scenario: Scenario) -> str | None:
+    def create_bucket(self, bucket: str) -> None:
+        if bucket not in self.buckets:
+            self.server.create_bucket(bucket)
+            self.buckets.add(bucket)
+
+    def seed(self, tool: Tool, scenario: Scenario, run: int) -> str | None:
         """Deploy once, unmeasured, so a rerun scenario finds the tool's own previous state."""
         _say(f"    {tool.name}: first deploy (not measured) ...")
-        row = self.run_tool(tool, scenario)
+        row = self.run_tool(tool, scenario, run)
         return None if row.status == "ok" else f"first deploy failed: {row.note}"
 
     def run_scenario(self, scenario: Scenario, tools: Sequence[Tool]) -> list[Row]:
+        """Every tool, ``repeat`` times; tools take turns, so a burst of load on the
+        machine spreads over all of them instead of falling on one tool's runs."""
         files = len(self.ctx.fixture.static_files())
         rows = []
-        for tool in tools:
-            why = tool.missing(self.ctx)
-            if why is None and scenario.needs_previous_deploy and tool.name not in self.deployed:
-                why = self.seed(tool, scenario)
-            if why is not None:
-                rows.append(Row(scenario.name, tool.name, tool.label, "skipped", files, note=why))
-                _say(f"    {tool.name}: skipped ({why})")
-                continue
-            row = self.run_tool(tool, scenario)
-            rows.append(row)
-            if row.status == "ok":
-                _say(
-                    f"    {tool.name}: {row.wall_s:.2f} s, {row.total_calls} S3 calls, "
-                    f"{row.written} objects written"
-                )
+        for run in range(1, self.opts.repeat + 1):
+            if self.opts.repeat > 1:
+                _say(f"  run {run} of {self.opts.repeat}")
+            for tool in tools:
+                why = tool.missing(self.ctx)
+                if (
+                    why is None
+                    and scenario.needs_previous_deploy
+                    and (tool.name, run) not in self.deployed
+                ):
+                    why = self.seed(tool, scenario, run)
+                if why is not None:
+                    rows.append(
+                        Row(scenario.name, tool.name, tool.label, "skipped", files, run, note=why)
+                    )
+                    _say(f"    {tool.name}: skipped ({why})")
+                    continue
+                row = self.run_tool(tool, scenario, run)
+                rows.append(row)
+                if row.status == "ok":
+                    _say(
+                        f"    {tool.name}: {row.wall_s:.2f} s wall, {row.cpu_s or 0:.2f} s CPU, "
+                        f"{row.total_calls} S3 calls, {row.written} objects written"
+                    )
         return rows
 
 
@@ -234,6 +258,7 @@ def run(
     summary = _fixture_summary(fixture)
     _say(f"  {summary}")
     compile_sources(fixture)
+    load_before = measure.load_avg()
     server_dir = opts.work / "server"
     # A new server state per bench run: every bucket starts empty.
     shutil.rmtree(server_dir, ignore_errors=True)
@@ -257,10 +282,8 @@ def run(
             hashed=opts.hashed,
             python=sys.executable,
         )
-        for tool in opts.tools:
-            server.create_bucket(_bucket(tool))
         load = measure.Load(measure.child_pid("weed"))
-        bench = Bench(opts, ctx, proxy, server.client(), load)
+        bench = Bench(opts, ctx, proxy, server, load)
         for scenario in opts.scenarios:
             change = scenario.mutate(fixture, opts.seed)
             description = f"{scenario.description} ({change})"
@@ -272,6 +295,9 @@ def run(
             "command": opts.command,
             "rtt_ms": opts.rtt_ms,
             "threads": opts.threads,
+            "repeat": opts.repeat,
+            "load_before": load_before,
+            "load_after": measure.load_avg(),
             "hashed": opts.hashed,
             "storage": "S3ManifestStaticStorage (hashed names)" if opts.hashed else "S3Storage",
             "fixture": summary,

@@ -114,6 +114,7 @@ class Invocation:
     calls_json: Path | None = None
     # Seconds spent on the local collectstatic the tool uploads from, if any.
     local_collect_s: float | None = None
+    local_collect_cpu_s: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -196,7 +197,7 @@ class _LocalCopier(Tool):
             return f"{self.binary} not found (pip install -r bench/requirements.txt)"
         return None
 
-    def collect_locally(self, ctx: Context, run_dir: Path) -> tuple[Path, float]:
+    def collect_locally(self, ctx: Context, run_dir: Path) -> tuple[Path, measure.Measured]:
         # A fresh directory every time, as on a CI runner: the local copy never
         # carries over state that would let the copier skip files.
         root = run_dir / "collected"
@@ -206,12 +207,14 @@ class _LocalCopier(Tool):
         result = measure.run(ctx.manage("collectstatic", "--noinput"), env, cwd=run_dir)
         if not result.ok:
             raise ToolError(f"local collectstatic failed:\n{result.tail()}")
-        return root, result.wall_s
+        return root, result
 
     def invocation(self, ctx: Context, bucket: str, run_dir: Path, scenario: str) -> Invocation:
-        root, seconds = self.collect_locally(ctx, run_dir)
+        root, local = self.collect_locally(ctx, run_dir)
         argv = self.copy_argv(ctx, root, bucket)
-        return Invocation(argv, ctx.base_env(), local_collect_s=seconds)
+        return Invocation(
+            argv, ctx.base_env(), local_collect_s=local.wall_s, local_collect_cpu_s=local.cpu_s
+        )
 
     def copy_argv(self, ctx: Context, root: Path, bucket: str) -> list[str]:
         raise NotImplementedError
@@ -253,6 +256,36 @@ class S5cmdCp(_LocalCopier):
             return "not installed"
         done = subprocess.run([s5cmd, "version"], capture_output=True, text=True)
         return done.stdout.strip() or _dist_version("s5cmd")
+
+
+class AwscrtPut(_LocalCopier):
+    """Raw awscrt PUTs (bench/crtput.py): the native engine's floor, not a deploy tool."""
+
+    name = "awscrt-put"
+    label = "raw awscrt PUTs (of a local collectstatic)"
+    package = "awscrt"
+
+    def missing(self, ctx: Context) -> str | None:
+        if _dist_version("awscrt") == "not installed":
+            return "awscrt is not installed (pip install awscrt)"
+        return None
+
+    def copy_argv(self, ctx: Context, root: Path, bucket: str) -> list[str]:
+        return [
+            ctx.python, "-m", "bench.crtput", str(root), f"s3://{bucket}/{LOCATION}",
+            "--endpoint-url", ctx.endpoint, "--workers", str(ctx.threads),
+        ]  # fmt: skip
+
+    def invocation(self, ctx: Context, bucket: str, run_dir: Path, scenario: str) -> Invocation:
+        inv = super().invocation(ctx, bucket, run_dir, scenario)
+        env = {**inv.env, "PYTHONPATH": str(REPO_DIR)}
+        return Invocation(
+            inv.argv, env,
+            local_collect_s=inv.local_collect_s, local_collect_cpu_s=inv.local_collect_cpu_s,
+        )  # fmt: skip
+
+    def version(self, ctx: Context) -> str:
+        return _dist_version("awscrt")
 
 
 COMMAND_FILE = REPO_DIR / "collectstupid" / "management" / "commands" / "collectstupid.py"
@@ -321,6 +354,7 @@ ALL_TOOLS: tuple[Tool, ...] = (
     Collectfasta(),
     AwsSync(),
     S5cmdCp(),
+    AwscrtPut(),
     Collectstupid(),
     CollectstupidSmart(),
 )

@@ -36,6 +36,7 @@ from botocore.handlers import add_expect_header
 
 from collectstupid.conf import DEFAULTS
 from collectstupid.s3.storage import make_session
+from collectstupid.s3.useragent import cache_user_agent
 
 
 class RetryCounter:
@@ -119,6 +120,7 @@ def make_client(storage: Any, threads: int, retries: RetryCounter) -> BaseClient
     # other client, including the storage's own.
     client.meta.events.unregister("before-call.s3", add_expect_header)
     client.meta.events.register("request-created.s3", retries)
+    cache_user_agent(client)
     return client
 
 
