@@ -102,8 +102,7 @@ def test_smart_rerun_costs_one_read_of_the_manifest(static_files, remote):
     assert set(assert_truthful(remote.target)) == NO_MEDIA
     counts, out = remote.counted("--profile", "no-media", "--smart")
     assert counts == {remote.read: 1}
-    assert f"uploaded to '{remote.scheme}://{remote.target.container}/static'" in out
-    assert "3 skipped as unchanged" in out
+    assert f"copied to '{remote.scheme}://{remote.target.container}/static', 3 unmodified" in out
     (root / "js/app.js").write_text("console.log(2)")
     counts, _ = remote.counted("--profile", "no-media", "--smart")
     # Ahead of the one changed file, the manifest stops vouching for it.
