@@ -40,3 +40,16 @@ class DeployError(CollectStupidError):
 
 class SourceChanged(CollectStupidError):
     """A source file changed while it was hashed or uploaded."""
+
+
+class Interrupted(BaseException):
+    """A signal ended the run where nothing could be waited for.
+
+    Not an ``Exception``, as KeyboardInterrupt is not: raised from a signal
+    handler into whatever the main thread runs, it must not be mistaken for
+    that code's own failure (botocore retries requests that raise ``Exception``).
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

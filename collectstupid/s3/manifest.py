@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from collectstupid.manifest.entries import dumps
 from collectstupid.manifest.store import Snapshot, parsed
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.errors import describe, error_code
@@ -70,6 +71,23 @@ class S3ManifestStore:
         except Exception as exc:
             if error_code(exc) in _CONFLICT_CODES:
                 return None
+            landed = self._landed(data)
+            if landed is not None:
+                # Every answer was lost (stalled past the read timeout, say), but
+                # the write itself landed: report what the bucket holds.
+                return landed
             raise
         # An answer without an ETag still wrote: the next conditional write re-reads.
         return str(response.get("ETag") or "")
+
+    def _landed(self, data: bytes) -> str | None:
+        """The token of the manifest in the bucket if it is ``data``, else None."""
+        try:
+            snapshot = self.read()
+        except Exception:
+            return None
+        if not snapshot.found or snapshot.problem:
+            return None
+        if dumps(snapshot.entries, snapshot.pending) != data:
+            return None
+        return snapshot.token or ""
