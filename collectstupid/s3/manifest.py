@@ -11,7 +11,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from collectstupid.manifest.entries import dumps
 from collectstupid.manifest.store import Snapshot, parsed
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.errors import describe, error_code
@@ -49,18 +48,20 @@ class S3ManifestStore:
         return params
 
     def read(self) -> Snapshot:
-        params = self._params()
-        read_params = {k: params[k] for k in _READ_PARAMS if k in params}
         try:
-            response = self._client.get().get_object(
-                Bucket=self.bucket, Key=self.key, **read_params
-            )
-            data = response["Body"].read()
+            data, etag = self._get()
         except (ClientError, BotoCoreError) as exc:
             if error_code(exc) in ("NoSuchKey", "404"):
                 return Snapshot()
             return Snapshot(problem=f"it could not be read ({describe(exc)})")
-        return parsed(data, response.get("ETag"))
+        return parsed(data, etag)
+
+    def _get(self) -> tuple[bytes, str | None]:
+        """The object's bytes and ETag."""
+        params = self._params()
+        read_params = {k: params[k] for k in _READ_PARAMS if k in params}
+        response = self._client.get().get_object(Bucket=self.bucket, Key=self.key, **read_params)
+        return response["Body"].read(), response.get("ETag")
 
     def write(self, data: bytes, expected: Snapshot) -> str | None:
         condition = {"IfMatch": expected.token} if expected.token else {"IfNoneMatch": "*"}
@@ -83,11 +84,7 @@ class S3ManifestStore:
     def _landed(self, data: bytes) -> str | None:
         """The token of the manifest in the bucket if it is ``data``, else None."""
         try:
-            snapshot = self.read()
+            found, etag = self._get()
         except Exception:
             return None
-        if not snapshot.found or snapshot.problem:
-            return None
-        if dumps(snapshot.entries, snapshot.pending) != data:
-            return None
-        return snapshot.token or ""
+        return (etag or "") if found == data else None
