@@ -19,7 +19,9 @@ from typing import Protocol, cast
 from django.core.files.storage import Storage
 
 from collectstupid.collect import SourceFile
+from collectstupid.errors import CollectStupidError
 from collectstupid.manifest.store import ManifestStore, StorageManifestStore
+from collectstupid.redact import redact
 
 # Asked in order; each package has ``claims(storage)``, cheap and importing
 # nothing heavy, and ``make_backend(storage)``.
@@ -27,9 +29,12 @@ FAST_BACKENDS = ("collectstupid.s3", "collectstupid.azure", "collectstupid.gcs")
 
 
 def describe_error(exc: BaseException) -> str:
-    """A one-line reason for a failed request or write."""
+    """A one-line reason for a failed request or write, without credentials."""
     text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
+    if not isinstance(exc, CollectStupidError) and type(exc).__name__ not in text:
+        # Our own errors are written for people; a library's needs its type to be read.
+        text = f"{type(exc).__name__}: {text}"
+    return redact(text)
 
 
 def in_batches(
@@ -61,6 +66,11 @@ class Backend(Protocol):
 
     def write(self, source: SourceFile) -> None:
         """Store ``source`` at ``source.dest``, as ``storage.save()`` would."""
+        ...
+
+    def abort_writes(self) -> list[str]:
+        """Undo what writes still in flight leave behind (S3: open multipart uploads),
+        for a run that gave up on them; return what could not be undone, as reasons."""
         ...
 
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
@@ -100,6 +110,9 @@ class StorageBackend:
         except NotImplementedError:
             return None
         return path if os.path.islink(path) else None
+
+    def abort_writes(self) -> list[str]:
+        return []  # a save() in flight leaves nothing the Storage API could undo
 
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
         failed = {}

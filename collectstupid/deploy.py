@@ -3,7 +3,7 @@ which of the problems found along the way ends the run."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from collectstupid import failures, prune
@@ -13,9 +13,10 @@ from collectstupid.clear import failures as clear_failures
 from collectstupid.collect import SourceFile
 from collectstupid.plan import Plan
 from collectstupid.profiles import Profile
+from collectstupid.report import plural
 from collectstupid.smart import SmartRun
 from collectstupid.stage import Staged
-from collectstupid.upload import UploadResult
+from collectstupid.upload import ABANDONED, UploadResult
 
 
 @dataclass
@@ -49,6 +50,15 @@ class Executed:
     report_error: str | None = None
     pruned: prune.Pruned | None = None
     cleared: ClearResult | None = None
+    # A second signal gave up on the writes in flight; ``leftovers`` says what of
+    # theirs (multipart uploads) could not be undone.
+    aborted: bool = False
+    leftovers: list[str] = field(default_factory=list)
+
+
+def exit_status(signum: int) -> int:
+    """The shell's status for a process a signal ended: 130 for SIGINT, 143 for SIGTERM."""
+    return 128 + signum
 
 
 def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1) -> str | None:
@@ -59,6 +69,15 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
     written last, because the files themselves did land.
     """
     result = executed.result
+    if executed.aborted:
+        abandoned = sum(o.error == ABANDONED for o in result.failed)
+        clauses = [f"{len(result.uploaded)} files were uploaded"]
+        if abandoned:
+            clauses.append(f"{abandoned} abandoned while being written")
+        if result.cancelled:
+            clauses.append(f"{len(result.cancelled)} not started")
+        text = f"Aborted: {', '.join(clauses)}. Run the command again to finish."
+        return text + leftovers_note(executed.leftovers)
     if executed.interrupted:
         return (
             f"Interrupted: {len(result.uploaded)} files were uploaded, "
@@ -74,3 +93,38 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
         return prune.closing_message(pruned.failed)
     return (executed.manifest_error or (pruned.manifest_error if pruned else None)
             or executed.report_error)
+
+
+def leftovers_note(leftovers: list[str]) -> str:
+    if not leftovers:
+        return ""
+    listed = "\n".join(f"  {line}" for line in leftovers[:20])
+    return (
+        f"\n{plural(len(leftovers), 'multipart upload')} could not be aborted and "
+        f"will be billed until a lifecycle rule (AbortIncompleteMultipartUpload) removes "
+        f"them:\n{listed}"
+    )
+
+
+def manifest_cut_short(name: str) -> str:
+    return (
+        f"The deploy manifest '{name}' may not have been updated: a signal cut its write "
+        "short. It does not vouch for this run's files yet, so the next smart run uploads "
+        "them again."
+    )
+
+
+def conflict_warning(run: SmartRun | None) -> str | None:
+    """The terminal's word on entries dropped because another run wrote the same paths."""
+    published = run.published if run else None
+    if run is None or published is None or not published.conflicts:
+        return None
+    paths = published.conflicts
+    them = "it" if len(paths) == 1 else "them"
+    shown = ", ".join(paths[:5]) + (", ..." if len(paths) > 5 else "")
+    return (
+        f"{plural(len(paths), 'path')} dropped from the deploy manifest "
+        f"'{run.store.name}': another run was writing {them} at the same time, so "
+        f"which write landed last is unknown ({shown}). The next smart run uploads "
+        f"{them} again."
+    )

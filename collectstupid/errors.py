@@ -48,3 +48,16 @@ class LinkError(CollectStupidError):
 
 class ClearError(CollectStupidError):
     """--clear could not start safely, so nothing was deleted."""
+
+
+class Interrupted(BaseException):
+    """A signal ended the run where nothing could be waited for.
+
+    Not an ``Exception``, as KeyboardInterrupt is not: raised from a signal
+    handler into whatever the main thread runs, it must not be mistaken for
+    that code's own failure (botocore retries requests that raise ``Exception``).
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

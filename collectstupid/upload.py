@@ -20,6 +20,8 @@ UPLOADED = "uploaded"
 SKIPPED = "skipped"
 FAILED = "failed"
 CANCELLED = "cancelled"
+# Why a write in flight when the run was aborted failed: it may land or not.
+ABANDONED = "abandoned: the run was aborted while it was being written"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,9 @@ class Pool:
     on_done: Progress | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     describe: Describe = describe_error
+    # Set (after ``stop``) to stop waiting for the writes in flight: each gets a
+    # FAILED outcome at once, and whatever it leaves open is the caller's to undo.
+    abort: threading.Event = field(default_factory=threading.Event)
 
 
 def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResult:
@@ -70,7 +75,9 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
 
     Each worker takes the next file itself when it is free, so a stop request
     (SIGINT, SIGTERM) leaves the rest unstarted rather than queued, and the
-    calling thread only collects outcomes: no future or wait per file.
+    calling thread only collects outcomes: no future or wait per file. An
+    abort request returns without waiting for the workers (a write may hang on
+    the network); their files are ABANDONED failures.
     """
     stop, on_done, threads = pool.stop, pool.on_done, pool.threads
     result = UploadResult()
@@ -79,12 +86,16 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
     taking = threading.Lock()
     halt = threading.Event()  # the calling thread gave up: workers take nothing more
     outcomes: SimpleQueue[Outcome | None] = SimpleQueue()
+    taken: list[SourceFile] = []
 
     def next_file() -> SourceFile | None:
         with taking:
             if stop.is_set() or halt.is_set():
                 return None
-            return next(queue, None)
+            source = next(queue, None)
+            if source is not None:
+                taken.append(source)
+            return source
 
     def work() -> None:
         try:
@@ -112,10 +123,10 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
         for worker in workers:
             worker.start()
         running = len(workers)
-        while running:
+        while running and not pool.abort.is_set():
             try:
-                # A timeout keeps the calling thread responsive to signals.
-                outcome = outcomes.get(timeout=0.5)
+                # A timeout keeps the calling thread responsive to signals and aborts.
+                outcome = outcomes.get(timeout=0.2)
             except Empty:
                 continue
             if outcome is None:
@@ -124,9 +135,12 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
                 finish(outcome)
     finally:
         halt.set()
+    if pool.abort.is_set():
+        with taking:
+            abandon(taken, outcomes, result, finish)
+    else:
         for worker in workers:
-            if worker.is_alive():
-                worker.join()
+            worker.join()
     with taking:
         for outcome in not_started(queue, "the run was interrupted").outcomes:
             finish(outcome)
@@ -137,6 +151,22 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
 def not_started(files: Iterable[SourceFile], why: str) -> UploadResult:
     """The result of a run that stopped before its first upload."""
     return UploadResult([Outcome(source, CANCELLED, f"not started: {why}") for source in files])
+
+
+def abandon(taken: list[SourceFile], outcomes: SimpleQueue[Outcome | None],
+            result: UploadResult, finish: Progress) -> None:
+    """Outcomes for an aborted pool: those already in, then ABANDONED for the rest."""
+    while True:
+        try:
+            outcome = outcomes.get_nowait()
+        except Empty:
+            break
+        if outcome is not None:
+            finish(outcome)
+    done = {o.source.dest for o in result.outcomes}
+    for source in taken:
+        if source.dest not in done:
+            finish(Outcome(source, FAILED, ABANDONED))
 
 
 def largest_first(files: list[SourceFile]) -> list[SourceFile]:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from s3local import faults, http1
 from s3local.faults import Decision, FaultPicker, FaultPlan
+from s3local.holds import Hold
 from s3local.operations import classify_head, split_target
 from s3local.service import Service
 
@@ -124,6 +125,10 @@ class _Connection:
         _, key, _ = split_target(request.target)
         decision = self.proxy._admit(request.method, key, operation)
         framing = http1.request_framing(request)
+        hold = self.proxy._hold_for(operation, key)
+        if hold is not None:
+            while not hold.released:  # polled: a threading event must not block the loop
+                await asyncio.sleep(0.01)
         if decision is not None and decision.kind in (faults.ERROR, faults.DENY):
             return await self._answer_locally(request, framing, decision)
         if decision is not None and decision.kind == faults.RESET and framing.has_body:
@@ -242,6 +247,7 @@ class S3Proxy(Service):
         self._http_requests = 0
         self._connections = 0
         self._picker = FaultPicker(FaultPlan())
+        self._holds: list[Hold] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
@@ -293,6 +299,19 @@ class S3Proxy(Service):
     def faults(self, plan: FaultPlan | None) -> None:
         # A fresh picker restarts the seeded random sequence and the max_faults budget.
         self._picker = FaultPicker(plan or FaultPlan())
+
+    def hold(self, operation: str, key: str | None = None, skip: int = 0,
+             count: int = 1) -> Hold:
+        """Keep matching requests from the server until ``release()`` (see holds.py)."""
+        hold = Hold(operation, key, skip, count)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
+    def _hold_for(self, operation: str, key: str) -> Hold | None:
+        with self._lock:
+            holds = list(self._holds)
+        return next((h for h in holds if h.takes(operation, key)), None)
 
     def _admit(self, method: str, key: str, operation: str) -> Decision | None:
         decision = self._picker.decide(method, key, operation)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -53,3 +54,22 @@ class PausingStorage(FileSystemStorage):
     def _save(self, name: str, content: Any) -> str:
         self._pause_at(name)
         return super()._save(name, content)
+
+
+def _s3_manifest_static_storage() -> type:
+    from storages.backends.s3 import S3ManifestStaticStorage
+
+    return S3ManifestStaticStorage
+
+
+class PausingPostProcessStorage(_s3_manifest_static_storage()):  # type: ignore[misc]
+    """Hashed names on S3 whose post-processing pauses before its first file: it
+    touches ``$COLLECTSTUPID_TEST_PAUSED`` and waits up to a minute, so a test can
+    signal the process at exactly that phase."""
+
+    def post_process(self, *args: Any, **kwargs: Any) -> Any:
+        Path(os.environ["COLLECTSTUPID_TEST_PAUSED"]).touch()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield from super().post_process(*args, **kwargs)

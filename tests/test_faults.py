@@ -12,12 +12,8 @@ import json
 import logging
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from io import StringIO
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,9 +34,8 @@ from tests.helpers import (
     header,
     run,
 )
+from tests.processes import deploy_process, wait_for_objects
 from tests.s3_fixtures import client_config, storage_options
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def small_files(count: int, folder: str = "css") -> dict[str, bytes]:
@@ -221,30 +216,6 @@ def test_refused_writes_are_named_recorded_nowhere_and_the_rerun_sends_only_them
 # --- 4. interrupted runs ---------------------------------------------------------
 
 
-def deploy_process(target: Any, static_dir: Path) -> subprocess.Popen[str]:
-    """``collectstupid --smart`` in a child process (see tests/deploy_settings.py)."""
-    options = {k: v for k, v in target.options.items() if k != "client_config"}
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.deploy_settings",
-        "COLLECTSTUPID_TEST_STATIC_DIR": str(static_dir),
-        "COLLECTSTUPID_TEST_STORAGE": json.dumps(options),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "django", "collectstupid", "--noinput", "--smart",
-         "--profile", "full", "--threads", "2"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
-def wait_for_objects(target: Any, process: subprocess.Popen[str], count: int) -> None:
-    deadline = time.monotonic() + 30
-    while len(target.keys()) < count:
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the deploy did not start uploading"
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_run_stops_cleanly_and_the_rerun_finishes(
         static_files, s3_storage_settings_factory, s3_proxy, signum):
@@ -262,7 +233,8 @@ def test_an_interrupted_run_stops_cleanly_and_the_rerun_finishes(
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode == 1, (out, err)  # a CommandError, not death by signal
+    # A CommandError with the shell's status for the signal, not death by signal.
+    assert process.returncode == 128 + signum, (out, err)
     landed = target.names() - {MANIFEST}
     assert 10 <= len(landed) < len(files)
     assert (f"Interrupted: {len(landed)} files were uploaded, "

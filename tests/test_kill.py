@@ -9,18 +9,17 @@ must never vouch for a hash the object in the bucket does not have.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from collectstupid import manifest
 from tests.helpers import MANIFEST, MiB, assert_truthful, entry, run, tree
-from tests.test_faults import ROOT, assert_bucket_holds, deploy_process, small_files
+from tests.processes import command_process, deploy_process
+from tests.test_faults import assert_bucket_holds, small_files
 
 # (operation held, storage name it is for, how many such requests go through first)
 KILL_POINTS = {
@@ -129,17 +128,7 @@ def test_a_local_deploy_killed_at_any_instant_is_made_exact_by_the_next(
 
 
 def local_deploy_process(static_dir, options) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.deploy_fs_settings",
-        "COLLECTSTUPID_TEST_STATIC_DIR": str(static_dir),
-        "COLLECTSTUPID_TEST_STORAGE": json.dumps(options),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "django", "collectstupid", "--noinput", "--smart",
-         "--profile", "full", "--threads", "2"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    return command_process("tests.deploy_fs_settings", static_dir, options)
 
 
 def assert_local_truthful(root) -> dict:

@@ -20,6 +20,7 @@ from django.core.management.base import CommandError
 from storages.backends.s3 import S3Storage
 
 from collectstupid.backends import backend_for
+from collectstupid.errors import SourceChanged
 from collectstupid.s3.writer import (
     COMPLETE_MULTIPART_ARGS,
     CREATE_MULTIPART_BLOCKLIST,
@@ -426,5 +427,8 @@ def test_file_slice_reads_its_part_only_and_rewinds_to_its_start():
     assert part.read() == bytes(range(40, 65))
     part.seek(-5, 2)
     assert part.read(100) == bytes(range(60, 65))
-    tail = FileSlice(data, 90, 25)  # the last part may be short of the chunk size
+    tail = FileSlice(data, 90, 10)  # the last part may be short of the chunk size
     assert tail.read() == bytes(range(90, 100))
+    # A part the file no longer holds whole is the file's error, not a short body.
+    with pytest.raises(SourceChanged, match="expected 115 bytes, read 100"):
+        FileSlice(data, 90, 25).read()

@@ -45,6 +45,11 @@ class S3Backend(StorageBackend):
         else:
             self._writer(source)
 
+    def abort_writes(self) -> list[str]:
+        if self._writer is None:
+            return []  # s3transfer's uploads inside storage.save() are out of our reach
+        return self._writer.abort_open(self.describe_error)
+
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
         keys = {object_key(self.storage, name): name for name in names}
 

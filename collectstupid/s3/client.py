@@ -35,6 +35,7 @@ from botocore.config import Config
 from botocore.handlers import add_expect_header
 
 from collectstupid.conf import DEFAULTS
+from collectstupid.errors import CollectStupidError
 from collectstupid.s3.storage import make_session
 from collectstupid.s3.useragent import cache_user_agent
 
@@ -121,7 +122,21 @@ def make_client(storage: Any, threads: int, retries: RetryCounter) -> BaseClient
     client.meta.events.unregister("before-call.s3", add_expect_header)
     client.meta.events.register("request-created.s3", retries)
     cache_user_agent(client)
+    client.meta.events.register_first("needs-retry.s3", no_retry_for_local_errors)
     return client
+
+
+def no_retry_for_local_errors(caught_exception: BaseException | None = None,
+                              **kwargs: Any) -> None:
+    """Raise a source file's own error instead of letting botocore retry the request.
+
+    An error raised while the body is being sent reaches botocore wrapped as an
+    HTTP client error, which it retries like a dropped connection; a file that
+    changed under the upload fails the same way on every attempt.
+    """
+    error = getattr(caught_exception, "kwargs", {}).get("error")
+    if isinstance(error, CollectStupidError):
+        raise error
 
 
 class S3Client:

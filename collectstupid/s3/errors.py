@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collectstupid.backends import describe_error
+from collectstupid.redact import redact
 
 
 def error_code(exc: BaseException) -> str:
@@ -18,5 +19,6 @@ def describe(exc: BaseException) -> str:
     response = getattr(exc, "response", None)
     if isinstance(response, dict) and "Error" in response:
         error = response["Error"]
-        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip().rstrip(":")
+        text = f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip().rstrip(":")
+        return redact(text)
     return describe_error(exc)

@@ -48,18 +48,20 @@ class S3ManifestStore:
         return params
 
     def read(self) -> Snapshot:
-        params = self._params()
-        read_params = {k: params[k] for k in _READ_PARAMS if k in params}
         try:
-            response = self._client.get().get_object(
-                Bucket=self.bucket, Key=self.key, **read_params
-            )
-            data = response["Body"].read()
+            data, etag = self._get()
         except (ClientError, BotoCoreError) as exc:
             if error_code(exc) in ("NoSuchKey", "404"):
                 return Snapshot()
             return Snapshot(problem=f"it could not be read ({describe(exc)})")
-        return parsed(data, response.get("ETag"))
+        return parsed(data, etag)
+
+    def _get(self) -> tuple[bytes, str | None]:
+        """The object's bytes and ETag."""
+        params = self._params()
+        read_params = {k: params[k] for k in _READ_PARAMS if k in params}
+        response = self._client.get().get_object(Bucket=self.bucket, Key=self.key, **read_params)
+        return response["Body"].read(), response.get("ETag")
 
     def write(self, data: bytes, expected: Snapshot) -> str | None:
         condition = {"IfMatch": expected.token} if expected.token else {"IfNoneMatch": "*"}
@@ -70,6 +72,19 @@ class S3ManifestStore:
         except Exception as exc:
             if error_code(exc) in _CONFLICT_CODES:
                 return None
+            landed = self._landed(data)
+            if landed is not None:
+                # Every answer was lost (stalled past the read timeout, say), but
+                # the write itself landed: report what the bucket holds.
+                return landed
             raise
         # An answer without an ETag still wrote: the next conditional write re-reads.
         return str(response.get("ETag") or "")
+
+    def _landed(self, data: bytes) -> str | None:
+        """The token of the manifest in the bucket if it is ``data``, else None."""
+        try:
+            found, etag = self._get()
+        except Exception:
+            return None
+        return (etag or "") if found == data else None

@@ -27,7 +27,9 @@ from s3transfer.constants import FULL_OBJECT_CHECKSUM_ARGS
 from s3transfer.utils import ChunksizeAdjuster
 
 from collectstupid.collect import SourceFile
+from collectstupid.errors import SourceChanged
 from collectstupid.s3.client import S3Client
+from collectstupid.s3.open_uploads import OpenUploads
 from collectstupid.s3.storage import compressed, object_key, write_parameters
 
 # Which of the object's parameters each multipart call takes, as s3transfer
@@ -54,11 +56,12 @@ class FileSlice(io.RawIOBase):
     on a retry after ``seek(0)``); positions here are relative to the part.
     """
 
-    def __init__(self, file: IO[bytes], start: int, size: int) -> None:
+    def __init__(self, file: IO[bytes], start: int, size: int, total: int = 0) -> None:
         super().__init__()
         self._file = file
         self._start = start
         self._size = size
+        self._total = total or start + size  # the whole file's size, for the error
         self._pos = 0
 
     def __len__(self) -> int:
@@ -86,8 +89,22 @@ class FileSlice(io.RawIOBase):
             return b""
         self._file.seek(self._start + self._pos)
         data = self._file.read(size)
+        if len(data) < size:
+            # The file shrank: the part can never be sent whole, and a body
+            # shorter than its Content-Length would leave the server waiting.
+            raise SourceChanged(
+                f"changed while uploading: expected {self._total} bytes, "
+                f"read {self._readable(self._start + self._pos + len(data))}"
+            )
         self._pos += len(data)
         return data
+
+    def _readable(self, reached: int) -> int:
+        """How many bytes the file holds now, at most ``reached`` (where reading ended)."""
+        try:
+            return min(reached, os.fstat(self._file.fileno()).st_size)
+        except (AttributeError, OSError, ValueError):
+            return reached  # not a file on disk (io.UnsupportedOperation is an OSError)
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
@@ -106,6 +123,14 @@ def open_source(source: SourceFile) -> Iterator[IO[bytes]]:
         return
     with open(path, "rb") as file:
         yield file
+
+
+def local_name(source: SourceFile) -> str:
+    """The source file's own path where it has one, else its destination."""
+    try:
+        return f"'{source.storage.path(source.path)}'"
+    except NotImplementedError:
+        return f"'{source.dest}'"
 
 
 def spooled(stream: IO[bytes]) -> IO[bytes]:
@@ -140,6 +165,7 @@ class S3Writer:
         self.threshold: int = storage.transfer_config.multipart_threshold
         self.chunksize: int = storage.transfer_config.multipart_chunksize
         self._client = client
+        self.open_uploads = OpenUploads()
 
     @property
     def client(self) -> BaseClient:
@@ -165,6 +191,8 @@ class S3Writer:
                 body = spooled(raw)
             try:
                 self.send(key, body, length(body), params)
+            except SourceChanged as exc:
+                raise SourceChanged(f"{local_name(source)} {exc}") from None
             finally:
                 if body is not raw:
                     body.close()
@@ -192,16 +220,19 @@ class S3Writer:
                 params["ChecksumAlgorithm"] = checksum.removeprefix("Checksum")
         chunk = ChunksizeAdjuster().adjust_chunksize(self.chunksize, size)
         where = {"Bucket": self.bucket, "Key": key}
-        upload_id = self.client.create_multipart_upload(
-            **where, **without(params, CREATE_MULTIPART_BLOCKLIST)
-        )["UploadId"]
+        with self.open_uploads.creating(where) as created:
+            upload_id = self.client.create_multipart_upload(
+                **where, **without(params, CREATE_MULTIPART_BLOCKLIST)
+            )["UploadId"]
+            created(upload_id)
         try:
             part_args = only(params, UPLOAD_PART_ARGS)
             parts = []
             for number, start in enumerate(range(0, size, chunk), start=1):
+                self.open_uploads.check()
                 response = self.client.upload_part(
                     **where, UploadId=upload_id, PartNumber=number,
-                    Body=FileSlice(body, start, min(chunk, size - start)), **part_args,
+                    Body=FileSlice(body, start, min(chunk, size - start), size), **part_args,
                 )
                 part = {"ETag": response["ETag"], "PartNumber": number}
                 algorithm = part_args.get("ChecksumAlgorithm")
@@ -218,3 +249,9 @@ class S3Writer:
             with contextlib.suppress(Exception):
                 self.client.abort_multipart_upload(**where, UploadId=upload_id)
             raise
+        finally:
+            self.open_uploads.finished(upload_id)
+
+    def abort_open(self, describe: Any) -> list[str]:
+        """Abort every multipart upload still open; no new one or part starts after."""
+        return self.open_uploads.abort_all(self.client.abort_multipart_upload, describe)

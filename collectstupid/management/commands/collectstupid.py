@@ -21,16 +21,24 @@ from collectstupid.conf import (
     keep_deploys_value,
     threads_value,
 )
-from collectstupid.deploy import Deployment, Executed, closing_error
+from collectstupid.deploy import (
+    Deployment,
+    Executed,
+    closing_error,
+    conflict_warning,
+    exit_status,
+    manifest_cut_short,
+)
 from collectstupid.destination import destination
-from collectstupid.errors import CollectStupidError, DeployError, ManifestError
-from collectstupid.interrupt import stop_on_signals
+from collectstupid.errors import CollectStupidError, DeployError, Interrupted, ManifestError
+from collectstupid.interrupt import Signals, signals_handled
 from collectstupid.link import check_linkable, link_writer
 from collectstupid.loaded import adopt_manifest
 from collectstupid.manifest import Shipped
 from collectstupid.plan import Plan, make_plan
 from collectstupid.profile_files import available_profiles
 from collectstupid.profiles import Catalog, load_catalog
+from collectstupid.redact import redact
 from collectstupid.stage import hashes_names, staged_plan
 from collectstupid.storage import class_name, target_storage
 from collectstupid.upload import FAILED, Outcome, Pool, not_started, upload_in_order
@@ -103,23 +111,37 @@ class Command(BaseCommand):
 
     def handle(self, **options: Any) -> None:
         self.verbosity = options["verbosity"]
-        try:
-            # Whatever the plan step enters (a staging folder) is removed however it ends.
-            with ExitStack() as cleanup:
-                deployment = self.plan_deployment(options, cleanup)
-                if deployment is None:
-                    return
-                if options["dry_run"]:
-                    self.dry_run(deployment)
-                    return
-                if options["interactive"] and not self.confirm(deployment):
-                    raise DeployError("Collecting static files cancelled.")
-                cleared = self.clear(deployment)
-                executed = self.upload(deployment)
-                executed.cleared = cleared
-                self.finish(deployment, executed)
-        except CollectStupidError as exc:
-            raise CommandError(str(exc)) from exc
+        with signals_handled() as signals:
+            try:
+                # Whatever the plan step enters (a staging folder) is removed however it
+                # ends; a signal never cuts that removal short (see interrupt.py).
+                with ExitStack() as cleanup:
+                    # Nothing is written before the uploads: a signal stops the run at once.
+                    with signals.raising(after=0):
+                        deployment = self.plan_deployment(options, cleanup)
+                        if deployment is None:
+                            return
+                        if options["dry_run"]:
+                            self.dry_run(deployment)
+                            return
+                        if options["interactive"] and not self.confirm(deployment):
+                            raise DeployError("Collecting static files cancelled.")
+                    # --clear deletes before the uploads; a first signal lets it finish.
+                    with signals.raising(after=1):
+                        cleared = self.clear(deployment)
+                    executed = self.upload(deployment, signals)
+                    executed.cleared = cleared
+                    self.finish(deployment, executed)
+            except Interrupted as exc:
+                raise CommandError(
+                    "Interrupted before any upload: nothing was uploaded.",
+                    returncode=exit_status(exc.signum),
+                ) from None
+            except CollectStupidError as exc:
+                raise CommandError(
+                    redact(str(exc)),
+                    returncode=exit_status(signals.last) if signals.received else 1,
+                ) from exc
 
     def log(self, message: str, level: int = 1) -> None:
         if self.verbosity >= level:
@@ -174,7 +196,7 @@ class Command(BaseCommand):
             if options["dry_run"]:
                 self.check_dry_run_can_compare(deployment.smart)
             if deployment.smart.warning:
-                self.stderr.write(self.style.WARNING(deployment.smart.warning))
+                self.stderr.write(self.style.WARNING(redact(deployment.smart.warning)))
         if options["clear"]:
             deployment.clearing = clear.plan_clear(
                 deployment.backend, profile, conf.manifest_name,
@@ -202,7 +224,7 @@ class Command(BaseCommand):
             run.cleared(cleared.manifest)
         return cleared
 
-    def upload(self, deployment: Deployment) -> Executed:
+    def upload(self, deployment: Deployment, signals: Signals) -> Executed:
         """Every file once, the manifests that name them last, then the deploy manifest."""
         plan, backend, run = deployment.plan, deployment.backend, deployment.smart
         # At -v 2 a line per file is the progress: a bar between them would only garble them.
@@ -220,40 +242,58 @@ class Command(BaseCommand):
 
         backend.prepare(deployment.threads)
         retried_before = backend.retries
-        with stop_on_signals() as stop:
+        if run:
             try:
-                if run:
-                    # Under the handlers: a first signal lets the write-ahead finish.
+                # Hashing, then a manifest write: a first signal lets them finish (and no
+                # upload starts after), a second stops the run; any marker the write left
+                # is one the next run takes over, as from a run that died.
+                with signals.raising(after=1):
                     run.prepare(plan, deployment.threads)
-                write = backend.write
-                if deployment.link is not None:
-                    write = link_writer(backend.storage, deployment.link, write)
-                write = run.wrap(write) if run else write
-                pool = Pool(deployment.threads, on_done, stop, backend.describe_error)
-                result = upload_in_order(plan.files, plan.last, write, pool)
             except ManifestError as exc:
                 # The manifest could not stop vouching for the old files: send none.
                 return Executed(not_started(plan.all_files, "the manifest could not be "
                                             "updated first"), manifest_error=str(exc))
-            finally:
-                bar.close()
-            # Last of all writes, after plan.last: the manifest records only what landed.
-            # Still under the handlers, so a first signal waits for it and what landed
-            # is recorded (cut short, the files would only be uploaded again next time).
-            manifest_error = run.finish(result) if run else None
-            # Deletions after everything, and not once a signal asked to stop: the
-            # manifest keeps the doomed paths, so the next --prune run deletes them.
-            pruned = None
-            if run and run.prune and not stop.is_set():
-                pruned = prune.prune(run, backend, deployment.threads, on_deleted=lambda path:
-                                     self.log(f"Pruned '{path}'", level=2))
-                for path, why in pruned.failed.items():
-                    self.stderr.write(f"Could not prune '{path}': {why}")
+        returned = False
+        leftovers: list[str] = []
+        try:
+            write = backend.write
+            if deployment.link is not None:
+                write = link_writer(backend.storage, deployment.link, write)
+            write = run.wrap(write) if run else write
+            pool = Pool(deployment.threads, on_done, signals.stop, backend.describe_error,
+                        signals.abort)
+            result = upload_in_order(plan.files, plan.last, write, pool)
+            returned = True
+        finally:
+            bar.close()
+            if not returned or signals.abort.is_set():
+                # Workers may still be sending: what they started must not stay open.
+                leftovers = backend.abort_writes()
+        # Last of all writes, after plan.last: the manifest records only what landed
+        # (an aborted run's files in flight count as failed). A signal that the run
+        # has not had yet waits for it: cut short, it would leave the old manifest
+        # describing files this run replaced. One more cuts it short.
+        manifest_error = None
+        if run:
+            try:
+                with signals.raising(after=2 if signals.abort.is_set() else 1):
+                    manifest_error = run.finish(result)
+            except Interrupted:
+                manifest_error = manifest_cut_short(run.store.name)
+        # Deletions after everything, and not once a signal asked to stop: the
+        # manifest keeps the doomed paths, so the next --prune run deletes them.
+        pruned = None
+        if run and run.prune and not signals.stop.is_set():
+            pruned = prune.prune(run, backend, deployment.threads, on_deleted=lambda path:
+                                 self.log(f"Pruned '{path}'", level=2))
+            for path, why in pruned.failed.items():
+                self.stderr.write(redact(f"Could not prune '{path}': {why}"))
         result.retries = backend.retries - retried_before
         staged = deployment.staged
         if staged and staged.hashed_files is not None and not (result.failed or result.cancelled):
             adopt_manifest(staged.hashed_files, staged.manifest_hash)
-        return Executed(result, stop.is_set(), manifest_error, pruned=pruned)
+        return Executed(result, signals.stop.is_set(), manifest_error, pruned=pruned,
+                        aborted=signals.abort.is_set(), leftovers=leftovers)
 
     def finish(self, deployment: Deployment, executed: Executed) -> None:
         """The report, the summary line, and the error the run ends with, if any."""
@@ -269,7 +309,7 @@ class Command(BaseCommand):
                     extra=extra | self.report_extra(deployment, executed.cleared)))
             except CollectStupidError as exc:
                 executed.report_error = str(exc)
-                self.stderr.write(str(exc))
+                self.stderr.write(redact(str(exc)))
         summary = report.run_summary(
             deployment.plan, result, deployment.destination, deployment.post_processed,
             smart=run is not None,
@@ -281,8 +321,11 @@ class Command(BaseCommand):
             summary = replace(summary, deleted=len(executed.cleared.deleted),
                               delete_failed=len(executed.cleared.failed))
         self.log(report.render(summary))
+        warning = conflict_warning(run)
+        if warning:
+            self.stderr.write(self.style.WARNING(warning))
         if executed.manifest_error:
-            self.stderr.write(executed.manifest_error)
+            self.stderr.write(redact(executed.manifest_error))
         error = closing_error(deployment, executed, self.verbosity)
         if error:
             raise DeployError(error)

@@ -1,0 +1,82 @@
+"""The multipart uploads this run started and has not finished, so a run that gives
+up can abort them: their parts are stored, and billed, until somebody does.
+
+A worker registers each upload as S3 answers its CreateMultipartUpload. The
+calling thread, once it gives up on the workers (a second signal), closes the
+register: no worker starts another upload or sends another part, and every
+upload still open is aborted from the calling thread, whatever its worker is
+waiting for. Creations whose answer is on its way are waited for, briefly,
+so their uploads are aborted too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+# How long a run that gives up waits for CreateMultipartUpload answers in flight.
+CREATE_WAIT = 5.0
+
+
+class RunAborted(Exception):
+    """The run gave up: no new upload or part is sent."""
+
+    def __init__(self) -> None:
+        super().__init__("the run was aborted")
+
+
+class OpenUploads:
+    """Upload IDs by the bucket and key they write; safe to use from many threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._open: dict[str, dict[str, Any]] = {}
+        self._creating = 0
+        self._closed = False
+
+    @contextlib.contextmanager
+    def creating(self, where: dict[str, Any]) -> Iterator[Callable[[str], None]]:
+        """Around a CreateMultipartUpload: call the yielded function with its UploadId."""
+        with self._lock:
+            if self._closed:
+                raise RunAborted
+            self._creating += 1
+        created: list[str] = []
+        try:
+            yield created.append
+        finally:
+            with self._lock:
+                self._creating -= 1
+                if created:
+                    self._open[created[0]] = where
+                self._lock.notify_all()
+
+    def check(self) -> None:
+        """Raise :class:`RunAborted` once the run gave up (before each part)."""
+        if self._closed:
+            raise RunAborted
+
+    def finished(self, upload_id: str) -> None:
+        """The upload was completed or aborted by its worker."""
+        with self._lock:
+            self._open.pop(upload_id, None)
+
+    def abort_all(self, abort: Callable[..., Any],
+                  describe: Callable[[BaseException], str]) -> list[str]:
+        """Close the register and abort every open upload; return the reasons of those
+        that could not be aborted (each as ``key: reason``)."""
+        with self._lock:
+            self._closed = True
+            self._lock.wait_for(lambda: self._creating == 0, CREATE_WAIT)
+            uploads, self._open = self._open, {}
+        problems = []
+        for upload_id, where in uploads.items():
+            try:
+                abort(**where, UploadId=upload_id)
+            except Exception as exc:
+                reason = describe(exc)
+                if not reason.startswith("NoSuchUpload"):  # its worker finished it meanwhile
+                    problems.append(f"{where['Key']}: {reason}")
+        return problems

@@ -1,0 +1,212 @@
+"""Signals at every phase of a real ``manage.py collectstupid`` process, against the
+real S3 server: the exit status, the message, and what is left behind.
+
+Each race is made deterministic by holding a request at the proxy (or pausing
+post-processing) until the test has sent its signals.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from s3local import S3Proxy
+from tests.helpers import MANIFEST, assert_truthful, entry
+from tests.processes import Watched, deploy_process, wait_for_objects
+
+SIGNALS = pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM],
+                                  ids=["SIGINT", "SIGTERM"])
+MiB = 1024 * 1024
+HASHED = "storages.backends.s3.S3ManifestStaticStorage"
+PAUSING = "tests.storages.PausingPostProcessStorage"
+
+
+def small_files(count: int) -> dict[str, bytes]:
+    return {f"css/f{i:03}.css": f".c{i} {{ order: {i} }}\n".encode() for i in range(count)}
+
+
+def open_multipart_uploads(target: Any) -> list[str]:
+    listed = target.client.list_multipart_uploads(Bucket=target.bucket)
+    return [upload["Key"] for upload in listed.get("Uploads", [])]
+
+
+def assert_clean_exit(process: Any, out: str, err: str, signum: int, message: str) -> None:
+    """The shell's status for the signal, our message on stderr, no traceback."""
+    assert process.returncode == 128 + signum, (out, err)
+    assert f"CommandError: {message}" in err, err
+    assert "Traceback" not in err + out, err
+
+
+def stage_folders(tmp: Path) -> list[Path]:
+    return list(tmp.glob("collectstupid-stage-*"))
+
+
+# --- before any upload: the staging folder and the manifest read -----------------------
+
+
+@SIGNALS
+@pytest.mark.parametrize("phase", ["post-processing", "manifest-read"])
+def test_a_signal_before_any_upload_stops_at_once_and_leaves_no_staging_folder(
+        static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, tmp_path, phase, signum):
+    src = static_files({**small_files(3), "img/logo.png": b"\x89PNG logo"})
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    temp, paused = tmp_path / "temp", tmp_path / "paused"
+    temp.mkdir()
+    env = {"TMPDIR": str(temp), "COLLECTSTUPID_TEST_PAUSED": str(paused)}
+    if phase == "post-processing":
+        process = Watched(deploy_process(target, src, backend=PAUSING, env=env))
+        hold = None
+        wait_until(lambda: paused.exists(), process)
+    else:
+        hold = s3_proxy.hold("GetObject", key=target.key(MANIFEST))
+        process = Watched(deploy_process(target, src, backend=HASHED, env=env))
+        hold.wait_held()
+    try:
+        # The staging folder is there, with the staged files in it.
+        assert len(stage_folders(temp)) == 1 and any(stage_folders(temp)[0].rglob("*.css"))
+        process.send_signal(signum)
+        out, err = process.ended()
+    finally:
+        if hold is not None:
+            hold.release()
+    assert_clean_exit(process, out, err, signum,
+                      "Interrupted before any upload: nothing was uploaded.")
+    assert stage_folders(temp) == []
+    assert target.keys() == set()
+    assert not {"PutObject", "CreateMultipartUpload"} & set(s3_proxy.counts)
+
+
+def wait_until(condition: Any, process: Any) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert process.returncode is None, process.ended()
+        assert time.monotonic() < deadline, "the deploy never reached the phase"
+        time.sleep(0.02)
+
+
+# --- during the uploads: the second and third signals ----------------------------------
+
+
+@pytest.mark.parametrize(("signum", "count"), [
+    (signal.SIGINT, 2), (signal.SIGTERM, 2), (signal.SIGINT, 3),
+], ids=["SIGINT-twice", "SIGTERM-twice", "SIGINT-three-times"])
+def test_a_second_signal_aborts_the_uploads_in_flight_and_records_what_landed(
+        static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, signum, count):
+    small = small_files(12)
+    big = bytes(range(256)) * (12 * MiB // 256)  # three parts of 5 MiB at most
+    src = static_files({**small, "media/film.mp4": big})
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    # The big file goes first (largest first); its second part is held at the proxy
+    # while the other worker sends every small file.
+    hold = s3_proxy.hold("UploadPart", skip=1)
+    process = Watched(deploy_process(target, src, part_mb=5))
+    try:
+        hold.wait_held()
+        wait_for_objects(target, process.process, len(small))
+        assert open_multipart_uploads(target) == [target.key("media/film.mp4")]
+        process.send_signal(signum)
+        process.wait_for("Stopping: nothing new starts")
+        process.send_signal(signum)
+        if count == 3:
+            process.wait_for("Aborting: undoing the uploads in flight")
+            process.send_signal(signum)
+        out, err = process.ended()
+    finally:
+        hold.release()
+    message = ("Aborted: 12 files were uploaded, 1 abandoned while being written. "
+               "Run the command again to finish.")
+    assert_clean_exit(process, out, err, signum, message)
+    assert open_multipart_uploads(target) == []
+    assert s3_proxy.counts["AbortMultipartUpload"] >= 1
+    assert "CompleteMultipartUpload" not in s3_proxy.counts
+    assert target.names() - {MANIFEST} == set(small)
+    if count == 2:
+        # The manifest records exactly what landed; a third signal may cut its write short.
+        assert assert_truthful(target) == {name: entry(data) for name, data in small.items()}
+
+
+# --- during the manifest writes: the write-ahead before the uploads, the record after ---
+
+
+@pytest.mark.parametrize(("write", "signum", "count"), [
+    ("write-ahead", signal.SIGTERM, 1), ("write-ahead", signal.SIGINT, 2),
+    ("record", signal.SIGTERM, 1), ("record", signal.SIGINT, 2),
+], ids=["write-ahead-SIGTERM-once", "write-ahead-SIGINT-twice", "record-SIGTERM-once",
+        "record-SIGINT-twice"])
+def test_a_manifest_write_waits_for_one_signal_and_is_cut_short_by_two(
+        static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, write, signum, count):
+    files = small_files(5)
+    src = static_files(files)
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    hold = s3_proxy.hold("PutObject", key=target.key(MANIFEST), skip=int(write == "record"))
+    process = Watched(deploy_process(target, src))
+    try:
+        hold.wait_held()
+        process.send_signal(signum)
+        process.wait_for("Stopping: nothing new starts")
+        if count == 1:
+            hold.release()  # the write the first signal waits for goes through
+        else:
+            process.send_signal(signum)
+        out, err = process.ended()
+        # Looked at before the hold lets the held write go on to the server.
+        landed = target.names()
+        recorded = assert_truthful(target) if MANIFEST in landed else None
+    finally:
+        hold.release()
+    if write == "write-ahead" and count == 1:
+        # The write-ahead finished, no upload started, and the run took its markers back.
+        assert_clean_exit(process, out, err, signum, "Interrupted: 0 files were uploaded, "
+                          "5 were not started. Run the command again to finish.")
+        assert landed == {MANIFEST} and recorded == {}
+    elif write == "write-ahead":
+        assert_clean_exit(process, out, err, signum,
+                          "Interrupted before any upload: nothing was uploaded.")
+        assert landed == set()  # the held write never reached the server
+    elif count == 1:
+        assert_clean_exit(process, out, err, signum, "Interrupted: 5 files were uploaded, "
+                          "0 were not started. Run the command again to finish.")
+        assert recorded == {name: entry(data) for name, data in files.items()}
+    else:
+        assert_clean_exit(process, out, err, signum, "Aborted: 5 files were uploaded. Run the "
+                          "command again to finish.")
+        assert f"The deploy manifest '{MANIFEST}' may not have been updated: a signal cut " in err
+        # The held record never reached the server: the write-ahead still stands, and
+        # vouches for none of the files.
+        assert landed == set(files) | {MANIFEST} and recorded == {}
+
+
+# --- two runs at once whose entries conflict ----------------------------------------------
+
+
+def test_concurrent_runs_that_wrote_one_path_differently_say_so_on_the_terminal(
+        static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, tmp_path):
+    first = static_files({"css/site.css": b"body { color: red }", "css/a.css": b"a"})
+    second = static_files({"css/site.css": b"body { color: blue }", "css/b.css": b"b"},
+                          name="other")
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    # Both upload the path only after both wrote ahead that they are changing it.
+    hold = s3_proxy.hold("PutObject", key=target.key("css/site.css"), count=2)
+    reports = [tmp_path / "first.json", tmp_path / "second.json"]
+    processes = [Watched(deploy_process(target, src, "--report-json", str(report)))
+                 for src, report in zip((first, second), reports, strict=True)]
+    try:
+        hold.wait_held()
+        hold.release()
+        outputs = [process.ended() for process in processes]
+    finally:
+        hold.release()
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    warning = ("1 path dropped from the deploy manifest '.collectstupid/manifest.json': another "
+               "run was writing it at the same time, so which write landed last is unknown "
+               "(css/site.css). The next smart run uploads it again.")
+    # Each found the other's mark on the path, and says so.
+    assert [warning in err for _, err in outputs] == [True, True], outputs
+    conflicts = [json.loads(r.read_text())["smart"]["manifest_conflicts"] for r in reports]
+    assert conflicts == [["css/site.css"], ["css/site.css"]]
+    assert set(assert_truthful(target)) == {"css/a.css", "css/b.css"}
