@@ -23,7 +23,8 @@ from collectstupid.manifest.store import ManifestStore, StorageManifestStore
 
 # Asked in order; each package has ``claims(storage)``, cheap and importing
 # nothing heavy, and ``make_backend(storage)``.
-FAST_BACKENDS = ("collectstupid.s3", "collectstupid.azure", "collectstupid.gcs")
+FAST_BACKENDS = ("collectstupid.s3", "collectstupid.azure", "collectstupid.gcs",
+                 "collectstupid.local")
 
 
 def describe_error(exc: BaseException) -> str:
