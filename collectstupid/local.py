@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import threading
 from pathlib import Path
 
@@ -76,9 +77,8 @@ def _made_by_this_run(source: SourceFile) -> str | None:
         info = os.lstat(path)
     except OSError:
         return None
-    if not os.path.isfile(path) or os.path.islink(path) or info.st_nlink != 1:
-        return None
-    return path
+    # lstat: a symlink is not a regular file here, so it is copied too.
+    return path if stat.S_ISREG(info.st_mode) and info.st_nlink == 1 else None
 
 
 class LocalBackend(StorageBackend):

@@ -288,8 +288,10 @@ def _run_post_process(
 
 
 def _walk(folder: Path) -> list[str]:
+    # Plain strings: a Path per staged file costs more than the walk itself.
+    skip = len(str(folder)) + 1
     return sorted(
-        Path(dirpath, name).relative_to(folder).as_posix()
+        os.path.join(dirpath, name)[skip:].replace(os.sep, "/")
         for dirpath, _, names in os.walk(folder)
         for name in names
     )
