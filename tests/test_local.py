@@ -85,12 +85,8 @@ def collectstatic(settings, backend: str, root: Path, *args: str) -> tuple[dict,
 
 
 def counts(line: str) -> tuple[int, int]:
-    """(copied, post-processed) from either command's summary line.
-
-    Without post-processing collectstupid keeps its own verb, "uploaded", for
-    every target; the number is collectstatic's.
-    """
-    copied = re.search(r"(\d+) static files? (?:copied|uploaded) to", line)
+    """(copied, post-processed) from either command's summary line."""
+    copied = re.search(r"(\d+) static files? copied to", line)
     processed = re.search(r", (\d+) post-processed", line)
     assert copied, line
     return int(copied.group(1)), int(processed.group(1)) if processed else 0
