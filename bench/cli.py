@@ -69,6 +69,13 @@ def parser() -> argparse.ArgumentParser:
         help="deploy with S3ManifestStaticStorage (hashed names) instead of S3Storage",
     )
     p.add_argument(
+        "--local",
+        nargs="*",
+        metavar="KIND",
+        help="instead of S3: collectstupid against collectstatic into a local STATIC_ROOT, "
+        "for these storages (default: local local-hashed local-whitenoise)",
+    )
+    p.add_argument(
         "--repeat",
         type=int,
         default=1,
@@ -103,9 +110,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(
             "--threads, --files and --repeat must be at least 1; --rtt-ms, --big-file-mb >= 0"
         )
+    raw = sys.argv[1:] if argv is None else list(argv)
+    if args.local is not None:
+        from bench.local import KINDS, run_local
+
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        return run_local(
+            args.work_dir.resolve(), args.results_dir.resolve(), args.files, args.seed,
+            args.repeat, _names(args.local, KINDS, "storage") or list(KINDS),
+            args.timeout, shlex.join(["python", "bench/run.py", *raw]), sys.executable,
+        )
     tool_names = _names(args.tools, dict(TOOLS_BY_NAME), "tool")
     wanted = set(_names(args.scenarios, dict(SCENARIOS_BY_NAME), "scenario"))
-    raw = sys.argv[1:] if argv is None else list(argv)
     opts = Options(
         rtt_ms=args.rtt_ms,
         threads=args.threads,

@@ -25,7 +25,8 @@ from collectstupid.redact import redact
 
 # Asked in order; each package has ``claims(storage)``, cheap and importing
 # nothing heavy, and ``make_backend(storage)``.
-FAST_BACKENDS = ("collectstupid.s3", "collectstupid.azure", "collectstupid.gcs")
+FAST_BACKENDS = ("collectstupid.s3", "collectstupid.azure", "collectstupid.gcs",
+                 "collectstupid.local")
 
 
 def describe_error(exc: BaseException) -> str:

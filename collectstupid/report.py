@@ -47,6 +47,9 @@ class Summary:
     cancelled: int = 0
     retries: int = 0
     post_processed: int = 0
+    # Local targets that post-process: ``files`` counts the originals, as
+    # collectstatic does, and this every file written, copies included.
+    written: int | None = None
     # Smart mode only: files skipped because the manifest records them, and
     # in a dry run why the others would be uploaded (new, changed, forced).
     unchanged: int | None = None
@@ -63,13 +66,13 @@ class Summary:
 
 def run_summary(plan: Plan, result: UploadResult, destination: str, post_processed: int = 0,
                 smart: bool = False, pruned: int | None = None,
-                prune_failed: int = 0) -> Summary:
+                prune_failed: int = 0, copied: int | None = None) -> Summary:
     """The summary of a run that wrote."""
     uploaded = result.uploaded
     return Summary(
         destination=destination,
         profile=plan.profile.name,
-        files=len(uploaded),
+        files=len(uploaded) if copied is None else copied,
         bytes=sum(o.source.size for o in uploaded),
         left_out_files=len(plan.left_out),
         left_out_bytes=plan.left_out_bytes,
@@ -78,6 +81,7 @@ def run_summary(plan: Plan, result: UploadResult, destination: str, post_process
         cancelled=len(result.cancelled),
         retries=result.retries,
         post_processed=post_processed,
+        written=None if copied is None else len(uploaded),
         unchanged=len(result.skipped) if smart else None,
         pruned=pruned,
         prune_failed=prune_failed,
@@ -131,7 +135,9 @@ def render(summary: Summary) -> str:
         head += f", {s.unchanged} unmodified"
     if s.post_processed:
         head += f", {s.post_processed} post-processed"
-    clauses = [f"{head} ({format_size(s.bytes)} in {s.seconds:.1f}s)", kept_back]
+    # Local targets count originals, as collectstatic does: every file written after.
+    written = f"{plural(s.written, 'file')}, " if s.written is not None else ""
+    clauses = [f"{head} ({written}{format_size(s.bytes)} in {s.seconds:.1f}s)", kept_back]
     if s.failed:
         clauses.append(f"{s.failed} failed")
     if s.cancelled:

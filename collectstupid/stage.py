@@ -38,6 +38,10 @@ from collectstupid.plan import Plan
 from collectstupid.storage import configured
 
 
+class StagingFolder(FileSystemStorage):
+    """The folder a run stages in: its files are the run's own, removed when it ends."""
+
+
 def hashes_names(storage: Storage) -> bool:
     """Whether collectstatic would post-process this storage (any ``HashedFilesMixin``)."""
     return callable(getattr(storage, "post_process", None))
@@ -62,6 +66,9 @@ class StagedFiles:
         # Every name written during staging, originals overwritten included.
         self.saved: set[str] = set()
         self._unclaimed: list[str] = []
+        # Every original, and those the profile ships (None: all of them).
+        self.originals: set[str] = set()
+        self.shipped: set[str] | None = None
         super().__init__(*args, **kwargs)
         if hasattr(self, "manifest_storage"):
             # The manifest is built here and uploaded with everything else.
@@ -107,6 +114,14 @@ class StagedFiles:
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         return name  # _save replaces; a renamed copy would break the manifest
 
+    def ships(self) -> Callable[[str], bool]:
+        """Whether a staged name is made from an original the profile ships, as of now."""
+        if self.shipped is None:
+            return lambda name: True
+        shipped = self.shipped
+        known = {name: name for name in self.originals} | self.made_from
+        return lambda name: (origin := _origin(name, known)) is None or origin in shipped
+
     def exists(self, name: str) -> bool:
         return self.staging.exists(name)
 
@@ -126,7 +141,10 @@ class StagedFiles:
 @cache
 def staged_class(cls: type[Storage]) -> type[Storage]:
     """``cls`` with its file operations moved to a staging folder, made once per class."""
-    return type(f"Staged{cls.__name__}", (StagedFiles, cls), {"__module__": __name__})
+    from collectstupid.compression import SharedCompression, compresses
+
+    bases = (SharedCompression, StagedFiles, cls) if compresses(cls) else (StagedFiles, cls)
+    return type(f"Staged{cls.__name__}", bases, {"__module__": __name__})
 
 
 def _whole_local_file(content: Any) -> str | None:
@@ -194,6 +212,8 @@ class Staged:
     # What the manifest holds, for a ManifestFilesMixin storage (None otherwise).
     hashed_files: dict[str, str] | None = None
     manifest_hash: str = ""
+    # Every found file's destination: the originals, as opposed to what was made from them.
+    originals: frozenset[str] = frozenset()
 
 
 ProcessedCallback = Callable[[str, str], None]
@@ -205,15 +225,19 @@ def staged_plan(
     found: Iterable[SourceFile],
     alias: str = "staticfiles",
     on_processed: ProcessedCallback | None = None,
+    parent: str | None = None,
 ) -> Iterator[Staged]:
     """Post-process every found file locally and yield the plan to upload.
 
     ``found`` is every file found, in finder order (collectstatic's order,
     which fixes the manifest's byte order); ``plan`` says which of them the
     profile selects. The staging folder lives until the block ends, however
-    it ends, because the upload reads the hashed copies from it.
+    it ends, because the upload reads the hashed copies from it. It is made
+    in ``parent`` (a local target's file system, see local.py), else in the
+    system's temporary folder.
     """
-    folder = Path(tempfile.mkdtemp(prefix="collectstupid-stage-"))
+    folder = Path(tempfile.mkdtemp(prefix=".collectstupid-stage-" if parent else
+                                   "collectstupid-stage-", dir=parent))
     try:
         yield _stage(plan, list(found), folder, alias, on_processed)
     finally:
@@ -264,8 +288,10 @@ def _run_post_process(
 
 
 def _walk(folder: Path) -> list[str]:
+    # Plain strings: a Path per staged file costs more than the walk itself.
+    skip = len(str(folder)) + 1
     return sorted(
-        Path(dirpath, name).relative_to(folder).as_posix()
+        os.path.join(dirpath, name)[skip:].replace(os.sep, "/")
         for dirpath, _, names in os.walk(folder)
         for name in names
     )
@@ -291,8 +317,14 @@ def _stage(
     plan: Plan, found: list[SourceFile], folder: Path, alias: str,
     on_processed: ProcessedCallback | None,
 ) -> Staged:
-    staging = FileSystemStorage(location=str(folder))
+    staging = StagingFolder(location=str(folder))
     storage = _staging_storage(alias, staging)
+    if isinstance(storage, FileSystemStorage):
+        # Staged files get the modes collectstatic would give them in the target.
+        staging.file_permissions_mode = storage.file_permissions_mode
+        staging.directory_permissions_mode = storage.directory_permissions_mode
+    storage.originals = {source.dest for source in found}
+    storage.shipped = {source.dest for source in plan.files}
     for source in found:
         _stage_original(source, staging)
     # Django reads each original from its finder's storage, as in collectstatic.
@@ -331,7 +363,7 @@ def _stage(
     copies = frozenset({s.dest for group in made.values() for s in group}
                        | {s.dest for s in loose}) - originals
     if manifest is None:
-        return Staged(result, processed, copies)
+        return Staged(result, processed, copies, originals=frozenset(originals))
     result.last.append(manifest)
     return Staged(result, processed, copies, dict(getattr(storage, "hashed_files", {})),
-                  getattr(storage, "manifest_hash", ""))
+                  getattr(storage, "manifest_hash", ""), frozenset(originals))

@@ -41,10 +41,15 @@ def test_s3_storages_get_the_s3_backend_fast_unless_they_save_their_own_way(cls,
     assert backend.fast is fast
 
 
-def test_other_storages_get_the_generic_backend(tmp_path):
+def test_local_disk_gets_the_local_backend_unless_it_saves_its_own_way(tmp_path):
+    from collectstupid.local import LocalBackend
+    from tests.storages import FailingStorage
+
     backend = backend_for(stupid_class(FileSystemStorage)(location=tmp_path))
-    assert type(backend) is StorageBackend
+    assert type(backend) is LocalBackend
     assert isinstance(backend.manifest_store("m.json"), StorageManifestStore)
+    backend = backend_for(stupid_class(FailingStorage)(location=tmp_path))
+    assert type(backend) is StorageBackend
 
 
 def test_the_generic_backend_writes_lists_and_deletes_through_the_storage(tmp_path):

@@ -21,7 +21,7 @@ from django.core.management.base import CommandError
 from storages.backends.s3 import S3ManifestStaticStorage
 
 from collectstupid import stage
-from collectstupid.backends import StorageBackend
+from collectstupid.local import LocalBackend
 from collectstupid.storage import StupidStorageMixin
 from tests.helpers import counted, run, tree
 from tests.storages import FailingMixin
@@ -222,7 +222,7 @@ def test_media_only_alone_ships_media_and_the_whole_manifest(static_files, refer
     landed = tree(target)
     assert set(landed) == media_keys(expected, manifest) | {"staticfiles.json"}
     assert landed["staticfiles.json"] == expected["staticfiles.json"]
-    assert "7 static files copied" in out
+    assert "3 static files copied to" in out and ", 3 post-processed (7 files, " in out
 
 
 def test_no_post_process_uploads_originals_only(static_files, local_target):
@@ -237,12 +237,14 @@ def test_no_post_process_uploads_originals_only(static_files, local_target):
 def test_summary_counts_post_processed_and_verbosity_two_lists_them(static_files,
                                                                    local_target):
     static_files(ASSETS)
-    local_target("tests.test_hashed.JSModuleManifestStorage")
+    target = local_target("tests.test_hashed.JSModuleManifestStorage")
     out = run(verbosity=2)
-    # 14 selected originals, their 14 hashed copies and the manifest
-    assert f"{2 * (len(ASSETS) - len(MEDIA)) + 1} static files copied" in out
+    # 14 selected originals copied and post-processed; with their hashed copies
+    # and the manifest, 29 files written.
+    shipped = len(ASSETS) - len(MEDIA)
+    assert f"{shipped} static files copied to '{target}', {shipped} post-processed " \
+        f"({2 * shipped + 1} files, " in out
     assert "6 files (" in out and "left out by profile 'no-media'" in out
-    assert f", {len(ASSETS)} post-processed (" in out
     assert "Post-processed 'css/site.css' as 'css/site." in out
 
 
@@ -250,13 +252,13 @@ def test_manifest_is_uploaded_last(static_files, local_target, monkeypatch):
     static_files(ASSETS)
     local_target("tests.test_hashed.JSModuleManifestStorage")
     order = []
-    real = StorageBackend.write
+    real = LocalBackend.write
 
     def spy(self, source):
         order.append(source.dest)
         return real(self, source)
 
-    monkeypatch.setattr(StorageBackend, "write", spy)
+    monkeypatch.setattr(LocalBackend, "write", spy)
     run("--threads", "1")
     assert order[-1] == "staticfiles.json"
     assert order.count("staticfiles.json") == 1
@@ -267,7 +269,7 @@ def test_hashed_copies_of_large_files_are_links_not_copies(static_files, local_t
     src = static_files(ASSETS)
     local_target("tests.test_hashed.JSModuleManifestStorage")
     seen = {}
-    real = StorageBackend.write
+    real = LocalBackend.write
 
     def spy(self, source):
         if source.dest.startswith("media/intro."):
@@ -275,7 +277,7 @@ def test_hashed_copies_of_large_files_are_links_not_copies(static_files, local_t
                                                  src / "media/intro.mp4")
         return real(self, source)
 
-    monkeypatch.setattr(StorageBackend, "write", spy)
+    monkeypatch.setattr(LocalBackend, "write", spy)
     run("--profile", "media-only")
     assert len(seen) == 2 and all(seen.values()), seen
 
@@ -355,9 +357,10 @@ def test_smart_mode_skips_unchanged_hashed_files(static_files, local_target, ref
     src = static_files(ASSETS)
     target = local_target("tests.test_hashed.JSModuleManifestStorage")
     first = run("--smart", "--profile", "full")
-    assert f"{2 * len(ASSETS) + 1} static files copied" in first
+    assert f"{len(ASSETS)} static files copied to" in first
+    assert f"({2 * len(ASSETS) + 1} files, " in first
     again = run("--smart", "--profile", "full")
-    assert "0 static files copied" in again
+    assert "0 static files copied to" in again and "(0 files, " in again
     assert f", {2 * len(ASSETS) + 1} unmodified" in again
 
     # A changed image changes its hashed name, the CSS that names it, and the manifest.

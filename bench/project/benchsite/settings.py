@@ -5,6 +5,7 @@ BENCH_STORAGE picks the staticfiles backend:
   s3-hashed     storages.backends.s3.S3ManifestStaticStorage
   local         FileSystemStorage into BENCH_STATIC_ROOT (input of aws / s5cmd)
   local-hashed  ManifestStaticFilesStorage into BENCH_STATIC_ROOT
+  local-whitenoise  WhiteNoise's CompressedManifestStaticFilesStorage into BENCH_STATIC_ROOT
 BENCH_EXTRA_APPS lists apps put before django.contrib.staticfiles (collectfasta must
 come first so its collectstatic command wins; collectstupid only where measured).
 """
@@ -59,6 +60,7 @@ BACKENDS = {
     "s3-hashed": "storages.backends.s3.S3ManifestStaticStorage",
     "local": "django.contrib.staticfiles.storage.StaticFilesStorage",
     "local-hashed": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+    "local-whitenoise": "whitenoise.storage.CompressedManifestStaticFilesStorage",
 }
 STORAGE_KIND = env.get("BENCH_STORAGE", "s3")
 STORAGES: dict[str, Any] = {

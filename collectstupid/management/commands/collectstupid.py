@@ -11,7 +11,7 @@ from typing import Any
 from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collectstupid import clear, failures, prune, report, smart
+from collectstupid import clear, failures, local, prune, report, smart
 from collectstupid.backends import backend_for
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
 from collectstupid.conf import (
@@ -179,7 +179,8 @@ class Command(BaseCommand):
         if options["post_process"] and hashes_names(storage):
             deployment.staged = cleanup.enter_context(staged_plan(
                 plan, found.files, on_processed=lambda name, hashed: self.log(
-                    f"Post-processed '{name}' as '{hashed}'", level=2)))
+                    f"Post-processed '{name}' as '{hashed}'", level=2),
+                parent=local.staging_parent(storage)))
             deployment.plan = deployment.staged.plan
         self.log(f"Profile '{profile.name}' ({profile.origin}); {threads} threads; "
                  f"storage {class_name(storage)}.", level=3)
@@ -310,11 +311,15 @@ class Command(BaseCommand):
             except CollectStupidError as exc:
                 executed.report_error = str(exc)
                 self.stderr.write(redact(str(exc)))
+        copied, post_processed = None, deployment.post_processed
+        if deployment.staged and local.claims(deployment.backend.storage):
+            copied, post_processed = local.collectstatic_counts(
+                deployment.plan, result, deployment.staged)
         summary = report.run_summary(
-            deployment.plan, result, deployment.destination, deployment.post_processed,
+            deployment.plan, result, deployment.destination, post_processed,
             smart=run is not None,
             pruned=len(pruned.deleted) if pruned else (0 if run and run.prune else None),
-            prune_failed=len(pruned.failed) if pruned else 0)
+            prune_failed=len(pruned.failed) if pruned else 0, copied=copied)
         if deployment.link is not None:
             summary = replace(summary, action="symlinked")
         if executed.cleared:

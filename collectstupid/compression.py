@@ -1,0 +1,92 @@
+"""WhiteNoise's compression during staging: once per distinct content, only for what ships.
+
+``CompressedManifestStaticFilesStorage`` compresses every original and
+every hashed copy. Most hashed copies hold exactly their original's bytes
+(images, fonts, media, any file without references), so collectstatic runs
+Brotli and gzip twice over the same data; Brotli at its default quality is
+by far the slowest step of such a deploy. Here the first file with given
+content is compressed by WhiteNoise's own compressor, and every other file
+with the same content gets the same bytes written by that compressor's
+``write_data``: names, bytes and timestamps are what WhiteNoise would make.
+Files the profile leaves out are not compressed at all, since nothing made
+from them ships. WhiteNoise already spreads the work over a thread pool,
+and Brotli and zlib release the GIL, so the work uses every core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from typing import Any
+
+
+def compresses(cls: type) -> bool:
+    """Whether ``cls`` compresses its files the way WhiteNoise's manifest storage does."""
+    return callable(getattr(cls, "compress_files", None)) and callable(
+        getattr(cls, "create_compressor", None)
+    )
+
+
+def _plain_compressor(compressor: Any) -> bool:
+    try:
+        from whitenoise.compress import Compressor
+    except ImportError:
+        return False
+    # A subclass may decide by name or path: only WhiteNoise's own decides by content alone.
+    return type(compressor) is Compressor
+
+
+Outputs = list[tuple[str, bytes]]
+
+
+def once_per_content(compressor: Any) -> Callable[[str], list[str]]:
+    """``compressor.compress``, doing the work once for each distinct file content."""
+    compress = compressor.compress
+    done: dict[tuple[int, bytes], Future[Outputs]] = {}
+    lock = threading.Lock()
+
+    def compress_once(path: str) -> list[str]:
+        with open(path, "rb") as f:
+            data = f.read()
+        key = (len(data), hashlib.sha256(data).digest())
+        with lock:
+            first = key not in done
+            if first:
+                done[key] = Future()
+            result = done[key]
+        if first:
+            try:
+                names = compress(path)
+                outputs = []
+                for name in names:
+                    with open(name, "rb") as f:
+                        outputs.append((name[len(path):], f.read()))
+            except BaseException as exc:
+                result.set_exception(exc)
+                raise
+            result.set_result(outputs)
+            return names
+        stat = os.stat(path)
+        return [compressor.write_data(path, body, suffix, stat)
+                for suffix, body in result.result()]
+
+    return compress_once
+
+
+class SharedCompression:
+    """Put in front of a staged WhiteNoise storage class (see stage.staged_class)."""
+
+    ships: Callable[[], Callable[[str], bool]]
+
+    def create_compressor(self, **kwargs: Any) -> Any:
+        compressor = super().create_compressor(**kwargs)  # type: ignore[misc]
+        if _plain_compressor(compressor):
+            compressor.compress = once_per_content(compressor)
+        return compressor
+
+    def compress_files(self, paths: Iterable[str]) -> Iterator[tuple[str, str]]:
+        ships = self.ships()
+        return super().compress_files([p for p in paths if ships(p)])  # type: ignore[misc]

@@ -1,0 +1,222 @@
+"""Local targets: collectstupid leaves STATIC_ROOT exactly as collectstatic does.
+
+"Exactly" means the same file names and the same bytes (a ``diff -r`` of the
+two folders finds nothing), plus the same permission bits. For a profile
+that leaves files out, the reference is collectstatic told to ignore those
+same files (``--ignore`` with the profile's patterns), with one difference
+on purpose: ``staticfiles.json`` is the one a full collectstatic writes,
+since collectstupid always post-processes every found file so that the
+manifest also names what the profile kept back (the media a later
+``--profile media-only`` deploy ships).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+from io import StringIO
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from whitenoise.compress import Compressor
+
+from collectstupid import local
+from tests.helpers import run, tree
+
+PLAIN = "django.contrib.staticfiles.storage.StaticFilesStorage"
+MANIFEST = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+WHITENOISE = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+STORAGES = [PLAIN, MANIFEST, WHITENOISE]
+
+TEXT = "".join(f".rule-{n} {{ margin: {n}px; color: #{n:03x}; }}\n" for n in range(300))
+# References to images and fonts, none to media: collectstatic told to ignore
+# the media must still find every referenced file.
+ASSETS: dict[str, str | bytes] = {
+    "css/site.css": (
+        '@import "base.css";\n'
+        'body { background: url("../img/bg.png"); }\n'
+        ".logo { background: url(../img/logo.svg#mark); }\n"
+        "@font-face { src: url('../fonts/icons.woff2?#iefix') format('woff2'); }\n"
+        + TEXT + "/*# sourceMappingURL=site.css.map */\n"
+    ),
+    "css/site.css.map": '{"version": 3, "file": "site.css", "mappings": "AAAA"}',
+    "css/base.css": "html { color: black; }\n" + TEXT,
+    # The same bytes under two names: compressed once, written twice.
+    "css/copy-of-base.css": "html { color: black; }\n" + TEXT,
+    "js/app.js": "console.log('app');\n" * 200 + "//# sourceMappingURL=app.js.map\n",
+    "js/app.js.map": '{"version": 3, "file": "app.js", "mappings": "AAAA"}',
+    "js/vendor.js": "function vendor() { return 1; }\n" * 300,
+    "img/bg.png": b"\x89PNG\r\n\x1a\nbg" * 50,
+    "img/logo.svg": "<svg id='mark'>" + "<path d='M0 0L1 1Z'/>" * 100 + "</svg>",
+    "fonts/icons.woff2": b"wOF2icons" * 40,
+    # Compressible on purpose, so WhiteNoise writes .br and .gz for them.
+    "media/theme.mp3": b"ID3" + b"\x02" * 8192,
+    "media/intro.mp4": b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 8192,
+}
+MEDIA = {"media/theme.mp3", "media/intro.mp4"}
+
+
+def no_media_patterns() -> list[str]:
+    path = Path(local.__file__).parent.parent / "profiles" / "no-media.yaml"
+    return yaml.safe_load(path.read_text())["exclude"]
+
+
+def use_storage(settings, backend: str, root: Path) -> None:
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": backend, "OPTIONS": {"location": str(root)}}}
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under root with its bytes and permission bits."""
+    return {name: (data, stat.S_IMODE((root / name).stat().st_mode))
+            for name, data in tree(root).items()}
+
+
+def collectstatic(settings, backend: str, root: Path, *args: str) -> tuple[dict, str]:
+    use_storage(settings, backend, root)
+    out = StringIO()
+    call_command("collectstatic", *args, interactive=False, stdout=out)
+    return snapshot(root), out.getvalue()
+
+
+def counts(line: str) -> tuple[int, int]:
+    """(copied, post-processed) from either command's summary line."""
+    copied = re.search(r"(\d+) static files? copied to", line)
+    processed = re.search(r", (\d+) post-processed", line)
+    assert copied, line
+    return int(copied.group(1)), int(processed.group(1)) if processed else 0
+
+
+@pytest.fixture
+def project(static_files, tmp_path):
+    """The assets as a project's static folder; returns the folder the targets go in."""
+    static_files(ASSETS)
+    roots = tmp_path / "roots"
+    roots.mkdir()
+    return roots
+
+
+def leftovers(roots: Path) -> list[str]:
+    """Staging folders or temporary files a run left beside or inside the targets."""
+    return sorted(str(p.relative_to(roots)) for p in roots.rglob("*")
+                  if "collectstupid" in p.name)
+
+
+def same_as_collectstatic(settings, backend: str, project: Path, profile: str,
+                          expected: dict, theirs: str) -> Path:
+    """Deploy with the profile; STATIC_ROOT and the summary's numbers are collectstatic's."""
+    target = project / "ours"
+    use_storage(settings, backend, target)
+    ours = run("--profile", profile)
+    assert snapshot(target) == expected
+    assert counts(ours) == counts(theirs)
+    assert leftovers(project) == []
+    return target
+
+
+@pytest.mark.parametrize("backend", STORAGES)
+def test_full_profile_matches_collectstatic(settings, project, backend):
+    expected, theirs = collectstatic(settings, backend, project / "collectstatic")
+    same_as_collectstatic(settings, backend, project, "full", expected, theirs)
+
+
+@pytest.mark.parametrize("backend", STORAGES)
+def test_no_media_matches_collectstatic_ignoring_media(settings, project, backend):
+    ignore = [arg for pattern in no_media_patterns() for arg in ("-i", pattern)]
+    expected, theirs = collectstatic(settings, backend, project / "ignoring", *ignore)
+    full, _ = collectstatic(settings, backend, project / "full")
+    if "staticfiles.json" in expected:
+        # The manifest is the full one: it also names the media's hashed copies.
+        assert expected["staticfiles.json"] != full["staticfiles.json"]
+        expected["staticfiles.json"] = full["staticfiles.json"]
+    assert not any(name.startswith("media/") for name in expected)
+    target = same_as_collectstatic(settings, backend, project, "no-media", expected, theirs)
+
+    # The media-only deploy that follows completes it to the full collectstatic.
+    run("--profile", "media-only")
+    assert snapshot(target) == full
+
+
+def test_what_post_processing_wrote_is_linked_and_originals_are_copied(settings, project,
+                                                                       static_files,
+                                                                       monkeypatch):
+    expected, _ = collectstatic(settings, MANIFEST, project / "collectstatic")
+    target = project / "ours"
+    use_storage(settings, MANIFEST, target)
+    copied_from = []
+    real = shutil.copyfile
+
+    def copyfile(src, dst, **kwargs):
+        info = os.stat(src)
+        copied_from.append((info.st_dev, info.st_ino))
+        return real(src, dst, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    run("--profile", "full", "--threads", "1")
+    assert snapshot(target) == expected
+    # Copied: every original, and the hashed copies of files without references
+    # (Django saves those from the original itself). Never a rewritten file.
+    unchanged = [name for name in ASSETS if not name.endswith((".css", ".js"))]
+    assert len(copied_from) == len(ASSETS) + len(unchanged)
+    sources = {name: os.stat(Path(settings.STATICFILES_DIRS[0], name)) for name in ASSETS}
+    # Hard links into the project's files, or those files themselves.
+    assert set(copied_from) == {(info.st_dev, info.st_ino) for info in sources.values()}
+    # No target file shares its inode with anything: not with a source, not with another.
+    for name in expected:
+        assert (target / name).stat().st_nlink == 1, name
+
+
+def test_whitenoise_compresses_each_content_once_and_nothing_left_out(settings, project,
+                                                                      monkeypatch):
+    compressed = []
+    real = Compressor.compress_brotli
+
+    def brotli(data):
+        compressed.append(data)
+        return real(data)
+
+    monkeypatch.setattr(Compressor, "compress_brotli", staticmethod(brotli))
+    expected, _ = collectstatic(settings, WHITENOISE, project / "collectstatic")
+    theirs = list(compressed)
+    target = project / "ours"
+    use_storage(settings, WHITENOISE, target)
+
+    compressed.clear()
+    run("--profile", "no-media")
+    assert not any(data in (ASSETS["media/theme.mp3"],) for data in compressed)
+    compressed.clear()
+    run("--profile", "full")
+    assert snapshot(target) == expected
+    # collectstatic compresses originals and hashed copies alike, most of them
+    # the same bytes; here each distinct content once.
+    assert sorted(set(theirs)) == sorted(compressed)
+    assert len(compressed) == len(set(theirs)) < len(theirs)
+
+
+def test_a_replaced_file_is_renamed_over_never_rewritten(settings, project):
+    target = project / "ours"
+    use_storage(settings, PLAIN, target)
+    run("--profile", "full")
+    # A reader that opened the old file keeps reading the old bytes whole.
+    with open(target / "js/vendor.js", "rb") as reader:
+        Path(settings.STATICFILES_DIRS[0], "js/vendor.js").write_text("new();\n")
+        run("--profile", "full")
+        assert reader.read() == ASSETS["js/vendor.js"].encode()
+    assert (target / "js/vendor.js").read_text() == "new();\n"
+
+
+def test_a_file_that_cannot_land_holds_the_manifest_back(settings, project):
+    target = project / "ours"
+    use_storage(settings, MANIFEST, target)
+    (target / "js/vendor.js").mkdir(parents=True)  # a folder where a file goes
+    with pytest.raises(CommandError, match="1 of 25 files failed to upload") as raised:
+        run("--profile", "full")
+    assert "js/vendor.js: IsADirectoryError" in str(raised.value)
+    assert not (target / "staticfiles.json").exists()
+    assert leftovers(project) == []
+
