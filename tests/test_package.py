@@ -120,7 +120,13 @@ def test_wheel_ships_the_app_and_profiles_and_nothing_else(dists: dict[str, Path
     assert {"no-media.yaml", "media-only.yaml", "full.yaml"} <= builtin
     shipped = {n.removeprefix("collectstupid/profiles/") for n in names if "/profiles/" in n}
     assert shipped == builtin
-    assert "collectstupid/management/commands/collectstupid.py" in names
+    modules = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "collectstupid").rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert "collectstupid/management/commands/collectstupid.py" in modules
+    assert modules <= set(names)
     tops = {n.split("/", 1)[0] for n in names}
     assert tops == {"collectstupid", f"collectstupid-{collectstupid.__version__}.dist-info"}
     leaked = [n for n in names if n.startswith(NOT_SHIPPED) or "__pycache__" in n]
