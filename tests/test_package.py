@@ -169,7 +169,7 @@ def test_installed_wheel_deploys_the_example_project(
     def manage(*args: str) -> str:
         return run(python, "manage.py", *args, cwd=project, env=env).stdout
 
-    code = "import collectstupid as c, collectstupid.profiles as p; print(c.__file__)"
+    code = "import collectstupid as c, collectstupid.profile_files as p; print(c.__file__)"
     code += "; print(p.builtin_dir())"
     where = run(python, "-c", code, cwd=project, env=env).stdout.split()
     assert [Path(p).is_relative_to(installed) for p in where] == [True, True], where
