@@ -1,3 +1,3 @@
 """Deploy Django static files to remote storage without per-file checks."""
 
-__version__ = "0.1.0"
+__version__ = "26.11.0"
