@@ -2,10 +2,11 @@
 """Set up a virtualenv in .venv and run the demo deploy, the test matrix or a quick test run.
 
     python3 dev.py demo            deploy example/ to a local S3 server, profile by profile
-    python3 dev.py test [ARGS]     ruff, the docs, then the whole suite in every tox environment
+    python3 dev.py test [ARGS]     ruff (lint and format), mypy, the docs, then the whole suite
+                                   in every tox environment
                                    of the matrix (Python 3.11-3.13 x Django 4.2/5.2/6.0): what
                                    CI runs
-    python3 dev.py quick [ARGS]    ruff, then pytest in .venv on this Python and its Django only:
+    python3 dev.py quick [ARGS]    ruff and mypy, then pytest in .venv on this Python and its Django only:
                                    the fast path while working (ARGS go to pytest, e.g.
                                    `quick tests/test_profiles.py -x`)
 
@@ -212,6 +213,8 @@ def main() -> None:
         run(PYTHON, "example/demo.py", *extra)
         return
     run(PYTHON, "-m", "ruff", "check", ".")
+    run(PYTHON, "-m", "ruff", "format", "--check", ".")
+    run(PYTHON, "-m", "mypy")  # what it checks and how: [tool.mypy] in pyproject.toml
     if task == "quick":
         run(PYTHON, "-m", "pytest", *extra)
         return

@@ -43,7 +43,7 @@ def claims(storage: Storage) -> bool:
 
 
 def make_backend(storage: Storage) -> LocalBackend:
-    return LocalBackend(storage)  # type: ignore[arg-type]
+    return LocalBackend(storage)
 
 
 def staging_parent(storage: Storage) -> str | None:

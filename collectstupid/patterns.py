@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import pathspec
 
@@ -44,12 +45,12 @@ def _compiled(pattern: Pattern) -> pathspec.Pattern | None:
         raise PatternError(_reason(pattern.text, exc)) from exc
     if not compiled:
         return None  # an empty line: it matches nothing, as in a .gitignore file
-    compiled = compiled[0]
-    regex = getattr(compiled, "regex", None)
+    first = compiled[0]
+    regex = getattr(first, "regex", None)
     if pattern.ignore_case and regex is not None:
         # An inline flag, so every pathspec backend (re2, hyperscan too) honours it.
-        compiled.regex = re.compile(f"(?i){regex.pattern}")
-    return compiled
+        first.regex = re.compile(f"(?i){regex.pattern}")
+    return first
 
 
 def _reason(text: str, exc: Exception) -> str:
@@ -66,7 +67,9 @@ def check(pattern: Pattern) -> None:
 
 def spec(items: Iterable[Pattern]) -> pathspec.GitIgnoreSpec:
     """One spec over ``items`` in order: the last pattern that matches a path decides."""
-    return pathspec.GitIgnoreSpec([c for p in items if (c := _compiled(p)) is not None])
+    # pathspec's pattern classes (and their type names) differ across its releases.
+    compiled: list[Any] = [c for p in items if (c := _compiled(p)) is not None]
+    return pathspec.GitIgnoreSpec(compiled)
 
 
 def yaml_hint(text: str) -> str:

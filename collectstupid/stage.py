@@ -25,7 +25,6 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -138,13 +137,17 @@ class StagedFiles:
         return self.staging.listdir(path)
 
 
-@cache
-def staged_class(cls: type[Storage]) -> type[Storage]:
+_staged_classes: dict[type[Storage], type[StagedFiles]] = {}
+
+
+def staged_class(cls: type[Storage]) -> type[StagedFiles]:
     """``cls`` with its file operations moved to a staging folder, made once per class."""
     from collectstupid.compression import SharedCompression, compresses
 
-    bases = (SharedCompression, StagedFiles, cls) if compresses(cls) else (StagedFiles, cls)
-    return type(f"Staged{cls.__name__}", bases, {"__module__": __name__})
+    if cls not in _staged_classes:
+        bases = (SharedCompression, StagedFiles, cls) if compresses(cls) else (StagedFiles, cls)
+        _staged_classes[cls] = type(f"Staged{cls.__name__}", bases, {"__module__": __name__})
+    return _staged_classes[cls]
 
 
 def _whole_local_file(content: Any) -> str | None:
@@ -254,7 +257,7 @@ def _staging_storage(alias: str, staging: FileSystemStorage) -> StagedFiles:
             "staticfiles storage. Remove the manifest_storage option, or deploy with "
             "collectstatic."
         )
-    return staged_class(cls)(staging=staging, **options)  # type: ignore[return-value]
+    return staged_class(cls)(staging=staging, **options)
 
 
 def _run_post_process(

@@ -27,7 +27,7 @@ class AzureManifestStore:
             downloader = self.storage.client.download_blob(self.blob, timeout=self.storage.timeout)
             data = downloader.readall()
         except ResourceNotFoundError as exc:
-            if exc.error_code == "ContainerNotFound":
+            if getattr(exc, "error_code", None) == "ContainerNotFound":
                 return Snapshot(problem=f"it could not be read ({describe(exc)})")
             return Snapshot()
         except AzureError as exc:

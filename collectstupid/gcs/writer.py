@@ -56,13 +56,14 @@ def write(storage: Any, source: SourceFile) -> None:
         "content_type": properties.pop("content_type", mime_type),
     }
     with source.storage.open(source.path, "rb") as content:
-        body, size = content, source.size
+        size: int | None = source.size
+        body = content
         if (
             storage.gzip
             and upload["content_type"] in storage.gzip_content_types
             and "content_encoding" not in properties
         ):
-            body, size = storage._compress_content(content), None
+            body, size = storage._compress_content(content), None  # gzip: length unknown
             properties["content_encoding"] = "gzip"
         for prop, value in properties.items():
             setattr(blob, prop, value)

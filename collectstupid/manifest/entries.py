@@ -154,7 +154,8 @@ def loads(data: bytes) -> Contents:
         )
     files, pending = doc.get("files"), doc.get("pending", {})
     profiles = doc.get("profiles", {})
-    if not all(isinstance(part, dict) for part in (files, pending, profiles)):
+    if not (isinstance(files, dict) and isinstance(pending, dict)
+            and isinstance(profiles, dict)):
         raise ManifestFormatError("its 'files', 'pending' or 'profiles' is not a mapping")
     contents = Contents()
     for path, value in files.items():

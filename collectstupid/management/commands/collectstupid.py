@@ -41,7 +41,7 @@ from collectstupid.profiles import Catalog, load_catalog
 from collectstupid.redact import redact
 from collectstupid.stage import hashes_names, staged_plan
 from collectstupid.storage import class_name, target_storage
-from collectstupid.upload import FAILED, Outcome, Pool, not_started, upload_in_order
+from collectstupid.upload import FAILED, Outcome, Pool, Writer, not_started, upload_in_order
 
 
 class Command(BaseCommand):
@@ -128,7 +128,7 @@ class Command(BaseCommand):
                             raise DeployError("Collecting static files cancelled.")
                     # --clear deletes before the uploads; a first signal lets it finish.
                     with signals.raising(after=1):
-                        cleared = self.clear(deployment)
+                        cleared = self.clear_first(deployment)
                     executed = self.upload(deployment, signals)
                     executed.cleared = cleared
                     self.finish(deployment, executed)
@@ -207,7 +207,7 @@ class Command(BaseCommand):
                                   "outside the storage's location.")
         return deployment
 
-    def clear(self, deployment: Deployment) -> clear.ClearResult | None:
+    def clear_first(self, deployment: Deployment) -> clear.ClearResult | None:
         """--clear: delete what the profile selects, before the upload."""
         clearing, run = deployment.clearing, deployment.smart
         if clearing is None:
@@ -257,7 +257,7 @@ class Command(BaseCommand):
         returned = False
         leftovers: list[str] = []
         try:
-            write = backend.write
+            write: Writer = backend.write
             if deployment.link is not None:
                 write = link_writer(backend.storage, deployment.link, write)
             write = run.wrap(write) if run else write
@@ -299,7 +299,7 @@ class Command(BaseCommand):
     def finish(self, deployment: Deployment, executed: Executed) -> None:
         """The report, the summary line, and the error the run ends with, if any."""
         result, run, pruned = executed.result, deployment.smart, executed.pruned
-        extra = {"smart": run.report()} if run else {}
+        extra: dict[str, Any] = {"smart": run.report()} if run else {}
         if run and run.prune:
             extra["pruned"] = pruned.deleted if pruned else []
             extra["prune_failed"] = pruned.failed if pruned else {}
