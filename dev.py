@@ -2,13 +2,12 @@
 """Set up a virtualenv in .venv and run the demo deploy, the test matrix or a quick test run.
 
     python3 dev.py demo            deploy example/ to a local S3 server, profile by profile
-    python3 dev.py test [ARGS]     ruff (lint and format), mypy, the docs, then the whole suite
-                                   in every tox environment
-                                   of the matrix (Python 3.11-3.13 x Django 4.2/5.2/6.0): what
-                                   CI runs
-    python3 dev.py quick [ARGS]    ruff and mypy, then pytest in .venv on this Python and its Django only:
-                                   the fast path while working (ARGS go to pytest, e.g.
-                                   `quick tests/test_profiles.py -x`)
+    python3 dev.py test [ARGS]     ruff (lint and format), mypy, the docs, then the whole
+                                   suite in every tox environment of the matrix (Python
+                                   3.11-3.13 x Django 4.2/5.2/6.0): what CI runs
+    python3 dev.py quick [ARGS]    ruff and mypy, then pytest in .venv on this Python and its
+                                   Django only: the fast path while working (ARGS go to
+                                   pytest, e.g. `quick tests/test_profiles.py -x`)
 
 `test` finds each Python of the matrix as `python3.X` on PATH; with pyenv it first
 enables the newest installed 3.11, 3.12 and 3.13 (PYENV_VERSION), so their shims
@@ -81,8 +80,18 @@ def install_azurite() -> None:
         print(f"{message} They will be skipped.", flush=True)
         return
     TOOLS.mkdir(exist_ok=True)
-    run(npm, "install", "--prefix", TOOLS, "--no-save", "--no-audit", "--no-fund",
-        "--ignore-scripts", "--loglevel=error", f"azurite@{AZURITE_VERSION}")
+    run(
+        npm,
+        "install",
+        "--prefix",
+        TOOLS,
+        "--no-save",
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+        "--loglevel=error",
+        f"azurite@{AZURITE_VERSION}",
+    )
 
 
 def pyenv_root() -> Path | None:
@@ -219,8 +228,19 @@ def main() -> None:
         run(PYTHON, "-m", "pytest", *extra)
         return
     # -E re-reads every page, so a warning in an unchanged page fails the build too.
-    run(PYTHON, "-m", "sphinx", "-W", "--keep-going", "-E", "-q", "-b", "html",
-        "docs", "docs/_build/html")
+    run(
+        PYTHON,
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-E",
+        "-q",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
+    )
     test_matrix(extra)
 
 

@@ -116,9 +116,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args.work_dir.mkdir(parents=True, exist_ok=True)
         return run_local(
-            args.work_dir.resolve(), args.results_dir.resolve(), args.files, args.seed,
-            args.repeat, _names(args.local, KINDS, "storage") or list(KINDS),
-            args.timeout, shlex.join(["python", "bench/run.py", *raw]), sys.executable,
+            args.work_dir.resolve(),
+            args.results_dir.resolve(),
+            args.files,
+            args.seed,
+            args.repeat,
+            _names(args.local, KINDS, "storage") or list(KINDS),
+            args.timeout,
+            shlex.join(["python", "bench/run.py", *raw]),
+            sys.executable,
         )
     tool_names = _names(args.tools, dict(TOOLS_BY_NAME), "tool")
     wanted = set(_names(args.scenarios, dict(SCENARIOS_BY_NAME), "scenario"))

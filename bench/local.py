@@ -71,7 +71,9 @@ def _argv(ctx: Context, tool: str) -> list[str]:
 def _one(ctx: Context, kind: str, tool: str, root: Path, timeout: float) -> Sample:
     shutil.rmtree(root, ignore_errors=True)
     env = ctx.django_env(
-        "unused", kind, extra_apps=["collectstupid"] if tool == "collectstupid" else [],
+        "unused",
+        kind,
+        extra_apps=["collectstupid"] if tool == "collectstupid" else [],
         static_root=root,
     )
     load = os.getloadavg()[0]
@@ -89,14 +91,19 @@ def bench_kind(ctx: Context, kind: str, repeat: int, timeout: float) -> Row:
         for tool in order:
             sample = _one(ctx, kind, tool, roots[tool], timeout)
             row.samples[tool].append(sample)
-            print(f"    {kind} {tool} #{n + 1}: {sample.wall_s:.2f} s wall, "
-                  f"{_f(sample.cpu_s)} s CPU, load {sample.load:.1f}", flush=True)
+            print(
+                f"    {kind} {tool} #{n + 1}: {sample.wall_s:.2f} s wall, "
+                f"{_f(sample.cpu_s)} s CPU, load {sample.load:.1f}",
+                flush=True,
+            )
     theirs, ours = _tree(roots["collectstatic"]), _tree(roots["collectstupid"])
     row.files_written = len(theirs)
     row.identical = theirs == ours
     if not row.identical:
-        row.note = (f"{len(set(theirs) ^ set(ours))} names differ, "
-                    f"{sum(theirs[k] != ours[k] for k in set(theirs) & set(ours))} contents")
+        row.note = (
+            f"{len(set(theirs) ^ set(ours))} names differ, "
+            f"{sum(theirs[k] != ours[k] for k in set(theirs) & set(ours))} contents"
+        )
     return row
 
 
@@ -105,8 +112,10 @@ def _f(value: float | None, digits: int = 2) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    head = ("| storage | files written | collectstatic wall s | collectstupid wall s | ratio | "
-            "collectstatic CPU s | collectstupid CPU s | ratio | load (1 min) | output |")
+    head = (
+        "| storage | files written | collectstatic wall s | collectstupid wall s | ratio | "
+        "collectstatic CPU s | collectstupid CPU s | ratio | load (1 min) | output |"
+    )
     lines = [head, "|" + " --- |" * 10]
     for r in rows:
         loads = [s.load for t in TOOLS for s in r.samples[t]]
@@ -120,12 +129,29 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def run_local(work: Path, results_dir: Path, files: int, seed: int, repeat: int,
-              kinds: list[str], timeout: float, command: str, python: str) -> int:
+def run_local(
+    work: Path,
+    results_dir: Path,
+    files: int,
+    seed: int,
+    repeat: int,
+    kinds: list[str],
+    timeout: float,
+    command: str,
+    python: str,
+) -> int:
     fixture: Fixture = prepare(work, files, seed)
     compile_sources(fixture)
-    ctx = Context(fixture=fixture, work=work, endpoint="", access_key="", secret_key="",
-                  threads=16, hashed=False, python=python)
+    ctx = Context(
+        fixture=fixture,
+        work=work,
+        endpoint="",
+        access_key="",
+        secret_key="",
+        threads=16,
+        hashed=False,
+        python=python,
+    )
     rows = []
     for kind in kinds:
         if kind == "local-whitenoise" and importlib.util.find_spec("whitenoise") is None:
@@ -143,11 +169,13 @@ def run_local(work: Path, results_dir: Path, files: int, seed: int, repeat: int,
         "repeat": repeat,
         "machine": report.machine(),
     }
-    (results_dir / "local.json").write_text(json.dumps(
-        {"meta": meta, "rows": [asdict(r) for r in rows]}, indent=2) + "\n")
+    (results_dir / "local.json").write_text(
+        json.dumps({"meta": meta, "rows": [asdict(r) for r in rows]}, indent=2) + "\n"
+    )
     (results_dir / "local.md").write_text(
         f"`{command}`: {meta['fixture']}, medians of {repeat} runs each, "
         f"{meta['machine']['nproc']} cores ({meta['machine']['cpu']}), "
-        f"Python {meta['machine']['python']}.\n\n{text}\n")
+        f"Python {meta['machine']['python']}.\n\n{text}\n"
+    )
     print(f"\nWrote {results_dir / 'local.json'} and {results_dir / 'local.md'}")
     return 0 if all(r.identical for r in rows) else 1

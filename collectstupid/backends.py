@@ -25,8 +25,12 @@ from collectstupid.redact import redact
 
 # Asked in order; each package has ``claims(storage)``, cheap and importing
 # nothing heavy, and ``make_backend(storage)``.
-FAST_BACKENDS = ("collectstupid.s3", "collectstupid.azure", "collectstupid.gcs",
-                 "collectstupid.local")
+FAST_BACKENDS = (
+    "collectstupid.s3",
+    "collectstupid.azure",
+    "collectstupid.gcs",
+    "collectstupid.local",
+)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -39,12 +43,14 @@ def describe_error(exc: BaseException) -> str:
 
 
 def in_batches(
-    items: Sequence[str], size: int, threads: int,
+    items: Sequence[str],
+    size: int,
+    threads: int,
     send: Callable[[list[str]], dict[str, str]],
 ) -> dict[str, str]:
     """Call ``send`` on ``items`` in batches of ``size``, up to ``threads`` at once;
     merge the reasons each returns, by item."""
-    batches = [list(items[i:i + size]) for i in range(0, len(items), size)]
+    batches = [list(items[i : i + size]) for i in range(0, len(items), size)]
     failed: dict[str, str] = {}
     if batches:
         with ThreadPoolExecutor(min(threads, len(batches)), "collectstupid") as pool:

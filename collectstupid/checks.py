@@ -28,25 +28,30 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     try:
         conf = get_settings()
     except SettingsError as exc:
-        return [Error(str(exc), hint="See the Settings section of the README.",
-                      id="collectstupid.E001")]
+        return [
+            Error(str(exc), hint="See the Settings section of the README.", id="collectstupid.E001")
+        ]
     errors: list[CheckMessage] = []
     try:
         catalog = load_catalog(conf.profiles)
     except ProfileError as exc:
         return [Error(str(exc), hint="Fix COLLECTSTUPID['PROFILES'].", id="collectstupid.E002")]
     errors += [
-        Error(str(problem), hint="Fix the profile file; patterns use .gitignore syntax.",
-              id="collectstupid.E002")
+        Error(
+            str(problem),
+            hint="Fix the profile file; patterns use .gitignore syntax.",
+            id="collectstupid.E002",
+        )
         for problem in catalog.problems.values()
     ]
     if conf.default_profile not in catalog.names:
-        errors.append(Error(
-            f"COLLECTSTUPID['DEFAULT_PROFILE'] names unknown profile "
-            f"'{conf.default_profile}'.",
-            hint=f"Known profiles: {', '.join(catalog.names)}.",
-            id="collectstupid.E003",
-        ))
+        errors.append(
+            Error(
+                f"COLLECTSTUPID['DEFAULT_PROFILE'] names unknown profile '{conf.default_profile}'.",
+                hint=f"Known profiles: {', '.join(catalog.names)}.",
+                id="collectstupid.E003",
+            )
+        )
     try:
         destination(target_storage())
     except SettingsError as exc:

@@ -52,8 +52,9 @@ def owns_everything(profile: Profile) -> bool:
     return tuple(profile.include) == MATCH_EVERYTHING and not profile.exclude
 
 
-def plan_clear(backend: Backend, profile: Profile, manifest_name: str,
-               keep_manifest: bool = False) -> ClearPlan:
+def plan_clear(
+    backend: Backend, profile: Profile, manifest_name: str, keep_manifest: bool = False
+) -> ClearPlan:
     """List the storage once and pick what the profile selects.
 
     ``keep_manifest``: a smart run rewrites the manifest itself, so it is
@@ -99,9 +100,14 @@ def forget(store: ManifestStore, names: list[str], base: Snapshot | None = None)
         ) from exc
 
 
-def clear(backend: Backend, plan: ClearPlan, threads: int,
-          store: ManifestStore | None = None, base: Snapshot | None = None,
-          on_deleted: Callable[[str, str], None] | None = None) -> ClearResult:
+def clear(
+    backend: Backend,
+    plan: ClearPlan,
+    threads: int,
+    store: ManifestStore | None = None,
+    base: Snapshot | None = None,
+    on_deleted: Callable[[str, str], None] | None = None,
+) -> ClearResult:
     """Carry out the plan: the manifest is updated (or deleted) before any other file goes.
 
     ``store`` and ``base``: a smart run's manifest store and what it read at its start.
@@ -139,8 +145,10 @@ def failures(result: ClearResult, listed: int = 20) -> str:
     lines = "\n".join(f"  {name}: {error}" for name, error in failed[:listed])
     if len(failed) > listed:
         lines += f"\n  ... and {len(failed) - listed} more (see --report-json)."
-    return (f"--clear: {len(failed)} files could not be deleted:\n{lines}\n"
-            "Run the command again to retry.")
+    return (
+        f"--clear: {len(failed)} files could not be deleted:\n{lines}\n"
+        "Run the command again to retry."
+    )
 
 
 def report_data(plan: ClearPlan, result: ClearResult | None) -> dict[str, object]:

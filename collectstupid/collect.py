@@ -107,8 +107,10 @@ def loop_link(path: str) -> str | None:
             continue
         target = os.path.realpath(prefix)
         folder = os.path.realpath(os.path.dirname(prefix))
-        if target == os.path.abspath(prefix) or folder == target or folder.startswith(
-            target.rstrip(os.sep) + os.sep
+        if (
+            target == os.path.abspath(prefix)
+            or folder == target
+            or folder.startswith(target.rstrip(os.sep) + os.sep)
         ):
             return prefix
     return None

@@ -63,15 +63,14 @@ def once_per_content(compressor: Any) -> Callable[[str], list[str]]:
                 outputs = []
                 for name in names:
                     with open(name, "rb") as f:
-                        outputs.append((name[len(path):], f.read()))
+                        outputs.append((name[len(path) :], f.read()))
             except BaseException as exc:
                 result.set_exception(exc)
                 raise
             result.set_result(outputs)
             return names
         stat = os.stat(path)
-        return [compressor.write_data(path, body, suffix, stat)
-                for suffix, body in result.result()]
+        return [compressor.write_data(path, body, suffix, stat) for suffix, body in result.result()]
 
     return compress_once
 

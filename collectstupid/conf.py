@@ -47,9 +47,7 @@ class Settings:
 def _raw() -> dict[str, Any]:
     value = getattr(django_settings, "COLLECTSTUPID", {})
     if not isinstance(value, dict):
-        raise SettingsError(
-            f"COLLECTSTUPID must be a dict, not {type(value).__name__}."
-        )
+        raise SettingsError(f"COLLECTSTUPID must be a dict, not {type(value).__name__}.")
     unknown = sorted(set(value) - set(DEFAULTS))
     if unknown:
         raise SettingsError(
@@ -97,8 +95,11 @@ def threads_value(value: Any, source: str) -> int:
 
 def keep_deploys_value(value: Any, source: str) -> int:
     """How many deploys' hashed copies --prune keeps, from ``source``, checked."""
-    if isinstance(value, bool) or not isinstance(value, int) or not (
-            1 <= value <= MAX_KEEP_DEPLOYS):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not (1 <= value <= MAX_KEEP_DEPLOYS)
+    ):
         raise SettingsError(
             f"{source} must be a whole number from 1 (keep only this deploy's hashed "
             f"copies) to {MAX_KEEP_DEPLOYS}, not {value!r}. The default is "

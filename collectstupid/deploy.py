@@ -84,15 +84,19 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
             f"{len(result.cancelled)} were not started. Run the command again to finish."
         )
     if result.failed:
-        return failures.closing_message(result, len(deployment.plan.all_files), verbosity,
-                                        deployment.report_json)
+        return failures.closing_message(
+            result, len(deployment.plan.all_files), verbosity, deployment.report_json
+        )
     if executed.cleared and executed.cleared.failed:
         return clear_failures(executed.cleared)
     pruned = executed.pruned
     if pruned and pruned.failed:
         return prune.closing_message(pruned.failed)
-    return (executed.manifest_error or (pruned.manifest_error if pruned else None)
-            or executed.report_error)
+    return (
+        executed.manifest_error
+        or (pruned.manifest_error if pruned else None)
+        or executed.report_error
+    )
 
 
 def leftovers_note(leftovers: list[str]) -> str:

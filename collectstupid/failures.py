@@ -24,24 +24,50 @@ URL = re.compile(r"""["']?\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"']*["']?""")
 RETRY = "run the command again to retry"
 # Error codes and exception names a retry cannot fix, with what to do instead.
 ADVICE: tuple[tuple[frozenset[str], str], ...] = (
-    (frozenset({"SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidClientTokenId",
-                "ExpiredToken", "InvalidToken", "AuthorizationHeaderMalformed",
-                "NoCredentialsError", "PartialCredentialsError"}),
-     "Check the credentials (access key and secret key) the storage uses: "
-     "a retry cannot fix this."),
-    (frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem"}),
-     "Check that these credentials may write to the bucket (its policy and the key's "
-     "permissions): a retry cannot fix this."),
-    (frozenset({"NoSuchBucket"}),
-     "Check the bucket name in the storage's settings, or create the bucket: "
-     "a retry cannot fix this."),
-    (frozenset({"InvalidBucketName", "ParamValidationError", "PermanentRedirect",
-                "IllegalLocationConstraintException", "InvalidRegion"}),
-     "Fix the storage setting the error names (bucket name, region, endpoint): "
-     "a retry cannot fix this."),
-    (frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ConnectionRefusedError"}),
-     "The endpoint is unreachable: check the storage's endpoint_url, that the server is "
-     "up and that the network reaches it, then run the command again."),
+    (
+        frozenset(
+            {
+                "SignatureDoesNotMatch",
+                "InvalidAccessKeyId",
+                "InvalidClientTokenId",
+                "ExpiredToken",
+                "InvalidToken",
+                "AuthorizationHeaderMalformed",
+                "NoCredentialsError",
+                "PartialCredentialsError",
+            }
+        ),
+        "Check the credentials (access key and secret key) the storage uses: "
+        "a retry cannot fix this.",
+    ),
+    (
+        frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem"}),
+        "Check that these credentials may write to the bucket (its policy and the key's "
+        "permissions): a retry cannot fix this.",
+    ),
+    (
+        frozenset({"NoSuchBucket"}),
+        "Check the bucket name in the storage's settings, or create the bucket: "
+        "a retry cannot fix this.",
+    ),
+    (
+        frozenset(
+            {
+                "InvalidBucketName",
+                "ParamValidationError",
+                "PermanentRedirect",
+                "IllegalLocationConstraintException",
+                "InvalidRegion",
+            }
+        ),
+        "Fix the storage setting the error names (bucket name, region, endpoint): "
+        "a retry cannot fix this.",
+    ),
+    (
+        frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ConnectionRefusedError"}),
+        "The endpoint is unreachable: check the storage's endpoint_url, that the server is "
+        "up and that the network reaches it, then run the command again.",
+    ),
 )
 
 
@@ -90,8 +116,7 @@ class Cause:
         if len(self.outcomes) <= LISTED_FILES:
             return [f"  {o.source.dest}: {one_line(o.error)}" for o in self.outcomes]
         names = ", ".join(o.source.dest for o in self.outcomes[:LISTED_FILES])
-        return [f"  {len(self.outcomes)} files: {self.example}",
-                f"    among them: {names}, ..."]
+        return [f"  {len(self.outcomes)} files: {self.example}", f"    among them: {names}, ..."]
 
 
 def group(failed: Iterable[Outcome]) -> list[Cause]:
@@ -124,8 +149,9 @@ class LivePrinter:
         return text + " (further files failing alike are counted, not printed)"
 
 
-def closing_message(result: UploadResult, total: int, verbosity: int = 1,
-                    report: Path | None = None) -> str:
+def closing_message(
+    result: UploadResult, total: int, verbosity: int = 1, report: Path | None = None
+) -> str:
     """The closing error: every cause once, with a count, an example and what to do."""
     causes = group(result.failed)
     head = f"{len(result.failed)} of {total} files failed to upload"
@@ -138,16 +164,21 @@ def closing_message(result: UploadResult, total: int, verbosity: int = 1,
         lines = [f"{head}:"] + [line for cause in shown for line in cause.lines()]
         hidden = len(causes) - len(shown)
         if hidden:
-            where = (f"every file is listed in the report {report}" if report
-                     else "run with -v 2 to list every one")
+            where = (
+                f"every file is listed in the report {report}"
+                if report
+                else "run with -v 2 to list every one"
+            )
             lines.append(f"  ... and {hidden} other cause{'s' if hidden != 1 else ''} ({where}).")
     advice = list(dict.fromkeys(a for c in causes if (a := c.advice) is not None))
     lines += advice
     if not result.uploaded:
         rest = "Nothing was uploaded"
     elif result.cancelled:
-        rest = (f"{len(result.uploaded)} file{'s' if len(result.uploaded) != 1 else ''} "
-                f"uploaded; {len(result.cancelled)} held back until the others land")
+        rest = (
+            f"{len(result.uploaded)} file{'s' if len(result.uploaded) != 1 else ''} "
+            f"uploaded; {len(result.cancelled)} held back until the others land"
+        )
     else:
         rest = "The other files were uploaded"
     retryable = any(c.advice is None for c in causes)

@@ -23,8 +23,9 @@ from collectstupid.errors import Interrupted
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-STOPPING = ("Stopping: nothing new starts, what is in flight finishes. "
-            "Send the signal again to abort.\n")
+STOPPING = (
+    "Stopping: nothing new starts, what is in flight finishes. Send the signal again to abort.\n"
+)
 ABORTING = "Aborting: undoing the uploads in flight, then exiting.\n"
 
 

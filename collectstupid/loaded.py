@@ -21,10 +21,15 @@ def loaded_staticfiles_storages() -> list[Storage]:
     deploy wrote, and making it now would cost a remote read on S3.
     """
     found: list[Storage] = []
-    for candidate in (storages._storages.get(STATICFILES_STORAGE_ALIAS),
-                      staticfiles_storage._wrapped):
-        if candidate is not None and candidate is not empty and not any(
-                candidate is seen for seen in found):
+    for candidate in (
+        storages._storages.get(STATICFILES_STORAGE_ALIAS),
+        staticfiles_storage._wrapped,
+    ):
+        if (
+            candidate is not None
+            and candidate is not empty
+            and not any(candidate is seen for seen in found)
+        ):
             found.append(candidate)
     return found
 

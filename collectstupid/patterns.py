@@ -55,8 +55,10 @@ def _compiled(pattern: Pattern) -> pathspec.Pattern | None:
 
 def _reason(text: str, exc: Exception) -> str:
     if isinstance(exc, re.error):
-        return (f"{text!r} has a character range that cannot be read ({exc}); a range "
-                "such as [a-z] goes from the lower to the higher character")
+        return (
+            f"{text!r} has a character range that cannot be read ({exc}); a range "
+            "such as [a-z] goes from the lower to the higher character"
+        )
     return f"{text!r} is not a valid pattern ({exc})"
 
 
@@ -79,7 +81,7 @@ def yaml_hint(text: str) -> str:
         if item[:1] in ("*", "!", "&", "[", "{") and not line.strip().startswith("#"):
             return (
                 f" Quote patterns that start with '*', '!', '&', '[' or '{{' (for example "
-                f"- \"{item.split(' #')[0].strip()}\"): unquoted, YAML reads them as its own "
+                f'- "{item.split(" #")[0].strip()}"): unquoted, YAML reads them as its own '
                 "syntax (an alias, a tag, an anchor, a list or a mapping)."
             )
     return ""

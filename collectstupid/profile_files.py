@@ -21,9 +21,17 @@ from collectstupid.errors import ProfileError, SettingsError
 from collectstupid.patterns import Pattern, PatternError, check, yaml_hint
 
 BUILTIN = "built-in"
-KEYS = frozenset({
-    "description", "extends", "complement_of", "include", "exclude", "ignore_case", "smart",
-})
+KEYS = frozenset(
+    {
+        "description",
+        "extends",
+        "complement_of",
+        "include",
+        "exclude",
+        "ignore_case",
+        "smart",
+    }
+)
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -151,9 +159,7 @@ def profile_files(location: Path) -> list[Path]:
         return sorted(p for p in entries if p.suffix in YAML_SUFFIXES and p.is_file())
     if location.is_file():
         if location.suffix not in YAML_SUFFIXES:
-            raise ProfileError(
-                f"Profile file {location} must end in .yaml or .yml."
-            )
+            raise ProfileError(f"Profile file {location} must end in .yaml or .yml.")
         return [location]
     if location.exists():
         raise ProfileError(
@@ -166,8 +172,7 @@ def profile_files(location: Path) -> list[Path]:
             "Fix the link or COLLECTSTUPID['PROFILES']."
         )
     raise ProfileError(
-        f"Profiles path {location} does not exist. Fix COLLECTSTUPID['PROFILES'] "
-        "or create it."
+        f"Profiles path {location} does not exist. Fix COLLECTSTUPID['PROFILES'] or create it."
     )
 
 

@@ -88,8 +88,7 @@ def _build(entry: RawProfile, parent: Profile | None, complement: Profile | None
         origin=entry.origin,
         description=data.get("description", parent.description if parent else ""),
         include=include,
-        exclude=(parent.exclude if parent else ()) + patterns(data.get("exclude", ()),
-                                                              ignore_case),
+        exclude=(parent.exclude if parent else ()) + patterns(data.get("exclude", ()), ignore_case),
         ignore_case=ignore_case,
         smart=data.get("smart", parent.smart if parent else None),
     )
@@ -136,7 +135,7 @@ def resolve(raw: Mapping[str, RawProfile], catalog: Catalog) -> None:
         while name is not None and name not in catalog.profiles and name not in catalog.problems:
             entry = raw[name]
             if name in chain:
-                cycle = " -> ".join((*chain[chain.index(name):], name))
+                cycle = " -> ".join((*chain[chain.index(name) :], name))
                 fail(name, f"Profile '{name}' ({entry.origin}) extends in a cycle: {cycle}.")
                 break
             chain.append(name)
@@ -150,13 +149,18 @@ def resolve(raw: Mapping[str, RawProfile], catalog: Catalog) -> None:
                 _resolve_one(raw[child], catalog, roots, fail)
 
 
-def _resolve_one(entry: RawProfile, catalog: Catalog, roots: dict[str, str],
-                 fail: Callable[..., None]) -> None:
+def _resolve_one(
+    entry: RawProfile, catalog: Catalog, roots: dict[str, str], fail: Callable[..., None]
+) -> None:
     """Resolve one profile whose parent, if any, is already resolved or broken."""
     parent = entry.depends_on
     if parent is not None and parent in catalog.problems:
-        fail(entry.name, f"Profile '{entry.name}' ({entry.origin}) cannot be used: it is "
-             f"built on profile '{parent}', which has a problem. {roots[parent]}", roots[parent])
+        fail(
+            entry.name,
+            f"Profile '{entry.name}' ({entry.origin}) cannot be used: it is "
+            f"built on profile '{parent}', which has a problem. {roots[parent]}",
+            roots[parent],
+        )
         return
     base = catalog.profiles[parent] if parent is not None else None
     if "complement_of" not in entry.data:
@@ -164,18 +168,25 @@ def _resolve_one(entry: RawProfile, catalog: Catalog, roots: dict[str, str],
     elif base is not None and tuple(p.text for p in base.include) == ("*",):
         catalog.profiles[entry.name] = _build(entry, None, base)
     else:
-        fail(entry.name, f"Profile '{entry.name}' ({entry.origin}): 'complement_of: {parent}' "
-             f"needs a profile that includes every file and only excludes some; '{parent}' "
-             "has its own include. Write this profile's include instead.")
+        fail(
+            entry.name,
+            f"Profile '{entry.name}' ({entry.origin}): 'complement_of: {parent}' "
+            f"needs a profile that includes every file and only excludes some; '{parent}' "
+            "has its own include. Write this profile's include instead.",
+        )
 
 
 def _unknown(entry: RawProfile, parent: str, raw: Mapping[str, RawProfile]) -> str:
     known = ", ".join(sorted(raw))
     if "complement_of" in entry.data:
-        return (f"Profile '{entry.name}' ({entry.origin}): 'complement_of' names unknown "
-                f"profile '{parent}'. Known profiles: {known}.")
-    return (f"Profile '{entry.name}' ({entry.origin}) extends unknown profile '{parent}'. "
-            f"Known profiles: {known}.")
+        return (
+            f"Profile '{entry.name}' ({entry.origin}): 'complement_of' names unknown "
+            f"profile '{parent}'. Known profiles: {known}."
+        )
+    return (
+        f"Profile '{entry.name}' ({entry.origin}) extends unknown profile '{parent}'. "
+        f"Known profiles: {known}."
+    )
 
 
 def load_catalog(locations: Iterable[str | Path] = ()) -> Catalog:

@@ -27,8 +27,9 @@ class Pruned:
     manifest_error: str | None = None
 
 
-def prune(run: SmartRun, backend: Backend, threads: int,
-          on_deleted: Callable[[str], None] | None = None) -> Pruned:
+def prune(
+    run: SmartRun, backend: Backend, threads: int, on_deleted: Callable[[str], None] | None = None
+) -> Pruned:
     """Delete the paths ``run`` doomed, then forget those that are gone."""
     if not run.doomed or run.current is None or run.shipped is None:
         return Pruned()
@@ -41,8 +42,11 @@ def prune(run: SmartRun, backend: Backend, threads: int,
     if deleted:
         profile = run.shipped.profile
         try:
-            _, run.current = rewrite(run.store, run.current, lambda contents: (
-                forget_deleted(contents, profile, deleted), []))
+            _, run.current = rewrite(
+                run.store,
+                run.current,
+                lambda contents: (forget_deleted(contents, profile, deleted), []),
+            )
         except Exception as exc:
             pruned.manifest_error = (
                 f"The deploy manifest '{run.store.name}' could not record what was pruned "

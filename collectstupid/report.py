@@ -64,9 +64,16 @@ class Summary:
     delete_failed: int = 0
 
 
-def run_summary(plan: Plan, result: UploadResult, destination: str, post_processed: int = 0,
-                smart: bool = False, pruned: int | None = None,
-                prune_failed: int = 0, copied: int | None = None) -> Summary:
+def run_summary(
+    plan: Plan,
+    result: UploadResult,
+    destination: str,
+    post_processed: int = 0,
+    smart: bool = False,
+    pruned: int | None = None,
+    prune_failed: int = 0,
+    copied: int | None = None,
+) -> Summary:
     """The summary of a run that wrote."""
     uploaded = result.uploaded
     return Summary(
@@ -88,10 +95,14 @@ def run_summary(plan: Plan, result: UploadResult, destination: str, post_process
     )
 
 
-def dry_run_summary(plan: Plan, destination: str, files: list[SourceFile] | None = None,
-                    unchanged: int | None = None,
-                    reasons: tuple[tuple[str, int], ...] = (),
-                    pruned: int | None = None) -> Summary:
+def dry_run_summary(
+    plan: Plan,
+    destination: str,
+    files: list[SourceFile] | None = None,
+    unchanged: int | None = None,
+    reasons: tuple[tuple[str, int], ...] = (),
+    pruned: int | None = None,
+) -> Summary:
     """The summary of a dry run: ``files`` would be uploaded (every planned file if None)."""
     files = plan.all_files if files is None else files
     return Summary(
@@ -112,14 +123,18 @@ def render(summary: Summary) -> str:
     """One line in collectstatic's manner, naming the profile and what it left out."""
     s = summary
     if s.left_out_files:
-        kept_back = (f"{plural(s.left_out_files, 'file')} ({format_size(s.left_out_bytes)}) "
-                     f"left out by profile '{s.profile}'")
+        kept_back = (
+            f"{plural(s.left_out_files, 'file')} ({format_size(s.left_out_bytes)}) "
+            f"left out by profile '{s.profile}'"
+        )
     else:
         kept_back = f"nothing left out by profile '{s.profile}'"
     files = f"{plural(s.files, 'static file')} ({format_size(s.bytes)}"
     if s.dry_run:
-        clauses = [f"{files}) would be uploaded to '{s.destination}'"
-                   + (f" ({', '.join(f'{n} {why}' for why, n in s.reasons)})" if s.reasons else "")]
+        clauses = [
+            f"{files}) would be uploaded to '{s.destination}'"
+            + (f" ({', '.join(f'{n} {why}' for why, n in s.reasons)})" if s.reasons else "")
+        ]
         if s.unchanged is not None:
             clauses.append(f"{s.unchanged} unchanged would be skipped")
         if s.pruned is not None:
@@ -146,8 +161,10 @@ def render(summary: Summary) -> str:
         # Retries are normal under load, but many of them explain a slow run.
         clauses.append(f"{plural(s.retries, 'request')} retried after transient errors")
     if s.deleted is not None:
-        clauses.append(f"{s.deleted} deleted by --clear"
-                       + (f", {s.delete_failed} could not be" if s.delete_failed else ""))
+        clauses.append(
+            f"{s.deleted} deleted by --clear"
+            + (f", {s.delete_failed} could not be" if s.delete_failed else "")
+        )
     if s.pruned is not None:
         clauses.append(f"{s.pruned} pruned")
     if s.prune_failed:
@@ -173,8 +190,9 @@ def terminal_width(stream: IO[str]) -> int:
 class ProgressBar:
     """A bar on stderr when it is a terminal: files, bytes, rate, time left."""
 
-    def __init__(self, total_bytes: int, total_files: int, enabled: bool,
-                 stream: IO[str] | None = None) -> None:
+    def __init__(
+        self, total_bytes: int, total_files: int, enabled: bool, stream: IO[str] | None = None
+    ) -> None:
         stream = stream or sys.stderr
         self.enabled = enabled and stream.isatty()
         self.files = 0
@@ -183,11 +201,17 @@ class ProgressBar:
         if self.enabled:
             width = terminal_width(stream)
             self._bar = tqdm(
-                total=total_bytes, unit="B", unit_scale=True, unit_divisor=1000,
-                file=stream, leave=False, desc=f"0/{total_files} files",
+                total=total_bytes,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1000,
+                file=stream,
+                leave=False,
+                desc=f"0/{total_files} files",
                 # Follow resizes, unless the terminal reports no size (a pty
                 # nobody sized): tqdm would then draw nothing at all.
-                dynamic_ncols=width > 0, ncols=None if width > 0 else 80,
+                dynamic_ncols=width > 0,
+                ncols=None if width > 0 else 80,
                 nrows=None if width > 0 else 24,
             )
 
@@ -211,8 +235,13 @@ class ProgressBar:
             self._bar.close()
 
 
-def report_data(plan: Plan, result: UploadResult | None, destination: str,
-                dry_run: bool, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def report_data(
+    plan: Plan,
+    result: UploadResult | None,
+    destination: str,
+    dry_run: bool,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     outcomes = result.outcomes if result else []
     data: dict[str, Any] = {
         "profile": plan.profile.name,

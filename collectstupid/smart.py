@@ -79,8 +79,9 @@ def reason(entry: Entry, known: Entry | None) -> str:
     return UNCHANGED if known == entry else CHANGED
 
 
-def enabled(option: bool | None, force: bool, profile: bool | None, setting: bool,
-            prune: bool = False) -> bool:
+def enabled(
+    option: bool | None, force: bool, profile: bool | None, setting: bool, prune: bool = False
+) -> bool:
     """Smart mode for this run: the command line, else the profile, else the setting.
 
     ``--prune`` turns it on: what to delete is known only from the manifest.
@@ -129,8 +130,9 @@ def assess(source: SourceFile, known: Mapping[str, Entry], force: bool = False) 
     return Change(source, FORCED if force and why == UNCHANGED else why, entry, before)
 
 
-def preview(files: Iterable[SourceFile], known: Mapping[str, Entry], threads: int,
-            force: bool = False) -> list[Change]:
+def preview(
+    files: Iterable[SourceFile], known: Mapping[str, Entry], threads: int, force: bool = False
+) -> list[Change]:
     """What a smart run would upload and why, hashing on ``threads`` workers."""
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="collectstupid") as pool:
         return list(pool.map(lambda source: assess(source, known, force), files))
@@ -230,8 +232,11 @@ class SmartRun:
         if not self.announced:
             return
         try:
-            _, self.current = rewrite(self.store, self.base, lambda contents: (
-                announce(contents, self.run, self.announced, self.force), []))
+            _, self.current = rewrite(
+                self.store,
+                self.base,
+                lambda contents: (announce(contents, self.run, self.announced, self.force), []),
+            )
         except Exception as exc:
             raise ManifestError(
                 f"The deploy manifest '{self.store.name}' could not be updated before the "
@@ -259,11 +264,11 @@ class SmartRun:
         def change(contents: Contents) -> tuple[Contents, list[str]]:
             conflicts: list[str] = []
             if self.announced:
-                contents, conflicts = settle(contents, self.run, self.announced,
-                                             writer.uploaded)
+                contents, conflicts = settle(contents, self.run, self.announced, writer.uploaded)
             if shipped is not None:
-                contents, self.doomed = record_deploy(contents, shipped, self.prune,
-                                                      self.store.name)
+                contents, self.doomed = record_deploy(
+                    contents, shipped, self.prune, self.store.name
+                )
             return contents, conflicts
 
         try:
@@ -287,15 +292,17 @@ class SmartRun:
         """Lines for each file to upload, each unchanged file, and the summary."""
         upload = [c for c in self.changes if c.reason != UNCHANGED]
         unchanged = [c for c in self.changes if c.reason == UNCHANGED]
-        would = [f"Would upload '{c.source.dest}' ({c.reason}, "
-                 f"{report.format_size(c.source.size)})" for c in upload]
+        would = [
+            f"Would upload '{c.source.dest}' ({c.reason}, {report.format_size(c.source.size)})"
+            for c in upload
+        ]
         skip = [f"Unchanged, would skip '{c.source.dest}'" for c in unchanged]
         reasons = tuple(
-            (r, n) for r in (NEW, CHANGED, FORCED)
-            if (n := sum(c.reason == r for c in upload))
+            (r, n) for r in (NEW, CHANGED, FORCED) if (n := sum(c.reason == r for c in upload))
         )
-        summary = report.dry_run_summary(plan, destination, [c.source for c in upload],
-                                         unchanged=len(unchanged), reasons=reasons)
+        summary = report.dry_run_summary(
+            plan, destination, [c.source for c in upload], unchanged=len(unchanged), reasons=reasons
+        )
         return would, skip, summary
 
     def report(self) -> dict[str, Any]:
@@ -309,7 +316,8 @@ class SmartRun:
         if self.changes and self.writer is None:
             data["would_upload"] = [
                 {"destination": c.source.dest, "bytes": c.source.size, "reason": c.reason}
-                for c in self.changes if c.reason != UNCHANGED
+                for c in self.changes
+                if c.reason != UNCHANGED
             ]
             data["unchanged_files"] = sum(c.reason == UNCHANGED for c in self.changes)
         if self.writer is not None:

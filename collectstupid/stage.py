@@ -239,8 +239,11 @@ def staged_plan(
     in ``parent`` (a local target's file system, see local.py), else in the
     system's temporary folder.
     """
-    folder = Path(tempfile.mkdtemp(prefix=".collectstupid-stage-" if parent else
-                                   "collectstupid-stage-", dir=parent))
+    folder = Path(
+        tempfile.mkdtemp(
+            prefix=".collectstupid-stage-" if parent else "collectstupid-stage-", dir=parent
+        )
+    )
     try:
         yield _stage(plan, list(found), folder, alias, on_processed)
     finally:
@@ -261,7 +264,8 @@ def _staging_storage(alias: str, staging: FileSystemStorage) -> StagedFiles:
 
 
 def _run_post_process(
-    storage: StagedFiles, paths: dict[str, tuple[Storage, str]],
+    storage: StagedFiles,
+    paths: dict[str, tuple[Storage, str]],
     on_processed: ProcessedCallback | None,
 ) -> list[tuple[str, str]]:
     processed: list[tuple[str, str]] = []
@@ -284,8 +288,7 @@ def _run_post_process(
         # an unreadable file); they stop the run the same way.
         after = f" after '{current}'" if current else ""
         raise PostProcessError(
-            f"Post-processing failed{after}, so nothing was uploaded: "
-            f"{type(exc).__name__}: {exc}"
+            f"Post-processing failed{after}, so nothing was uploaded: {type(exc).__name__}: {exc}"
         ) from exc
     return processed
 
@@ -317,7 +320,10 @@ def _origin(name: str, known: dict[str, str]) -> str | None:
 
 
 def _stage(
-    plan: Plan, found: list[SourceFile], folder: Path, alias: str,
+    plan: Plan,
+    found: list[SourceFile],
+    folder: Path,
+    alias: str,
     on_processed: ProcessedCallback | None,
 ) -> Staged:
     staging = StagingFolder(location=str(folder))
@@ -363,10 +369,18 @@ def _stage(
     for staged in loose:
         # Made from no known original: select it by its own name.
         (result.files if plan.profile.select(staged.dest) else result.left_out).append(staged)
-    copies = frozenset({s.dest for group in made.values() for s in group}
-                       | {s.dest for s in loose}) - originals
+    copies = (
+        frozenset({s.dest for group in made.values() for s in group} | {s.dest for s in loose})
+        - originals
+    )
     if manifest is None:
         return Staged(result, processed, copies, originals=frozenset(originals))
     result.last.append(manifest)
-    return Staged(result, processed, copies, dict(getattr(storage, "hashed_files", {})),
-                  getattr(storage, "manifest_hash", ""), frozenset(originals))
+    return Staged(
+        result,
+        processed,
+        copies,
+        dict(getattr(storage, "hashed_files", {})),
+        getattr(storage, "manifest_hash", ""),
+        frozenset(originals),
+    )

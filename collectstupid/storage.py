@@ -70,10 +70,15 @@ def stupid_class(cls: type[Storage]) -> type[Storage]:
     """``cls`` as a deploy writes through it: StupidStorageMixin in front (unless the
     class has it already) and no manifest read when it is created. Made once per class."""
     if cls not in _stupid_classes:
-        bases = (_DeployOnly, cls) if issubclass(cls, StupidStorageMixin) else (
-            _DeployOnly, StupidStorageMixin, cls)
+        bases = (
+            (_DeployOnly, cls)
+            if issubclass(cls, StupidStorageMixin)
+            else (_DeployOnly, StupidStorageMixin, cls)
+        )
         _stupid_classes[cls] = type(
-            f"Stupid{cls.__name__}", bases, {"__module__": __name__, "configured_class": cls},
+            f"Stupid{cls.__name__}",
+            bases,
+            {"__module__": __name__, "configured_class": cls},
         )
     return _stupid_classes[cls]
 

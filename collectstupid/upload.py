@@ -153,8 +153,12 @@ def not_started(files: Iterable[SourceFile], why: str) -> UploadResult:
     return UploadResult([Outcome(source, CANCELLED, f"not started: {why}") for source in files])
 
 
-def abandon(taken: list[SourceFile], outcomes: SimpleQueue[Outcome | None],
-            result: UploadResult, finish: Progress) -> None:
+def abandon(
+    taken: list[SourceFile],
+    outcomes: SimpleQueue[Outcome | None],
+    result: UploadResult,
+    finish: Progress,
+) -> None:
     """Outcomes for an aborted pool: those already in, then ABANDONED for the rest."""
     while True:
         try:

@@ -49,11 +49,15 @@ class AzuriteServer(EmulatorProcess):
     def command(self) -> list[str]:
         node, main = find_azurite()
         return [
-            node, str(main),
-            "--blobHost", "127.0.0.1",
-            "--blobPort", str(self.port),
+            node,
+            str(main),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(self.port),
             "--inMemoryPersistence",
-            "--extentMemoryLimit", "1024",
+            "--extentMemoryLimit",
+            "1024",
             "--loose",
             "--skipApiVersionCheck",
             "--disableProductStyleUrl",

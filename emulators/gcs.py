@@ -22,8 +22,16 @@ class GcsServer(EmulatorProcess):
 
     def command(self) -> list[str]:
         return [
-            sys.executable, "-m", "gcp_storage_emulator", "start",
-            "--host", "127.0.0.1", "--port", str(self.port), "--in-memory", "--quiet",
+            sys.executable,
+            "-m",
+            "gcp_storage_emulator",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--in-memory",
+            "--quiet",
         ]
 
     @property

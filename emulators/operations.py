@@ -24,9 +24,13 @@ def azure_operation(head: Head) -> str:
     comp = query.get("comp", [""])[0]
     if len(segments) >= 3:  # a blob
         if method == "PUT":
-            return {"": "PutBlob", "block": "PutBlock", "blocklist": "PutBlockList",
-                    "properties": "SetBlobProperties", "metadata": "SetBlobMetadata"}.get(
-                        comp, "Other")
+            return {
+                "": "PutBlob",
+                "block": "PutBlock",
+                "blocklist": "PutBlockList",
+                "properties": "SetBlobProperties",
+                "metadata": "SetBlobMetadata",
+            }.get(comp, "Other")
         if method == "GET":
             return "GetBlob" if not comp else "Other"
         if method == "HEAD":

@@ -62,8 +62,11 @@ def main() -> None:
 
 def shut_down(server: SeaweedServer) -> None:
     """Stop the local server at once, saying so: a silent wait looks like a hang."""
-    print(f"\nStopping the local S3 server (at most {STOP_GRACE:.0f} s; its data in "
-          f"{server.workdir} is not kept).", flush=True)
+    print(
+        f"\nStopping the local S3 server (at most {STOP_GRACE:.0f} s; its data in "
+        f"{server.workdir} is not kept).",
+        flush=True,
+    )
     server.stop(timeout=STOP_GRACE)
     print("Done.", flush=True)
 

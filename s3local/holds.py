@@ -16,8 +16,9 @@ class Hold:
     given, after letting the first ``skip`` of them through, at most ``count`` of them.
     """
 
-    def __init__(self, operation: str, key: str | None = None, skip: int = 0,
-                 count: int = 1) -> None:
+    def __init__(
+        self, operation: str, key: str | None = None, skip: int = 0, count: int = 1
+    ) -> None:
         self.operation = operation
         self.key = key
         self.skip = skip

@@ -300,8 +300,7 @@ class S3Proxy(Service):
         # A fresh picker restarts the seeded random sequence and the max_faults budget.
         self._picker = FaultPicker(plan or FaultPlan())
 
-    def hold(self, operation: str, key: str | None = None, skip: int = 0,
-             count: int = 1) -> Hold:
+    def hold(self, operation: str, key: str | None = None, skip: int = 0, count: int = 1) -> Hold:
         """Keep matching requests from the server until ``release()`` (see holds.py)."""
         hold = Hold(operation, key, skip, count)
         with self._lock:

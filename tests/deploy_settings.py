@@ -32,8 +32,7 @@ STORAGES = {
                 response_checksum_validation="when_required",
                 retries={"mode": "standard"},
             ),
-            "transfer_config": TransferConfig(multipart_threshold=_PART,
-                                              multipart_chunksize=_PART),
+            "transfer_config": TransferConfig(multipart_threshold=_PART, multipart_chunksize=_PART),
         },
     },
 }

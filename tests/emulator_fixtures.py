@@ -101,25 +101,31 @@ def azure_settings_factory(
     container = azurite.create_container(_name(request.node.name))
     direct = azurite.client().get_container_client(container)
 
-    def configure(port: int | None = None, backend: str = AZURE_BACKEND,
-                  **overrides: Any) -> BlobTarget:
+    def configure(
+        port: int | None = None, backend: str = AZURE_BACKEND, **overrides: Any
+    ) -> BlobTarget:
         options: dict[str, Any] = {
             "connection_string": azurite.connection_string(port or azure_proxy.port),
             "azure_container": container,
             "location": LOCATION,
             **overrides,
         }
-        settings.STORAGES = {**settings.STORAGES,
-                             "staticfiles": {"BACKEND": backend, "OPTIONS": options}}
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": backend, "OPTIONS": options},
+        }
 
         def properties(blob: str) -> dict[str, Any]:
             props = direct.get_blob_client(blob).get_blob_properties()
-            return {"ContentType": props.content_settings.content_type,
-                    "CacheControl": props.content_settings.cache_control,
-                    "ContentEncoding": props.content_settings.content_encoding}
+            return {
+                "ContentType": props.content_settings.content_type,
+                "CacheControl": props.content_settings.cache_control,
+                "ContentEncoding": props.content_settings.content_encoding,
+            }
 
         return BlobTarget(
-            container=options["azure_container"], location=options["location"],
+            container=options["azure_container"],
+            location=options["location"],
             options=options,
             read_blob=lambda blob: direct.download_blob(blob).readall(),
             list_blobs=lambda: {b.name for b in direct.list_blobs()},
@@ -147,13 +153,18 @@ def gcs_client(endpoint_url: str) -> Any:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud.storage import Client
 
-    return Client(project="collectstupid-tests", credentials=AnonymousCredentials(),
-                  client_options={"api_endpoint": endpoint_url})
+    return Client(
+        project="collectstupid-tests",
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": endpoint_url},
+    )
 
 
 @pytest.fixture
 def gcs_settings_factory(
-    gcs_server: GcsServer, gcs_proxy: S3Proxy, request: pytest.FixtureRequest,
+    gcs_server: GcsServer,
+    gcs_proxy: S3Proxy,
+    request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Callable[..., BlobTarget]:
     """Point ``STORAGES["staticfiles"]`` at a new bucket through ``gcs_proxy``
@@ -164,8 +175,9 @@ def gcs_settings_factory(
     bucket = gcs_server.create_bucket(_name(request.node.name))
     direct = gcs_client(gcs_server.endpoint_url).bucket(bucket)
 
-    def configure(endpoint_url: str | None = None, backend: str = GCS_BACKEND,
-                  **overrides: Any) -> BlobTarget:
+    def configure(
+        endpoint_url: str | None = None, backend: str = GCS_BACKEND, **overrides: Any
+    ) -> BlobTarget:
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", endpoint_url or gcs_proxy.endpoint_url)
         options: dict[str, Any] = {
             "bucket_name": bucket,
@@ -174,16 +186,23 @@ def gcs_settings_factory(
             "location": LOCATION,
             **overrides,
         }
-        settings.STORAGES = {**settings.STORAGES,
-                             "staticfiles": {"BACKEND": backend, "OPTIONS": options}}
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": backend, "OPTIONS": options},
+        }
 
         def properties(name: str) -> dict[str, Any]:
             blob = direct.get_blob(name)
-            return {"ContentType": blob.content_type, "CacheControl": blob.cache_control,
-                    "ContentEncoding": blob.content_encoding}
+            return {
+                "ContentType": blob.content_type,
+                "CacheControl": blob.cache_control,
+                "ContentEncoding": blob.content_encoding,
+            }
 
         return BlobTarget(
-            container=options["bucket_name"], location=options["location"], options=options,
+            container=options["bucket_name"],
+            location=options["location"],
+            options=options,
             read_blob=lambda name: direct.blob(name).download_as_bytes(raw_download=True),
             list_blobs=lambda: {b.name for b in direct.list_blobs()},
             properties=properties,
@@ -242,18 +261,31 @@ def remote(request: pytest.FixtureRequest) -> Remote:
         request.getfixturevalue("no_azure_backoff")
         configure = request.getfixturevalue("azure_settings_factory")
         return Remote(
-            "azure", configure(), request.getfixturevalue("azure_proxy"), configure,
-            write="PutBlob", read="GetBlob", missing_option="azure_container",
+            "azure",
+            configure(),
+            request.getfixturevalue("azure_proxy"),
+            configure,
+            write="PutBlob",
+            read="GetBlob",
+            missing_option="azure_container",
             missing_reason="ContainerNotFound: The specified container does not exist.",
             missing_manifest_reason="ContainerNotFound: The specified container does not exist.",
-            listing="ListBlobs", deletes={"BlobBatch": 1},
+            listing="ListBlobs",
+            deletes={"BlobBatch": 1},
         )
     request.getfixturevalue("short_gcs_retries")
     configure = request.getfixturevalue("gcs_settings_factory")
     return Remote(
-        "gs", configure(), request.getfixturevalue("gcs_proxy"), configure,
-        write="InsertObject", read="DownloadObject", missing_option="bucket_name",
-        missing_reason="NotFound: 404 POST ", missing_manifest_reason="404 POST ",
+        "gs",
+        configure(),
+        request.getfixturevalue("gcs_proxy"),
+        configure,
+        write="InsertObject",
+        read="DownloadObject",
+        missing_option="bucket_name",
+        missing_reason="NotFound: 404 POST ",
+        missing_manifest_reason="404 POST ",
         listing="ListObjects",
-        deletes={"DeleteObject": 3}, reads_before_manifest_write=1,
+        deletes={"DeleteObject": 3},
+        reads_before_manifest_write=1,
     )

@@ -15,9 +15,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def deploy_process(target: Any, static_dir: Path, *args: str, backend: str | None = None,
-                   part_mb: int | None = None, env: dict[str, str] | None = None,
-                   ) -> subprocess.Popen[str]:
+def deploy_process(
+    target: Any,
+    static_dir: Path,
+    *args: str,
+    backend: str | None = None,
+    part_mb: int | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[str]:
     """``collectstupid --smart --profile full --threads 2`` (then ``args``) in a child
     process deploying to ``target`` (see tests/deploy_settings.py); ``backend`` replaces
     S3Storage, ``part_mb`` sets the multipart threshold and part size."""
@@ -25,12 +30,18 @@ def deploy_process(target: Any, static_dir: Path, *args: str, backend: str | Non
     extra = {"COLLECTSTUPID_TEST_BACKEND": backend} if backend else {}
     if part_mb:
         extra["COLLECTSTUPID_TEST_PART_MB"] = str(part_mb)
-    return command_process("tests.deploy_settings", static_dir, options, *args,
-                           env={**extra, **(env or {})})
+    return command_process(
+        "tests.deploy_settings", static_dir, options, *args, env={**extra, **(env or {})}
+    )
 
 
-def command_process(settings: str, static_dir: Path, options: dict[str, Any], *args: str,
-                    env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def command_process(
+    settings: str,
+    static_dir: Path,
+    options: dict[str, Any],
+    *args: str,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[str]:
     """The command in a child process with the ``settings`` module, which reads the
     source folder and the storage's OPTIONS from the environment."""
     environ = {
@@ -41,9 +52,24 @@ def command_process(settings: str, static_dir: Path, options: dict[str, Any], *a
         **(env or {}),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "django", "collectstupid", "--noinput", "--smart",
-         "--profile", "full", "--threads", "2", *args],
-        cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "collectstupid",
+            "--noinput",
+            "--smart",
+            "--profile",
+            "full",
+            "--threads",
+            "2",
+            *args,
+        ],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -85,6 +111,7 @@ class Watched:
 
     def wait_for(self, text: str, timeout: float = 30) -> None:
         """Block until a line of stderr contains ``text``."""
+
         def seen() -> bool:
             return any(text in line for line in self.lines)
 

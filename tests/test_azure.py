@@ -34,7 +34,8 @@ def test_object_parameters_reach_every_blob(static_files, azure_settings_factory
 
     run("--profile", "full")
     assert target.head("css/site.css") == {
-        "ContentType": "text/css", "CacheControl": "public, max-age=600", "ContentEncoding": None,
+        "ContentType": "text/css",
+        "CacheControl": "public, max-age=600",
+        "ContentEncoding": None,
     }
-    assert target.head("js/app.js")["ContentType"] in ("text/javascript",
-                                                       "application/javascript")
+    assert target.head("js/app.js")["ContentType"] in ("text/javascript", "application/javascript")

@@ -67,7 +67,8 @@ def test_the_generic_backend_writes_lists_and_deletes_through_the_storage(tmp_pa
 
 def test_errors_are_named_by_type_and_s3_errors_by_code():
     assert describe_error(OSError("disk on fire")) == "OSError: disk on fire"
-    error = ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}},
-                        "PutObject")
+    error = ClientError(
+        {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject"
+    )
     assert describe(error) == "AccessDenied: Access Denied"
     assert describe(OSError("no")) == "OSError: no"

@@ -7,8 +7,9 @@ from bench.results import Row
 from bench.stats import spread, summarize
 
 
-def _row(tool: str, run: int, wall: float, cpu: float, local: float | None = None,
-         status: str = "ok") -> Row:
+def _row(
+    tool: str, run: int, wall: float, cpu: float, local: float | None = None, status: str = "ok"
+) -> Row:
     row = Row("fresh", tool, tool, status, 100, run=run, wall_s=wall, cpu_s=cpu)
     row.ops = {"PutObject": 100}
     if local is not None:

@@ -31,8 +31,7 @@ def put(s3, name: str, body: bytes = b"old") -> None:
     s3.client.put_object(Bucket=s3.bucket, Key=name, Body=body)
 
 
-def test_full_clear_empties_the_location_like_collectstatic(static_files, local_root,
-                                                            tmp_path):
+def test_full_clear_empties_the_location_like_collectstatic(static_files, local_root, tmp_path):
     static_files(ASSETS)
     run("--profile", "full")
     (local_root / "stale").mkdir()
@@ -82,16 +81,18 @@ def test_dry_run_clear_lists_and_deletes_nothing(static_files, local_root, tmp_p
     report = tmp_path / "report.json"
     out = run("--profile", "no-media", "--clear", "--dry-run", "--report-json", str(report))
     assert tree(local_root) == before
-    listed = {line.split("'")[1] for line in out.splitlines()
-              if line.startswith("Would delete '")}
+    listed = {line.split("'")[1] for line in out.splitlines() if line.startswith("Would delete '")}
     assert listed == KEPT | {"old.css"}
     assert f"; {len(KEPT) + 1} would be deleted by --clear first. Dry run: nothing" in out
     assert json.loads(report.read_text())["clear"] == {
-        "selected": sorted(KEPT | {"old.css"}), "refused": []}
+        "selected": sorted(KEPT | {"old.css"}),
+        "refused": [],
+    }
 
 
-def test_failed_delete_is_named_and_the_upload_still_happens(static_files, settings,
-                                                             tmp_path, monkeypatch):
+def test_failed_delete_is_named_and_the_upload_still_happens(
+    static_files, settings, tmp_path, monkeypatch
+):
     static_files(ASSETS)
     root = tmp_path / "target"
     use_storage(settings, LOCAL, location=str(root))
@@ -103,8 +104,11 @@ def test_failed_delete_is_named_and_the_upload_still_happens(static_files, setti
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(FailingStorage, "delete", refuse)
-    with pytest.raises(CommandError, match=r"--clear: 6 files could not be deleted:\n"
-                       r"  css/site.css: PermissionError: \[Errno 13\] Permission denied"):
+    with pytest.raises(
+        CommandError,
+        match=r"--clear: 6 files could not be deleted:\n"
+        r"  css/site.css: PermissionError: \[Errno 13\] Permission denied",
+    ):
         run("--profile", "full", "--clear")
     assert set(tree(root)) == set(ASSETS) | {"old.css"}
 
@@ -128,13 +132,19 @@ def test_confirmation_says_what_a_scoped_clear_deletes(static_files, local_root,
     assert not local_root.exists()
 
 
-def test_s3_clear_is_scoped_to_the_profile_and_the_location(static_files, s3_storage_settings,
-                                                            botocore_calls):
+def test_s3_clear_is_scoped_to_the_profile_and_the_location(
+    static_files, s3_storage_settings, botocore_calls
+):
     s3 = s3_storage_settings
     static_files(ASSETS)
     run("--profile", "full")
-    for key in ("static/stale/old.css", "static/media/old.mp4", "other/keep.css",
-                "staticx/keep.css", "keep.css"):
+    for key in (
+        "static/stale/old.css",
+        "static/media/old.mp4",
+        "other/keep.css",
+        "staticx/keep.css",
+        "keep.css",
+    ):
         put(s3, key)
     ops, out = counted(botocore_calls, "--profile", "no-media", "--clear", verbosity=2)
     # One listing under the location, one batch deleting the selected files (the
@@ -145,8 +155,9 @@ def test_s3_clear_is_scoped_to_the_profile_and_the_location(static_files, s3_sto
     assert "; 4 deleted by --clear." in out
 
 
-def test_s3_smart_clear_keeps_the_manifest_truthful(static_files, s3_storage_settings,
-                                                    botocore_calls):
+def test_s3_smart_clear_keeps_the_manifest_truthful(
+    static_files, s3_storage_settings, botocore_calls
+):
     s3 = s3_storage_settings
     src = static_files(ASSETS)
     run("--smart", "--profile", "full")
@@ -168,8 +179,9 @@ def test_s3_smart_clear_keeps_the_manifest_truthful(static_files, s3_storage_set
     assert "js/app.js" in s3.names()
 
 
-def test_s3_full_clear_deletes_the_manifest_first(static_files, s3_storage_settings,
-                                                 botocore_calls):
+def test_s3_full_clear_deletes_the_manifest_first(
+    static_files, s3_storage_settings, botocore_calls
+):
     s3 = s3_storage_settings
     static_files(ASSETS)
     run("--smart", "--profile", "full")
@@ -180,8 +192,9 @@ def test_s3_full_clear_deletes_the_manifest_first(static_files, s3_storage_setti
     assert s3.names() == set(ASSETS)
 
 
-def test_s3_scoped_clear_strips_the_manifest_before_deleting(static_files, s3_storage_settings,
-                                                            botocore_calls):
+def test_s3_scoped_clear_strips_the_manifest_before_deleting(
+    static_files, s3_storage_settings, botocore_calls
+):
     s3 = s3_storage_settings
     static_files(ASSETS)
     run("--smart", "--profile", "full")

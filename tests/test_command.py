@@ -37,10 +37,15 @@ def test_two_split_jobs_deploy_what_full_deploys(static_files, static_root, sett
     run("--profile", "media-only")
     split = tree(static_root)
     full_root = tmp_path / "full_root"
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(full_root)}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(full_root)},
+        },
+    }
     from django.core.files.storage import storages
+
     storages._storages = {}
     out = run("--profile", "full")
     assert "5 static files copied" in out and "nothing left out by profile 'full'" in out
@@ -109,17 +114,24 @@ def test_report_json(static_files, static_root, tmp_path):
     assert data["profile"] == "no-media"
     assert data["totals"]["uploaded_files"] == 3
     assert data["totals"]["left_out_files"] == 2
-    assert {f["destination"] for f in data["files"]} == {"css/site.css", "js/app.js",
-                                                        "img/logo.png"}
+    assert {f["destination"] for f in data["files"]} == {
+        "css/site.css",
+        "js/app.js",
+        "img/logo.png",
+    }
     assert all(f["status"] == "uploaded" and f["error"] is None for f in data["files"])
 
 
-@pytest.mark.parametrize(("name", "message"), [
-    ("missing/report.json", "the folder '{tmp}/missing' does not exist"),
-    ("", "is a folder; give a file name"),
-])
-def test_an_unwritable_report_path_stops_before_any_upload(static_files, static_root,
-                                                           tmp_path, name, message):
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("missing/report.json", "the folder '{tmp}/missing' does not exist"),
+        ("", "is a folder; give a file name"),
+    ],
+)
+def test_an_unwritable_report_path_stops_before_any_upload(
+    static_files, static_root, tmp_path, name, message
+):
     static_files(ASSETS)
     with pytest.raises(CommandError) as raised:
         run("--report-json", str(tmp_path / name))
@@ -128,7 +140,8 @@ def test_an_unwritable_report_path_stops_before_any_upload(static_files, static_
 
 
 def test_a_report_that_cannot_be_written_after_the_deploy_fails_the_run(
-        static_files, static_root, tmp_path, monkeypatch):
+    static_files, static_root, tmp_path, monkeypatch
+):
     static_files(ASSETS)
     folder = tmp_path / "reports"
     folder.mkdir()
@@ -138,12 +151,19 @@ def test_a_report_that_cannot_be_written_after_the_deploy_fails_the_run(
         folder.rmdir()  # after the preflight check, as a cleanup job might
         return collect.find_files(patterns)
 
-    monkeypatch.setattr("collectstupid.management.commands.collectstupid.find_files",
-                        find_then_lose_the_folder)
+    monkeypatch.setattr(
+        "collectstupid.management.commands.collectstupid.find_files", find_then_lose_the_folder
+    )
     out = StringIO()
     with pytest.raises(CommandError, match=r"The report could not be written to .*report\.json"):
-        call_command("collectstupid", "--report-json", str(folder / "report.json"),
-                     interactive=False, stdout=out, stderr=out)
+        call_command(
+            "collectstupid",
+            "--report-json",
+            str(folder / "report.json"),
+            interactive=False,
+            stdout=out,
+            stderr=out,
+        )
     assert "3 static files copied" in out.getvalue()
     assert set(tree(static_root)) == {"css/site.css", "js/app.js", "img/logo.png"}
 
@@ -158,13 +178,13 @@ def test_list_profiles_counts_this_projects_files(static_files, static_root):
     assert not static_root.exists()
 
 
-def test_project_profiles_and_default_profile_setting(static_files, static_root, settings,
-                                                      tmp_path):
+def test_project_profiles_and_default_profile_setting(
+    static_files, static_root, settings, tmp_path
+):
     static_files(ASSETS)
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "css-only.yaml").write_text("include: ['*.css']\n")
-    settings.COLLECTSTUPID = {"PROFILES": str(tmp_path / "profiles"),
-                              "DEFAULT_PROFILE": "css-only"}
+    settings.COLLECTSTUPID = {"PROFILES": str(tmp_path / "profiles"), "DEFAULT_PROFILE": "css-only"}
     out = run()
     assert set(tree(static_root)) == {"css/site.css"}
     assert "profile 'css-only'" in out
@@ -175,15 +195,17 @@ def test_project_profiles_and_default_profile_setting(static_files, static_root,
     [
         (("--profile", "nope"), "Unknown profile 'nope'. Known profiles: full, media-only"),
         (("--include", "!"), "The command line's --include '!' is not a pattern"),
-        (("--exclude", "[z-a]"), "--exclude '[z-a]' is not a pattern collectstupid can use: "
-         "'[z-a]' has a character range that cannot be read"),
+        (
+            ("--exclude", "[z-a]"),
+            "--exclude '[z-a]' is not a pattern collectstupid can use: "
+            "'[z-a]' has a character range that cannot be read",
+        ),
         (("--exclude", "*"), "selects none of the 5 static files found"),
         (("--threads", "0"), "--threads must be a whole number of at least 1"),
         (("--threads", "1000000000"), "--threads is 1000000000, more than the 256 uploads"),
     ],
 )
-def test_bad_input_is_a_command_error_and_nothing_lands(static_files, static_root, args,
-                                                        message):
+def test_bad_input_is_a_command_error_and_nothing_lands(static_files, static_root, args, message):
     static_files(ASSETS)
     with pytest.raises(CommandError) as info:
         run(*args)
@@ -229,13 +251,17 @@ def test_unreadable_file_stops_before_any_upload(static_files, static_root):
     assert not static_root.exists()
 
 
-@pytest.mark.parametrize(("change", "reason"), [
-    (os.remove, "not found"),
-    # Root reads every file whatever its mode; a folder in its place fails for anyone.
-    (lambda path: (os.remove(path), os.mkdir(path)), "not a regular file"),
-])
-def test_a_file_gone_after_finding_stops_before_any_upload(static_files, static_root,
-                                                          monkeypatch, change, reason):
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (os.remove, "not found"),
+        # Root reads every file whatever its mode; a folder in its place fails for anyone.
+        (lambda path: (os.remove(path), os.mkdir(path)), "not a regular file"),
+    ],
+)
+def test_a_file_gone_after_finding_stops_before_any_upload(
+    static_files, static_root, monkeypatch, change, reason
+):
     static_files(ASSETS)
     from collectstupid import collect
 
@@ -253,17 +279,25 @@ def test_a_file_gone_after_finding_stops_before_any_upload(static_files, static_
     assert not static_root.exists()
 
 
-def test_hashed_storage_deploys_hashed_copies_and_a_complete_manifest(static_files,
-                                                                       static_root, settings):
+def test_hashed_storage_deploys_hashed_copies_and_a_complete_manifest(
+    static_files, static_root, settings
+):
     # The details, and equivalence with collectstatic, are in test_hashed.py.
     static_files(ASSETS)
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
     out = run()
     landed = tree(static_root)
     paths = json.loads(landed.pop("staticfiles.json"))["paths"]
-    assert set(paths) == {"css/site.css", "js/app.js", "img/logo.png", "media/intro.mp4",
-                          "media/theme.mp3"}
+    assert set(paths) == {
+        "css/site.css",
+        "js/app.js",
+        "img/logo.png",
+        "media/intro.mp4",
+        "media/theme.mp3",
+    }
     shipped = ("css/site.css", "js/app.js", "img/logo.png")
     assert set(landed) == {*shipped, *(paths[name] for name in shipped)}
     # As collectstatic counts: originals copied, then post-processing results (of what ships).
@@ -273,12 +307,17 @@ def test_hashed_storage_deploys_hashed_copies_and_a_complete_manifest(static_fil
     assert "media/intro.mp4" in tree(static_root)
 
 
-def test_storage_that_raises_names_the_file_and_uploads_the_rest(static_files, static_root,
-                                                                 settings):
+def test_storage_that_raises_names_the_file_and_uploads_the_rest(
+    static_files, static_root, settings
+):
     static_files(ASSETS)
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "tests.storages.FailingStorage",
-        "OPTIONS": {"location": str(static_root), "fail": ["js/app.js"]}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "tests.storages.FailingStorage",
+            "OPTIONS": {"location": str(static_root), "fail": ["js/app.js"]},
+        },
+    }
     with pytest.raises(CommandError) as info:
         run()
     assert "1 of 3 files failed to upload" in str(info.value)
@@ -290,9 +329,13 @@ def test_storage_that_raises_names_the_file_and_uploads_the_rest(static_files, s
 def test_one_reason_for_every_failure_is_said_once(static_files, static_root, settings):
     files = {f"css/f{i}.css": f"f{i}" for i in range(8)}
     static_files(files)
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "tests.storages.FailingStorage",
-        "OPTIONS": {"location": str(static_root), "fail": list(files)}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "tests.storages.FailingStorage",
+            "OPTIONS": {"location": str(static_root), "fail": list(files)},
+        },
+    }
     with pytest.raises(CommandError) as info:
         run()
     message = str(info.value)
@@ -305,21 +348,28 @@ class MixedInStorage(StupidStorageMixin, FileSystemStorage):
     """A project's own class that already includes the mixin."""
 
 
-@pytest.mark.parametrize(("backend", "name"), [
-    ("django.core.files.storage.FileSystemStorage", "FileSystemStorage"),
-    ("tests.test_command.MixedInStorage", "MixedInStorage"),
-])
-def test_debug_output_names_the_configured_storage_class(static_files, static_root, settings,
-                                                         backend, name):
+@pytest.mark.parametrize(
+    ("backend", "name"),
+    [
+        ("django.core.files.storage.FileSystemStorage", "FileSystemStorage"),
+        ("tests.test_command.MixedInStorage", "MixedInStorage"),
+    ],
+)
+def test_debug_output_names_the_configured_storage_class(
+    static_files, static_root, settings, backend, name
+):
     static_files(ASSETS)
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": backend, "OPTIONS": {"location": str(static_root)}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": backend, "OPTIONS": {"location": str(static_root)}},
+    }
     out = run(verbosity=3)
     assert f"storage {name}." in out
 
 
-def test_a_broken_profile_the_run_does_not_use_is_a_warning(static_files, static_root,
-                                                            settings, tmp_path):
+def test_a_broken_profile_the_run_does_not_use_is_a_warning(
+    static_files, static_root, settings, tmp_path
+):
     static_files(ASSETS)
     (tmp_path / "typo.yaml").write_text("exclude:\n  - *.map\n")
     settings.COLLECTSTUPID = {"PROFILES": [str(tmp_path)]}
@@ -333,8 +383,9 @@ def test_a_broken_profile_the_run_does_not_use_is_a_warning(static_files, static
     assert "typo  [cannot be used]" in listed and "no-media  [built-in]" in listed
 
 
-def test_a_relative_profiles_path_starts_at_base_dir(static_files, static_root, settings,
-                                                     tmp_path, monkeypatch):
+def test_a_relative_profiles_path_starts_at_base_dir(
+    static_files, static_root, settings, tmp_path, monkeypatch
+):
     static_files(ASSETS)
     (tmp_path / "project" / "deploy").mkdir(parents=True)
     (tmp_path / "project" / "deploy" / "css.yaml").write_text("include: ['css/']\n")
@@ -345,9 +396,13 @@ def test_a_relative_profiles_path_starts_at_base_dir(static_files, static_root, 
     assert "1 static file copied" in out
 
 
-@pytest.mark.parametrize("backend", ["django.contrib.staticfiles.storage.StaticFilesStorage",
-                                     "django.contrib.staticfiles.storage."
-                                     "ManifestStaticFilesStorage"])
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+    ],
+)
 def test_no_static_root_is_found_before_anything_is_done(static_files, settings, backend):
     static_files(ASSETS)
     settings.STATIC_ROOT = None
@@ -356,8 +411,10 @@ def test_no_static_root_is_found_before_anything_is_done(static_files, settings,
     with pytest.raises(CommandError) as info:
         call_command("collectstupid", interactive=False, stdout=out, stderr=out, verbosity=2)
     message = str(info.value)
-    assert message.startswith("You're using the staticfiles app without having set the "
-                              "STATIC_ROOT setting to a filesystem path.")
+    assert message.startswith(
+        "You're using the staticfiles app without having set the "
+        "STATIC_ROOT setting to a filesystem path."
+    )
     assert "Nothing was written" in message
     assert out.getvalue() == ""  # no post-processing, no upload, no per-file failure
 

@@ -16,8 +16,13 @@ def test_settings_defaults_and_validation(settings):
     settings.COLLECTSTUPID = {"SMART": True, "MANIFEST_NAME": "deploy/state.json"}
     conf = get_settings()
     assert conf.smart is True and conf.manifest_name == "deploy/state.json"
-    for bad in ({"SMART": "yes"}, {"MANIFEST_NAME": "../up.json"}, {"MANIFEST_NAME": ""},
-                {"MANIFEST_NAME": "/abs.json"}, {"MANIFEST_NAME": 3}):
+    for bad in (
+        {"SMART": "yes"},
+        {"MANIFEST_NAME": "../up.json"},
+        {"MANIFEST_NAME": ""},
+        {"MANIFEST_NAME": "/abs.json"},
+        {"MANIFEST_NAME": 3},
+    ):
         settings.COLLECTSTUPID = bad
         with pytest.raises(SettingsError):
             get_settings()

@@ -47,9 +47,21 @@ def run_suite(tests: Path, results: Path) -> subprocess.CompletedProcess[str]:
         "PYTHONPATH": str(HERE / "djangosuite"),
     }
     return subprocess.run(
-        [sys.executable, "runtests.py", "staticfiles_tests", "--parallel", "1",
-         "--settings", "suite_settings", "--noinput"],
-        cwd=tests, env=env, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "runtests.py",
+            "staticfiles_tests",
+            "--parallel",
+            "1",
+            "--settings",
+            "suite_settings",
+            "--noinput",
+        ],
+        cwd=tests,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 

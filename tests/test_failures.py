@@ -23,17 +23,26 @@ def failed(dest: str, error: str) -> Outcome:
 
 
 def test_a_connection_error_is_one_cause_whatever_the_url():
-    a = failed("a.css", 'EndpointConnectionError: Could not connect to the endpoint URL: '
-               '"http://127.0.0.1:1/b/static/a.css"')
-    b = failed("b.css", 'EndpointConnectionError: Could not connect to the endpoint URL: '
-               '"http://127.0.0.1:1/b/static/b.css"')
+    a = failed(
+        "a.css",
+        "EndpointConnectionError: Could not connect to the endpoint URL: "
+        '"http://127.0.0.1:1/b/static/a.css"',
+    )
+    b = failed(
+        "b.css",
+        "EndpointConnectionError: Could not connect to the endpoint URL: "
+        '"http://127.0.0.1:1/b/static/b.css"',
+    )
     assert cause_of(a) == cause_of(b)
     assert [len(c.outcomes) for c in group([a, b])] == [2]
 
 
 def test_different_codes_are_different_causes_most_common_first():
-    outcomes = [failed("a", "AccessDenied: Access Denied"), failed("b", "SlowDown: Slow"),
-                failed("c", "SlowDown: Slow")]
+    outcomes = [
+        failed("a", "AccessDenied: Access Denied"),
+        failed("b", "SlowDown: Slow"),
+        failed("c", "SlowDown: Slow"),
+    ]
     assert [c.example for c in group(outcomes)] == ["SlowDown: Slow", "AccessDenied: Access Denied"]
 
 
@@ -64,8 +73,11 @@ def test_advice_fits_the_cause_and_retry_is_offered_only_where_it_can_help():
     message = closing_message(UploadResult(outcomes=denied), 6)
     assert "Check the credentials" in message
     assert message.endswith("Nothing was uploaded.")
-    mixed = [*denied, failed("slow", "SlowDown: slow"),
-             Outcome(SourceFile("ok", None, "ok", 1), UPLOADED)]
+    mixed = [
+        *denied,
+        failed("slow", "SlowDown: slow"),
+        Outcome(SourceFile("ok", None, "ok", 1), UPLOADED),
+    ]
     message = closing_message(UploadResult(outcomes=mixed), 8)
     assert "Check the credentials" in message
     assert message.endswith("The other files were uploaded; run the command again to retry.")
@@ -84,8 +96,9 @@ def deploy(verbosity: int, *args: str) -> tuple[list[str], list[str]]:
     """Run the command expecting it to fail: (stderr lines, closing error lines)."""
     out, err = StringIO(), StringIO()
     with pytest.raises(CommandError) as info:
-        call_command("collectstupid", *args, interactive=False, stdout=out, stderr=err,
-                     verbosity=verbosity)
+        call_command(
+            "collectstupid", *args, interactive=False, stdout=out, stderr=err, verbosity=verbosity
+        )
     return err.getvalue().splitlines(), str(info.value).splitlines()
 
 
@@ -102,21 +115,20 @@ def test_a_wrong_secret_key_is_said_once(static_files, s3_storage_settings_facto
     assert len(live) == 40
 
 
-def test_a_server_that_is_down_is_one_cause(static_files, s3_storage_settings_factory,
-                                            no_backoff):
+def test_a_server_that_is_down_is_one_cause(static_files, s3_storage_settings_factory, no_backoff):
     static_files(FILES)
     s3_storage_settings_factory(endpoint_url=f"http://127.0.0.1:{closed_port()}")
     live, closing = deploy(1)
     assert len(live) == 1 and "EndpointConnectionError" in live[0]
     assert len(closing) == 4
-    assert closing[0].startswith("40 of 40 files failed to upload, all with "
-                                 "EndpointConnectionError")
+    assert closing[0].startswith(
+        "40 of 40 files failed to upload, all with EndpointConnectionError"
+    )
     assert closing[2].startswith("The endpoint is unreachable")
     assert "--report-json" not in "\n".join(live + closing)
 
 
-def test_an_invalid_bucket_name_is_one_line(static_files, s3_storage_settings_factory,
-                                            tmp_path):
+def test_an_invalid_bucket_name_is_one_line(static_files, s3_storage_settings_factory, tmp_path):
     static_files(FILES)
     s3_storage_settings_factory(bucket="Not_A_Valid_Bucket!")
     report = tmp_path / "report.json"
@@ -128,14 +140,17 @@ def test_an_invalid_bucket_name_is_one_line(static_files, s3_storage_settings_fa
 
 
 def test_smart_dry_run_with_the_server_down_does_not_claim_success(
-        static_files, s3_storage_settings_factory, no_backoff):
+    static_files, s3_storage_settings_factory, no_backoff
+):
     static_files(FILES)
     s3_storage_settings_factory(endpoint_url=f"http://127.0.0.1:{closed_port()}")
     out = StringIO()
     with pytest.raises(CommandError) as info:
-        call_command("collectstupid", "--smart", "--dry-run", interactive=False, stdout=out,
-                     stderr=out)
+        call_command(
+            "collectstupid", "--smart", "--dry-run", interactive=False, stdout=out, stderr=out
+        )
     message = str(info.value)
     assert "could not be read" in message and "a dry run cannot say which files changed" in (
-        message)
+        message
+    )
     assert "manifest rewritten" not in out.getvalue() + message

@@ -39,8 +39,10 @@ from tests.s3_fixtures import client_config, storage_options
 
 
 def small_files(count: int, folder: str = "css") -> dict[str, bytes]:
-    return {f"{folder}/f{i:03}.css": f"/* {folder} {i} */ .c{i} {{ order: {i} }}\n".encode()
-            for i in range(count)}
+    return {
+        f"{folder}/f{i:03}.css": f"/* {folder} {i} */ .c{i} {{ order: {i} }}\n".encode()
+        for i in range(count)
+    }
 
 
 def patient_config(**extra: Any) -> Any:
@@ -94,13 +96,15 @@ def s3_hooks(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, Callable[..., An
 
 
 def test_transient_faults_are_retried_and_every_byte_lands(
-        static_files, s3_storage_settings_factory, s3_proxy, botocore_calls, no_backoff,
-        tmp_path):
+    static_files, s3_storage_settings_factory, s3_proxy, botocore_calls, no_backoff, tmp_path
+):
     files = {**small_files(300), "media/clip.mp4": bytes(range(256)) * (6 * MiB // 256)}
     static_files(files)
-    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url,
-                                         client_config=patient_config(),
-                                         transfer_config=SMALL_PARTS)
+    target = s3_storage_settings_factory(
+        endpoint_url=s3_proxy.endpoint_url,
+        client_config=patient_config(),
+        transfer_config=SMALL_PARTS,
+    )
     s3_proxy.faults = FaultPlan(error_ratio=0.08, reset_ratio=0.04, seed=1207)
     report = tmp_path / "report.json"
     ops, out = counted(botocore_calls, "--profile", "full", "--report-json", str(report))
@@ -113,8 +117,12 @@ def test_transient_faults_are_retried_and_every_byte_lands(
     # else was retried (every attempt on the wire is a success or a fault).
     assert json.loads(report.read_text())["retries"] == faults
     assert f"{faults} requests retried after transient errors" in out
-    assert ops == {"PutObject": 300, "CreateMultipartUpload": 1, "UploadPart": 2,
-                   "CompleteMultipartUpload": 1}
+    assert ops == {
+        "PutObject": 300,
+        "CreateMultipartUpload": 1,
+        "UploadPart": 2,
+        "CompleteMultipartUpload": 1,
+    }
     assert botocore_calls.failures == {}
     assert botocore_calls.attempts == s3_proxy.http_requests == 304 + faults
     assert_bucket_holds(target, files)
@@ -123,12 +131,12 @@ def test_transient_faults_are_retried_and_every_byte_lands(
 # --- 2. stalls ----------------------------------------------------------------
 
 
-def impatient_target(static_files: Any, factory: Any, proxy: S3Proxy,
-                     files: dict[str, bytes]) -> Any:
+def impatient_target(
+    static_files: Any, factory: Any, proxy: S3Proxy, files: dict[str, bytes]
+) -> Any:
     """``files`` to deploy through ``proxy`` by a client that waits 2 s for a response."""
     static_files(files)
-    target = factory(endpoint_url=proxy.endpoint_url,
-                     client_config=patient_config(read_timeout=2))
+    target = factory(endpoint_url=proxy.endpoint_url, client_config=patient_config(read_timeout=2))
     warm_up(target)
     return target
 
@@ -139,7 +147,8 @@ def stalls(count: int, **only: Any) -> FaultPlan:
 
 
 def test_a_response_stalled_past_the_read_timeout_is_retried(
-        static_files, s3_storage_settings_factory, s3_proxy, no_backoff, monkeypatch, tmp_path):
+    static_files, s3_storage_settings_factory, s3_proxy, no_backoff, monkeypatch, tmp_path
+):
     files = small_files(20)
     target = impatient_target(static_files, s3_storage_settings_factory, s3_proxy, files)
     real_prepare = smart.SmartRun.prepare
@@ -160,7 +169,8 @@ def test_a_response_stalled_past_the_read_timeout_is_retried(
 
 
 def test_a_stalled_manifest_write_is_not_mistaken_for_a_conflict(
-        static_files, s3_storage_settings_factory, s3_proxy, no_backoff, monkeypatch, tmp_path):
+    static_files, s3_storage_settings_factory, s3_proxy, no_backoff, monkeypatch, tmp_path
+):
     """The stalled conditional PUT lands; its retry gets 412 against that very write."""
     files = small_files(5)
     target = impatient_target(static_files, s3_storage_settings_factory, s3_proxy, files)
@@ -186,7 +196,8 @@ def test_a_stalled_manifest_write_is_not_mistaken_for_a_conflict(
 
 
 def test_refused_writes_are_named_recorded_nowhere_and_the_rerun_sends_only_them(
-        static_files, s3_storage_settings_factory, s3_proxy, botocore_calls):
+    static_files, s3_storage_settings_factory, s3_proxy, botocore_calls
+):
     public, private = small_files(12), small_files(3, folder="private")
     static_files({**public, **private})
     target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
@@ -198,9 +209,11 @@ def test_refused_writes_are_named_recorded_nowhere_and_the_rerun_sends_only_them
     for name in private:
         assert f"  {name}: AccessDenied: Access Denied\n" in message
     # A refusal is not fixed by a retry: the advice says what to check instead.
-    assert message.endswith("Check that these credentials may write to the bucket (its policy "
-                            "and the key's permissions): a retry cannot fix this.\n"
-                            "The other files were uploaded.")
+    assert message.endswith(
+        "Check that these credentials may write to the bucket (its policy "
+        "and the key's permissions): a retry cannot fix this.\n"
+        "The other files were uploaded."
+    )
     assert s3_proxy.fault_counts == {"deny": 3}
     assert_bucket_holds(target, public)
     assert assert_truthful(target) == entries(public)
@@ -218,7 +231,8 @@ def test_refused_writes_are_named_recorded_nowhere_and_the_rerun_sends_only_them
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_run_stops_cleanly_and_the_rerun_finishes(
-        static_files, s3_storage_settings_factory, s3_proxy, signum):
+    static_files, s3_storage_settings_factory, s3_proxy, signum
+):
     files = small_files(200)
     src = static_files(files)
     target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
@@ -237,9 +251,11 @@ def test_an_interrupted_run_stops_cleanly_and_the_rerun_finishes(
     assert process.returncode == 128 + signum, (out, err)
     landed = target.names() - {MANIFEST}
     assert 10 <= len(landed) < len(files)
-    assert (f"Interrupted: {len(landed)} files were uploaded, "
-            f"{len(files) - len(landed)} were not started. Run the command again to "
-            "finish.") in err
+    assert (
+        f"Interrupted: {len(landed)} files were uploaded, "
+        f"{len(files) - len(landed)} were not started. Run the command again to "
+        "finish."
+    ) in err
     # The uploads in flight finish and are recorded: the manifest holds exactly
     # what landed, each entry true to the bytes in the bucket.
     assert set(assert_truthful(target)) == landed
@@ -254,8 +270,9 @@ def test_an_interrupted_run_stops_cleanly_and_the_rerun_finishes(
     assert set(assert_truthful(target)) == set(files)
 
 
-def test_a_signal_during_the_manifest_write_lets_it_finish(static_files, s3_storage_settings,
-                                                          monkeypatch):
+def test_a_signal_during_the_manifest_write_lets_it_finish(
+    static_files, s3_storage_settings, monkeypatch
+):
     """Cut short, the write would leave what landed unrecorded."""
 
     files = small_files(5)
@@ -294,15 +311,16 @@ def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedSe
     The shared server's access key is "collectstupid", which every run prints
     as part of the manifest's name.
     """
-    with SeaweedServer(tmp_path_factory.mktemp("keyed"), access_key=ACCESS_KEY,
-                       secret_key=SECRET_KEY) as server:
+    with SeaweedServer(
+        tmp_path_factory.mktemp("keyed"), access_key=ACCESS_KEY, secret_key=SECRET_KEY
+    ) as server:
         yield server
 
 
 @pytest.mark.parametrize("case", ["success", "refused", "wrong-secret", "bad-endpoint"])
 def test_credentials_never_appear_in_output_errors_reports_or_our_logs(
-        keyed_server, static_files, settings, tmp_path, caplog, no_backoff, case,
-        request):
+    keyed_server, static_files, settings, tmp_path, caplog, no_backoff, case, request
+):
     bucket = keyed_server.create_bucket(f"keyed-{case}")
     static_files({**small_files(4), **small_files(2, folder="private")})
     proxy = S3Proxy(keyed_server.port).start()
@@ -314,22 +332,33 @@ def test_credentials_never_appear_in_output_errors_reports_or_our_logs(
         secret = WRONG_SECRET
     elif case == "bad-endpoint":
         endpoint = f"http://127.0.0.1:{pick_ports(1)[0]}"  # nothing listens there
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": storage_options(keyed_server, bucket, endpoint, secret_key=secret)}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": storage_options(keyed_server, bucket, endpoint, secret_key=secret),
+        },
+    }
     caplog.set_level(logging.DEBUG)
     report = tmp_path / "report.json"
     out, err = StringIO(), StringIO()
     error = ""
     try:
-        call_command("collectstupid", "--smart", "--report-json", str(report),
-                     interactive=False, verbosity=3, stdout=out, stderr=err)
+        call_command(
+            "collectstupid",
+            "--smart",
+            "--report-json",
+            str(report),
+            interactive=False,
+            verbosity=3,
+            stdout=out,
+            stderr=err,
+        )
     except CommandError as exc:
         error = str(exc)
     assert bool(error) == (case != "success")
     ours = [out.getvalue(), err.getvalue(), error, report.read_text()]
-    ours += [r.getMessage() for r in caplog.records
-             if not r.name.startswith(THIRD_PARTY_LOGGERS)]
+    ours += [r.getMessage() for r in caplog.records if not r.name.startswith(THIRD_PARTY_LOGGERS)]
     everything = ours + [r.getMessage() for r in caplog.records]
     # botocore's DEBUG records show each signed request, whose Authorization
     # header names the access key ID (never the secret). They appear only when
@@ -345,21 +374,27 @@ def test_credentials_never_appear_in_output_errors_reports_or_our_logs(
 
 # --- 6. ACLs and object parameters ----------------------------------------------------
 
-PUBLIC_GROUPS = ("http://acs.amazonaws.com/groups/global/AllUsers",
-                 "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
+PUBLIC_GROUPS = (
+    "http://acs.amazonaws.com/groups/global/AllUsers",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+)
 
 
 @pytest.mark.parametrize("acl", [None, "private"])
 def test_uploads_carry_the_configured_parameters_and_never_a_wider_acl(
-        static_files, s3_storage_settings_factory, s3_client, botocore_calls, s3_hooks, acl):
+    static_files, s3_storage_settings_factory, s3_client, botocore_calls, s3_hooks, acl
+):
     files = small_files(5)
     static_files(files)
-    params = {"CacheControl": "max-age=31536000, immutable",
-              "ContentDisposition": "inline"}
+    params = {"CacheControl": "max-age=31536000, immutable", "ContentDisposition": "inline"}
     target = s3_storage_settings_factory(default_acl=acl, object_parameters=params)
     sent: list[tuple[str, str | None]] = []
-    s3_hooks("before-send.s3", lambda request, **_: sent.append(
-        (request.method, header(dict(request.headers), "x-amz-acl"))))
+    s3_hooks(
+        "before-send.s3",
+        lambda request, **_: sent.append(
+            (request.method, header(dict(request.headers), "x-amz-acl"))
+        ),
+    )
     ops, _ = counted(botocore_calls, "--smart")
     assert ops == {"GetObject": 1, "PutObject": 5 + 2}  # no PutObjectAcl either
     # This server ignores x-amz-acl on PutObject, so the ACL is checked as sent:
@@ -378,7 +413,8 @@ def test_uploads_carry_the_configured_parameters_and_never_a_wider_acl(
 
 
 def test_a_source_file_lost_during_the_run_fails_alone_and_is_not_recorded(
-        static_files, s3_storage_settings, botocore_calls, s3_hooks):
+    static_files, s3_storage_settings, botocore_calls, s3_hooks
+):
     # One file at the top: with one thread it is uploaded first (finders list a
     # folder's files before its subfolders).
     files = {"first.css": b"first", **small_files(4, folder="later")}
@@ -399,10 +435,12 @@ def test_a_source_file_lost_during_the_run_fails_alone_and_is_not_recorded(
         counted(botocore_calls, "--smart", "--threads", "1")
     message = str(raised.value)
     assert "2 of 5 files failed to upload" in message
-    assert (f"  later/f001.css: FileNotFoundError: [Errno 2] No such file or directory: "
-            f"'{gone}'\n") in message
+    assert (
+        f"  later/f001.css: FileNotFoundError: [Errno 2] No such file or directory: '{gone}'\n"
+    ) in message
     assert f"  later/f002.css: IsADirectoryError: [Errno 21] Is a directory: '{locked}'\n" in (
-        message)
+        message
+    )
     # Nothing was sent for them: both failed while being read, before their request.
     assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 3 + 2}
     landed = {k: v for k, v in files.items() if k not in ("later/f001.css", "later/f002.css")}
@@ -421,8 +459,9 @@ BAD_PROFILES = {
 
 
 @pytest.mark.parametrize("case", [*BAD_PROFILES, "force-with-no-smart"])
-def test_bad_input_makes_no_request(static_files, s3_storage_settings, settings, tmp_path,
-                                    botocore_calls, case):
+def test_bad_input_makes_no_request(
+    static_files, s3_storage_settings, settings, tmp_path, botocore_calls, case
+):
     """The cases tests/test_command.py does not run through the command already."""
     static_files(small_files(3))
     args = ["--smart"]
@@ -442,7 +481,8 @@ def test_bad_input_makes_no_request(static_files, s3_storage_settings, settings,
 
 
 def test_a_signal_during_the_write_ahead_lets_it_finish_and_sends_nothing(
-        static_files, s3_storage_settings, monkeypatch):
+    static_files, s3_storage_settings, monkeypatch
+):
     files = small_files(5)
     src = static_files(files)
     run("--smart")

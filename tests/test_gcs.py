@@ -24,16 +24,21 @@ def test_save_itself_reads_metadata_before_each_upload(gcs_settings, gcs_proxy):
     assert dict(gcs_proxy.counts) == {"GetObject": 3, "InsertObject": 3}
 
 
-@pytest.mark.parametrize("options", [
-    {},
-    {"gzip": True},
-    {"object_parameters": {"cache_control": "public, max-age=60", "content_type": "text/x"}},
-    {"default_acl": "publicRead"},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"gzip": True},
+        {"object_parameters": {"cache_control": "public, max-age=60", "content_type": "text/x"}},
+        {"default_acl": "publicRead"},
+    ],
+)
 def test_the_fast_writer_lands_what_save_lands(static_files, gcs_settings_factory, options):
     names = ["css/site.css", "js/app.js", "img/logo.png", "data/map.json.gz"]
-    files = {name: (b"\x1f\x8b" + b"x" * 300) if name.endswith(".gz") else "body{}" * 50
-             for name in names}
+    files = {
+        name: (b"\x1f\x8b" + b"x" * 300) if name.endswith(".gz") else "body{}" * 50
+        for name in names
+    }
     root = static_files(files)
     target = gcs_settings_factory(**options)
     storage = target_storage()
@@ -47,8 +52,9 @@ def test_the_fast_writer_lands_what_save_lands(static_files, gcs_settings_factor
         assert gzip.decompress(target.read("css/site.css")) == b"body{}" * 50
 
 
-def test_a_storage_that_saves_its_own_way_keeps_its_save(static_files, gcs_settings_factory,
-                                                         gcs_proxy):
+def test_a_storage_that_saves_its_own_way_keeps_its_save(
+    static_files, gcs_settings_factory, gcs_proxy
+):
     static_files({"css/a.css": "a{}", "css/b.css": "b{}"})
     target = gcs_settings_factory(backend="tests.gcs_storages.StampedGoogleCloudStorage")
     gcs_proxy.reset_counts()
@@ -60,8 +66,12 @@ def test_a_storage_that_saves_its_own_way_keeps_its_save(static_files, gcs_setti
 def test_the_connection_pool_holds_one_connection_per_worker(gcs_settings):
     backend = backend_for(target_storage())
     session = backend.storage.client._http
-    assert session.get_adapter("https://storage.googleapis.com/").poolmanager \
-        .connection_pool_kw["maxsize"] == 10  # requests' default
+    assert (
+        session.get_adapter("https://storage.googleapis.com/").poolmanager.connection_pool_kw[
+            "maxsize"
+        ]
+        == 10
+    )  # requests' default
     backend.prepare(16)
     for url in ("https://storage.googleapis.com/", "http://127.0.0.1/"):
         assert session.get_adapter(url).poolmanager.connection_pool_kw["maxsize"] == 16

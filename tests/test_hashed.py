@@ -26,8 +26,9 @@ from collectstupid.storage import StupidStorageMixin
 from tests.helpers import counted, run, tree
 from tests.storages import FailingMixin
 
-CSS_MAP = json.dumps({"version": 3, "file": "site.css", "sources": ["site.scss"],
-                      "mappings": "AAAA"})
+CSS_MAP = json.dumps(
+    {"version": 3, "file": "site.css", "sources": ["site.scss"], "mappings": "AAAA"}
+)
 JS_MAP = json.dumps({"version": 3, "file": "app.js", "sources": ["app.ts"], "mappings": "AAAA"})
 
 # A small site that exercises every kind of reference Django rewrites.
@@ -110,8 +111,10 @@ class GzipManifestStorage(JSModuleManifestStorage):
 
 
 def use_storage(settings, backend: str, **options) -> None:
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": backend, "OPTIONS": options}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": backend, "OPTIONS": options},
+    }
 
 
 @pytest.fixture
@@ -151,20 +154,27 @@ def staging_dirs(tmp_path, monkeypatch) -> Callable[[], list[Path]]:
 def media_keys(files: dict[str, bytes], manifest: dict[str, str]) -> set[str]:
     """Media originals and every stored name made from them."""
     made = {manifest[name] for name in MEDIA}
-    return {key for key in files
-            if key in MEDIA or key in made or any(key.startswith(m + ".") for m in made)}
+    return {
+        key
+        for key in files
+        if key in MEDIA or key in made or any(key.startswith(m + ".") for m in made)
+    }
 
 
-@pytest.mark.parametrize("backend", [
-    "tests.test_hashed.JSModuleManifestStorage",
-    "tests.test_hashed.ShortHashStorage",
-    "tests.test_hashed.KeepIntermediateStorage",
-    "tests.test_hashed.LaxStorage",
-    "tests.test_hashed.GzipManifestStorage",
-    "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
-])
-def test_local_target_matches_collectstatic(static_files, reference, local_target, backend,
-                                            staging_dirs):
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "tests.test_hashed.JSModuleManifestStorage",
+        "tests.test_hashed.ShortHashStorage",
+        "tests.test_hashed.KeepIntermediateStorage",
+        "tests.test_hashed.LaxStorage",
+        "tests.test_hashed.GzipManifestStorage",
+        "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+    ],
+)
+def test_local_target_matches_collectstatic(
+    static_files, reference, local_target, backend, staging_dirs
+):
     static_files(ASSETS)
     expected = reference(backend)
     target = local_target(backend)
@@ -181,23 +191,39 @@ def test_reference_project_exercises_every_rewrite(static_files, reference):
     paths = json.loads(files["staticfiles.json"])["paths"]
     site = files[paths["css/site.css"]].decode()
     app = files[paths["js/app.js"]].decode()
-    for original in ("css/base.css", "vendor/reset.css", "img/bg.png", "img/logo.svg",
-                     "fonts/icons.woff2", "img/hero.jpg", "css/site.css.map",
-                     "media/poster-loop.webm"):
+    for original in (
+        "css/base.css",
+        "vendor/reset.css",
+        "img/bg.png",
+        "img/logo.svg",
+        "fonts/icons.woff2",
+        "img/hero.jpg",
+        "css/site.css.map",
+        "media/poster-loop.webm",
+    ):
         assert paths[original].rsplit("/", 1)[-1] in site, original
-    for original in ("js/lib/helper.js", "js/lib/util.js", "js/side-effect.js", "js/lazy.js",
-                     "js/app.js.map"):
+    for original in (
+        "js/lib/helper.js",
+        "js/lib/util.js",
+        "js/side-effect.js",
+        "js/lazy.js",
+        "js/app.js.map",
+    ):
         assert paths[original].rsplit("/", 1)[-1] in app, original
     assert set(paths) == set(ASSETS)
 
 
-@pytest.mark.parametrize("backend", [
-    "tests.test_hashed.JSModuleManifestStorage",
-    "tests.test_hashed.KeepIntermediateStorage",
-    "tests.test_hashed.GzipManifestStorage",
-])
-def test_split_deploy_ships_a_complete_manifest_each_time(static_files, reference,
-                                                          local_target, backend):
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "tests.test_hashed.JSModuleManifestStorage",
+        "tests.test_hashed.KeepIntermediateStorage",
+        "tests.test_hashed.GzipManifestStorage",
+    ],
+)
+def test_split_deploy_ships_a_complete_manifest_each_time(
+    static_files, reference, local_target, backend
+):
     static_files(ASSETS)
     expected = reference(backend)
     manifest = json.loads(expected["staticfiles.json"])["paths"]
@@ -211,8 +237,7 @@ def test_split_deploy_ships_a_complete_manifest_each_time(static_files, referenc
     assert tree(target) == expected
 
 
-def test_media_only_alone_ships_media_and_the_whole_manifest(static_files, reference,
-                                                             local_target):
+def test_media_only_alone_ships_media_and_the_whole_manifest(static_files, reference, local_target):
     backend = "tests.test_hashed.JSModuleManifestStorage"
     static_files(ASSETS)
     expected = reference(backend)
@@ -229,21 +254,21 @@ def test_no_post_process_uploads_originals_only(static_files, local_target):
     static_files(ASSETS)
     target = local_target("tests.test_hashed.JSModuleManifestStorage")
     out = run("--profile", "full", "--no-post-process")
-    assert tree(target) == {k: v if isinstance(v, bytes) else v.encode()
-                            for k, v in ASSETS.items()}
+    assert tree(target) == {k: v if isinstance(v, bytes) else v.encode() for k, v in ASSETS.items()}
     assert "post-processed" not in out
 
 
-def test_summary_counts_post_processed_and_verbosity_two_lists_them(static_files,
-                                                                   local_target):
+def test_summary_counts_post_processed_and_verbosity_two_lists_them(static_files, local_target):
     static_files(ASSETS)
     target = local_target("tests.test_hashed.JSModuleManifestStorage")
     out = run(verbosity=2)
     # 14 selected originals copied and post-processed; with their hashed copies
     # and the manifest, 29 files written.
     shipped = len(ASSETS) - len(MEDIA)
-    assert f"{shipped} static files copied to '{target}', {shipped} post-processed " \
+    assert (
+        f"{shipped} static files copied to '{target}', {shipped} post-processed "
         f"({2 * shipped + 1} files, " in out
+    )
     assert "6 files (" in out and "left out by profile 'no-media'" in out
     assert "Post-processed 'css/site.css' as 'css/site." in out
 
@@ -264,8 +289,7 @@ def test_manifest_is_uploaded_last(static_files, local_target, monkeypatch):
     assert order.count("staticfiles.json") == 1
 
 
-def test_hashed_copies_of_large_files_are_links_not_copies(static_files, local_target,
-                                                          monkeypatch):
+def test_hashed_copies_of_large_files_are_links_not_copies(static_files, local_target, monkeypatch):
     src = static_files(ASSETS)
     local_target("tests.test_hashed.JSModuleManifestStorage")
     seen = {}
@@ -273,8 +297,9 @@ def test_hashed_copies_of_large_files_are_links_not_copies(static_files, local_t
 
     def spy(self, source):
         if source.dest.startswith("media/intro."):
-            seen[source.dest] = os.path.samefile(source.storage.path(source.path),
-                                                 src / "media/intro.mp4")
+            seen[source.dest] = os.path.samefile(
+                source.storage.path(source.path), src / "media/intro.mp4"
+            )
         return real(self, source)
 
     monkeypatch.setattr(LocalBackend, "write", spy)
@@ -282,8 +307,7 @@ def test_hashed_copies_of_large_files_are_links_not_copies(static_files, local_t
     assert len(seen) == 2 and all(seen.values()), seen
 
 
-def test_dry_run_lists_hashed_names_and_writes_nothing(static_files, local_target,
-                                                       staging_dirs):
+def test_dry_run_lists_hashed_names_and_writes_nothing(static_files, local_target, staging_dirs):
     static_files(ASSETS)
     target = local_target("tests.test_hashed.JSModuleManifestStorage")
     out = run("--dry-run")
@@ -302,16 +326,22 @@ def test_missing_reference_fails_before_any_upload(static_files, local_target, s
     message = str(info.value)
     assert message.startswith("Post-processing 'css/broken.css' failed, so nothing was uploaded")
     # Django's own words, naming the target's class rather than the staging one.
-    assert ("The file 'img/missing.png' could not be found with "
-            "<JSModuleManifestStorage, staged locally>.") in message
+    assert (
+        "The file 'img/missing.png' could not be found with "
+        "<JSModuleManifestStorage, staged locally>."
+    ) in message
     assert not target.exists()
     assert staging_dirs() == []
 
 
 def test_staging_is_removed_when_uploads_fail(static_files, settings, tmp_path, staging_dirs):
     static_files(ASSETS)
-    use_storage(settings, "tests.test_hashed.FailingManifestStorage",
-                location=str(tmp_path / "target"), fail=["js/app.js"])
+    use_storage(
+        settings,
+        "tests.test_hashed.FailingManifestStorage",
+        location=str(tmp_path / "target"),
+        fail=["js/app.js"],
+    )
     with pytest.raises(CommandError, match="1 of 29 files failed to upload") as raised:
         run()
     assert "27 files uploaded; 1 held back until the others land" in str(raised.value)
@@ -326,9 +356,12 @@ class FailingManifestStorage(FailingMixin, JSModuleManifestStorage):
 
 def test_a_separate_manifest_storage_is_refused(static_files, settings, tmp_path):
     static_files(ASSETS)
-    use_storage(settings, "tests.test_hashed.JSModuleManifestStorage",
-                location=str(tmp_path / "target"),
-                manifest_storage=ManifestStaticFilesStorage(location=str(tmp_path)))
+    use_storage(
+        settings,
+        "tests.test_hashed.JSModuleManifestStorage",
+        location=str(tmp_path / "target"),
+        manifest_storage=ManifestStaticFilesStorage(location=str(tmp_path)),
+    )
     with pytest.raises(CommandError, match="separate manifest_storage"):
         run()
     assert not (tmp_path / "target").exists()
@@ -366,12 +399,16 @@ def test_smart_mode_skips_unchanged_hashed_files(static_files, local_target, ref
     # A changed image changes its hashed name, the CSS that names it, and the manifest.
     (src / "img/bg.png").write_bytes(b"\x89PNG\r\n\x1a\nnew")
     changed = run("--smart", "--profile", "full", verbosity=2)
-    uploaded = {line.split("'")[1] for line in changed.splitlines()
-                if line.startswith("Copying '")}
+    uploaded = {line.split("'")[1] for line in changed.splitlines() if line.startswith("Copying '")}
     expected = reference("tests.test_hashed.JSModuleManifestStorage")
     paths = json.loads(expected["staticfiles.json"])["paths"]
-    assert uploaded == {"img/bg.png", paths["img/bg.png"], paths["css/base.css"],
-                        paths["css/site.css"], "staticfiles.json"}
+    assert uploaded == {
+        "img/bg.png",
+        paths["img/bg.png"],
+        paths["css/base.css"],
+        paths["css/site.css"],
+        "staticfiles.json",
+    }
     landed = tree(target)
     landed.pop(".collectstupid/manifest.json")
     # Old hashed copies stay (collectstatic also never deletes them).
@@ -394,6 +431,7 @@ def test_files_without_a_local_path_are_staged_by_copy(tmp_path):
 
 # --- against the real S3 server, counting every botocore call ----------------
 
+
 class JSModuleS3Storage(S3ManifestStaticStorage):
     support_js_module_import_aggregation = True
 
@@ -403,8 +441,10 @@ def s3_hashed(s3_storage_settings, settings) -> dict:
     """JSModuleS3Storage on the test bucket, under the location 'static'."""
     config = settings.STORAGES["staticfiles"]
     options = {**config.get("OPTIONS", {}), "location": "static"}
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "tests.test_hashed.JSModuleS3Storage", "OPTIONS": options}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "tests.test_hashed.JSModuleS3Storage", "OPTIONS": options},
+    }
     return options
 
 
@@ -419,7 +459,8 @@ def bucket(client, name: str) -> dict[str, bytes]:
 
 
 def test_s3_matches_collectstatic_with_one_put_per_object_and_no_reads(
-        static_files, reference, s3_hashed, s3_client, s3_bucket, botocore_calls):
+    static_files, reference, s3_hashed, s3_client, s3_bucket, botocore_calls
+):
     static_files(ASSETS)
     expected = reference("tests.test_hashed.JSModuleManifestStorage")
     ops, out = counted(botocore_calls, "--profile", "full")
@@ -432,8 +473,7 @@ def test_s3_matches_collectstatic_with_one_put_per_object_and_no_reads(
     assert bucket(s3_client, s3_bucket) == expected
 
 
-def test_s3_split_deploy(static_files, reference, s3_hashed, s3_client, s3_bucket,
-                         botocore_calls):
+def test_s3_split_deploy(static_files, reference, s3_hashed, s3_client, s3_bucket, botocore_calls):
     static_files(ASSETS)
     expected = reference("tests.test_hashed.JSModuleManifestStorage")
     media = media_keys(expected, json.loads(expected["staticfiles.json"])["paths"])
@@ -445,8 +485,9 @@ def test_s3_split_deploy(static_files, reference, s3_hashed, s3_client, s3_bucke
     assert bucket(s3_client, s3_bucket) == expected
 
 
-def test_s3_errors_and_no_post_process(static_files, s3_hashed, s3_client, s3_bucket,
-                                       botocore_calls):
+def test_s3_errors_and_no_post_process(
+    static_files, s3_hashed, s3_client, s3_bucket, botocore_calls
+):
     static_files({**ASSETS, "css/broken.css": "a { background: url(../img/missing.png); }"})
     botocore_calls.reset()
     with pytest.raises(CommandError, match="could not be found with <JSModuleS3Storage, "):

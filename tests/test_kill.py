@@ -38,7 +38,8 @@ def write_tree(root, files) -> None:
 
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_a_deploy_killed_at_any_instant_leaves_nothing_the_next_deploy_trusts_wrongly(
-        point, static_files, s3_storage_settings_factory, s3_proxy):
+    point, static_files, s3_storage_settings_factory, s3_proxy
+):
     # Above boto3's 8 MB threshold: a multipart upload of two parts.
     v1 = {**small_files(30), "media/film.mp4": os.urandom(9 * MiB)}
     v2 = {name: b"/* v2 */" + data for name, data in v1.items()}
@@ -92,7 +93,8 @@ LOCAL_KILL_POINTS = {
 
 @pytest.mark.parametrize("point", LOCAL_KILL_POINTS)
 def test_a_local_deploy_killed_at_any_instant_is_made_exact_by_the_next(
-        point, static_files, static_root, tmp_path):
+    point, static_files, static_root, tmp_path
+):
     v1 = small_files(30)
     v2 = {name: b"/* v2 */" + data for name, data in v1.items()}
     src = static_files(v1)

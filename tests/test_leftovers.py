@@ -23,7 +23,8 @@ USER, PASSWORD = "deployuser7q", "pAsS-w0rd-9z"
 
 
 def test_an_endpoint_with_credentials_is_redacted_in_every_message(
-        static_files, s3_storage_settings_factory, tmp_path, caplog, no_backoff):
+    static_files, s3_storage_settings_factory, tmp_path, caplog, no_backoff
+):
     static_files({f"css/f{i}.css": b".c {}" for i in range(3)})
     port = pick_ports(1)[0]  # nothing listens there
     s3_storage_settings_factory(endpoint_url=f"http://{USER}:{PASSWORD}@127.0.0.1:{port}")
@@ -31,50 +32,74 @@ def test_an_endpoint_with_credentials_is_redacted_in_every_message(
     report = tmp_path / "report.json"
     out, err = StringIO(), StringIO()
     with pytest.raises(CommandError) as raised:
-        call_command("collectstupid", "--smart", "--report-json", str(report),
-                     interactive=False, verbosity=3, stdout=out, stderr=err)
-    printed = [out.getvalue(), err.getvalue(), str(raised.value), report.read_text(),
-               *(r.getMessage() for r in caplog.records)]
+        call_command(
+            "collectstupid",
+            "--smart",
+            "--report-json",
+            str(report),
+            interactive=False,
+            verbosity=3,
+            stdout=out,
+            stderr=err,
+        )
+    printed = [
+        out.getvalue(),
+        err.getvalue(),
+        str(raised.value),
+        report.read_text(),
+        *(r.getMessage() for r in caplog.records),
+    ]
     for text in printed:
         assert USER not in text and PASSWORD not in text, text
     # The URL is still named, so the reader knows where the run tried to connect.
     assert f'Could not connect to the endpoint URL: "http://***@127.0.0.1:{port}/' in (
-        str(raised.value))
+        str(raised.value)
+    )
     assert f"http://***@127.0.0.1:{port}/" in err.getvalue()  # the manifest read's warning
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("http://u:p@host:9000/b/k", "http://***@host:9000/b/k"),
-    ('"https://key@s3.example.com/x"', '"https://***@s3.example.com/x"'),
-    ("https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F1"
-     "&X-Amz-Signature=abc123&x-id=GetObject",
-     "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=***"
-     "&X-Amz-Signature=***&x-id=GetObject"),
-    ("/k?AWSAccessKeyId=AKIA1&Signature=s%2Fg&Expires=1", "/k?AWSAccessKeyId=***&Signature=***"
-     "&Expires=1"),
-    ("s3://bucket/static and user@example.com", "s3://bucket/static and user@example.com"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("http://u:p@host:9000/b/k", "http://***@host:9000/b/k"),
+        ('"https://key@s3.example.com/x"', '"https://***@s3.example.com/x"'),
+        (
+            "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F1"
+            "&X-Amz-Signature=abc123&x-id=GetObject",
+            "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=***"
+            "&X-Amz-Signature=***&x-id=GetObject",
+        ),
+        (
+            "/k?AWSAccessKeyId=AKIA1&Signature=s%2Fg&Expires=1",
+            "/k?AWSAccessKeyId=***&Signature=***&Expires=1",
+        ),
+        ("s3://bucket/static and user@example.com", "s3://bucket/static and user@example.com"),
+    ],
+)
 def test_redact_hides_credentials_in_urls_and_nothing_else(text, expected):
     assert redact(text) == expected
 
 
 def test_a_manifest_write_whose_every_answer_was_lost_but_landed_is_reported_written(
-        static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, no_backoff, monkeypatch,
-        tmp_path):
+    static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, no_backoff, monkeypatch, tmp_path
+):
     files = {f"css/f{i}.css": f".c{i} {{}}".encode() for i in range(3)}
     static_files(files)
     target = s3_storage_settings_factory(
         endpoint_url=s3_proxy.endpoint_url,
-        client_config=client_config(read_timeout=1,
-                                    retries={"mode": "standard", "total_max_attempts": 3}))
+        client_config=client_config(
+            read_timeout=1, retries={"mode": "standard", "total_max_attempts": 3}
+        ),
+    )
     target.client.put_object(Bucket=target.bucket, Key="warm-up", Body=b"")  # see test_faults
     real_finish = smart.SmartRun.finish
 
     def finish(self: smart.SmartRun, result: Any) -> str | None:
         # Every attempt of the manifest write: the first lands, the retries are
         # refused (412), and no answer reaches the client in time.
-        s3_proxy.faults = FaultPlan(stall_ratio=1, stall_seconds=3, max_faults=3,
-                                    only_operations={"PutObject"})
+        s3_proxy.faults = FaultPlan(
+            stall_ratio=1, stall_seconds=3, max_faults=3, only_operations={"PutObject"}
+        )
         return real_finish(self, result)
 
     monkeypatch.setattr(smart.SmartRun, "finish", finish)

@@ -44,11 +44,15 @@ def test_copies_replace_links_without_writing_through_them(static_files, setting
 
 
 def test_link_with_hashed_names_copies_what_staging_made(static_files, settings, tmp_path):
-    src = static_files({"css/site.css": "body { background: url(../img/bg.png) }",
-                        "img/bg.png": b"\x89PNGbg"})
+    src = static_files(
+        {"css/site.css": "body { background: url(../img/bg.png) }", "img/bg.png": b"\x89PNGbg"}
+    )
     root = tmp_path / "target"
-    use_storage(settings, "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
-                location=str(root))
+    use_storage(
+        settings,
+        "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+        location=str(root),
+    )
     run("--link")
     paths = json.loads((root / "staticfiles.json").read_text())["paths"]
     assert os.readlink(root / "img/bg.png") == str(src / "img/bg.png")
@@ -60,12 +64,16 @@ def test_link_with_hashed_names_copies_what_staging_made(static_files, settings,
     assert set(tree(root)) == {"css/site.css", "img/bg.png", "staticfiles.json", *paths.values()}
 
 
-def test_link_to_s3_is_refused_before_anything_is_written(static_files, s3_storage_settings,
-                                                         botocore_calls):
+def test_link_to_s3_is_refused_before_anything_is_written(
+    static_files, s3_storage_settings, botocore_calls
+):
     static_files(ASSETS)
     botocore_calls.reset()
-    with pytest.raises(CommandError, match=r"Can't symlink to a remote destination\. The "
-                       r"staticfiles storage \(s3://.*\) has no local paths"):
+    with pytest.raises(
+        CommandError,
+        match=r"Can't symlink to a remote destination\. The "
+        r"staticfiles storage \(s3://.*\) has no local paths",
+    ):
         run("--link")
     assert dict(botocore_calls.operations) == {}
     assert s3_storage_settings.keys() == set()

@@ -28,8 +28,11 @@ def deployed(root) -> dict:
 def test_loaded_storage_gets_the_new_manifest(static_files, settings, tmp_path):
     src = static_files(SITE)
     root = tmp_path / "target"
-    use_storage(settings, "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
-                location=str(root))
+    use_storage(
+        settings,
+        "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+        location=str(root),
+    )
     run()
     first = static("css/site.css")
     assert first == "/static/" + deployed(root)["paths"]["css/site.css"]
@@ -46,8 +49,12 @@ def test_loaded_storage_gets_the_new_manifest(static_files, settings, tmp_path):
 def test_failed_deploy_leaves_the_loaded_manifest_alone(static_files, settings, tmp_path):
     static_files(SITE)
     root = tmp_path / "target"
-    use_storage(settings, "tests.test_loaded_manifest.FailingManifestStorage",
-                location=str(root), fail=["img/bg.png"])
+    use_storage(
+        settings,
+        "tests.test_loaded_manifest.FailingManifestStorage",
+        location=str(root),
+        fail=["img/bg.png"],
+    )
     assert staticfiles_storage.hashed_files == {}  # loaded before the deploy
     with pytest.raises(CommandError, match="1 of 5 files failed"):
         run("--threads", "1")
@@ -55,8 +62,9 @@ def test_failed_deploy_leaves_the_loaded_manifest_alone(static_files, settings, 
     assert not (root / "staticfiles.json").exists()
 
 
-def test_unloaded_s3_storage_is_not_loaded_by_the_deploy(static_files, s3_storage_settings,
-                                                         settings, botocore_calls):
+def test_unloaded_s3_storage_is_not_loaded_by_the_deploy(
+    static_files, s3_storage_settings, settings, botocore_calls
+):
     options = settings.STORAGES["staticfiles"]["OPTIONS"]
     use_storage(settings, "storages.backends.s3.S3ManifestStaticStorage", **options)
     static_files(SITE)
@@ -66,8 +74,9 @@ def test_unloaded_s3_storage_is_not_loaded_by_the_deploy(static_files, s3_storag
     assert staticfiles_storage._wrapped is empty
 
 
-def test_loaded_s3_storage_is_updated_without_a_request(static_files, s3_storage_settings,
-                                                        settings, botocore_calls):
+def test_loaded_s3_storage_is_updated_without_a_request(
+    static_files, s3_storage_settings, settings, botocore_calls
+):
     options = settings.STORAGES["staticfiles"]["OPTIONS"]
     use_storage(settings, "storages.backends.s3.S3ManifestStaticStorage", **options)
     static_files(SITE)
@@ -76,6 +85,4 @@ def test_loaded_s3_storage_is_updated_without_a_request(static_files, s3_storage
     assert ops == {"PutObject": 5}
     hashed_files = dict(staticfiles_storage.hashed_files)
     assert set(hashed_files) == set(SITE)
-    assert staticfiles_storage.load_manifest() == (hashed_files,
-                                                   staticfiles_storage.manifest_hash)
-
+    assert staticfiles_storage.load_manifest() == (hashed_files, staticfiles_storage.manifest_hash)

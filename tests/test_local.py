@@ -42,7 +42,8 @@ ASSETS: dict[str, str | bytes] = {
         'body { background: url("../img/bg.png"); }\n'
         ".logo { background: url(../img/logo.svg#mark); }\n"
         "@font-face { src: url('../fonts/icons.woff2?#iefix') format('woff2'); }\n"
-        + TEXT + "/*# sourceMappingURL=site.css.map */\n"
+        + TEXT
+        + "/*# sourceMappingURL=site.css.map */\n"
     ),
     "css/site.css.map": '{"version": 3, "file": "site.css", "mappings": "AAAA"}',
     "css/base.css": "html { color: black; }\n" + TEXT,
@@ -67,14 +68,18 @@ def no_media_patterns() -> list[str]:
 
 
 def use_storage(settings, backend: str, root: Path) -> None:
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": backend, "OPTIONS": {"location": str(root)}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": backend, "OPTIONS": {"location": str(root)}},
+    }
 
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under root with its bytes and permission bits."""
-    return {name: (data, stat.S_IMODE((root / name).stat().st_mode))
-            for name, data in tree(root).items()}
+    return {
+        name: (data, stat.S_IMODE((root / name).stat().st_mode))
+        for name, data in tree(root).items()
+    }
 
 
 def collectstatic(settings, backend: str, root: Path, *args: str) -> tuple[dict, str]:
@@ -103,12 +108,12 @@ def project(static_files, tmp_path):
 
 def leftovers(roots: Path) -> list[str]:
     """Staging folders or temporary files a run left beside or inside the targets."""
-    return sorted(str(p.relative_to(roots)) for p in roots.rglob("*")
-                  if "collectstupid" in p.name)
+    return sorted(str(p.relative_to(roots)) for p in roots.rglob("*") if "collectstupid" in p.name)
 
 
-def same_as_collectstatic(settings, backend: str, project: Path, profile: str,
-                          expected: dict, theirs: str) -> Path:
+def same_as_collectstatic(
+    settings, backend: str, project: Path, profile: str, expected: dict, theirs: str
+) -> Path:
     """Deploy with the profile; STATIC_ROOT and the summary's numbers are collectstatic's."""
     target = project / "ours"
     use_storage(settings, backend, target)
@@ -142,9 +147,9 @@ def test_no_media_matches_collectstatic_ignoring_media(settings, project, backen
     assert snapshot(target) == full
 
 
-def test_what_post_processing_wrote_is_linked_and_originals_are_copied(settings, project,
-                                                                       static_files,
-                                                                       monkeypatch):
+def test_what_post_processing_wrote_is_linked_and_originals_are_copied(
+    settings, project, static_files, monkeypatch
+):
     expected, _ = collectstatic(settings, MANIFEST, project / "collectstatic")
     target = project / "ours"
     use_storage(settings, MANIFEST, target)
@@ -171,8 +176,9 @@ def test_what_post_processing_wrote_is_linked_and_originals_are_copied(settings,
         assert (target / name).stat().st_nlink == 1, name
 
 
-def test_whitenoise_compresses_each_content_once_and_nothing_left_out(settings, project,
-                                                                      monkeypatch):
+def test_whitenoise_compresses_each_content_once_and_nothing_left_out(
+    settings, project, monkeypatch
+):
     compressed = []
     real = Compressor.compress_brotli
 
@@ -219,4 +225,3 @@ def test_a_file_that_cannot_land_holds_the_manifest_back(settings, project):
     assert "js/vendor.js: IsADirectoryError" in str(raised.value)
     assert not (target / "staticfiles.json").exists()
     assert leftovers(project) == []
-

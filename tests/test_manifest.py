@@ -43,23 +43,43 @@ def test_dumps_loads_round_trip_and_is_stable():
     assert doc["version"] == VERSION
 
 
-@pytest.mark.parametrize(("data", "why"), [
-    (b"{not json", "not valid JSON"),
-    (b"\xff\xfe", "not valid JSON"),
-    (b"[]", "not written by collectstupid"),
-    (b'{"files": {}}', "not written by collectstupid"),
-    (json.dumps({"format": FORMAT, "version": 99, "files": {}}).encode(),
-     "format version 99"),
-    (json.dumps({"format": FORMAT, "version": 1, "files": []}).encode(),
-     "'files', 'pending' or 'profiles' is not a mapping"),
-    (json.dumps({"format": FORMAT, "version": 2, "files": {},
-                 "pending": {"a": {"runs": {"r": "x"}, "contended": False}}}).encode(),
-     "pending entry for 'a'"),
-    (json.dumps({"format": FORMAT, "version": 1,
-                 "files": {"a": {"sha256": "x", "size": 1}}}).encode(), "entry for 'a'"),
-    (json.dumps({"format": FORMAT, "version": 1,
-                 "files": {"a": {"sha256": "0" * 64, "size": True}}}).encode(), "entry for 'a'"),
-])
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b"[]", "not written by collectstupid"),
+        (b'{"files": {}}', "not written by collectstupid"),
+        (json.dumps({"format": FORMAT, "version": 99, "files": {}}).encode(), "format version 99"),
+        (
+            json.dumps({"format": FORMAT, "version": 1, "files": []}).encode(),
+            "'files', 'pending' or 'profiles' is not a mapping",
+        ),
+        (
+            json.dumps(
+                {
+                    "format": FORMAT,
+                    "version": 2,
+                    "files": {},
+                    "pending": {"a": {"runs": {"r": "x"}, "contended": False}},
+                }
+            ).encode(),
+            "pending entry for 'a'",
+        ),
+        (
+            json.dumps(
+                {"format": FORMAT, "version": 1, "files": {"a": {"sha256": "x", "size": 1}}}
+            ).encode(),
+            "entry for 'a'",
+        ),
+        (
+            json.dumps(
+                {"format": FORMAT, "version": 1, "files": {"a": {"sha256": "0" * 64, "size": True}}}
+            ).encode(),
+            "entry for 'a'",
+        ),
+    ],
+)
 def test_loads_rejects_anything_it_did_not_write(data, why):
     with pytest.raises(ManifestFormatError, match=why):
         manifest.loads(data)
@@ -75,8 +95,10 @@ def test_announcing_stops_vouching_and_marks_the_paths_pending():
     before = Contents({"css/a.css": OLD, "media/a.mp4": OLD})
     after = announce(before, A, ["css/a.css", "css/new.css"])
     assert after.entries == {"media/a.mp4": OLD}
-    assert after.pending == {"css/a.css": Pending({"a": A.started}),
-                             "css/new.css": Pending({"a": A.started})}
+    assert after.pending == {
+        "css/a.css": Pending({"a": A.started}),
+        "css/new.css": Pending({"a": A.started}),
+    }
 
 
 def test_settling_records_what_landed_and_forgets_what_did_not():
@@ -91,11 +113,13 @@ def test_two_runs_writing_one_path_at_once_leave_it_unvouched_whoever_ends_first
     for first, second in ((A, B), (B, A)):
         contents = announce(announce(Contents({"x": OLD, "y": OLD}), A, ["x"]), B, ["x", "y"])
         assert contents.pending["x"].contended
-        contents, conflicts = settle(contents, first, ["x"] if first is A else ["x", "y"],
-                                     {"x": MINE, "y": MINE})
+        contents, conflicts = settle(
+            contents, first, ["x"] if first is A else ["x", "y"], {"x": MINE, "y": MINE}
+        )
         assert "x" not in contents.entries and conflicts == ["x"]
-        contents, conflicts = settle(contents, second, ["x"] if second is A else ["x", "y"],
-                                     {"x": THEIRS, "y": THEIRS})
+        contents, conflicts = settle(
+            contents, second, ["x"] if second is A else ["x", "y"], {"x": THEIRS, "y": THEIRS}
+        )
         assert "x" not in contents.entries and "x" not in contents.pending
         assert conflicts == ["x"]
         assert contents.entries["y"] in (MINE, THEIRS)
@@ -177,8 +201,7 @@ def test_a_rewrite_that_changes_nothing_writes_nothing():
 def test_a_rewrite_applies_itself_again_onto_what_another_run_wrote():
     store = FakeStore(announce(Contents({"media/a.mp4": OLD}), A, ["css/a.css"]))
     current = store.read()
-    store.before_write = lambda: store.put(Contents(
-        {"media/a.mp4": THEIRS}, dict(current.pending)))
+    store.before_write = lambda: store.put(Contents({"media/a.mp4": THEIRS}, dict(current.pending)))
     published, written = rewrite(store, current, settling(A, ["css/a.css"], {"css/a.css": MINE}))
     assert published.written and published.attempts == 2
     assert manifest.loads(store.data) == Contents({"css/a.css": MINE, "media/a.mp4": THEIRS})
@@ -218,11 +241,11 @@ def test_s3_racing_runs_of_different_content_drop_the_entry(s3_storage_settings)
     rewrite(store, store.read(), lambda c: (Contents({"app.js": OLD, "logo.png": OLD}), []))
     # Two commits both upload app.js at once: nobody knows whose PUT landed last.
     _, run_a = rewrite(store, store.read(), lambda c: (announce(c, A, ["app.js"]), []))
-    _, run_b = rewrite(store, store.read(),
-                       lambda c: (announce(c, B, ["app.js", "logo.png"]), []))
+    _, run_b = rewrite(store, store.read(), lambda c: (announce(c, B, ["app.js", "logo.png"]), []))
     first, _ = rewrite(store, run_a, settling(A, ["app.js"], {"app.js": MINE}))
-    second, _ = rewrite(store, run_b, settling(B, ["app.js", "logo.png"],
-                                               {"app.js": THEIRS, "logo.png": THEIRS}))
+    second, _ = rewrite(
+        store, run_b, settling(B, ["app.js", "logo.png"], {"app.js": THEIRS, "logo.png": THEIRS})
+    )
     # Each final write finds the other's change since it last wrote, and merges.
     assert first.written and first.attempts == 2 and first.conflicts == ("app.js",)
     assert second.written and second.attempts == 2 and second.conflicts == ("app.js",)
@@ -234,8 +257,13 @@ def test_the_s3_manifest_store_makes_a_plain_client_not_the_storages_resource(mo
         raise AssertionError("the storage's boto3 resource was built")
 
     monkeypatch.setattr(S3Storage, "connection", property(no_resource))
-    storage = S3Storage(bucket_name="b", endpoint_url="http://127.0.0.1:9", access_key="k",
-                        secret_key="s", region_name="eu-west-1")
+    storage = S3Storage(
+        bucket_name="b",
+        endpoint_url="http://127.0.0.1:9",
+        access_key="k",
+        secret_key="s",
+        region_name="eu-west-1",
+    )
     store = backend_for(storage).manifest_store(MANIFEST)
     assert isinstance(store, S3ManifestStore)
     # One client for the store's requests, from the storage's own settings.
@@ -245,10 +273,10 @@ def test_the_s3_manifest_store_makes_a_plain_client_not_the_storages_resource(mo
     assert client.meta.endpoint_url == "http://127.0.0.1:9"
 
 
-
 def test_a_version_1_manifest_is_still_read():
-    data = json.dumps({"format": FORMAT, "version": 1,
-                       "files": {"a.css": {"sha256": "0" * 64, "size": 3}}}).encode()
+    data = json.dumps(
+        {"format": FORMAT, "version": 1, "files": {"a.css": {"sha256": "0" * 64, "size": 3}}}
+    ).encode()
     assert manifest.loads(data) == Contents({"a.css": Entry("0" * 64, 3)})
 
 

@@ -137,9 +137,18 @@ def test_wheel_ships_the_app_and_profiles_and_nothing_else(dists: dict[str, Path
 def test_sdist_carries_what_the_tests_need(dists: dict[str, Path]) -> None:
     with tarfile.open(dists["sdist"]) as archive:
         names = {n.split("/", 1)[1] for n in archive.getnames() if "/" in n}
-    for needed in ("pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "tox.ini",
-                   "profiles/no-media.yaml", "tests/conftest.py", "s3local/server.py",
-                   "example/manage.py", "collectstupid/__init__.py"):
+    for needed in (
+        "pyproject.toml",
+        "README.md",
+        "CHANGELOG.md",
+        "LICENSE",
+        "tox.ini",
+        "profiles/no-media.yaml",
+        "tests/conftest.py",
+        "s3local/server.py",
+        "example/manage.py",
+        "collectstupid/__init__.py",
+    ):
         assert needed in names
     assert not [n for n in names if n.startswith((".venv/", ".tox/", ".git/"))]
 
@@ -150,8 +159,16 @@ def installed(dists: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) 
     venv = tmp_path_factory.mktemp("venv")
     run(sys.executable, "-m", "venv", venv)
     python = venv / "bin" / "python"
-    run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        f"{dists['wheel']}[s3]", f"Django=={django.__version__}")
+    run(
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        f"{dists['wheel']}[s3]",
+        f"Django=={django.__version__}",
+    )
     return venv
 
 

@@ -10,8 +10,15 @@ from collectstupid.profile_files import builtin_dir
 from collectstupid.profiles import BUILTIN, get_profile, load_catalog, load_profiles
 
 MEDIA = ["a/song.mp3", "b/clip.mp4", "intro.MP4", "x/y/z.webm", "sound.WAV", "v.mov"]
-NOT_MEDIA = ["css/site.css", "js/app.js", "img/logo.png", "fonts/a.woff2", "mp3/readme.txt",
-             "data.json", "clip.mp4.map"]
+NOT_MEDIA = [
+    "css/site.css",
+    "js/app.js",
+    "img/logo.png",
+    "fonts/a.woff2",
+    "mp3/readme.txt",
+    "data.json",
+    "clip.mp4.map",
+]
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -45,8 +52,10 @@ def test_no_media_keeps_everything_else(path):
 def test_media_only_is_the_exact_complement_of_no_media():
     data = {p.stem: yaml.safe_load(p.read_text()) for p in builtin_dir().glob("*.yaml")}
     # One list of media patterns: media-only is built from no-media's, not a copy of it.
-    assert data["media-only"] == {"description": data["media-only"]["description"],
-                                  "complement_of": "no-media"}
+    assert data["media-only"] == {
+        "description": data["media-only"]["description"],
+        "complement_of": "no-media",
+    }
     profiles = load_profiles()
     for path in MEDIA + NOT_MEDIA + ["weird dir/x.Mp3", "deep/a.b.c.flac", ".hidden.ogg"]:
         selected = [profiles[n].select(path) for n in ("no-media", "media-only")]
@@ -167,10 +176,14 @@ UPPER_MEDIA = ["shop/media/CLIP.MP4", "a/SONG.MP3", "Intro.Mov", "x/THEME.WAV", 
 
 @pytest.mark.parametrize("builtin", ["no-media", "media-only", "full"])
 @pytest.mark.parametrize("child_case", ["false", "true"])
-def test_a_child_never_changes_the_letter_case_of_its_parents_patterns(tmp_path, builtin,
-                                                                       child_case):
-    write(tmp_path, "child.yaml", f"extends: {builtin}\nignore_case: {child_case}\n"
-          "exclude: ['*.map']\n")
+def test_a_child_never_changes_the_letter_case_of_its_parents_patterns(
+    tmp_path, builtin, child_case
+):
+    write(
+        tmp_path,
+        "child.yaml",
+        f"extends: {builtin}\nignore_case: {child_case}\nexclude: ['*.map']\n",
+    )
     profiles = load_profiles([tmp_path])
     for path in UPPER_MEDIA + MEDIA + NOT_MEDIA:
         expected = profiles[builtin].select(path) and not path.endswith(".map")

@@ -13,13 +13,17 @@ from collectstupid.errors import ProfileError
 from collectstupid.profile_files import KEYS
 from collectstupid.profiles import load_profiles
 
-scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(
-    max_size=12
+scalars = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                      | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
-documents = st.dictionaries(st.sampled_from(sorted(KEYS)) | st.text(max_size=8), values,
-                            max_size=5)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+documents = st.dictionaries(st.sampled_from(sorted(KEYS)) | st.text(max_size=8), values, max_size=5)
 
 
 def load(text: str) -> None:

@@ -26,8 +26,9 @@ E = Entry("0" * 64, 1)
 NOW = 2_000_000_000.0
 
 
-def shipped(*paths: str, hashed: tuple[str, ...] = (), keep: int = 2,
-            profile: str = "p") -> Shipped:
+def shipped(
+    *paths: str, hashed: tuple[str, ...] = (), keep: int = 2, profile: str = "p"
+) -> Shipped:
     return Shipped(profile, frozenset(paths) | frozenset(hashed), frozenset(hashed), keep)
 
 
@@ -44,8 +45,9 @@ def test_first_deploy_of_a_profile_dooms_nothing_it_did_not_record():
 
 
 def test_an_unhashed_path_no_longer_shipped_is_doomed_at_once():
-    contents, _ = manifest.record_deploy(Contents({"a.css": E, "b.css": E}),
-                                         shipped("a.css", "b.css"), True, NAME)
+    contents, _ = manifest.record_deploy(
+        Contents({"a.css": E, "b.css": E}), shipped("a.css", "b.css"), True, NAME
+    )
     after, doomed = manifest.record_deploy(contents, shipped("b.css"), True, NAME)
     assert doomed == ["a.css"]
     assert "a.css" not in after.entries  # the same write stops vouching for it
@@ -57,26 +59,32 @@ def test_hashed_copies_survive_the_last_keep_deploys():
     doomed_by_deploy = []
     for n in range(1, 5):
         contents, doomed = manifest.record_deploy(
-            contents, shipped("site.css", hashed=(f"site.{n}.css",)), True, NAME)
+            contents, shipped("site.css", hashed=(f"site.{n}.css",)), True, NAME
+        )
         contents = manifest.forget_deleted(contents, "p", doomed)
         doomed_by_deploy.append(doomed)
     assert doomed_by_deploy == [[], [], ["site.1.css"], ["site.2.css"]]
     assert contents.profiles["p"].hashed == (frozenset({"site.4.css"}), frozenset({"site.3.css"}))
     # The same deploy again does not push the history: nothing more goes.
     again, doomed = manifest.record_deploy(
-        contents, shipped("site.css", hashed=("site.4.css",)), True, NAME)
+        contents, shipped("site.css", hashed=("site.4.css",)), True, NAME
+    )
     assert doomed == [] and again == contents
     # Keeping one deploy only: the previous deploy's copies go now.
     _, doomed = manifest.record_deploy(
-        contents, shipped("site.css", hashed=("site.4.css",), keep=1), True, NAME)
+        contents, shipped("site.css", hashed=("site.4.css",), keep=1), True, NAME
+    )
     assert doomed == ["site.3.css"]
 
 
 def test_never_doomed_other_profiles_paths_live_pending_paths_or_the_manifest():
-    contents = Contents(profiles={
-        "p": Record(frozenset({"a", "b", "c", NAME, "../up", "d", "e"}), (), frozenset()),
-        "other": Record(frozenset({"a"}), (frozenset({"b"}),), frozenset()),
-    }, pending={"c": Pending({"live": time.time()}), "e": Pending({"dead": 0.0})})
+    contents = Contents(
+        profiles={
+            "p": Record(frozenset({"a", "b", "c", NAME, "../up", "d", "e"}), (), frozenset()),
+            "other": Record(frozenset({"a"}), (frozenset({"b"}),), frozenset()),
+        },
+        pending={"c": Pending({"live": time.time()}), "e": Pending({"dead": 0.0})},
+    )
     after, doomed = manifest.record_deploy(contents, shipped("x"), True, NAME)
     assert doomed == ["d", "e"]  # a dead run's marker protects nothing
     # Another profile's paths are its own now; a pending one is tried again later.
@@ -94,8 +102,11 @@ def test_without_prune_the_record_keeps_stale_paths_and_their_entries():
 
 
 def test_forgetting_a_deleted_path_unvouches_any_write_that_raced_the_delete():
-    contents = Contents({"a": E, "b": E}, {"a": Pending({"r": NOW})},
-                        {"p": Record(frozenset(), (), frozenset({"a", "c"}))})
+    contents = Contents(
+        {"a": E, "b": E},
+        {"a": Pending({"r": NOW})},
+        {"p": Record(frozenset(), (), frozenset({"a", "c"}))},
+    )
     after = manifest.forget_deleted(contents, "p", ["a"])
     assert after.entries == {"b": E}
     assert after.pending == {"a": Pending({"r": NOW}, contended=True)}
@@ -103,15 +114,22 @@ def test_forgetting_a_deleted_path_unvouches_any_write_that_raced_the_delete():
 
 
 def test_format_3_round_trips_and_version_2_is_still_read():
-    profiles = {"p": Record(frozenset({"a", "s.1.css"}), (frozenset({"s.1.css"}),),
-                            frozenset({"old"}))}
+    profiles = {
+        "p": Record(frozenset({"a", "s.1.css"}), (frozenset({"s.1.css"}),), frozenset({"old"}))
+    }
     data = manifest.dumps({"a": E}, {}, profiles)
     assert json.loads(data)["version"] == 3
     assert manifest.loads(data) == Contents({"a": E}, {}, profiles)
     v2 = json.dumps({"format": FORMAT, "version": 2, "files": {}}).encode()
     assert manifest.loads(v2) == Contents()
-    bad = json.dumps({"format": FORMAT, "version": 3, "files": {},
-                      "profiles": {"p": {"ships": "a", "hashed": [], "stale": []}}}).encode()
+    bad = json.dumps(
+        {
+            "format": FORMAT,
+            "version": 3,
+            "files": {},
+            "profiles": {"p": {"ships": "a", "hashed": [], "stale": []}},
+        }
+    ).encode()
     with pytest.raises(ManifestFormatError, match="record of profile 'p'"):
         manifest.loads(bad)
 
@@ -124,7 +142,8 @@ def stale(target) -> frozenset[str]:
 
 
 def test_s3_prune_after_a_rename_deletes_exactly_the_old_name(
-        static_files, s3_storage_settings, s3_client, botocore_calls):
+    static_files, s3_storage_settings, s3_client, botocore_calls
+):
     target = s3_storage_settings
     src = static_files(ASSETS)
     run("--profile", "full")  # media, shipped by a blind run of another profile
@@ -151,7 +170,8 @@ def test_s3_prune_after_a_rename_deletes_exactly_the_old_name(
 
 @pytest.mark.usefixtures("s3_hashed")
 def test_s3_hashed_copies_of_the_last_n_deploys_survive_and_older_ones_go(
-        static_files, s3_storage_settings, botocore_calls):
+    static_files, s3_storage_settings, botocore_calls
+):
     target = s3_storage_settings
     src = static_files(HASHED_ASSETS)
 
@@ -176,7 +196,8 @@ def test_s3_hashed_copies_of_the_last_n_deploys_survive_and_older_ones_go(
 
 
 def test_s3_nothing_is_pruned_after_a_failed_upload(
-        static_files, s3_storage_settings_factory, s3_proxy, botocore_calls):
+    static_files, s3_storage_settings_factory, s3_proxy, botocore_calls
+):
     target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
     src = static_files(ASSETS)
     run("--prune")
@@ -196,16 +217,21 @@ def test_s3_nothing_is_pruned_after_a_failed_upload(
 
 
 def test_s3_a_failed_delete_is_named_and_the_next_run_retries_it(
-        static_files, s3_storage_settings_factory, s3_proxy, botocore_calls, tmp_path):
+    static_files, s3_storage_settings_factory, s3_proxy, botocore_calls, tmp_path
+):
     target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
     src = static_files(ASSETS)
     run("--prune")
     (src / "css/site.css").rename(src / "css/main.css")
-    s3_proxy.faults = FaultPlan(error_ratio=1, error_statuses=(403,),
-                                only_operations={"DeleteObjects"})
+    s3_proxy.faults = FaultPlan(
+        error_ratio=1, error_statuses=(403,), only_operations={"DeleteObjects"}
+    )
     report = tmp_path / "report.json"
-    with pytest.raises(CommandError, match=r"1 stale file could not be pruned:\n"
-                                           r"  css/site\.css: .*AccessDenied"):
+    with pytest.raises(
+        CommandError,
+        match=r"1 stale file could not be pruned:\n"
+        r"  css/site\.css: .*AccessDenied",
+    ):
         counted(botocore_calls, "--prune", "--report-json", str(report))
     assert botocore_calls.operations["DeleteObjects"] == 1
     assert "css/site.css" in target.names()
@@ -223,7 +249,8 @@ def test_s3_a_failed_delete_is_named_and_the_next_run_retries_it(
 
 
 def test_s3_dry_run_lists_what_would_be_pruned_and_deletes_nothing(
-        static_files, s3_storage_settings, botocore_calls, tmp_path):
+    static_files, s3_storage_settings, botocore_calls, tmp_path
+):
     target = s3_storage_settings
     src = static_files(ASSETS)
     run("--prune")
@@ -238,7 +265,8 @@ def test_s3_dry_run_lists_what_would_be_pruned_and_deletes_nothing(
 
 
 def test_s3_a_path_another_profile_ships_is_never_pruned(
-        static_files, s3_storage_settings, botocore_calls):
+    static_files, s3_storage_settings, botocore_calls
+):
     target = s3_storage_settings
     static_files(ASSETS)
     run("--prune")
@@ -264,13 +292,17 @@ def test_local_disk_prunes_through_the_generic_backend(static_files, static_root
     assert manifest.loads((static_root / MANIFEST).read_bytes()).profiles["no-media"].stale == set()
 
 
-@pytest.mark.parametrize(("args", "setting", "message"), [
-    (["--prune", "--no-smart"], None, "--prune .* cannot be combined with --no-smart"),
-    (["--prune", "--keep-deploys", "0"], None, "--keep-deploys must be a whole number from 1"),
-    (["--prune"], {"KEEP_DEPLOYS": "2"}, r"COLLECTSTUPID\['KEEP_DEPLOYS'\] must be"),
-])
+@pytest.mark.parametrize(
+    ("args", "setting", "message"),
+    [
+        (["--prune", "--no-smart"], None, "--prune .* cannot be combined with --no-smart"),
+        (["--prune", "--keep-deploys", "0"], None, "--keep-deploys must be a whole number from 1"),
+        (["--prune"], {"KEEP_DEPLOYS": "2"}, r"COLLECTSTUPID\['KEEP_DEPLOYS'\] must be"),
+    ],
+)
 def test_bad_prune_options_are_refused_before_any_request(
-        static_files, s3_storage_settings, botocore_calls, settings, args, setting, message):
+    static_files, s3_storage_settings, botocore_calls, settings, args, setting, message
+):
     static_files(ASSETS)
     if setting:
         settings.COLLECTSTUPID = setting

@@ -21,8 +21,13 @@ def test_report_shows_retries():
     assert "1 request retried after transient errors" in report.render(summary)
     data = report.report_data(plan, result, "s3://b", dry_run=False)
     assert data["retries"] == 1
-    assert data["files"][0] == {"destination": "a", "bytes": 10, "status": UPLOADED,
-                                "error": None, "seconds": data["files"][0]["seconds"]}
+    assert data["files"][0] == {
+        "destination": "a",
+        "bytes": 10,
+        "status": UPLOADED,
+        "error": None,
+        "seconds": data["files"][0]["seconds"],
+    }
     assert {"profile", "totals", "seconds", "retries", "files"} <= set(data)
 
 
@@ -31,10 +36,12 @@ def test_smart_counts_are_said_whatever_the_names_hold():
     profile = Profile(name="skipped-assets", origin="built-in", description="")
     plan = Plan(profile, files=planned("a", "b"))
     result = upload(planned("a", "b"), lambda s: "skipped" if s.dest == "a" else None, Pool(1))
-    line = report.render(report.run_summary(plan, result, "s3://b/skipped", post_processed=3,
-                                            smart=True))
+    line = report.render(
+        report.run_summary(plan, result, "s3://b/skipped", post_processed=3, smart=True)
+    )
     assert line.startswith(
-        "1 static file copied to 's3://b/skipped', 1 unmodified, 3 post-processed (10 B in ")
+        "1 static file copied to 's3://b/skipped', 1 unmodified, 3 post-processed (10 B in "
+    )
     assert "nothing left out by profile 'skipped-assets'" in line
 
 
@@ -47,15 +54,17 @@ def test_summary_keeps_collectstatics_words_then_adds_ours():
     # What collectstatic prints, word for word, up to its closing period.
     assert line.startswith("2 static files copied to '/srv/static', 2 post-processed (20 B in ")
     assert line.endswith("s); 1 file (10 B) left out by profile 'no-media'.")
-    linked = report.render(replace(summary, action="symlinked", post_processed=0, deleted=3,
-                                   delete_failed=1))
+    linked = report.render(
+        replace(summary, action="symlinked", post_processed=0, deleted=3, delete_failed=1)
+    )
     assert linked.startswith("2 static files symlinked to '/srv/static' (20 B in ")
     assert linked.endswith("; 3 deleted by --clear, 1 could not be.")
 
 
 def test_file_lines_use_collectstatics_verbs():
-    copied, skipped = upload(planned("a", "b"), lambda s: "skipped" if s.dest == "b" else None,
-                             Pool(1)).outcomes
+    copied, skipped = upload(
+        planned("a", "b"), lambda s: "skipped" if s.dest == "b" else None, Pool(1)
+    ).outcomes
     assert report.file_line(copied) == "Copying 'a'"
     assert report.file_line(copied, linked=True) == "Linking 'a'"
     assert report.file_line(skipped) == "Skipping 'b' (not modified)"
@@ -64,8 +73,9 @@ def test_file_lines_use_collectstatics_verbs():
 def test_a_dry_run_summary_names_reasons_and_what_it_would_skip():
     profile = Profile(name="full", origin="built-in", description="")
     plan = Plan(profile, files=planned("a", "b"), left_out=planned("c"))
-    summary = report.dry_run_summary(plan, "s3://b", planned("a"), unchanged=1,
-                                     reasons=(("new", 1),))
+    summary = report.dry_run_summary(
+        plan, "s3://b", planned("a"), unchanged=1, reasons=(("new", 1),)
+    )
     assert report.render(summary) == (
         "1 static file (10 B) would be uploaded to 's3://b' (1 new); 1 unchanged would be "
         "skipped; 1 file (10 B) left out by profile 'full'. Dry run: nothing was written."
@@ -91,4 +101,3 @@ def test_progress_bar_draws_on_a_terminal_only():
         bar.update(outcome)
         bar.close()
         assert stream.getvalue() == ""
-

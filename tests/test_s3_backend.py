@@ -9,12 +9,19 @@ from collectstupid.storage import target_storage
 
 
 def test_listing_stays_under_the_location_and_deletes_go_in_batches(
-        s3_storage_settings, s3_client, s3_bucket, botocore_calls):
+    s3_storage_settings, s3_client, s3_bucket, botocore_calls
+):
     inside = [f"css/f{i}.css" for i in range(2100)]
     outside = ["staticx/a.css", "other/b.css", "root.txt"]  # "staticx" shares the prefix "static"
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda name: s3_client.put_object(
-            Bucket=s3_bucket, Key=s3_storage_settings.key(name), Body=b"x"), inside))
+        list(
+            pool.map(
+                lambda name: s3_client.put_object(
+                    Bucket=s3_bucket, Key=s3_storage_settings.key(name), Body=b"x"
+                ),
+                inside,
+            )
+        )
     for key in outside:
         s3_client.put_object(Bucket=s3_bucket, Key=key, Body=b"y")
     backend = backend_for(target_storage())
@@ -32,8 +39,9 @@ def test_listing_stays_under_the_location_and_deletes_go_in_batches(
     assert {k for k in everything if not k.startswith("static/")} == set(outside)
 
 
-def test_a_refused_batch_names_every_file_it_held(s3_storage_settings_factory, s3_client,
-                                                  botocore_calls):
+def test_a_refused_batch_names_every_file_it_held(
+    s3_storage_settings_factory, s3_client, botocore_calls
+):
     s3_storage_settings_factory(bucket="no-such-bucket-here", secret_key="wrong")
     backend = backend_for(target_storage())
     failed = backend.delete_many(["a.css", "b.css"], threads=2)

@@ -26,15 +26,22 @@ def test_clients_of_one_storage_share_its_session_and_loaded_model():
     assert second.meta.config.max_pool_connections == 16
 
 
-@pytest.mark.parametrize(("env", "client_retries", "expected"), [
-    ({}, None, {"mode": "standard", "total_max_attempts": s3client.DEPLOY_ATTEMPTS}),
-    ({"AWS_RETRY_MODE": "adaptive"}, None,
-     {"mode": "adaptive", "total_max_attempts": s3client.DEPLOY_ATTEMPTS}),
-    ({"AWS_MAX_ATTEMPTS": "5"}, None, {"mode": "standard", "total_max_attempts": 5}),
-    ({}, {"mode": "legacy", "max_attempts": 1}, {"mode": "legacy", "total_max_attempts": 2}),
-])
-def test_a_deploy_retries_more_only_where_nobody_set_the_attempts(monkeypatch, env,
-                                                                  client_retries, expected):
+@pytest.mark.parametrize(
+    ("env", "client_retries", "expected"),
+    [
+        ({}, None, {"mode": "standard", "total_max_attempts": s3client.DEPLOY_ATTEMPTS}),
+        (
+            {"AWS_RETRY_MODE": "adaptive"},
+            None,
+            {"mode": "adaptive", "total_max_attempts": s3client.DEPLOY_ATTEMPTS},
+        ),
+        ({"AWS_MAX_ATTEMPTS": "5"}, None, {"mode": "standard", "total_max_attempts": 5}),
+        ({}, {"mode": "legacy", "max_attempts": 1}, {"mode": "legacy", "total_max_attempts": 2}),
+    ],
+)
+def test_a_deploy_retries_more_only_where_nobody_set_the_attempts(
+    monkeypatch, env, client_retries, expected
+):
     for name in ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS", "AWS_CONFIG_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")  # no ~/.aws/config of the machine
@@ -52,8 +59,10 @@ def test_client_pool_follows_the_workers():
     session = s3client.session_for(storage)
     assert client_config(storage, 32, session).max_pool_connections == 32
     # The storage's other client settings are kept.
-    assert (client_config(storage, 32, session).signature_version
-            == storage.client_config.signature_version)
+    assert (
+        client_config(storage, 32, session).signature_version
+        == storage.client_config.signature_version
+    )
     client = S3Client(storage)
     client.size_for(24)
     assert client.get().meta.config.max_pool_connections == 24
@@ -65,12 +74,20 @@ def test_client_pool_follows_the_workers():
 def test_writer_client_has_no_expect_header_handler():
     client = S3Client(S3Storage(**OFFLINE_S3))
     client.size_for(2)
-    request = {"body": io.BytesIO(b"x"), "headers": {}, "url_path": "/b/k", "query_string": {},
-               "method": "PUT", "context": {}}
+    request = {
+        "body": io.BytesIO(b"x"),
+        "headers": {},
+        "url_path": "/b/k",
+        "query_string": {},
+        "method": "PUT",
+        "context": {},
+    }
     client.get().meta.events.emit(
         "before-call.s3.PutObject",
         model=client.get().meta.service_model.operation_model("PutObject"),
-        params=request, request_signer=None, context={},
+        params=request,
+        request_signer=None,
+        context={},
     )
     assert "Expect" not in request["headers"]
     # The storage's own client is left as botocore made it.
@@ -79,7 +96,9 @@ def test_writer_client_has_no_expect_header_handler():
     storage.connection.meta.client.meta.events.emit(
         "before-call.s3.PutObject",
         model=client.get().meta.service_model.operation_model("PutObject"),
-        params=request, request_signer=None, context={},
+        params=request,
+        request_signer=None,
+        context={},
     )
     assert request["headers"].get("Expect") == "100-continue"
 

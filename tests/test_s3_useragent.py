@@ -52,8 +52,7 @@ def test_each_request_carries_botocore_user_agent_built_once(monkeypatch, s3_ser
     assert built[0] == after_first <= 2
 
 
-def test_a_request_with_other_features_gets_its_own_user_agent(monkeypatch, s3_server,
-                                                               s3_bucket):
+def test_a_request_with_other_features_gets_its_own_user_agent(monkeypatch, s3_server, s3_bucket):
     client, sent, built = _record(monkeypatch, s3_server, s3_bucket)
     client.put_object(Bucket=s3_bucket, Key="static/a.css", Body=b"a{}")
     after_put = built[0]

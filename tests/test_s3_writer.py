@@ -75,8 +75,10 @@ def s3_target(s3_storage_settings, settings):
     def configure(backend: str = "storages.backends.s3.S3Storage", **options: Any) -> dict:
         base = settings.STORAGES["staticfiles"].get("OPTIONS", {})
         merged = {**base, "location": "static", **options}
-        settings.STORAGES = {**settings.STORAGES,
-                             "staticfiles": {"BACKEND": backend, "OPTIONS": merged}}
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": backend, "OPTIONS": merged},
+        }
         storages._storages = {}
         return merged
 
@@ -95,13 +97,13 @@ def sent(monkeypatch) -> list[tuple[str, dict[str, str]]]:
     return requests
 
 
-
-
-def test_each_small_file_is_one_put_and_nothing_else(static_files, s3_target, s3_client,
-                                                    s3_bucket, botocore_calls, sent):
+def test_each_small_file_is_one_put_and_nothing_else(
+    static_files, s3_target, s3_client, s3_bucket, botocore_calls, sent
+):
     static_files(ASSETS)
-    s3_target(default_acl="public-read",
-              object_parameters={"CacheControl": "max-age=31536000, immutable"})
+    s3_target(
+        default_acl="public-read", object_parameters={"CacheControl": "max-age=31536000, immutable"}
+    )
     ops, out = counted(botocore_calls)
     assert ops == {"PutObject": len(ASSETS)}
     assert botocore_calls.failures == {}
@@ -125,8 +127,9 @@ def test_each_small_file_is_one_put_and_nothing_else(static_files, s3_target, s3
     assert (seed["ContentType"], seed["ContentEncoding"]) == ("application/json", "gzip")
 
 
-def test_a_large_file_is_one_multipart_upload(static_files, s3_target, s3_client, s3_bucket,
-                                              botocore_calls, tmp_path):
+def test_a_large_file_is_one_multipart_upload(
+    static_files, s3_target, s3_client, s3_bucket, botocore_calls, tmp_path
+):
     size = 12 * MiB + 123
     big = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
     static_files({"media/film.mp4": big, "css/a.css": b"a{}", "js/b.js": b"b()"})
@@ -134,8 +137,12 @@ def test_a_large_file_is_one_multipart_upload(static_files, s3_target, s3_client
     ops, _ = counted(botocore_calls)
     parts = math.ceil(size / (5 * MiB))
     assert parts == 3
-    assert ops == {"PutObject": 2, "CreateMultipartUpload": 1, "UploadPart": parts,
-                   "CompleteMultipartUpload": 1}
+    assert ops == {
+        "PutObject": 2,
+        "CreateMultipartUpload": 1,
+        "UploadPart": parts,
+        "CompleteMultipartUpload": 1,
+    }
     assert read(s3_client, s3_bucket, "static/media/film.mp4") == big
     head = s3_client.head_object(Bucket=s3_bucket, Key="static/media/film.mp4")
     assert head["ETag"].endswith(f'-{parts}"')
@@ -143,14 +150,17 @@ def test_a_large_file_is_one_multipart_upload(static_files, s3_target, s3_client
     assert head["ContentLength"] == size
 
 
-def test_objects_are_those_storage_save_writes(static_files, s3_target, s3_client, s3_bucket,
-                                               sent):
+def test_objects_are_those_storage_save_writes(static_files, s3_target, s3_client, s3_bucket, sent):
     """Same keys, bytes and headers as S3Storage.save(): checks the storage helpers we call."""
     files = {**ASSETS, "media/clip.mp4": b"\x00\x01" * (3 * MiB)}  # 6 MiB: multipart
     src = static_files(files)
-    options = s3_target("tests.test_s3_writer.PerObjectStorage", gzip=True,
-                        default_acl="public-read", transfer_config=SMALL_PARTS,
-                        object_parameters={"CacheControl": "max-age=600"})
+    options = s3_target(
+        "tests.test_s3_writer.PerObjectStorage",
+        gzip=True,
+        default_acl="public-read",
+        transfer_config=SMALL_PARTS,
+        object_parameters={"CacheControl": "max-age=600"},
+    )
     run()
     # This server applies ACLs only through PutObjectAcl, so the ACL is checked as sent.
     writes = [h for op, h in sent if op in ("PutObject", "CreateMultipartUpload")]
@@ -161,15 +171,23 @@ def test_objects_are_those_storage_save_writes(static_files, s3_target, s3_clien
         with (src / name).open("rb") as content:
             assert saved.save(name, content) == name
 
-    fields = ("ContentType", "ContentEncoding", "CacheControl", "ContentDisposition",
-              "Metadata", "ContentLength", "ETag")
+    fields = (
+        "ContentType",
+        "ContentEncoding",
+        "CacheControl",
+        "ContentDisposition",
+        "Metadata",
+        "ContentLength",
+        "ETag",
+    )
     assert {k.removeprefix("static/") for k in keys(s3_client, s3_bucket, "static/")} == set(files)
     for name in files:
         ours = s3_client.head_object(Bucket=s3_bucket, Key=f"static/{name}")
         theirs = s3_client.head_object(Bucket=s3_bucket, Key=f"saved/{name}")
         assert {f: ours.get(f) for f in fields} == {f: theirs.get(f) for f in fields}, name
         assert read(s3_client, s3_bucket, f"static/{name}") == read(
-            s3_client, s3_bucket, f"saved/{name}"), name
+            s3_client, s3_bucket, f"saved/{name}"
+        ), name
     # What the settings asked for, spelled out for a few files.
     css = s3_client.get_object(Bucket=s3_bucket, Key="static/css/site.css")
     assert css["ContentEncoding"] == "gzip"
@@ -182,8 +200,9 @@ def test_objects_are_those_storage_save_writes(static_files, s3_target, s3_clien
     assert clip["ETag"].endswith('-2"')
 
 
-def test_gzip_of_a_large_css_file_goes_multipart(static_files, s3_target, s3_client, s3_bucket,
-                                                 botocore_calls):
+def test_gzip_of_a_large_css_file_goes_multipart(
+    static_files, s3_target, s3_client, s3_bucket, botocore_calls
+):
     import base64
     import os
 
@@ -198,8 +217,9 @@ def test_gzip_of_a_large_css_file_goes_multipart(static_files, s3_target, s3_cli
     assert gzip.decompress(body["Body"].read()) == text
 
 
-def test_s3_static_storage_takes_the_fast_path(static_files, s3_target, s3_bucket, s3_client,
-                                               botocore_calls):
+def test_s3_static_storage_takes_the_fast_path(
+    static_files, s3_target, s3_bucket, s3_client, botocore_calls
+):
     static_files({"css/a.css": b"a{}"})
     s3_target("storages.backends.s3.S3StaticStorage", location="assets")
     assert backend_for(target_storage()).fast
@@ -230,8 +250,9 @@ def test_dry_run_makes_no_call(static_files, s3_target, s3_client, s3_bucket, bo
     assert keys(s3_client, s3_bucket) == set()
 
 
-def test_a_small_put_is_one_request_without_expect_continue(static_files, s3_target, sent,
-                                                            botocore_calls):
+def test_a_small_put_is_one_request_without_expect_continue(
+    static_files, s3_target, sent, botocore_calls
+):
     """botocore would send ``Expect: 100-continue`` with a file body and wait for the reply."""
     static_files({f"js/m{i}.js": f"m({i})".encode() for i in range(10)})
     s3_target()
@@ -241,8 +262,7 @@ def test_a_small_put_is_one_request_without_expect_continue(static_files, s3_tar
     assert all(header(h, "Expect") is None for _, h in sent)
 
 
-def test_the_report_names_every_file(static_files, s3_target, s3_bucket, tmp_path,
-                                     botocore_calls):
+def test_the_report_names_every_file(static_files, s3_target, s3_bucket, tmp_path, botocore_calls):
     static_files({"css/a.css": b"a{}", "js/b.js": b"b()", "media/c.mp4": b"\x00" * 10})
     s3_target()
     report = tmp_path / "report.json"
@@ -255,11 +275,14 @@ def test_the_report_names_every_file(static_files, s3_target, s3_bucket, tmp_pat
     assert data["totals"]["uploaded_files"] == 2 and data["totals"]["uploaded_bytes"] == 6
     assert data["totals"]["left_out_files"] == 1
     assert [(f["destination"], f["bytes"], f["status"], f["error"]) for f in data["files"]] == [
-        ("css/a.css", 3, "uploaded", None), ("js/b.js", 3, "uploaded", None)]
+        ("css/a.css", 3, "uploaded", None),
+        ("js/b.js", 3, "uploaded", None),
+    ]
 
 
 def test_the_fast_path_is_not_used_for_a_storage_with_its_own_save(
-        static_files, s3_target, s3_client, s3_bucket, botocore_calls):
+    static_files, s3_target, s3_client, s3_bucket, botocore_calls
+):
     static_files({"css/a.css": b"a{}"})
     s3_target("tests.test_s3_writer.OwnSaveStorage")
     assert not backend_for(target_storage()).fast
@@ -278,10 +301,15 @@ class OwnSaveStorage(S3Storage):
 
 # --- failures: S3's refusals, transient errors and their retries ---------------
 
-SLOW_DOWN = (503, b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
-                  b"</Message></Error>")
-INTERNAL = (500, b"<Error><Code>InternalError</Code><Message>We encountered an internal "
-                 b"error. Please try again.</Message></Error>")
+SLOW_DOWN = (
+    503,
+    b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+)
+INTERNAL = (
+    500,
+    b"<Error><Code>InternalError</Code><Message>We encountered an internal "
+    b"error. Please try again.</Message></Error>",
+)
 RESET = "reset"
 
 
@@ -314,16 +342,18 @@ def faults(monkeypatch, no_backoff) -> dict[str, list[Any]]:
                 if step == RESET:
                     raise ConnectionClosedError(endpoint_url=request.url)
                 status, body = step
-                return AWSResponse(request.url, status, {"Content-Type": "application/xml"},
-                                   Raw(body))
+                return AWSResponse(
+                    request.url, status, {"Content-Type": "application/xml"}, Raw(body)
+                )
         return None
 
     before_send(monkeypatch, inject)
     return plan
 
 
-def test_transient_errors_are_retried_and_counted(static_files, s3_target, s3_client, s3_bucket,
-                                                  botocore_calls, faults, tmp_path):
+def test_transient_errors_are_retried_and_counted(
+    static_files, s3_target, s3_client, s3_bucket, botocore_calls, faults, tmp_path
+):
     files = {f"js/f{i}.js": f"f({i})".encode() for i in range(6)}
     static_files(files)
     s3_target()
@@ -338,11 +368,15 @@ def test_transient_errors_are_retried_and_counted(static_files, s3_target, s3_cl
         assert read(s3_client, s3_bucket, f"static/{name}") == content
 
 
-def test_retries_follow_the_storage_client_config(static_files, s3_target, s3_client, s3_bucket,
-                                                  botocore_calls, faults, tmp_path):
+def test_retries_follow_the_storage_client_config(
+    static_files, s3_target, s3_client, s3_bucket, botocore_calls, faults, tmp_path
+):
     static_files({"js/ok.js": b"ok()", "js/busy.js": b"busy()"})
-    s3_target(client_config=Config(s3={"addressing_style": "path"},
-                                   retries={"mode": "standard", "total_max_attempts": 4}))
+    s3_target(
+        client_config=Config(
+            s3={"addressing_style": "path"}, retries={"mode": "standard", "total_max_attempts": 4}
+        )
+    )
     faults["/busy.js"] = [SLOW_DOWN] * 10
     report = tmp_path / "report.json"
     with pytest.raises(CommandError) as raised:
@@ -359,15 +393,29 @@ def test_retries_follow_the_storage_client_config(static_files, s3_target, s3_cl
     assert read(s3_client, s3_bucket, "static/js/ok.js") == b"ok()"
 
 
-def test_refused_files_are_named_and_the_others_land(static_files, s3_target, s3_client,
-                                                    s3_bucket, botocore_calls, tmp_path):
+def test_refused_files_are_named_and_the_others_land(
+    static_files, s3_target, s3_client, s3_bucket, botocore_calls, tmp_path
+):
     """A bucket policy refuses a folder: S3's reason per file, non-zero exit, the rest land."""
-    policy = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
-        "Resource": f"arn:aws:s3:::{s3_bucket}/static/private/*"}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{s3_bucket}/static/private/*",
+            }
+        ],
+    }
     s3_client.put_bucket_policy(Bucket=s3_bucket, Policy=json.dumps(policy))
-    files = {"css/a.css": b"a{}", "js/b.js": b"b()", "img/c.png": b"\x89PNG",
-             "private/d.txt": b"d", "private/e.txt": b"e"}
+    files = {
+        "css/a.css": b"a{}",
+        "js/b.js": b"b()",
+        "img/c.png": b"\x89PNG",
+        "private/d.txt": b"d",
+        "private/e.txt": b"e",
+    }
     static_files(files)
     s3_target()
     report = tmp_path / "report.json"
@@ -380,30 +428,38 @@ def test_refused_files_are_named_and_the_others_land(static_files, s3_target, s3
     assert dict(botocore_calls.operations) == {"PutObject": 5}
     assert botocore_calls.failures == {"PutObject": 2}
     assert botocore_calls.attempts == 5  # a refusal is not retried
-    assert keys(s3_client, s3_bucket) == {"static/css/a.css", "static/js/b.js",
-                                          "static/img/c.png"}
+    assert keys(s3_client, s3_bucket) == {"static/css/a.css", "static/js/b.js", "static/img/c.png"}
     data = json.loads(report.read_text())
     assert data["totals"]["failed_files"] == 2 and data["totals"]["uploaded_files"] == 3
     assert {f["destination"]: f["error"] for f in data["files"] if f["status"] == "failed"} == {
         "private/d.txt": "AccessDenied: Access Denied.",
-        "private/e.txt": "AccessDenied: Access Denied."}
+        "private/e.txt": "AccessDenied: Access Denied.",
+    }
 
 
-def test_a_failed_multipart_upload_is_aborted(static_files, s3_target, s3_client, s3_bucket,
-                                             botocore_calls, faults):
+def test_a_failed_multipart_upload_is_aborted(
+    static_files, s3_target, s3_client, s3_bucket, botocore_calls, faults
+):
     static_files({"media/film.mp4": b"\x07" * (11 * MiB), "css/a.css": b"a{}"})
-    s3_target(transfer_config=SMALL_PARTS, client_config=Config(
-        s3={"addressing_style": "path"}, retries={"mode": "standard", "total_max_attempts": 3}))
+    s3_target(
+        transfer_config=SMALL_PARTS,
+        client_config=Config(
+            s3={"addressing_style": "path"}, retries={"mode": "standard", "total_max_attempts": 3}
+        ),
+    )
     faults["&partNumber=2"] = [INTERNAL] * 3  # part 2 fails on every attempt
     with pytest.raises(CommandError) as raised:
         counted(botocore_calls)
     assert "media/film.mp4: InternalError: We encountered an internal error" in str(raised.value)
     assert faults["&partNumber=2"] == []
     assert dict(botocore_calls.operations) == {
-        "PutObject": 1, "CreateMultipartUpload": 1, "UploadPart": 2, "AbortMultipartUpload": 1}
+        "PutObject": 1,
+        "CreateMultipartUpload": 1,
+        "UploadPart": 2,
+        "AbortMultipartUpload": 1,
+    }
     assert keys(s3_client, s3_bucket) == {"static/css/a.css"}
     assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
-
 
 
 def test_multipart_argument_lists_match_s3transfer():

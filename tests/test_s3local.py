@@ -123,7 +123,9 @@ def test_proxy_names_operations_as_botocore_does(s3_server, s3_proxy, s3_bucket,
     client.list_objects(Bucket=s3_bucket)
     big = bytes(range(256)) * (6 * MiB // 256) + b"tail"
     client.upload_fileobj(
-        io.BytesIO(big), s3_bucket, "media/big.bin",
+        io.BytesIO(big),
+        s3_bucket,
+        "media/big.bin",
         Config=TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB),
     )
     upload_id = client.create_multipart_upload(Bucket=s3_bucket, Key="media/gone.bin")["UploadId"]
@@ -133,12 +135,24 @@ def test_proxy_names_operations_as_botocore_does(s3_server, s3_proxy, s3_bucket,
 
     assert s3_proxy.counts == botocore_calls.operations
     assert s3_proxy.http_requests == botocore_calls.attempts
-    assert s3_proxy.counts == Counter({
-        "ListBuckets": 1, "HeadBucket": 1, "PutObject": 2, "HeadObject": 1, "GetObject": 1,
-        "CopyObject": 1, "ListObjectsV2": 1, "ListObjects": 1, "CreateMultipartUpload": 2,
-        "UploadPart": 2, "CompleteMultipartUpload": 1, "AbortMultipartUpload": 1,
-        "DeleteObject": 1, "DeleteObjects": 1,
-    })
+    assert s3_proxy.counts == Counter(
+        {
+            "ListBuckets": 1,
+            "HeadBucket": 1,
+            "PutObject": 2,
+            "HeadObject": 1,
+            "GetObject": 1,
+            "CopyObject": 1,
+            "ListObjectsV2": 1,
+            "ListObjects": 1,
+            "CreateMultipartUpload": 2,
+            "UploadPart": 2,
+            "CompleteMultipartUpload": 1,
+            "AbortMultipartUpload": 1,
+            "DeleteObject": 1,
+            "DeleteObjects": 1,
+        }
+    )
     head = s3_server.client().head_object(Bucket=s3_bucket, Key="media/big.bin")
     assert head["ETag"].endswith('-2"') and head["ContentLength"] == len(big)
     s3_proxy.reset_counts()
@@ -193,8 +207,7 @@ def test_error_fault_answers_with_s3_error(s3_server, s3_proxy, s3_bucket, statu
     assert "Contents" not in client.list_objects_v2(Bucket=s3_bucket)  # never forwarded
 
 
-def test_retries_recover_from_one_error(s3_server, s3_proxy, s3_bucket, botocore_calls,
-                                        no_backoff):
+def test_retries_recover_from_one_error(s3_server, s3_proxy, s3_bucket, botocore_calls, no_backoff):
     client = via(s3_proxy, s3_server)
     s3_proxy.faults = FaultPlan(error_ratio=1.0, max_faults=1, only_operations={"PutObject"})
     client.upload_fileobj(io.BytesIO(b"body"), s3_bucket, "k")  # refused at 100-continue
@@ -308,8 +321,11 @@ def test_chunked_and_pipelined_requests_keep_their_boundaries(s3_proxy, s3_bucke
 
 
 def test_broken_clients_do_not_harm_the_proxy(s3_server, s3_proxy, s3_bucket):
-    for junk in (b"NOT HTTP\r\n\r\n", b"PUT /b/k HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc",
-                 b"GET /b/k HTTP/1.1\r\nHost"):
+    for junk in (
+        b"NOT HTTP\r\n\r\n",
+        b"PUT /b/k HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc",
+        b"GET /b/k HTTP/1.1\r\nHost",
+    ):
         with socket.create_connection(("127.0.0.1", s3_proxy.port), timeout=5) as sock:
             sock.sendall(junk)
     client = via(s3_proxy, s3_server)

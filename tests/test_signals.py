@@ -19,8 +19,9 @@ from s3local import S3Proxy
 from tests.helpers import MANIFEST, assert_truthful, entry
 from tests.processes import Watched, deploy_process, wait_for_objects
 
-SIGNALS = pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM],
-                                  ids=["SIGINT", "SIGTERM"])
+SIGNALS = pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"]
+)
 MiB = 1024 * 1024
 HASHED = "storages.backends.s3.S3ManifestStaticStorage"
 PAUSING = "tests.storages.PausingPostProcessStorage"
@@ -52,7 +53,8 @@ def stage_folders(tmp: Path) -> list[Path]:
 @SIGNALS
 @pytest.mark.parametrize("phase", ["post-processing", "manifest-read"])
 def test_a_signal_before_any_upload_stops_at_once_and_leaves_no_staging_folder(
-        static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, tmp_path, phase, signum):
+    static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, tmp_path, phase, signum
+):
     src = static_files({**small_files(3), "img/logo.png": b"\x89PNG logo"})
     target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
     temp, paused = tmp_path / "temp", tmp_path / "paused"
@@ -74,8 +76,9 @@ def test_a_signal_before_any_upload_stops_at_once_and_leaves_no_staging_folder(
     finally:
         if hold is not None:
             hold.release()
-    assert_clean_exit(process, out, err, signum,
-                      "Interrupted before any upload: nothing was uploaded.")
+    assert_clean_exit(
+        process, out, err, signum, "Interrupted before any upload: nothing was uploaded."
+    )
     assert stage_folders(temp) == []
     assert target.keys() == set()
     assert not {"PutObject", "CreateMultipartUpload"} & set(s3_proxy.counts)
@@ -92,11 +95,18 @@ def wait_until(condition: Any, process: Any) -> None:
 # --- during the uploads: the second and third signals ----------------------------------
 
 
-@pytest.mark.parametrize(("signum", "count"), [
-    (signal.SIGINT, 2), (signal.SIGTERM, 2), (signal.SIGINT, 3),
-], ids=["SIGINT-twice", "SIGTERM-twice", "SIGINT-three-times"])
+@pytest.mark.parametrize(
+    ("signum", "count"),
+    [
+        (signal.SIGINT, 2),
+        (signal.SIGTERM, 2),
+        (signal.SIGINT, 3),
+    ],
+    ids=["SIGINT-twice", "SIGTERM-twice", "SIGINT-three-times"],
+)
 def test_a_second_signal_aborts_the_uploads_in_flight_and_records_what_landed(
-        static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, signum, count):
+    static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, signum, count
+):
     small = small_files(12)
     big = bytes(range(256)) * (12 * MiB // 256)  # three parts of 5 MiB at most
     src = static_files({**small, "media/film.mp4": big})
@@ -118,8 +128,10 @@ def test_a_second_signal_aborts_the_uploads_in_flight_and_records_what_landed(
         out, err = process.ended()
     finally:
         hold.release()
-    message = ("Aborted: 12 files were uploaded, 1 abandoned while being written. "
-               "Run the command again to finish.")
+    message = (
+        "Aborted: 12 files were uploaded, 1 abandoned while being written. "
+        "Run the command again to finish."
+    )
     assert_clean_exit(process, out, err, signum, message)
     assert open_multipart_uploads(target) == []
     assert s3_proxy.counts["AbortMultipartUpload"] >= 1
@@ -133,13 +145,24 @@ def test_a_second_signal_aborts_the_uploads_in_flight_and_records_what_landed(
 # --- during the manifest writes: the write-ahead before the uploads, the record after ---
 
 
-@pytest.mark.parametrize(("write", "signum", "count"), [
-    ("write-ahead", signal.SIGTERM, 1), ("write-ahead", signal.SIGINT, 2),
-    ("record", signal.SIGTERM, 1), ("record", signal.SIGINT, 2),
-], ids=["write-ahead-SIGTERM-once", "write-ahead-SIGINT-twice", "record-SIGTERM-once",
-        "record-SIGINT-twice"])
+@pytest.mark.parametrize(
+    ("write", "signum", "count"),
+    [
+        ("write-ahead", signal.SIGTERM, 1),
+        ("write-ahead", signal.SIGINT, 2),
+        ("record", signal.SIGTERM, 1),
+        ("record", signal.SIGINT, 2),
+    ],
+    ids=[
+        "write-ahead-SIGTERM-once",
+        "write-ahead-SIGINT-twice",
+        "record-SIGTERM-once",
+        "record-SIGINT-twice",
+    ],
+)
 def test_a_manifest_write_waits_for_one_signal_and_is_cut_short_by_two(
-        static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, write, signum, count):
+    static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, write, signum, count
+):
     files = small_files(5)
     src = static_files(files)
     target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
@@ -161,20 +184,38 @@ def test_a_manifest_write_waits_for_one_signal_and_is_cut_short_by_two(
         hold.release()
     if write == "write-ahead" and count == 1:
         # The write-ahead finished, no upload started, and the run took its markers back.
-        assert_clean_exit(process, out, err, signum, "Interrupted: 0 files were uploaded, "
-                          "5 were not started. Run the command again to finish.")
+        assert_clean_exit(
+            process,
+            out,
+            err,
+            signum,
+            "Interrupted: 0 files were uploaded, "
+            "5 were not started. Run the command again to finish.",
+        )
         assert landed == {MANIFEST} and recorded == {}
     elif write == "write-ahead":
-        assert_clean_exit(process, out, err, signum,
-                          "Interrupted before any upload: nothing was uploaded.")
+        assert_clean_exit(
+            process, out, err, signum, "Interrupted before any upload: nothing was uploaded."
+        )
         assert landed == set()  # the held write never reached the server
     elif count == 1:
-        assert_clean_exit(process, out, err, signum, "Interrupted: 5 files were uploaded, "
-                          "0 were not started. Run the command again to finish.")
+        assert_clean_exit(
+            process,
+            out,
+            err,
+            signum,
+            "Interrupted: 5 files were uploaded, "
+            "0 were not started. Run the command again to finish.",
+        )
         assert recorded == {name: entry(data) for name, data in files.items()}
     else:
-        assert_clean_exit(process, out, err, signum, "Aborted: 5 files were uploaded. Run the "
-                          "command again to finish.")
+        assert_clean_exit(
+            process,
+            out,
+            err,
+            signum,
+            "Aborted: 5 files were uploaded. Run the command again to finish.",
+        )
         assert f"The deploy manifest '{MANIFEST}' may not have been updated: a signal cut " in err
         # The held record never reached the server: the write-ahead still stands, and
         # vouches for none of the files.
@@ -185,16 +226,20 @@ def test_a_manifest_write_waits_for_one_signal_and_is_cut_short_by_two(
 
 
 def test_concurrent_runs_that_wrote_one_path_differently_say_so_on_the_terminal(
-        static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, tmp_path):
+    static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, tmp_path
+):
     first = static_files({"css/site.css": b"body { color: red }", "css/a.css": b"a"})
-    second = static_files({"css/site.css": b"body { color: blue }", "css/b.css": b"b"},
-                          name="other")
+    second = static_files(
+        {"css/site.css": b"body { color: blue }", "css/b.css": b"b"}, name="other"
+    )
     target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
     # Both upload the path only after both wrote ahead that they are changing it.
     hold = s3_proxy.hold("PutObject", key=target.key("css/site.css"), count=2)
     reports = [tmp_path / "first.json", tmp_path / "second.json"]
-    processes = [Watched(deploy_process(target, src, "--report-json", str(report)))
-                 for src, report in zip((first, second), reports, strict=True)]
+    processes = [
+        Watched(deploy_process(target, src, "--report-json", str(report)))
+        for src, report in zip((first, second), reports, strict=True)
+    ]
     try:
         hold.wait_held()
         hold.release()
@@ -202,9 +247,11 @@ def test_concurrent_runs_that_wrote_one_path_differently_say_so_on_the_terminal(
     finally:
         hold.release()
     assert [p.returncode for p in processes] == [0, 0], outputs
-    warning = ("1 path dropped from the deploy manifest '.collectstupid/manifest.json': another "
-               "run was writing it at the same time, so which write landed last is unknown "
-               "(css/site.css). The next smart run uploads it again.")
+    warning = (
+        "1 path dropped from the deploy manifest '.collectstupid/manifest.json': another "
+        "run was writing it at the same time, so which write landed last is unknown "
+        "(css/site.css). The next smart run uploads it again."
+    )
     # Each found the other's mark on the path, and says so.
     assert [warning in err for _, err in outputs] == [True, True], outputs
     conflicts = [json.loads(r.read_text())["smart"]["manifest_conflicts"] for r in reports]

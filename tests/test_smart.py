@@ -63,8 +63,9 @@ def source_for(tmp_path: Path, dest: str, content: bytes) -> SourceFile:
     return SourceFile(dest, FileSystemStorage(location=str(tmp_path)), dest, len(content))
 
 
-def writer_for(files: list[SourceFile], known: dict[str, Entry],
-               inner: Callable[[SourceFile], Any]) -> smart.SmartWriter:
+def writer_for(
+    files: list[SourceFile], known: dict[str, Entry], inner: Callable[[SourceFile], Any]
+) -> smart.SmartWriter:
     return smart.SmartWriter(inner, [smart.assess(source, known) for source in files])
 
 
@@ -72,8 +73,11 @@ def test_smart_writer_skips_known_content_without_calling_the_writer(tmp_path):
     calls: list[str] = []
     unchanged = source_for(tmp_path, "a.css", b"same")
     changed = source_for(tmp_path, "b.css", b"new bytes")
-    writer = writer_for([unchanged, changed], {
-        "a.css": entry(b"same"), "b.css": entry(b"old bytes")}, lambda s: calls.append(s.dest))
+    writer = writer_for(
+        [unchanged, changed],
+        {"a.css": entry(b"same"), "b.css": entry(b"old bytes")},
+        lambda s: calls.append(s.dest),
+    )
     assert writer(unchanged) == SKIPPED
     assert writer(changed) == UPLOADED
     assert calls == ["b.css"]
@@ -123,15 +127,18 @@ def test_smart_writer_hashes_big_files_in_chunks(tmp_path):
     assert writer.uploaded["media/big.mp4"] == entry(big)
 
 
-@pytest.mark.parametrize(("option", "force", "profile", "setting", "expected"), [
-    (None, False, None, False, False),
-    (None, False, None, True, True),
-    (None, False, True, False, True),
-    (None, False, False, True, False),
-    (True, False, False, False, True),
-    (False, False, True, True, False),
-    (None, True, None, False, True),
-])
+@pytest.mark.parametrize(
+    ("option", "force", "profile", "setting", "expected"),
+    [
+        (None, False, None, False, False),
+        (None, False, None, True, True),
+        (None, False, True, False, True),
+        (None, False, False, True, False),
+        (True, False, False, False, True),
+        (False, False, True, True, False),
+        (None, True, None, False, True),
+    ],
+)
 def test_smart_mode_precedence(option, force, profile, setting, expected):
     assert smart.enabled(option, force, profile, setting) is expected
 
@@ -210,16 +217,19 @@ def test_profile_switch_keeps_media_entries(static_files, static_root):
     assert "1 static file copied" in out and ", 1 unmodified" in out
 
 
-def test_failed_upload_is_not_recorded_and_retried_next_run(static_files, static_root,
-                                                            settings):
+def test_failed_upload_is_not_recorded_and_retried_next_run(static_files, static_root, settings):
     src = static_files(ASSETS)
     run("--smart")
     (src / "js/app.js").write_text("console.log(2)")
     (src / "css/site.css").write_text("body { color: blue }")
     good = settings.STORAGES["staticfiles"]
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "tests.storages.FailingStorage",
-        "OPTIONS": {"location": str(static_root), "fail": ["js/app.js"]}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "tests.storages.FailingStorage",
+            "OPTIONS": {"location": str(static_root), "fail": ["js/app.js"]},
+        },
+    }
     with pytest.raises(CommandError, match="1 of 3 files failed"):
         run("--smart")
     recorded = read_manifest(static_root)
@@ -233,13 +243,15 @@ def test_failed_upload_is_not_recorded_and_retried_next_run(static_files, static
     assert read_manifest(static_root)["js/app.js"] == entry("console.log(2)")
 
 
-@pytest.mark.parametrize("content", [
-    b"{definitely not json",
-    b'{"format": "someone-else", "files": {}}',
-    json.dumps({"format": FORMAT, "version": 99, "files": {}}).encode(),
-])
-def test_unusable_manifest_warns_once_and_everything_uploads(static_files, static_root,
-                                                             content):
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{definitely not json",
+        b'{"format": "someone-else", "files": {}}',
+        json.dumps({"format": FORMAT, "version": 99, "files": {}}).encode(),
+    ],
+)
+def test_unusable_manifest_warns_once_and_everything_uploads(static_files, static_root, content):
     static_files(ASSETS)
     (static_root / ".collectstupid").mkdir(parents=True)
     (static_root / MANIFEST).write_bytes(content)
@@ -260,12 +272,15 @@ class UnreadableManifestStorage(FileSystemStorage):
         return super()._open(name, mode)
 
 
-def test_unreadable_manifest_warns_once_and_everything_uploads(static_files, static_root,
-                                                               settings):
+def test_unreadable_manifest_warns_once_and_everything_uploads(static_files, static_root, settings):
     static_files(ASSETS)
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": f"{__name__}.UnreadableManifestStorage",
-        "OPTIONS": {"location": str(static_root)}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": f"{__name__}.UnreadableManifestStorage",
+            "OPTIONS": {"location": str(static_root)},
+        },
+    }
     run("--smart")
     out, err = run_split("--smart")
     assert err.count("was ignored") == 1 and "could not be read" in err
@@ -283,12 +298,17 @@ def test_dry_run_lists_what_and_why_and_writes_nothing(static_files, static_root
     assert "Would upload 'css/site.css' (changed, 7 B)" in out
     assert "Would upload 'media/intro.mp4' (new, 2.0 KB)" in out
     assert "Would upload 'js/app.js'" not in out
-    assert ("3 static files (3.1 KB) would be uploaded to" in out
-            and "(2 new, 1 changed); 2 unchanged would be skipped" in out)
+    assert (
+        "3 static files (3.1 KB) would be uploaded to" in out
+        and "(2 new, 1 changed); 2 unchanged would be skipped" in out
+    )
     data = json.loads(report_path.read_text())
     assert data["dry_run"] is True
     assert {f["destination"]: f["reason"] for f in data["smart"]["would_upload"]} == {
-        "css/site.css": "changed", "media/intro.mp4": "new", "media/theme.mp3": "new"}
+        "css/site.css": "changed",
+        "media/intro.mp4": "new",
+        "media/theme.mp3": "new",
+    }
     assert data["smart"]["unchanged_files"] == 2
 
 
@@ -347,12 +367,14 @@ def test_concurrent_filesystem_runs_keep_both_profiles_entries(static_files, sta
 
 # --- against the real S3 server, counting every botocore call ----------------
 
+
 def many_assets(count: int) -> dict[str, str]:
     return {f"css/file{i:03}.css": f"/* file {i} */ body {{ order: {i} }}" for i in range(count)}
 
 
-def test_s3_call_counts_first_run_rerun_and_one_percent(static_files, s3_storage_settings,
-                                                       botocore_calls):
+def test_s3_call_counts_first_run_rerun_and_one_percent(
+    static_files, s3_storage_settings, botocore_calls
+):
     files = many_assets(100)
     src = static_files(files)
     ops, out = counted(botocore_calls, "--smart")
@@ -375,8 +397,7 @@ def test_s3_call_counts_first_run_rerun_and_one_percent(static_files, s3_storage
     assert assert_truthful(s3_storage_settings)["css/file042.css"] == entry("changed")
 
 
-def test_s3_blind_mode_costs_no_manifest_call(static_files, s3_storage_settings,
-                                              botocore_calls):
+def test_s3_blind_mode_costs_no_manifest_call(static_files, s3_storage_settings, botocore_calls):
     static_files(ASSETS)
     for _ in range(2):
         ops, _ = counted(botocore_calls)
@@ -384,8 +405,9 @@ def test_s3_blind_mode_costs_no_manifest_call(static_files, s3_storage_settings,
     assert MANIFEST not in s3_storage_settings.names()
 
 
-def test_s3_dry_run_reads_once_and_writes_nothing(static_files, s3_storage_settings,
-                                                  botocore_calls):
+def test_s3_dry_run_reads_once_and_writes_nothing(
+    static_files, s3_storage_settings, botocore_calls
+):
     src = static_files(ASSETS)
     run("--smart", "--profile", "full")
     (src / "js/app.js").write_text("console.log(2)")
@@ -396,8 +418,7 @@ def test_s3_dry_run_reads_once_and_writes_nothing(static_files, s3_storage_setti
     assert bucket_manifest(s3_storage_settings)["js/app.js"] == entry(ASSETS["js/app.js"])
 
 
-def test_s3_profile_switch_keeps_media_entries(static_files, s3_storage_settings,
-                                               botocore_calls):
+def test_s3_profile_switch_keeps_media_entries(static_files, s3_storage_settings, botocore_calls):
     src = static_files(ASSETS)
     run("--smart", "--profile", "full")
     touch_all(src)
@@ -422,7 +443,8 @@ def test_s3_profile_switch_keeps_media_entries(static_files, s3_storage_settings
 
 
 def test_s3_failed_upload_stays_unrecorded_and_next_run_uploads_it(
-        static_files, s3_storage_settings_factory, s3_proxy, botocore_calls):
+    static_files, s3_storage_settings_factory, s3_proxy, botocore_calls
+):
     target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
     src = static_files(ASSETS)
     run("--smart")
@@ -445,7 +467,8 @@ def test_s3_failed_upload_stays_unrecorded_and_next_run_uploads_it(
 
 
 def test_s3_corrupt_manifest_warns_once_uploads_all_and_is_rewritten(
-        static_files, s3_storage_settings, botocore_calls):
+    static_files, s3_storage_settings, botocore_calls
+):
     target = s3_storage_settings
     static_files(ASSETS)
     target.client.put_object(Bucket=target.bucket, Key=target.key(MANIFEST), Body=b"\0garbage{")
@@ -458,23 +481,25 @@ def test_s3_corrupt_manifest_warns_once_uploads_all_and_is_rewritten(
 
 
 def test_s3_unreadable_manifest_is_merged_with_not_overwritten(
-        static_files, s3_storage_settings_factory, s3_proxy, botocore_calls):
+    static_files, s3_storage_settings_factory, s3_proxy, botocore_calls
+):
     target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
     src = static_files(ASSETS)
     run("--smart", "--profile", "media-only")
     (src / "css/site.css").write_text("body { color: blue }")
     # The one read fails: every file uploads, and the write-ahead, made "only if
     # absent", is refused because a manifest exists; the run reads it again and merges.
-    s3_proxy.faults = FaultPlan(error_ratio=1, error_statuses=(403,),
-                                only_operations={"GetObject"}, max_faults=1)
+    s3_proxy.faults = FaultPlan(
+        error_ratio=1, error_statuses=(403,), only_operations={"GetObject"}, max_faults=1
+    )
     botocore_calls.reset()
     out, err = run_split("--smart", "--profile", "no-media")
     assert err.count("was ignored") == 1 and "AccessDenied" in err
     assert "3 static files copied" in out
     assert dict(botocore_calls.operations) == {"GetObject": 2, "PutObject": 3 + 3}
-    assert assert_truthful(target) == {k: entry(v) for k, v in ASSETS.items()
-                                       if k != "css/site.css"} | {
-        "css/site.css": entry("body { color: blue }")}
+    assert assert_truthful(target) == {
+        k: entry(v) for k, v in ASSETS.items() if k != "css/site.css"
+    } | {"css/site.css": entry("body { color: blue }")}
 
 
 def test_s3_force_uploads_all_and_rewrites(static_files, s3_storage_settings, botocore_calls):
@@ -485,15 +510,19 @@ def test_s3_force_uploads_all_and_rewrites(static_files, s3_storage_settings, bo
     # Every file is announced, so the manifest is written ahead and after.
     assert ops == {"GetObject": 1, "PutObject": 3 + 2}
     assert "3 static files copied" in out
-    target.client.put_object(Bucket=target.bucket, Key=target.key(MANIFEST),
-                             Body=manifest.dumps({"css/site.css": entry("stale")}))
+    target.client.put_object(
+        Bucket=target.bucket,
+        Key=target.key(MANIFEST),
+        Body=manifest.dumps({"css/site.css": entry("stale")}),
+    )
     ops, _ = counted(botocore_calls, "--force", "--profile", "no-media")
     assert ops == {"GetObject": 1, "PutObject": 3 + 2}
     assert set(assert_truthful(target)) == set(ASSETS) - MEDIA
 
 
-def test_s3_multipart_file_unchanged_is_not_uploaded_again(static_files, s3_storage_settings,
-                                                            botocore_calls):
+def test_s3_multipart_file_unchanged_is_not_uploaded_again(
+    static_files, s3_storage_settings, botocore_calls
+):
     # Above boto3's default 8 MB threshold, so it is uploaded in parts and its
     # ETag is not its MD5: a hash of our own is what makes it skippable.
     big = os.urandom(9 * 1024 * 1024)
@@ -507,8 +536,9 @@ def test_s3_multipart_file_unchanged_is_not_uploaded_again(static_files, s3_stor
     assert assert_truthful(s3_storage_settings)["media/film.mp4"] == entry(big)
 
 
-def test_s3_concurrent_runs_of_two_profiles_merge(static_files, s3_storage_settings,
-                                                  monkeypatch, botocore_calls):
+def test_s3_concurrent_runs_of_two_profiles_merge(
+    static_files, s3_storage_settings, monkeypatch, botocore_calls
+):
     static_files(ASSETS)
     # Hold each run after its first manifest read until both have read, so both
     # start from "no manifest" and the second writer must hit PreconditionFailed.

@@ -68,15 +68,16 @@ def test_a_missing_container_or_bucket_is_one_clear_error(static_files, remote):
     assert dict(remote.proxy.counts) == {remote.write: 8}
 
 
-def test_a_missing_container_or_bucket_stops_a_smart_deploy_before_any_file(
-        static_files, remote):
+def test_a_missing_container_or_bucket_stops_a_smart_deploy_before_any_file(static_files, remote):
     static_files({f"css/{n}.css": "a{}" for n in range(8)})
     remote.configure(**{remote.missing_option: "no-such-place"})
     with pytest.raises(CommandError) as raised:
         remote.counted("--profile", "full", "--smart")
     message = str(raised.value)
-    assert message.startswith("The deploy manifest '.collectstupid/manifest.json' could not be "
-                              f"updated before the upload ({remote.missing_manifest_reason}")
+    assert message.startswith(
+        "The deploy manifest '.collectstupid/manifest.json' could not be "
+        f"updated before the upload ({remote.missing_manifest_reason}"
+    )
     assert message.endswith("so nothing was uploaded. Run the command again.")
     assert "\n" not in message
     # The manifest read, then the write ahead of the uploads; no file.

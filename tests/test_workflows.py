@@ -96,7 +96,7 @@ def test_the_linter_rejects_a_broken_workflow(tmp_path: Path) -> None:
         "  build:\n"
         "    steps:\n"
         "      - run: echo ${{ steps.missing.outputs.value }}\n"
-        '      - run: if [ $X = 1 ] then echo; fi\n'
+        "      - run: if [ $X = 1 ] then echo; fi\n"
     )
     result = lint(workflow)
     assert result.returncode != 0

@@ -58,7 +58,7 @@ class AzureBackend(StorageBackend):
         for blob in self.storage.client.list_blobs(
             name_starts_with=prefix + path, timeout=self.storage.timeout
         ):
-            yield blob.name[len(prefix):]
+            yield blob.name[len(prefix) :]
 
     def manifest_store(self, name: str) -> AzureManifestStore:
         return AzureManifestStore(self.storage, name, self._blob(name))

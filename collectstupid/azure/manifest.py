@@ -41,15 +41,18 @@ class AzureManifestStore:
 
         if expected.token:
             condition: dict[str, Any] = {
-                "overwrite": True, "etag": expected.token,
+                "overwrite": True,
+                "etag": expected.token,
                 "match_condition": MatchConditions.IfNotModified,
             }
         else:
             condition = {"overwrite": False}  # If-None-Match: *
         try:
             answer = self.storage.client.get_blob_client(self.blob).upload_blob(
-                data, content_settings=ContentSettings(content_type="application/json"),
-                timeout=self.storage.timeout, **condition,
+                data,
+                content_settings=ContentSettings(content_type="application/json"),
+                timeout=self.storage.timeout,
+                **condition,
             )
         except (ResourceExistsError, ResourceModifiedError):
             return None

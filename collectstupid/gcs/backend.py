@@ -42,8 +42,10 @@ class GcsBackend(StorageBackend):
             adapter = session.adapters.get(prefix)
             # Only requests' own adapter: an mTLS or custom one is the user's to size.
             if type(adapter) is HTTPAdapter:
-                session.mount(prefix, HTTPAdapter(pool_maxsize=max(threads, 10),
-                                                  max_retries=adapter.max_retries))
+                session.mount(
+                    prefix,
+                    HTTPAdapter(pool_maxsize=max(threads, 10), max_retries=adapter.max_retries),
+                )
 
     def write(self, source: SourceFile) -> None:
         if self.fast:
@@ -58,8 +60,9 @@ class GcsBackend(StorageBackend):
             # The JSON API's batch requests are multipart bodies this backend
             # does not build: one request per name, many at a time.
             try:
-                self.storage.bucket.delete_blob(writer.blob_name(self.storage, one[0]),
-                                                retry=writer.retry())
+                self.storage.bucket.delete_blob(
+                    writer.blob_name(self.storage, one[0]), retry=writer.retry()
+                )
             except NotFound:
                 pass  # already gone, as a deploy wants it
             except Exception as exc:
@@ -71,7 +74,7 @@ class GcsBackend(StorageBackend):
     def list_names(self, path: str = "") -> Iterator[str]:
         prefix = location_prefix(self.storage)
         for blob in self.storage.bucket.list_blobs(prefix=prefix + path, retry=writer.retry()):
-            yield blob.name[len(prefix):]
+            yield blob.name[len(prefix) :]
 
     def manifest_store(self, name: str) -> GcsManifestStore:
         return GcsManifestStore(self.storage, name, writer.blob_name(self.storage, name))

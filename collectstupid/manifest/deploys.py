@@ -42,8 +42,9 @@ def _owned_elsewhere(profiles: Mapping[str, Record], profile: str) -> set[str]:
     return owned
 
 
-def record_deploy(contents: Contents, shipped: Shipped, prune: bool,
-                  manifest_name: str) -> tuple[Contents, list[str]]:
+def record_deploy(
+    contents: Contents, shipped: Shipped, prune: bool, manifest_name: str
+) -> tuple[Contents, list[str]]:
     """Record ``shipped`` as its profile's latest deploy; with ``prune``, say what to delete.
 
     Returns the new contents and the stale paths to delete now, whose entries
@@ -54,13 +55,16 @@ def record_deploy(contents: Contents, shipped: Shipped, prune: bool,
     history = before.hashed
     if not history or history[0] != shipped.hashed:
         history = (shipped.hashed, *history)
-    kept, dropped = history[:shipped.keep], history[shipped.keep:]
+    kept, dropped = history[: shipped.keep], history[shipped.keep :]
     keeps = set(shipped.paths).union(*kept)
     owned = _owned_elsewhere(contents.profiles, shipped.profile)
     stale = frozenset(
-        path for path in before.stale.union(before.ships, *dropped)
-        if path not in keeps and path not in owned
-        and path != manifest_name and is_safe_relative(path)
+        path
+        for path in before.stale.union(before.ships, *dropped)
+        if path not in keeps
+        and path not in owned
+        and path != manifest_name
+        and is_safe_relative(path)
     )
     record = Record(frozenset(shipped.paths), kept, stale)
     entries = dict(contents.entries)

@@ -71,8 +71,11 @@ class Contents:
     profiles: Records = field(default_factory=dict)
 
 
-def dumps(entries: Mapping[str, Entry], pending: Mapping[str, Pending] | None = None,
-          profiles: Mapping[str, Record] | None = None) -> bytes:
+def dumps(
+    entries: Mapping[str, Entry],
+    pending: Mapping[str, Pending] | None = None,
+    profiles: Mapping[str, Record] | None = None,
+) -> bytes:
     """The manifest as bytes: sorted, so an unchanged manifest is byte-identical."""
     data: dict[str, object] = {
         "format": FORMAT,
@@ -89,8 +92,11 @@ def dumps(entries: Mapping[str, Entry], pending: Mapping[str, Pending] | None = 
         }
     if profiles:
         data["profiles"] = {
-            name: {"ships": sorted(r.ships), "hashed": [sorted(h) for h in r.hashed],
-                   "stale": sorted(r.stale)}
+            name: {
+                "ships": sorted(r.ships),
+                "hashed": [sorted(h) for h in r.hashed],
+                "stale": sorted(r.stale),
+            }
             for name, r in sorted(profiles.items())
         }
     return (json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
@@ -154,8 +160,7 @@ def loads(data: bytes) -> Contents:
         )
     files, pending = doc.get("files"), doc.get("pending", {})
     profiles = doc.get("profiles", {})
-    if not (isinstance(files, dict) and isinstance(pending, dict)
-            and isinstance(profiles, dict)):
+    if not (isinstance(files, dict) and isinstance(pending, dict) and isinstance(profiles, dict)):
         raise ManifestFormatError("its 'files', 'pending' or 'profiles' is not a mapping")
     contents = Contents()
     for path, value in files.items():

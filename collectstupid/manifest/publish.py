@@ -57,8 +57,9 @@ def live(pending: Mapping[str, Pending], now: float | None = None) -> PendingPat
     return kept
 
 
-def announce(contents: Contents, run: Run, paths: Iterable[str],
-             take_over: bool = False) -> Contents:
+def announce(
+    contents: Contents, run: Run, paths: Iterable[str], take_over: bool = False
+) -> Contents:
     """Stop vouching for ``paths`` and mark them pending for ``run``.
 
     ``take_over`` (``--force``) drops other runs' markers on these paths: the
@@ -75,8 +76,9 @@ def announce(contents: Contents, run: Run, paths: Iterable[str],
     return Contents(entries, pending, contents.profiles)
 
 
-def settle(contents: Contents, run: Run, announced: Iterable[str],
-           uploaded: Mapping[str, Entry]) -> tuple[Contents, list[str]]:
+def settle(
+    contents: Contents, run: Run, announced: Iterable[str], uploaded: Mapping[str, Entry]
+) -> tuple[Contents, list[str]]:
     """Record what ``run`` uploaded of the paths it announced.
 
     Returns the new contents and the uploaded paths left unrecorded because
@@ -121,8 +123,9 @@ class Published:
 Change = Callable[[Contents], tuple[Contents, list[str]]]
 
 
-def rewrite(store: ManifestStore, current: Snapshot, change: Change,
-            attempts: int = WRITE_ATTEMPTS) -> tuple[Published, Snapshot]:
+def rewrite(
+    store: ManifestStore, current: Snapshot, change: Change, attempts: int = WRITE_ATTEMPTS
+) -> tuple[Published, Snapshot]:
     """Apply ``change`` to the manifest and write it once, conditionally.
 
     When another run wrote since ``current`` was read, the change is applied
@@ -135,17 +138,21 @@ def rewrite(store: ManifestStore, current: Snapshot, change: Change,
         if after == before:
             # After a refused write, finding our change already there means a write
             # landed for this run: ours (a retry of a write that had landed) or a twin's.
-            return Published(attempt > 1, attempt - 1, len(after.entries),
-                             tuple(conflicts)), current
+            return Published(
+                attempt > 1, attempt - 1, len(after.entries), tuple(conflicts)
+            ), current
         token = store.write(dumps(after.entries, after.pending, after.profiles), current)
         if token is not None:
-            written = Snapshot(after.entries, after.pending, token or None, found=True,
-                               profiles=after.profiles)
+            written = Snapshot(
+                after.entries, after.pending, token or None, found=True, profiles=after.profiles
+            )
             return Published(True, attempt, len(after.entries), tuple(conflicts)), written
         # Another run wrote first: back off a little so racing runs spread out.
         time.sleep(random.uniform(0.02, 0.1) * attempt)
         current = store.read()
-    why = (f"it could not be read back after a refused write: {current.problem}"
-           if current.problem and not current.found
-           else f"other runs kept changing it ({attempts} attempts)")
+    why = (
+        f"it could not be read back after a refused write: {current.problem}"
+        if current.problem and not current.found
+        else f"other runs kept changing it ({attempts} attempts)"
+    )
     raise ManifestError(f"The deploy manifest '{store.name}' could not be written: {why}.")

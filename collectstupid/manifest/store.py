@@ -51,8 +51,9 @@ def parsed(data: bytes, token: str | None) -> Snapshot:
         contents = loads(data)
     except ManifestFormatError as exc:
         return Snapshot({}, {}, token, found=True, problem=str(exc))
-    return Snapshot(contents.entries, contents.pending, token, found=True,
-                    profiles=contents.profiles)
+    return Snapshot(
+        contents.entries, contents.pending, token, found=True, profiles=contents.profiles
+    )
 
 
 class ManifestStore(Protocol):
@@ -114,8 +115,9 @@ class StorageManifestStore:
             if self.read().token != expected.token:
                 return None
             # A reader must see the old bytes or the new, never half.
-            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".manifest-",
-                                             delete=False) as tmp:
+            with tempfile.NamedTemporaryFile(
+                dir=path.parent, prefix=".manifest-", delete=False
+            ) as tmp:
                 tmp.write(data)
             mode = getattr(self.storage, "file_permissions_mode", None)
             if mode is not None:

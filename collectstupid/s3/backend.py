@@ -64,7 +64,8 @@ class S3Backend(StorageBackend):
                 return {keys[key]: reason for key in batch}
             return {
                 keys[error["Key"]]: f"{error.get('Code', 'Error')}: {error.get('Message', '')}"
-                for error in response.get("Errors", []) if error.get("Key") in keys
+                for error in response.get("Errors", [])
+                if error.get("Key") in keys
             }
 
         batches = -(-len(keys) // DELETE_BATCH)
@@ -74,12 +75,14 @@ class S3Backend(StorageBackend):
 
     def list_names(self, path: str = "") -> Iterator[str]:
         prefix = location_prefix(self.storage)
-        pages = self.client.get().get_paginator("list_objects_v2").paginate(
-            Bucket=self.storage.bucket_name, Prefix=prefix + path
+        pages = (
+            self.client.get()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.storage.bucket_name, Prefix=prefix + path)
         )
         for page in pages:
             for item in page.get("Contents", []):
-                yield item["Key"][len(prefix):]
+                yield item["Key"][len(prefix) :]
 
     def manifest_store(self, name: str) -> S3ManifestStore:
         return S3ManifestStore(self.storage, name, self.client)

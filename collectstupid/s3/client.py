@@ -126,8 +126,7 @@ def make_client(storage: Any, threads: int, retries: RetryCounter) -> BaseClient
     return client
 
 
-def no_retry_for_local_errors(caught_exception: BaseException | None = None,
-                              **kwargs: Any) -> None:
+def no_retry_for_local_errors(caught_exception: BaseException | None = None, **kwargs: Any) -> None:
     """Raise a source file's own error instead of letting botocore retry the request.
 
     An error raised while the body is being sent reaches botocore wrapped as an

@@ -22,8 +22,13 @@ _CONFLICT_CODES = frozenset(
     {"PreconditionFailed", "ConditionalRequestConflict", "OperationAborted", "NoSuchKey"}
 )
 # PutObject parameters that also belong on a GetObject of an SSE-C object.
-_READ_PARAMS = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5",
-                "RequestPayer", "ExpectedBucketOwner")
+_READ_PARAMS = (
+    "SSECustomerAlgorithm",
+    "SSECustomerKey",
+    "SSECustomerKeyMD5",
+    "RequestPayer",
+    "ExpectedBucketOwner",
+)
 
 
 class S3ManifestStore:

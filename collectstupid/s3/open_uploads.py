@@ -63,8 +63,9 @@ class OpenUploads:
         with self._lock:
             self._open.pop(upload_id, None)
 
-    def abort_all(self, abort: Callable[..., Any],
-                  describe: Callable[[BaseException], str]) -> list[str]:
+    def abort_all(
+        self, abort: Callable[..., Any], describe: Callable[[BaseException], str]
+    ) -> list[str]:
         """Close the register and abort every open upload; return the reasons of those
         that could not be aborted (each as ``key: reason``)."""
         with self._lock:

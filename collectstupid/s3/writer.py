@@ -37,12 +37,22 @@ from collectstupid.s3.storage import compressed, object_key, write_parameters
 PUT_OBJECT_BLOCKLIST = ("ChecksumType", "MpuObjectSize")
 CREATE_MULTIPART_BLOCKLIST = (*FULL_OBJECT_CHECKSUM_ARGS, "MpuObjectSize")
 UPLOAD_PART_ARGS = (
-    "ChecksumAlgorithm", "SSECustomerKey", "SSECustomerAlgorithm", "SSECustomerKeyMD5",
-    "RequestPayer", "ExpectedBucketOwner",
+    "ChecksumAlgorithm",
+    "SSECustomerKey",
+    "SSECustomerAlgorithm",
+    "SSECustomerKeyMD5",
+    "RequestPayer",
+    "ExpectedBucketOwner",
 )
 COMPLETE_MULTIPART_ARGS = (
-    "SSECustomerKey", "SSECustomerAlgorithm", "SSECustomerKeyMD5", "RequestPayer",
-    "ExpectedBucketOwner", "ChecksumType", "MpuObjectSize", *FULL_OBJECT_CHECKSUM_ARGS,
+    "SSECustomerKey",
+    "SSECustomerAlgorithm",
+    "SSECustomerKeyMD5",
+    "RequestPayer",
+    "ExpectedBucketOwner",
+    "ChecksumType",
+    "MpuObjectSize",
+    *FULL_OBJECT_CHECKSUM_ARGS,
 )
 # A gzipped body is spooled so it can be measured and re-read on a retry; past
 # this size it goes to a temporary file, so 16 workers hold at most 16 MB.
@@ -231,8 +241,11 @@ class S3Writer:
             for number, start in enumerate(range(0, size, chunk), start=1):
                 self.open_uploads.check()
                 response = self.client.upload_part(
-                    **where, UploadId=upload_id, PartNumber=number,
-                    Body=FileSlice(body, start, min(chunk, size - start), size), **part_args,
+                    **where,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=FileSlice(body, start, min(chunk, size - start), size),
+                    **part_args,
                 )
                 part = {"ETag": response["ETag"], "PartNumber": number}
                 algorithm = part_args.get("ChecksumAlgorithm")
@@ -241,7 +254,9 @@ class S3Writer:
                     part[member] = response[member]
                 parts.append(part)
             self.client.complete_multipart_upload(
-                **where, UploadId=upload_id, MultipartUpload={"Parts": parts},
+                **where,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
                 **only(params, COMPLETE_MULTIPART_ARGS),
             )
         except BaseException:

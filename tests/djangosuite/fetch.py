@@ -52,8 +52,19 @@ PATCHES = (
 def download(version: str, into: Path) -> Path:
     """Django's sdist for ``version``, through pip (PyPI or the configured index)."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-binary", ":all:",
-         "--no-deps", f"django=={version}", "-d", str(into)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-binary",
+            ":all:",
+            "--no-deps",
+            f"django=={version}",
+            "-d",
+            str(into),
+        ],
         check=True,
     )
     found = sorted(into.glob("[dD]jango-*.tar.gz"))
@@ -67,7 +78,8 @@ def extract(sdist: Path, into: Path) -> Path:
     with tarfile.open(sdist) as archive:
         top = archive.getmembers()[0].name.split("/")[0]
         wanted = [
-            m for m in archive.getmembers()
+            m
+            for m in archive.getmembers()
             if any(m.name.startswith(f"{top}/{prefix}") for prefix in MEMBERS)
         ]
         # The "data" filter refuses links and paths that leave ``into`` (3.11.4+).

@@ -53,61 +53,129 @@ class Command(BaseCommand):
     requires_system_checks = (Tags.staticfiles,)
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--profile", help="Profile to deploy: "
-                            f"{', '.join(available_profiles())} (default: DEFAULT_PROFILE, "
-                            f"'{DEFAULTS['DEFAULT_PROFILE']}' unless set).")
-        parser.add_argument("--include", action="append", default=[], metavar="PATTERN",
-                            help="Also ship files matching this gitignore-style pattern.")
-        parser.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
-                            help="Also leave out files matching this gitignore-style pattern.")
-        parser.add_argument("--list-profiles", action="store_true",
-                            help="List the profiles with what each selects here, then exit.")
-        parser.add_argument("--noinput", "--no-input", action="store_false", dest="interactive",
-                            help="Do NOT prompt the user for input of any kind.")
-        parser.add_argument("-n", "--dry-run", action="store_true",
-                            help="Show what would be uploaded; write nothing.")
-        parser.add_argument("-i", "--ignore", action="append", default=[], dest="ignore_patterns",
-                            metavar="PATTERN", help="Ignore files, directories or paths matching "
-                            "this glob-style pattern, as collectstatic does. Use multiple times.")
-        parser.add_argument("--no-default-ignore", action="store_false",
-                            dest="use_default_ignore_patterns",
-                            help="Don't ignore the common private glob-style patterns "
-                            "'CVS', '.*' and '*~'.")
-        parser.add_argument("-c", "--clear", action="store_true",
-                            help="Delete the files the profile selects from the storage before "
-                            "uploading (all of them with a profile that selects everything, "
-                            "as collectstatic does). Until the upload ends the site serves "
-                            "missing files: --prune, which deletes stale files after the "
-                            "upload, is the safe choice.")
-        parser.add_argument("-l", "--link", action="store_true",
-                            help="Create a symbolic link to each file instead of copying it, "
-                            "as collectstatic does. Only for a storage with local paths "
-                            "(FileSystemStorage); hashed copies are still copied.")
-        parser.add_argument("--no-post-process", action="store_false", dest="post_process",
-                            help="Do NOT post process collected files.")
-        parser.add_argument("--threads", type=int, metavar="N",
-                            help=f"Uploads in flight at once, 1 to {MAX_THREADS} (default: "
-                            f"THREADS, {DEFAULTS['THREADS']} unless set).")
-        parser.add_argument("--report-json", type=Path, metavar="PATH",
-                            help="Write a machine-readable report of the run to PATH.")
-        parser.add_argument("--allow-empty", action="store_true",
-                            help="Succeed when the profile selects no file.")
-        parser.add_argument("--smart", action=BooleanOptionalAction, default=None,
-                            help="Upload only files whose content the deploy manifest in the "
-                            "storage does not record, then update it (default: the profile's "
-                            "'smart', else SMART, off unless set).")
-        parser.add_argument("--force", action="store_true",
-                            help="Smart mode, but upload every selected file and rewrite "
-                            "the manifest.")
-        parser.add_argument("--prune", action="store_true",
-                            help="Smart mode, then, once every file landed, delete what "
-                            "earlier deploys of this profile recorded and this one no longer "
-                            "ships (old hashed copies after --keep-deploys deploys). Never "
-                            "lists the storage; never deletes what it did not record.")
-        parser.add_argument("--keep-deploys", type=int, metavar="N",
-                            help="Keep the hashed copies of this profile's last N deploys, "
-                            "this one included (default: KEEP_DEPLOYS, "
-                            f"{DEFAULTS['KEEP_DEPLOYS']} unless set).")
+        parser.add_argument(
+            "--profile",
+            help="Profile to deploy: "
+            f"{', '.join(available_profiles())} (default: DEFAULT_PROFILE, "
+            f"'{DEFAULTS['DEFAULT_PROFILE']}' unless set).",
+        )
+        parser.add_argument(
+            "--include",
+            action="append",
+            default=[],
+            metavar="PATTERN",
+            help="Also ship files matching this gitignore-style pattern.",
+        )
+        parser.add_argument(
+            "--exclude",
+            action="append",
+            default=[],
+            metavar="PATTERN",
+            help="Also leave out files matching this gitignore-style pattern.",
+        )
+        parser.add_argument(
+            "--list-profiles",
+            action="store_true",
+            help="List the profiles with what each selects here, then exit.",
+        )
+        parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="Do NOT prompt the user for input of any kind.",
+        )
+        parser.add_argument(
+            "-n",
+            "--dry-run",
+            action="store_true",
+            help="Show what would be uploaded; write nothing.",
+        )
+        parser.add_argument(
+            "-i",
+            "--ignore",
+            action="append",
+            default=[],
+            dest="ignore_patterns",
+            metavar="PATTERN",
+            help="Ignore files, directories or paths matching "
+            "this glob-style pattern, as collectstatic does. Use multiple times.",
+        )
+        parser.add_argument(
+            "--no-default-ignore",
+            action="store_false",
+            dest="use_default_ignore_patterns",
+            help="Don't ignore the common private glob-style patterns 'CVS', '.*' and '*~'.",
+        )
+        parser.add_argument(
+            "-c",
+            "--clear",
+            action="store_true",
+            help="Delete the files the profile selects from the storage before "
+            "uploading (all of them with a profile that selects everything, "
+            "as collectstatic does). Until the upload ends the site serves "
+            "missing files: --prune, which deletes stale files after the "
+            "upload, is the safe choice.",
+        )
+        parser.add_argument(
+            "-l",
+            "--link",
+            action="store_true",
+            help="Create a symbolic link to each file instead of copying it, "
+            "as collectstatic does. Only for a storage with local paths "
+            "(FileSystemStorage); hashed copies are still copied.",
+        )
+        parser.add_argument(
+            "--no-post-process",
+            action="store_false",
+            dest="post_process",
+            help="Do NOT post process collected files.",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            metavar="N",
+            help=f"Uploads in flight at once, 1 to {MAX_THREADS} (default: "
+            f"THREADS, {DEFAULTS['THREADS']} unless set).",
+        )
+        parser.add_argument(
+            "--report-json",
+            type=Path,
+            metavar="PATH",
+            help="Write a machine-readable report of the run to PATH.",
+        )
+        parser.add_argument(
+            "--allow-empty", action="store_true", help="Succeed when the profile selects no file."
+        )
+        parser.add_argument(
+            "--smart",
+            action=BooleanOptionalAction,
+            default=None,
+            help="Upload only files whose content the deploy manifest in the "
+            "storage does not record, then update it (default: the profile's "
+            "'smart', else SMART, off unless set).",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Smart mode, but upload every selected file and rewrite the manifest.",
+        )
+        parser.add_argument(
+            "--prune",
+            action="store_true",
+            help="Smart mode, then, once every file landed, delete what "
+            "earlier deploys of this profile recorded and this one no longer "
+            "ships (old hashed copies after --keep-deploys deploys). Never "
+            "lists the storage; never deletes what it did not record.",
+        )
+        parser.add_argument(
+            "--keep-deploys",
+            type=int,
+            metavar="N",
+            help="Keep the hashed copies of this profile's last N deploys, "
+            "this one included (default: KEEP_DEPLOYS, "
+            f"{DEFAULTS['KEEP_DEPLOYS']} unless set).",
+        )
 
     def handle(self, **options: Any) -> None:
         self.verbosity = options["verbosity"]
@@ -155,41 +223,68 @@ class Command(BaseCommand):
         profile = catalog.get(name).with_patterns(options["include"], options["exclude"])
         for problem in catalog.problems_besides(name):
             self.stderr.write(self.style.WARNING(f"Not used in this run: {problem}"))
-        threads = (conf.threads if options["threads"] is None
-                   else threads_value(options["threads"], "--threads"))
+        threads = (
+            conf.threads
+            if options["threads"] is None
+            else threads_value(options["threads"], "--threads")
+        )
         if options["report_json"]:
             report.check_writable(options["report_json"])
-        found = find_files(ignore_patterns(options["ignore_patterns"],
-                                           options["use_default_ignore_patterns"]))
+        found = find_files(
+            ignore_patterns(options["ignore_patterns"], options["use_default_ignore_patterns"])
+        )
         if options["list_profiles"]:
             self.list_profiles(catalog, found)
             return None
         for dest in found.duplicates:
-            self.log(f"Found another file with the destination path '{dest}'. It will be "
-                     "ignored since only the first encountered file is collected.", level=1)
+            self.log(
+                f"Found another file with the destination path '{dest}'. It will be "
+                "ignored since only the first encountered file is collected.",
+                level=1,
+            )
         plan = make_plan(found.files, profile)
         self.check_plan(plan, options["allow_empty"])
         storage = target_storage()
         if options["link"]:
             check_linkable(storage, destination(storage))
-        deployment = Deployment(profile, plan, backend_for(storage), destination(storage),
-                                threads, report_json=options["report_json"])
+        deployment = Deployment(
+            profile,
+            plan,
+            backend_for(storage),
+            destination(storage),
+            threads,
+            report_json=options["report_json"],
+        )
         if options["link"]:
             deployment.link = found.files
         if options["post_process"] and hashes_names(storage):
-            deployment.staged = cleanup.enter_context(staged_plan(
-                plan, found.files, on_processed=lambda name, hashed: self.log(
-                    f"Post-processed '{name}' as '{hashed}'", level=2),
-                parent=local.staging_parent(storage)))
+            deployment.staged = cleanup.enter_context(
+                staged_plan(
+                    plan,
+                    found.files,
+                    on_processed=lambda name, hashed: self.log(
+                        f"Post-processed '{name}' as '{hashed}'", level=2
+                    ),
+                    parent=local.staging_parent(storage),
+                )
+            )
             deployment.plan = deployment.staged.plan
-        self.log(f"Profile '{profile.name}' ({profile.origin}); {threads} threads; "
-                 f"storage {class_name(storage)}.", level=3)
-        keep = (conf.keep_deploys if options["keep_deploys"] is None
-                else keep_deploys_value(options["keep_deploys"], "--keep-deploys"))
-        if smart.enabled(options["smart"], options["force"], profile.smart, conf.smart,
-                         options["prune"]):
+        self.log(
+            f"Profile '{profile.name}' ({profile.origin}); {threads} threads; "
+            f"storage {class_name(storage)}.",
+            level=3,
+        )
+        keep = (
+            conf.keep_deploys
+            if options["keep_deploys"] is None
+            else keep_deploys_value(options["keep_deploys"], "--keep-deploys")
+        )
+        if smart.enabled(
+            options["smart"], options["force"], profile.smart, conf.smart, options["prune"]
+        ):
             deployment.smart = smart.SmartRun.start(
-                deployment.backend, deployment.plan, conf.manifest_name, options["force"])
+                deployment.backend, deployment.plan, conf.manifest_name, options["force"]
+            )
             paths = frozenset(s.dest for s in deployment.plan.all_files)
             copies = deployment.staged.copies if deployment.staged else frozenset()
             deployment.smart.shipped = Shipped(profile.name, paths, copies & paths, keep)
@@ -200,11 +295,16 @@ class Command(BaseCommand):
                 self.stderr.write(self.style.WARNING(redact(deployment.smart.warning)))
         if options["clear"]:
             deployment.clearing = clear.plan_clear(
-                deployment.backend, profile, conf.manifest_name,
-                keep_manifest=deployment.smart is not None)
+                deployment.backend,
+                profile,
+                conf.manifest_name,
+                keep_manifest=deployment.smart is not None,
+            )
             for name in deployment.clearing.refused:
-                self.stderr.write(f"--clear: not deleting '{name}': its name could reach "
-                                  "outside the storage's location.")
+                self.stderr.write(
+                    f"--clear: not deleting '{name}': its name could reach "
+                    "outside the storage's location."
+                )
         return deployment
 
     def clear_first(self, deployment: Deployment) -> clear.ClearResult | None:
@@ -219,8 +319,14 @@ class Command(BaseCommand):
             else:
                 self.log(f"Deleting '{name}'", level=2)
 
-        cleared = clear.clear(deployment.backend, clearing, deployment.threads,
-                              run.store if run else None, run.base if run else None, on_deleted)
+        cleared = clear.clear(
+            deployment.backend,
+            clearing,
+            deployment.threads,
+            run.store if run else None,
+            run.base if run else None,
+            on_deleted,
+        )
         if run and cleared.manifest is not None:
             run.cleared(cleared.manifest)
         return cleared
@@ -252,8 +358,10 @@ class Command(BaseCommand):
                     run.prepare(plan, deployment.threads)
             except ManifestError as exc:
                 # The manifest could not stop vouching for the old files: send none.
-                return Executed(not_started(plan.all_files, "the manifest could not be "
-                                            "updated first"), manifest_error=str(exc))
+                return Executed(
+                    not_started(plan.all_files, "the manifest could not be updated first"),
+                    manifest_error=str(exc),
+                )
         returned = False
         leftovers: list[str] = []
         try:
@@ -261,8 +369,9 @@ class Command(BaseCommand):
             if deployment.link is not None:
                 write = link_writer(backend.storage, deployment.link, write)
             write = run.wrap(write) if run else write
-            pool = Pool(deployment.threads, on_done, signals.stop, backend.describe_error,
-                        signals.abort)
+            pool = Pool(
+                deployment.threads, on_done, signals.stop, backend.describe_error, signals.abort
+            )
             result = upload_in_order(plan.files, plan.last, write, pool)
             returned = True
         finally:
@@ -285,16 +394,26 @@ class Command(BaseCommand):
         # manifest keeps the doomed paths, so the next --prune run deletes them.
         pruned = None
         if run and run.prune and not signals.stop.is_set():
-            pruned = prune.prune(run, backend, deployment.threads, on_deleted=lambda path:
-                                 self.log(f"Pruned '{path}'", level=2))
+            pruned = prune.prune(
+                run,
+                backend,
+                deployment.threads,
+                on_deleted=lambda path: self.log(f"Pruned '{path}'", level=2),
+            )
             for path, why in pruned.failed.items():
                 self.stderr.write(redact(f"Could not prune '{path}': {why}"))
         result.retries = backend.retries - retried_before
         staged = deployment.staged
         if staged and staged.hashed_files is not None and not (result.failed or result.cancelled):
             adopt_manifest(staged.hashed_files, staged.manifest_hash)
-        return Executed(result, signals.stop.is_set(), manifest_error, pruned=pruned,
-                        aborted=signals.abort.is_set(), leftovers=leftovers)
+        return Executed(
+            result,
+            signals.stop.is_set(),
+            manifest_error,
+            pruned=pruned,
+            aborted=signals.abort.is_set(),
+            leftovers=leftovers,
+        )
 
     def finish(self, deployment: Deployment, executed: Executed) -> None:
         """The report, the summary line, and the error the run ends with, if any."""
@@ -305,26 +424,42 @@ class Command(BaseCommand):
             extra["prune_failed"] = pruned.failed if pruned else {}
         if deployment.report_json:
             try:
-                report.write_json(deployment.report_json, report.report_data(
-                    deployment.plan, result, deployment.destination, dry_run=False,
-                    extra=extra | self.report_extra(deployment, executed.cleared)))
+                report.write_json(
+                    deployment.report_json,
+                    report.report_data(
+                        deployment.plan,
+                        result,
+                        deployment.destination,
+                        dry_run=False,
+                        extra=extra | self.report_extra(deployment, executed.cleared),
+                    ),
+                )
             except CollectStupidError as exc:
                 executed.report_error = str(exc)
                 self.stderr.write(redact(str(exc)))
         copied, post_processed = None, deployment.post_processed
         if deployment.staged and local.claims(deployment.backend.storage):
             copied, post_processed = local.collectstatic_counts(
-                deployment.plan, result, deployment.staged)
+                deployment.plan, result, deployment.staged
+            )
         summary = report.run_summary(
-            deployment.plan, result, deployment.destination, post_processed,
+            deployment.plan,
+            result,
+            deployment.destination,
+            post_processed,
             smart=run is not None,
             pruned=len(pruned.deleted) if pruned else (0 if run and run.prune else None),
-            prune_failed=len(pruned.failed) if pruned else 0, copied=copied)
+            prune_failed=len(pruned.failed) if pruned else 0,
+            copied=copied,
+        )
         if deployment.link is not None:
             summary = replace(summary, action="symlinked")
         if executed.cleared:
-            summary = replace(summary, deleted=len(executed.cleared.deleted),
-                              delete_failed=len(executed.cleared.failed))
+            summary = replace(
+                summary,
+                deleted=len(executed.cleared.deleted),
+                delete_failed=len(executed.cleared.failed),
+            )
         self.log(report.render(summary))
         warning = conflict_warning(run)
         if warning:
@@ -345,8 +480,9 @@ class Command(BaseCommand):
             )
         problems = unreadable(plan.files)
         if problems:
-            listed = "\n".join(f"  {s.dest} ({s.storage.path(s.path)}): {why}"
-                               for s, why in problems[:20])
+            listed = "\n".join(
+                f"  {s.dest} ({s.storage.path(s.path)}): {why}" for s, why in problems[:20]
+            )
             raise DeployError(
                 f"{report.plural(len(problems), 'static file')} cannot be read, "
                 f"so nothing was uploaded:\n"
@@ -373,8 +509,9 @@ class Command(BaseCommand):
         else:
             summary = report.dry_run_summary(plan, deployment.destination)
             for source in plan.all_files:
-                self.log(f"Would upload '{source.dest}' ({report.format_size(source.size)})",
-                         level=1)
+                self.log(
+                    f"Would upload '{source.dest}' ({report.format_size(source.size)})", level=1
+                )
         for source in plan.left_out:
             self.log(f"Left out by the profile: '{source.dest}'", level=2)
         if deployment.clearing:
@@ -382,9 +519,16 @@ class Command(BaseCommand):
                 self.log(f"Would delete '{name}'", level=1)
             summary = replace(summary, deleted=len(deployment.clearing.names))
         if deployment.report_json:
-            report.write_json(deployment.report_json, report.report_data(
-                plan, None, deployment.destination, True,
-                extra=extra | self.report_extra(deployment)))
+            report.write_json(
+                deployment.report_json,
+                report.report_data(
+                    plan,
+                    None,
+                    deployment.destination,
+                    True,
+                    extra=extra | self.report_extra(deployment),
+                ),
+            )
         self.log(report.render(summary))
 
     def check_dry_run_can_compare(self, run: smart.SmartRun) -> None:
@@ -396,8 +540,9 @@ class Command(BaseCommand):
                 "is reachable, then run again."
             )
 
-    def report_extra(self, deployment: Deployment,
-                     cleared: clear.ClearResult | None = None) -> dict[str, Any]:
+    def report_extra(
+        self, deployment: Deployment, cleared: clear.ClearResult | None = None
+    ) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if deployment.smart:
             extra["smart"] = deployment.smart.report()
@@ -411,8 +556,10 @@ class Command(BaseCommand):
         elif clear.owns_everything(deployment.profile):
             warning = "This will DELETE ALL FILES in this location!\n"
         else:
-            warning = (f"This will DELETE the files profile '{deployment.profile.name}' "
-                       "selects in this location (the files it leaves out stay)!\n")
+            warning = (
+                f"This will DELETE the files profile '{deployment.profile.name}' "
+                "selects in this location (the files it leaves out stay)!\n"
+            )
         message = (
             f"\nYou have requested to upload static files to '{deployment.destination}'.\n"
             f"{warning}"
