@@ -11,15 +11,10 @@ from typing import Any
 
 from collectstupid.azure.errors import describe
 from collectstupid.errors import ManifestError
-from collectstupid.manifest.store import Snapshot, parsed
+from collectstupid.manifest.store import NamedObjectStore, Snapshot, parsed
 
 
-class AzureManifestStore:
-    def __init__(self, storage: Any, name: str, blob: str) -> None:
-        self.storage = storage
-        self.name = name
-        self.blob = blob
-
+class AzureManifestStore(NamedObjectStore):
     def read(self) -> Snapshot:
         from azure.core.exceptions import AzureError, ResourceNotFoundError
 

@@ -13,18 +13,13 @@ import hashlib
 from typing import Any
 
 from collectstupid.gcs.writer import retry
-from collectstupid.manifest.store import Snapshot, parsed
+from collectstupid.manifest.store import NamedObjectStore, Snapshot, parsed
 
 # Marks a token that is a generation number rather than a digest of the bytes.
 GENERATION = "generation:"
 
 
-class GcsManifestStore:
-    def __init__(self, storage: Any, name: str, blob: str) -> None:
-        self.storage = storage
-        self.name = name
-        self.blob = blob
-
+class GcsManifestStore(NamedObjectStore):
     def read(self) -> Snapshot:
         from google.api_core.exceptions import GoogleAPIError, NotFound
 

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
@@ -68,6 +68,15 @@ class ManifestStore(Protocol):
         None on such a conflict; raises on any other failure.
         """
         ...
+
+
+@dataclass
+class NamedObjectStore:
+    """A store that reads and writes the manifest through the storage's own client."""
+
+    storage: Any
+    name: str
+    blob: str  # the manifest's name as the storage's client knows it
 
 
 class StorageManifestStore:
