@@ -134,6 +134,11 @@ class SeaweedServer(Service):
             "-webdav=false",
             "-admin.ui=false",
             "-master.telemetry=false",
+            # Each bucket is a collection with volumes of its own, and a test suite
+            # makes hundreds of buckets: the limit derived from free disk space ran
+            # out ("No writable volumes and no free volumes left"). Volumes are
+            # sparse files, so a high limit costs nothing until written.
+            "-volume.max=5000",
             # Always explicit: weed saves its flags in DIR/mini.options and
             # reloads them, so an omitted flag would inherit a previous run's.
             f"-s3.autoCreateBucket={'true' if self.auto_create_bucket else 'false'}",
