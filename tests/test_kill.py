@@ -13,10 +13,12 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 
 import pytest
 
 from collectstupid import manifest
+from tests.conftest import write_tree
 from tests.helpers import MANIFEST, MiB, assert_truthful, entry, run, tree
 from tests.processes import command_process, deploy_process
 from tests.test_faults import assert_bucket_holds, small_files
@@ -31,9 +33,19 @@ KILL_POINTS = {
 }
 
 
-def write_tree(root, files) -> None:
-    for name, data in files.items():
-        (root / name).write_bytes(data)
+def kill_when_reached(
+    process: subprocess.Popen[str], wait: Callable[[subprocess.Popen[str]], None]
+) -> None:
+    """SIGKILL ``process`` once ``wait`` returns; it never outlives the test."""
+    try:
+        wait(process)
+        process.kill()
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == -signal.SIGKILL
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
@@ -50,20 +62,13 @@ def test_a_deploy_killed_at_any_instant_leaves_nothing_the_next_deploy_trusts_wr
     write_tree(src, v2)
     operation, name, skip = KILL_POINTS[point]
     hold = s3_proxy.hold(operation, key=target.key(name), skip=skip)
-    process = deploy_process(target, src)
     try:
-        hold.wait_held(timeout=60)
-        process.kill()
-        process.communicate(timeout=30)
+        kill_when_reached(deploy_process(target, src), lambda process: hold.wait_held(timeout=60))
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
         # A request that was on its way when the process died may still land;
         # let it, before anything else writes.
         hold.release()
         time.sleep(1)
-    assert process.returncode == -signal.SIGKILL
     assert_truthful(target)
 
     write_tree(src, v1)  # roll back
@@ -104,20 +109,15 @@ def test_a_local_deploy_killed_at_any_instant_is_made_exact_by_the_next(
     name, nth = LOCAL_KILL_POINTS[point]
     reached = tmp_path / "reached"
     options = {"location": str(static_root), "name": name, "nth": nth, "reached": str(reached)}
-    process = local_deploy_process(src, options)
-    try:
+
+    def wait(process: subprocess.Popen[str]) -> None:
         deadline = time.monotonic() + 60
         while not reached.exists():
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline, "the deploy never reached the point"
             time.sleep(0.02)
-        process.kill()
-        process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == -signal.SIGKILL
+
+    kill_when_reached(local_deploy_process(src, options), wait)
     assert_local_truthful(static_root)
 
     write_tree(src, v1)  # roll back
