@@ -10,6 +10,7 @@ from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from collectstupid import manifest
 from collectstupid.collect import SourceFile
@@ -35,6 +36,26 @@ def run(*args: str, **options: Any) -> str:
     out = StringIO()
     call_command("collectstupid", *args, interactive=False, stdout=out, stderr=out, **options)
     return out.getvalue()
+
+
+def run_reporting(report: Path) -> tuple[str, str, str]:
+    """A ``--smart --report-json`` run at ``-v 3``: (stdout, stderr, the CommandError's
+    message, '' when it succeeded), for tests that read everything a run says."""
+    out, err = StringIO(), StringIO()
+    try:
+        call_command(
+            "collectstupid",
+            "--smart",
+            "--report-json",
+            str(report),
+            interactive=False,
+            verbosity=3,
+            stdout=out,
+            stderr=err,
+        )
+    except CommandError as exc:
+        return out.getvalue(), err.getvalue(), str(exc)
+    return out.getvalue(), err.getvalue(), ""
 
 
 def run_split(*args: str, **options: Any) -> tuple[str, str]:

@@ -13,11 +13,9 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Iterator
-from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from collectstupid import smart
@@ -33,6 +31,7 @@ from tests.helpers import (
     entry,
     header,
     run,
+    run_reporting,
 )
 from tests.processes import deploy_process, wait_for_objects
 from tests.s3_fixtures import client_config, storage_options
@@ -341,23 +340,9 @@ def test_credentials_never_appear_in_output_errors_reports_or_our_logs(
     }
     caplog.set_level(logging.DEBUG)
     report = tmp_path / "report.json"
-    out, err = StringIO(), StringIO()
-    error = ""
-    try:
-        call_command(
-            "collectstupid",
-            "--smart",
-            "--report-json",
-            str(report),
-            interactive=False,
-            verbosity=3,
-            stdout=out,
-            stderr=err,
-        )
-    except CommandError as exc:
-        error = str(exc)
+    out, err, error = run_reporting(report)
     assert bool(error) == (case != "success")
-    ours = [out.getvalue(), err.getvalue(), error, report.read_text()]
+    ours = [out, err, error, report.read_text()]
     ours += [r.getMessage() for r in caplog.records if not r.name.startswith(THIRD_PARTY_LOGGERS)]
     everything = ours + [r.getMessage() for r in caplog.records]
     # botocore's DEBUG records show each signed request, whose Authorization
@@ -369,7 +354,7 @@ def test_credentials_never_appear_in_output_errors_reports_or_our_logs(
     for text in ours:
         assert ACCESS_KEY not in text
     assert any(r.name.startswith("botocore") for r in caplog.records)  # DEBUG was captured
-    assert "static files copied" in out.getvalue()  # -v 3 did print a report
+    assert "static files copied" in out  # -v 3 did print a report
 
 
 # --- 6. ACLs and object parameters ----------------------------------------------------

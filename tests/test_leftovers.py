@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
-from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from collectstupid import smart
 from collectstupid.redact import redact
 from s3local import FaultPlan, S3Proxy
 from s3local.ports import pick_ports
-from tests.helpers import assert_truthful, entry, run
+from tests.helpers import assert_truthful, entry, run, run_reporting
 from tests.s3_fixtures import client_config
 
 USER, PASSWORD = "deployuser7q", "pAsS-w0rd-9z"
@@ -30,32 +27,14 @@ def test_an_endpoint_with_credentials_is_redacted_in_every_message(
     s3_storage_settings_factory(endpoint_url=f"http://{USER}:{PASSWORD}@127.0.0.1:{port}")
     caplog.set_level(logging.DEBUG, logger="collectstupid")
     report = tmp_path / "report.json"
-    out, err = StringIO(), StringIO()
-    with pytest.raises(CommandError) as raised:
-        call_command(
-            "collectstupid",
-            "--smart",
-            "--report-json",
-            str(report),
-            interactive=False,
-            verbosity=3,
-            stdout=out,
-            stderr=err,
-        )
-    printed = [
-        out.getvalue(),
-        err.getvalue(),
-        str(raised.value),
-        report.read_text(),
-        *(r.getMessage() for r in caplog.records),
-    ]
+    out, err, error = run_reporting(report)
+    assert error  # the endpoint is unreachable
+    printed = [out, err, error, report.read_text(), *(r.getMessage() for r in caplog.records)]
     for text in printed:
         assert USER not in text and PASSWORD not in text, text
     # The URL is still named, so the reader knows where the run tried to connect.
-    assert f'Could not connect to the endpoint URL: "http://***@127.0.0.1:{port}/' in (
-        str(raised.value)
-    )
-    assert f"http://***@127.0.0.1:{port}/" in err.getvalue()  # the manifest read's warning
+    assert f'Could not connect to the endpoint URL: "http://***@127.0.0.1:{port}/' in error
+    assert f"http://***@127.0.0.1:{port}/" in err  # the manifest read's warning
 
 
 @pytest.mark.parametrize(
