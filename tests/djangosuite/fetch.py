@@ -109,7 +109,12 @@ def suite(version: str) -> Path:
         tests = extract(download(version, work), work)
         patch(tests)
         # Renamed into place whole: an interrupted fetch leaves no half suite behind.
-        tests.rename(target)
+        try:
+            tests.rename(target)
+        except OSError:
+            # Parallel environments fetch at once; the first rename wins.
+            if not (target / "runtests.py").is_file():
+                raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
