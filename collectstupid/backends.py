@@ -12,9 +12,9 @@ from __future__ import annotations
 import importlib
 import os
 import posixpath
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from django.core.files.storage import Storage
 
@@ -75,6 +75,16 @@ class Backend(Protocol):
         """Store ``source`` at ``source.dest``, as ``storage.save()`` would."""
         ...
 
+    @property
+    def takes_parameters(self) -> bool:
+        """Whether ``write`` sends a file's ``parameters`` (a profile's object parameters)."""
+        ...
+
+    def parameters(self, source: SourceFile) -> Mapping[str, Any] | None:
+        """What ``write`` would send with ``source`` besides its bytes, asking nothing
+        remote; None when the backend cannot tell. Smart mode records a hash of it."""
+        ...
+
     def abort_writes(self) -> list[str]:
         """Undo what writes still in flight leave behind (S3: open multipart uploads),
         for a run that gave up on them; return what could not be undone, as reasons."""
@@ -109,6 +119,13 @@ class StorageBackend:
     def write(self, source: SourceFile) -> None:
         with source.storage.open(source.path) as content:
             self.storage.save(source.dest, content)
+
+    @property
+    def takes_parameters(self) -> bool:
+        return False  # save() has no way to take them
+
+    def parameters(self, source: SourceFile) -> Mapping[str, Any] | None:
+        return None
 
     def _link(self, name: str) -> str | None:
         """The local path of ``name`` if it is a symlink (--link makes them), else None."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.apps import apps
 from django.contrib.staticfiles.finders import get_finders
@@ -29,6 +30,8 @@ class SourceFile:
     storage: Storage = field(compare=False, repr=False)
     path: str
     size: int
+    # Object parameters a profile's rules set for this file, over the storage's own.
+    parameters: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

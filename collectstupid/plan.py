@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from collectstupid.collect import SourceFile
+from collectstupid.object_parameters import Rules
 from collectstupid.profiles import Profile
 
 
@@ -35,3 +36,30 @@ def make_plan(files: list[SourceFile], profile: Profile) -> Plan:
     for source in files:
         (plan.files if profile.select(source.dest) else plan.left_out).append(source)
     return plan
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A plan whose files carry their rules' parameters, and how many do."""
+
+    plan: Plan
+    files: int = 0
+
+
+def with_parameters(plan: Plan, rules: Rules, hashed: frozenset[str] = frozenset()) -> Applied:
+    """``plan`` with each file's parameters from ``rules`` (``hashed``: the hashed copies)."""
+    if not rules:
+        return Applied(plan)
+    count = 0
+
+    def carry(source: SourceFile, manifest: bool) -> SourceFile:
+        nonlocal count
+        params = rules.parameters(source.dest, source.dest in hashed, manifest)
+        if not params:
+            return source
+        count += 1
+        return replace(source, parameters=params)
+
+    files = [carry(s, False) for s in plan.files]
+    last = [carry(s, True) for s in plan.last]
+    return Applied(replace(plan, files=files, last=last), count)

@@ -18,6 +18,7 @@ import yaml
 
 from collectstupid.conf import get_settings
 from collectstupid.errors import ProfileError, SettingsError
+from collectstupid.object_parameters import KEY, RuleError, read_rules
 from collectstupid.patterns import Pattern, PatternError, check, yaml_hint
 
 BUILTIN = "built-in"
@@ -30,6 +31,7 @@ KEYS = frozenset(
         "exclude",
         "ignore_case",
         "smart",
+        KEY,
     }
 )
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -115,6 +117,10 @@ def read_profile_file(path: Path) -> RawProfile:
         data[key] = _pattern_list(path, key, data.get(key), text)
         if data[key] is None:
             del data[key]
+    try:
+        read_rules(data.get(KEY), bool(data.get("ignore_case")))
+    except RuleError as exc:
+        raise ProfileError(f"Profile file {path}: {exc}.") from exc
     return RawProfile(name=name, origin=str(path), data=data)
 
 

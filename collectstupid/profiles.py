@@ -15,6 +15,7 @@ from pathlib import Path
 import pathspec
 
 from collectstupid.errors import ProfileError
+from collectstupid.object_parameters import KEY, Rules, read_rules
 from collectstupid.patterns import Pattern, PatternError, check, patterns, spec
 from collectstupid.profile_files import BUILTIN, RawProfile, read_raw_profiles
 
@@ -37,6 +38,8 @@ class Profile:
     ignore_case: bool = False
     # Smart mode for this profile: None defers to COLLECTSTUPID['SMART'].
     smart: bool | None = None
+    # Object parameters by pattern (see object_parameters.py), the parent's first.
+    object_parameters: Rules = field(default_factory=Rules)
 
     @cached_property
     def _specs(self) -> tuple[pathspec.PathSpec, pathspec.PathSpec]:
@@ -91,6 +94,9 @@ def _build(entry: RawProfile, parent: Profile | None, complement: Profile | None
         exclude=(parent.exclude if parent else ()) + patterns(data.get("exclude", ()), ignore_case),
         ignore_case=ignore_case,
         smart=data.get("smart", parent.smart if parent else None),
+        # A complement takes its parent's selection only: ``parent`` is None for it.
+        object_parameters=(parent.object_parameters if parent else Rules())
+        + read_rules(data.get(KEY), ignore_case),
     )
 
 

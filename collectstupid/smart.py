@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +35,7 @@ from collectstupid.manifest import (
     rewrite,
     settle,
 )
+from collectstupid.object_parameters import digest
 from collectstupid.plan import Plan
 from collectstupid.upload import SKIPPED, UPLOADED, UploadResult, Writer
 
@@ -42,12 +43,14 @@ NEW = "new"
 CHANGED = "changed"
 UNCHANGED = "unchanged"
 FORCED = "forced"
+# The bytes are those recorded, the object parameters are not (or not known).
+PARAMETERS = "new parameters"
 # Large enough that hashlib releases the GIL for most of the work, small
 # enough that sixteen threads hashing media stay far below a gigabyte.
 CHUNK = 1 << 20
 
 
-def file_entry(source: SourceFile) -> Entry:
+def file_entry(source: SourceFile, parameters: str | None = None) -> Entry:
     """SHA-256 and size of a source file, read in chunks (never whole into memory)."""
     digest = hashlib.sha256()
     size = 0
@@ -55,7 +58,7 @@ def file_entry(source: SourceFile) -> Entry:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
-    return Entry(digest.hexdigest(), size)
+    return Entry(digest.hexdigest(), size, parameters)
 
 
 def fingerprint(source: SourceFile) -> tuple[int, int, int] | None:
@@ -73,10 +76,12 @@ def fingerprint(source: SourceFile) -> tuple[int, int, int] | None:
 
 
 def reason(entry: Entry, known: Entry | None) -> str:
-    """Why a file would be uploaded (NEW, CHANGED), or UNCHANGED."""
+    """Why a file would be uploaded (NEW, CHANGED, PARAMETERS), or UNCHANGED."""
     if known is None:
         return NEW
-    return UNCHANGED if known == entry else CHANGED
+    if (known.sha256, known.size) != (entry.sha256, entry.size):
+        return CHANGED
+    return UNCHANGED if known.parameters == entry.parameters else PARAMETERS
 
 
 def enabled(
@@ -120,10 +125,24 @@ class Change:
     error: OSError | None = None
 
 
-def assess(source: SourceFile, known: Mapping[str, Entry], force: bool = False) -> Change:
+# What the backend sends with a file besides its bytes (Backend.parameters).
+Parameters = Callable[[SourceFile], Mapping[str, Any] | None]
+
+
+def no_parameters(source: SourceFile) -> None:
+    return None
+
+
+def assess(
+    source: SourceFile,
+    known: Mapping[str, Entry],
+    force: bool = False,
+    parameters: Parameters = no_parameters,
+) -> Change:
+    params = parameters(source)
     try:
         before = fingerprint(source)
-        entry = file_entry(source)
+        entry = file_entry(source, None if params is None else digest(params))
     except OSError as exc:
         return Change(source, NEW, error=exc)
     why = reason(entry, known.get(source.dest))
@@ -131,11 +150,15 @@ def assess(source: SourceFile, known: Mapping[str, Entry], force: bool = False) 
 
 
 def preview(
-    files: Iterable[SourceFile], known: Mapping[str, Entry], threads: int, force: bool = False
+    files: Iterable[SourceFile],
+    known: Mapping[str, Entry],
+    threads: int,
+    force: bool = False,
+    parameters: Parameters = no_parameters,
 ) -> list[Change]:
     """What a smart run would upload and why, hashing on ``threads`` workers."""
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="collectstupid") as pool:
-        return list(pool.map(lambda source: assess(source, known, force), files))
+        return list(pool.map(lambda source: assess(source, known, force, parameters), files))
 
 
 class SmartWriter:
@@ -177,6 +200,7 @@ class SmartRun:
     store: ManifestStore
     base: Snapshot
     force: bool = False
+    parameters: Parameters = no_parameters
     run: Run = field(default_factory=Run)
     changes: list[Change] = field(default_factory=list)
     # The paths this run announced it is about to write, and the manifest as then written.
@@ -200,7 +224,7 @@ class SmartRun:
                 "Rename the file or set COLLECTSTUPID['MANIFEST_NAME'] to another name."
             )
         store = backend.manifest_store(name)
-        return cls(store, store.read(), force)
+        return cls(store, store.read(), force, backend.parameters)
 
     @property
     def warning(self) -> str | None:
@@ -213,7 +237,9 @@ class SmartRun:
         )
 
     def preview(self, plan: Plan, threads: int) -> list[Change]:
-        self.changes = preview(plan.all_files, self.base.entries, threads, self.force)
+        self.changes = preview(
+            plan.all_files, self.base.entries, threads, self.force, self.parameters
+        )
         return self.changes
 
     def cleared(self, manifest: Snapshot) -> None:
@@ -298,7 +324,9 @@ class SmartRun:
         ]
         skip = [f"Unchanged, would skip '{c.source.dest}'" for c in unchanged]
         reasons = tuple(
-            (r, n) for r in (NEW, CHANGED, FORCED) if (n := sum(c.reason == r for c in upload))
+            (r, n)
+            for r in (NEW, CHANGED, PARAMETERS, FORCED)
+            if (n := sum(c.reason == r for c in upload))
         )
         summary = report.dry_run_summary(
             plan, destination, [c.source for c in upload], unchanged=len(unchanged), reasons=reasons

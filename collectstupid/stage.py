@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.contrib.staticfiles.storage import HashedFilesMixin
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage
 
@@ -217,6 +218,8 @@ class Staged:
     manifest_hash: str = ""
     # Every found file's destination: the originals, as opposed to what was made from them.
     originals: frozenset[str] = frozenset()
+    # The copies Django saved under a hashed name (see hashed_copies).
+    hashed: frozenset[str] = frozenset()
 
 
 ProcessedCallback = Callable[[str, str], None]
@@ -373,8 +376,9 @@ def _stage(
         frozenset({s.dest for group in made.values() for s in group} | {s.dest for s in loose})
         - originals
     )
+    hashed = hashed_copies(storage, originals, manifest_name)
     if manifest is None:
-        return Staged(result, processed, copies, originals=frozenset(originals))
+        return Staged(result, processed, copies, originals=frozenset(originals), hashed=hashed)
     result.last.append(manifest)
     return Staged(
         result,
@@ -383,4 +387,22 @@ def _stage(
         dict(getattr(storage, "hashed_files", {})),
         getattr(storage, "manifest_hash", ""),
         frozenset(originals),
+        hashed,
     )
+
+
+def hashed_copies(
+    storage: StagedFiles, originals: set[str], manifest_name: str | None
+) -> frozenset[str]:
+    """The names Django's HashedFilesMixin gave copies of the originals.
+
+    Known, not guessed from the names: the final names are the values of its
+    ``hashed_files``, and every name it saved during post-processing is a
+    hashed name (the intermediate ones too, with ``keep_intermediate_files``).
+    Files a subclass writes otherwise (WhiteNoise's compressed siblings) are
+    not among them.
+    """
+    if not isinstance(storage, HashedFilesMixin):
+        return frozenset()
+    final = {h for o, h in getattr(storage, "hashed_files", {}).items() if h != o}
+    return frozenset((final | storage.saved) - originals - {manifest_name})

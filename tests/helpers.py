@@ -107,7 +107,19 @@ def entry(data: bytes | str) -> Entry:
 
 
 def bucket_manifest(target: Any) -> dict[str, Entry]:
-    return manifest.loads(target.read(MANIFEST)).entries
+    """What the bucket's manifest vouches for: each path's content (hash and size).
+
+    The hash of the object parameters is left out here; bucket_parameters reads it.
+    """
+    return {
+        path: Entry(e.sha256, e.size)
+        for path, e in manifest.loads(target.read(MANIFEST)).entries.items()
+    }
+
+
+def bucket_parameters(target: Any) -> dict[str, str | None]:
+    """The hash of the object parameters the bucket's manifest records for each path."""
+    return {p: e.parameters for p, e in manifest.loads(target.read(MANIFEST)).entries.items()}
 
 
 def assert_truthful(target: Any) -> dict[str, Entry]:

@@ -1,7 +1,8 @@
 """The manifest's bytes: what each destination path holds, as JSON.
 
 A path is either vouched for (``files``: the hash and size of what was
-written there) or pending (``pending``: runs that may be writing it now, so
+written there, and in version 3 optionally a hash of the object parameters
+it was written with) or pending (``pending``: runs that may be writing it now, so
 nothing is known of it). ``profiles`` says, per profile, what its deploys
 shipped, for ``--prune`` (see lifecycle.py). Version 1 had no pending paths,
 version 2 no profiles; both are still read.
@@ -21,14 +22,21 @@ VERSION = 3
 READS = (1, 2, 3)
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_DIGEST = re.compile(r"[0-9a-f]{16,64}")
 
 
 @dataclass(frozen=True)
 class Entry:
-    """What was written at one destination path: the source file's hash and size."""
+    """What was written at one destination path: the source file's hash and size.
+
+    ``parameters``: a hash of the object parameters it was written with (see
+    object_parameters.digest); None where the backend has none, or for an
+    entry written before they were recorded, which is then unknown.
+    """
 
     sha256: str
     size: int
+    parameters: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,10 +88,7 @@ def dumps(
     data: dict[str, object] = {
         "format": FORMAT,
         "version": VERSION,
-        "files": {
-            path: {"sha256": entry.sha256, "size": entry.size}
-            for path, entry in sorted(entries.items())
-        },
+        "files": {path: _entry_data(entry) for path, entry in sorted(entries.items())},
     }
     if pending:
         data["pending"] = {
@@ -102,6 +107,13 @@ def dumps(
     return (json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
 
+def _entry_data(entry: Entry) -> dict[str, object]:
+    data: dict[str, object] = {"sha256": entry.sha256, "size": entry.size}
+    if entry.parameters is not None:
+        data["parameters"] = entry.parameters
+    return data
+
+
 def _entry(value: object) -> Entry | None:
     if (
         isinstance(value, dict)
@@ -110,7 +122,12 @@ def _entry(value: object) -> Entry | None:
         and type(value.get("size")) is int
         and value["size"] >= 0
     ):
-        return Entry(value["sha256"], value["size"])
+        parameters = value.get("parameters")
+        if parameters is not None and not (
+            isinstance(parameters, str) and _DIGEST.fullmatch(parameters)
+        ):
+            return None
+        return Entry(value["sha256"], value["size"], parameters)
     return None
 
 

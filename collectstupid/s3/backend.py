@@ -45,6 +45,13 @@ class S3Backend(StorageBackend):
         else:
             self._writer(source)
 
+    @property
+    def takes_parameters(self) -> bool:
+        return self._writer is not None
+
+    def parameters(self, source: SourceFile) -> dict[str, Any] | None:
+        return None if self._writer is None else self._writer.parameters(source)
+
     def abort_writes(self) -> list[str]:
         if self._writer is None:
             return []  # s3transfer's uploads inside storage.save() are out of our reach

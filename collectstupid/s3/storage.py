@@ -12,6 +12,7 @@ else, and tests/test_s3_upload.py checks the result against ``save()``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import IO, Any
 
 from django.core.files.storage import Storage
@@ -39,12 +40,10 @@ def saves_like_s3storage(storage: Storage) -> bool:
 
 def object_key(storage: Any, name: str) -> str:
     """The key ``storage.save(name)`` writes: the name as stored, under the location."""
-    from storages.utils import clean_name
-
     validate_file_name(name, allow_relative_path=True)
     name = storage.get_available_name(name)
     validate_file_name(name, allow_relative_path=True)
-    return storage._normalize_name(clean_name(name))
+    return plain_key(storage, name)
 
 
 def location_prefix(storage: Any) -> str:
@@ -55,14 +54,19 @@ def location_prefix(storage: Any) -> str:
     return f"{location}/" if location else ""
 
 
-def write_parameters(storage: Any, key: str, content: IO[bytes]) -> tuple[dict[str, Any], bool]:
+def write_parameters(
+    storage: Any, key: str, content: IO[bytes] | None, extra: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], bool]:
     """The PutObject parameters ``save()`` would pass, and whether it gzips the body.
 
-    Same rule as ``S3Storage._save``: gzip when the storage has it on, the
-    content type is one of its ``gzip_content_types`` and nothing has set a
-    content encoding already.
+    ``extra`` (a profile's object parameters) goes over the storage's own.
+    Same gzip rule as ``S3Storage._save``, applied after it: gzip when the
+    storage has it on, the content type is one of its ``gzip_content_types``
+    and nothing has set a content encoding already.
     """
     params = storage._get_write_parameters(key, content)
+    if extra:
+        params.update(extra)
     gzip = bool(
         storage.gzip
         and params.get("ContentType") in storage.gzip_content_types
@@ -71,6 +75,17 @@ def write_parameters(storage: Any, key: str, content: IO[bytes]) -> tuple[dict[s
     if gzip:
         params["ContentEncoding"] = "gzip"
     return params, gzip
+
+
+def plain_key(storage: Any, name: str) -> str:
+    """``object_key`` without ``get_available_name``, which may ask the bucket.
+
+    The same key whenever the storage overwrites (django-storages' default,
+    and always with StupidStorageMixin); used where no request may be made.
+    """
+    from storages.utils import clean_name
+
+    return storage._normalize_name(clean_name(name))
 
 
 def compressed(storage: Any, content: IO[bytes]) -> IO[bytes]:

@@ -30,7 +30,7 @@ from collectstupid.collect import SourceFile
 from collectstupid.errors import SourceChanged
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.open_uploads import OpenUploads
-from collectstupid.s3.storage import compressed, object_key, write_parameters
+from collectstupid.s3.storage import compressed, object_key, plain_key, write_parameters
 
 # Which of the object's parameters each multipart call takes, as s3transfer
 # (and so ``save()``) splits them; tests compare these with s3transfer's lists.
@@ -190,7 +190,7 @@ class S3Writer:
     def __call__(self, source: SourceFile) -> None:
         key = object_key(self.storage, source.dest)
         with open_source(source) as raw:
-            params, gzip = write_parameters(self.storage, key, raw)
+            params, gzip = write_parameters(self.storage, key, raw, source.parameters)
             if self.default_checksum and not any(c in params for c in FULL_OBJECT_CHECKSUM_ARGS):
                 params.setdefault("ChecksumAlgorithm", DEFAULT_CHECKSUM_ALGORITHM)
             if gzip:
@@ -206,6 +206,12 @@ class S3Writer:
             finally:
                 if body is not raw:
                     body.close()
+
+    def parameters(self, source: SourceFile) -> dict[str, Any]:
+        """What ``__call__`` sends with ``source`` besides its bytes, without a request."""
+        return write_parameters(
+            self.storage, plain_key(self.storage, source.dest), None, source.parameters
+        )[0]
 
     def send(self, key: str, body: IO[bytes], size: int, params: dict[str, Any]) -> None:
         """One PutObject, or one multipart upload at or above the storage's threshold."""

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.checks import Tags
+from django.core.files.storage import Storage
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collectstupid import clear, failures, local, prune, report, smart
+from collectstupid import clear, failures, local, object_parameters, prune, report, smart
 from collectstupid.backends import backend_for
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
 from collectstupid.conf import (
@@ -30,12 +31,18 @@ from collectstupid.deploy import (
     manifest_cut_short,
 )
 from collectstupid.destination import destination
-from collectstupid.errors import CollectStupidError, DeployError, Interrupted, ManifestError
+from collectstupid.errors import (
+    CollectStupidError,
+    DeployError,
+    Interrupted,
+    ManifestError,
+    ProfileError,
+)
 from collectstupid.interrupt import Signals, signals_handled
 from collectstupid.link import check_linkable, link_writer
 from collectstupid.loaded import adopt_manifest
 from collectstupid.manifest import Shipped
-from collectstupid.plan import Plan, make_plan
+from collectstupid.plan import Plan, make_plan, with_parameters
 from collectstupid.profile_files import available_profiles
 from collectstupid.profiles import Catalog, load_catalog
 from collectstupid.redact import redact
@@ -269,6 +276,7 @@ class Command(BaseCommand):
                 )
             )
             deployment.plan = deployment.staged.plan
+        self.apply_object_parameters(deployment, storage)
         self.log(
             f"Profile '{profile.name}' ({profile.origin}); {threads} threads; "
             f"storage {class_name(storage)}.",
@@ -306,6 +314,29 @@ class Command(BaseCommand):
                     "outside the storage's location."
                 )
         return deployment
+
+    def apply_object_parameters(self, deployment: Deployment, storage: Storage) -> None:
+        """Give each planned file its profile's object parameters, or refuse the run."""
+        rules, profile = deployment.profile.object_parameters, deployment.profile
+        if not rules:
+            return
+        if not deployment.backend.takes_parameters:
+            raise ProfileError(
+                object_parameters.unsupported(
+                    profile.name, profile.origin, rules, class_name(storage)
+                )
+            )
+        hashed = deployment.staged.hashed if deployment.staged else frozenset()
+        if rules.for_hashed_copies and not hashed:
+            self.stderr.write(
+                self.style.WARNING(
+                    f"Profile '{profile.name}' has object parameters for hashed copies, but "
+                    "this run makes none (the storage does not hash names, or --no-post-process)."
+                )
+            )
+        applied = with_parameters(deployment.plan, rules, hashed)
+        deployment.plan = applied.plan
+        self.log(f"Object parameters from profile '{profile.name}' for {applied.files} files.", 3)
 
     def clear_first(self, deployment: Deployment) -> clear.ClearResult | None:
         """--clear: delete what the profile selects, before the upload."""
