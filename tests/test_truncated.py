@@ -1,4 +1,4 @@
-"""A big file cut short while its multipart upload runs: a local error, at once."""
+"""A file cut short while it is uploaded: a local error, at once, never a read timeout."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from s3local import S3Proxy
 from tests.helpers import SMALL_PARTS, MiB, run
-from tests.s3_fixtures import client_config
+from tests.s3_fixtures import before_send, client_config
 
 
 def test_a_file_truncated_during_its_multipart_upload_fails_at_once_and_is_aborted(
@@ -63,3 +63,40 @@ def test_a_file_truncated_during_its_multipart_upload_fails_at_once_and_is_abort
     # The other files landed; the film did not.
     assert target.names() == set(small)
     assert {name: target.read(name) for name in small} == small
+
+
+def test_a_small_file_truncated_as_its_put_is_sent_fails_at_once(
+    static_files, s3_storage_settings_factory, monkeypatch, tmp_path
+):
+    small = {f"css/f{i}.css": f".c{i} {{}}".encode() for i in range(3)}
+    src = static_files({**small, "js/app.js": b"x" * 4000})
+    app = src / "js/app.js"
+    # If the short body reached the server it would wait for the rest; far longer
+    # than this test waits for the run.
+    target = s3_storage_settings_factory(client_config=client_config(read_timeout=120))
+
+    def cut(request, **_):
+        # After botocore signed and measured the request, before its body is sent.
+        if request.url.endswith("/js/app.js") and app.stat().st_size == 4000:
+            with open(app, "r+b") as handle:
+                handle.truncate(1000)
+
+    before_send(monkeypatch, cut)
+    raised: list[BaseException] = []
+
+    def deploy() -> None:
+        try:
+            run("--profile", "full", "--threads", "1", "--report-json", str(tmp_path / "r.json"))
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=deploy)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the upload waited for bytes that never came"
+    assert len(raised) == 1 and isinstance(raised[0], CommandError), raised
+    assert (
+        f"1 of 4 files failed to upload:\n  js/app.js: '{app}' changed while uploading: "
+        "expected 4000 bytes, read 1000\n"
+    ) in str(raised[0])
+    assert target.names() == set(small)

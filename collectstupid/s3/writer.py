@@ -218,8 +218,13 @@ class S3Writer:
         if size and size >= self.threshold:
             self.multipart(key, body, size, params)
         else:
+            # Sized: a file cut short after botocore took its length fails at once,
+            # not after the server waited a read timeout for the missing bytes.
             self.client.put_object(
-                Bucket=self.bucket, Key=key, Body=body, **without(params, PUT_OBJECT_BLOCKLIST)
+                Bucket=self.bucket,
+                Key=key,
+                Body=FileSlice(body, 0, size) if size else body,
+                **without(params, PUT_OBJECT_BLOCKLIST),
             )
 
     def multipart(self, key: str, body: IO[bytes], size: int, params: dict[str, Any]) -> None:
