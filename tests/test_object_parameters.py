@@ -163,6 +163,15 @@ def test_a_manifest_is_reached_only_by_a_rule_that_names_it(tmp_path, settings):
     assert rules.parameters("staticfiles.json", manifest=True) == {"ContentLanguage": "en"}
 
 
+def test_a_bad_rule_is_a_deploy_check_error(tmp_path, settings):
+    profiles(tmp_path, settings, cdn="object_parameters:\n  - parameters: {Expires: 2030-01-01}\n")
+    from collectstupid.checks import check_settings
+
+    errors = check_settings()
+    assert [e.id for e in errors] == ["collectstupid.E002"]
+    assert "cdn.yaml" in errors[0].msg and "'Expires' must be a string" in errors[0].msg
+
+
 def test_parameter_digest_ignores_order_and_sees_every_value():
     one = digest({"CacheControl": "no-cache", "Metadata": {"a": "1", "b": "2"}})
     assert one == digest({"Metadata": {"b": "2", "a": "1"}, "CacheControl": "no-cache"})
