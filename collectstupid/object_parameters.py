@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import pathspec
@@ -114,11 +113,20 @@ class Rules:
 def digest(params: Mapping[str, Any]) -> str:
     """A short, stable hash of the parameters an object was written with.
 
-    For change detection only (smart mode), so 64 bits are plenty; sorted
-    keys make it independent of the order rules and settings were written in.
+    For change detection only (smart mode), so 64 bits are plenty. Sorted,
+    so the order rules and settings were written in does not matter; cached,
+    because most files of a deploy share their parameters and smart mode
+    asks for every file on every run.
     """
-    text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    canonical = repr(
+        sorted((k, sorted(v.items()) if isinstance(v, dict) else v) for k, v in params.items())
+    )
+    return _digest(canonical)
+
+
+@lru_cache(maxsize=1024)
+def _digest(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def read_rules(value: Any, ignore_case: bool) -> Rules:
