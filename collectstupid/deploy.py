@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from collectstupid import failures, prune
+from collectstupid import clear, failures, prune
 from collectstupid.backends import Backend
 from collectstupid.clear import ClearPlan, ClearResult
 from collectstupid.clear import failures as clear_failures
@@ -54,6 +55,16 @@ class Executed:
     # theirs (multipart uploads) could not be undone.
     aborted: bool = False
     leftovers: list[str] = field(default_factory=list)
+
+
+def report_extra(deployment: Deployment, cleared: ClearResult | None = None) -> dict[str, Any]:
+    """The JSON report's sections for smart mode and --clear, when the run has them."""
+    extra: dict[str, Any] = {}
+    if deployment.smart:
+        extra["smart"] = deployment.smart.report()
+    if deployment.clearing:
+        extra["clear"] = clear.report_data(deployment.clearing, cleared)
+    return extra
 
 
 def exit_status(signum: int) -> int:

@@ -233,6 +233,7 @@ class ProgressBar:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+            self._bar = None  # lines written after it need no room made
 
 
 def report_data(

@@ -151,9 +151,7 @@ def test_a_report_that_cannot_be_written_after_the_deploy_fails_the_run(
         folder.rmdir()  # after the preflight check, as a cleanup job might
         return collect.find_files(patterns)
 
-    monkeypatch.setattr(
-        "collectstupid.management.commands.collectstupid.find_files", find_then_lose_the_folder
-    )
+    monkeypatch.setattr("collectstupid.planning.find_files", find_then_lose_the_folder)
     out = StringIO()
     with pytest.raises(CommandError, match=r"The report could not be written to .*report\.json"):
         call_command(
@@ -272,7 +270,7 @@ def test_a_file_gone_after_finding_stops_before_any_upload(
         change(found.files[0].storage.path(found.files[0].path))
         return found
 
-    monkeypatch.setattr("collectstupid.management.commands.collectstupid.find_files", vanishing)
+    monkeypatch.setattr("collectstupid.planning.find_files", vanishing)
     message = f"(?s)1 static file cannot be read, so nothing was uploaded:.*: {reason}\\n"
     with pytest.raises(CommandError, match=message):
         run("--profile", "full")

@@ -1,0 +1,72 @@
+"""Where a run's messages go. The steps say what happened through an :class:`Output`;
+only it writes to the command's streams, applies the verbosity and the warning style,
+and keeps lines from garbling the progress bar.
+
+(Signal handlers are the exception: they write to the file descriptor directly, see
+interrupt.py.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from collectstupid.report import ProgressBar
+
+
+class Stream(Protocol):
+    """What Django's ``OutputWrapper`` offers: a write that ends the line."""
+
+    def write(self, msg: str, /) -> object: ...
+
+
+class Output:
+    def __init__(
+        self,
+        stdout: Stream,
+        stderr: Stream,
+        verbosity: int,
+        warning_style: Callable[[str], str] = str,
+    ) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.verbosity = verbosity
+        self.warning_style = warning_style
+        self.bar: ProgressBar | None = None
+
+    def say(self, text: str, level: int = 1) -> None:
+        """To stdout from verbosity ``level`` up: 1 the summary, 2 a line per file, 3 debug;
+        0 at every verbosity, for what the user asked to see (--list-profiles)."""
+        if self.verbosity >= level:
+            self._write(self.stdout, text)
+
+    def warn(self, text: str) -> None:
+        """To stderr in the warning style: the run goes on, but something needs a look."""
+        self._write(self.stderr, self.warning_style(text))
+
+    def error(self, text: str) -> None:
+        """To stderr, plain: something failed (a file, a delete, the report)."""
+        self._write(self.stderr, text)
+
+    def ask(self, question: str) -> str:
+        return input(question)
+
+    @contextmanager
+    def progress(self, total_bytes: int, total_files: int) -> Iterator[ProgressBar]:
+        """The bar on a terminal at -v 1, closed when the block ends if not before; lines
+        written while it shows go above it."""
+        # At -v 2 a line per file is the progress: a bar between them would only garble them.
+        bar = self.bar = ProgressBar(total_bytes, total_files, enabled=self.verbosity == 1)
+        try:
+            yield bar
+        finally:
+            bar.close()
+            self.bar = None
+
+    def _write(self, stream: Stream, text: str) -> None:
+        if self.bar is None:
+            stream.write(text)
+            return
+        with self.bar.hidden():
+            stream.write(text)

@@ -1,0 +1,181 @@
+"""Everything that can fail before a write: settings, the profile, the files found, their
+post-processing, object parameters, the deploy manifest's read and what --clear would
+delete. Its result, a :class:`~collectstupid.deploy.Deployment`, is all the writes need."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from django.core.files.storage import Storage
+
+from collectstupid import clear, local, object_parameters, report, smart
+from collectstupid.backends import backend_for
+from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
+from collectstupid.conf import Settings, get_settings
+from collectstupid.deploy import Deployment
+from collectstupid.destination import destination
+from collectstupid.errors import DeployError, ProfileError
+from collectstupid.link import check_linkable
+from collectstupid.manifest import Shipped
+from collectstupid.options import Options
+from collectstupid.output import Output
+from collectstupid.plan import Plan, make_plan, with_parameters
+from collectstupid.profiles import Catalog, Profile, load_catalog
+from collectstupid.redact import redact
+from collectstupid.stage import hashes_names, staged_plan
+from collectstupid.storage import class_name, target_storage
+
+
+@dataclass
+class Survey:
+    """What the run starts from: the settings, the profiles, and the static files found."""
+
+    conf: Settings
+    catalog: Catalog
+    profile: Profile
+    threads: int
+    found: Found
+
+
+def survey(opts: Options, out: Output) -> Survey:
+    """Read the settings and profiles, check the options they meet, and find the files."""
+    conf = get_settings()
+    catalog = load_catalog(conf.profiles)
+    name = opts.profile or conf.default_profile
+    profile = catalog.get(name).with_patterns(opts.include, opts.exclude)
+    for problem in catalog.problems_besides(name):
+        out.warn(f"Not used in this run: {problem}")
+    threads = opts.thread_count(conf)
+    if opts.report_json:
+        report.check_writable(opts.report_json)
+    found = find_files(ignore_patterns(opts.ignore_patterns, opts.use_default_ignore_patterns))
+    return Survey(conf, catalog, profile, threads, found)
+
+
+def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Output) -> Deployment:
+    """The deployment the profile selects; ``cleanup`` removes the staging folder, if any."""
+    profile, found = start.profile, start.found
+    for dest in found.duplicates:
+        out.say(
+            f"Found another file with the destination path '{dest}'. It will be "
+            "ignored since only the first encountered file is collected.",
+            level=1,
+        )
+    plan = make_plan(found.files, profile)
+    check_plan(plan, opts.allow_empty)
+    storage = target_storage()
+    if opts.link:
+        check_linkable(storage, destination(storage))
+    deployment = Deployment(
+        profile,
+        plan,
+        backend_for(storage),
+        destination(storage),
+        start.threads,
+        report_json=opts.report_json,
+    )
+    if opts.link:
+        deployment.link = found.files
+    if opts.post_process and hashes_names(storage):
+        deployment.staged = cleanup.enter_context(
+            staged_plan(
+                plan,
+                found.files,
+                on_processed=lambda name, hashed: out.say(
+                    f"Post-processed '{name}' as '{hashed}'", level=2
+                ),
+                parent=local.staging_parent(storage),
+            )
+        )
+        deployment.plan = deployment.staged.plan
+    apply_object_parameters(deployment, storage, out)
+    out.say(
+        f"Profile '{profile.name}' ({profile.origin}); {start.threads} threads; "
+        f"storage {class_name(storage)}.",
+        level=3,
+    )
+    keep = opts.kept_deploys(start.conf)
+    if smart.enabled(opts.smart, opts.force, profile.smart, start.conf.smart, opts.prune):
+        start_smart_run(deployment, start.conf, opts, keep, out)
+    if opts.clear:
+        deployment.clearing = clear.plan_clear(
+            deployment.backend,
+            profile,
+            start.conf.manifest_name,
+            keep_manifest=deployment.smart is not None,
+        )
+        for name in deployment.clearing.refused:
+            out.error(
+                f"--clear: not deleting '{name}': its name could reach "
+                "outside the storage's location."
+            )
+    return deployment
+
+
+def check_plan(plan: Plan, allow_empty: bool) -> None:
+    """Refuse a plan that selects nothing (unless allowed) or holds a file that cannot be read."""
+    if not plan.files and not allow_empty:
+        raise DeployError(
+            f"Profile '{plan.profile.name}' selects none of the "
+            f"{len(plan.files) + len(plan.left_out)} static files found. Check its "
+            "patterns (they match destination paths such as 'css/site.css'), or pass "
+            "--allow-empty if that is intended."
+        )
+    problems = unreadable(plan.files)
+    if problems:
+        listed = "\n".join(
+            f"  {s.dest} ({s.storage.path(s.path)}): {why}" for s, why in problems[:20]
+        )
+        raise DeployError(
+            f"{report.plural(len(problems), 'static file')} cannot be read, "
+            f"so nothing was uploaded:\n"
+            f"{listed}\nFix their permissions or remove them, then run again."
+        )
+
+
+def apply_object_parameters(deployment: Deployment, storage: Storage, out: Output) -> None:
+    """Give each planned file its profile's object parameters, or refuse the run."""
+    rules, profile = deployment.profile.object_parameters, deployment.profile
+    if not rules:
+        return
+    if not deployment.backend.takes_parameters:
+        raise ProfileError(
+            object_parameters.unsupported(profile.name, profile.origin, rules, class_name(storage))
+        )
+    hashed = deployment.staged.hashed if deployment.staged else frozenset()
+    if rules.for_hashed_copies and not hashed:
+        out.warn(
+            f"Profile '{profile.name}' has object parameters for hashed copies, but "
+            "this run makes none (the storage does not hash names, or --no-post-process)."
+        )
+    applied = with_parameters(deployment.plan, rules, hashed)
+    deployment.plan = applied.plan
+    out.say(f"Object parameters from profile '{profile.name}' for {applied.files} files.", 3)
+
+
+def start_smart_run(
+    deployment: Deployment, conf: Settings, opts: Options, keep: int, out: Output
+) -> None:
+    """Smart mode: read the deploy manifest, and record what this deploy ships."""
+    run = deployment.smart = smart.SmartRun.start(
+        deployment.backend, deployment.plan, conf.manifest_name, opts.force
+    )
+    paths = frozenset(s.dest for s in deployment.plan.all_files)
+    copies = deployment.staged.copies if deployment.staged else frozenset()
+    run.shipped = Shipped(deployment.profile.name, paths, copies & paths, keep)
+    run.prune = opts.prune
+    if opts.dry_run:
+        check_dry_run_can_compare(run)
+    if run.warning:
+        out.warn(redact(run.warning))
+
+
+def check_dry_run_can_compare(run: smart.SmartRun) -> None:
+    """A dry run that could not read the manifest cannot say what changed: no guessing."""
+    if run.base.problem and not run.base.found:
+        raise DeployError(
+            f"The deploy manifest '{run.store.name}' {run.base.problem}, so a dry run "
+            "cannot say which files changed. Check the storage's settings and that it "
+            "is reachable, then run again."
+        )
