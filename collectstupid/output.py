@@ -29,8 +29,8 @@ class Output:
         verbosity: int,
         warning_style: Callable[[str], str] = str,
     ) -> None:
-        self.stdout = stdout
-        self.stderr = stderr
+        self._stdout = stdout
+        self._stderr = stderr
         self.verbosity = verbosity
         self.warning_style = warning_style
         self.bar: ProgressBar | None = None
@@ -39,15 +39,15 @@ class Output:
         """To stdout from verbosity ``level`` up: 1 the summary, 2 a line per file, 3 debug;
         0 at every verbosity, for what the user asked to see (--list-profiles)."""
         if self.verbosity >= level:
-            self._write(self.stdout, text)
+            self._write(self._stdout, text)
 
     def warn(self, text: str) -> None:
         """To stderr in the warning style: the run goes on, but something needs a look."""
-        self._write(self.stderr, self.warning_style(text))
+        self._write(self._stderr, self.warning_style(text))
 
     def error(self, text: str) -> None:
         """To stderr, plain: something failed (a file, a delete, the report)."""
-        self._write(self.stderr, text)
+        self._write(self._stderr, text)
 
     def ask(self, question: str) -> str:
         return input(question)
