@@ -1,6 +1,7 @@
 """Where a run's messages go. The steps say what happened through an :class:`Output`;
 only it writes to the command's streams, applies the verbosity and the warning style,
-and keeps lines from garbling the progress bar.
+takes credentials out of every line (redact.py), and keeps lines from garbling the
+progress bar.
 
 (Signal handlers are the exception: they write to the file descriptor directly, see
 interrupt.py.)
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
+from collectstupid.redact import redact
 from collectstupid.report import ProgressBar
 
 
@@ -65,6 +67,8 @@ class Output:
             self.bar = None
 
     def _write(self, stream: Stream, text: str) -> None:
+        # Every line, not only errors: a failed delete or a warning may quote a URL too.
+        text = redact(text)
         if self.bar is None:
             stream.write(text)
             return

@@ -45,6 +45,17 @@ def test_each_level_speaks_from_its_verbosity_up(verbosity):
     assert stderr.getvalue() == "<warning>careful</warning>\nfailed\n"
 
 
+def test_no_line_carries_credentials():
+    out, stdout, stderr = output(2)
+    url = "https://user:s3cret@proxy.example/b/k?X-Amz-Signature=abc123&x=1"
+    out.say(f"Uploaded via {url}", 2)
+    out.warn(f"could not delete: {url}")
+    out.error(f"failed: {url}")
+    text = stdout.getvalue() + stderr.getvalue()
+    assert "s3cret" not in text and "abc123" not in text
+    assert text.count("https://***@proxy.example/b/k?X-Amz-Signature=***&x=1") == 3
+
+
 def test_lines_written_while_the_bar_shows_go_above_it(monkeypatch):
     screen = Terminal()
     monkeypatch.setattr(sys, "stderr", screen)
