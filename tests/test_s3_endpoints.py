@@ -1,4 +1,4 @@
-"""The deploy client gathers endpoint parameters once per bucket, and sends the same requests."""
+"""The deploy client resolves endpoints once per bucket, and sends the same requests."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from storages.backends.s3 import S3Storage
 from collectstupid.collect import SourceFile
 from collectstupid.s3 import client as s3client
 from collectstupid.s3.client import RetryCounter, S3Client
-from collectstupid.s3.endpoints import CachedProviderParams
+from collectstupid.s3.endpoints import CachedEndpoints
 from collectstupid.s3.writer import S3Writer
 from tests.helpers import OFFLINE_S3, SMALL_PARTS, MiB
 from tests.s3_fixtures import storage_options
@@ -56,17 +56,14 @@ def _deploy(
 ) -> list[tuple[str, str, dict[str, str], bytes]]:
     """Every request of one deploy of FILES through the writer, with or without the cache."""
     if not cached:
-        monkeypatch.setattr(s3client, "cache_endpoint_params", lambda client: False)
+        monkeypatch.setattr(s3client, "cache_endpoints", lambda client: False)
     storage = S3Storage(**storage_options(s3_server, bucket, transfer_config=SMALL_PARTS))
     client = S3Client(storage)
     requests: list[tuple[str, str, dict[str, str], bytes]] = []
     client.get().meta.events.register(
         "before-send.s3", lambda request, **_: requests.append(_raw(request))
     )
-    assert (
-        isinstance(client.get()._ruleset_resolver._get_provider_params, CachedProviderParams)
-        is cached
-    )
+    assert isinstance(client.get()._ruleset_resolver.construct_endpoint, CachedEndpoints) is cached
     writer = S3Writer(storage, client)
     files = FileSystemStorage(location=source)
     for name, content in FILES.items():
@@ -105,7 +102,7 @@ def test_each_bucket_gets_its_own_endpoint(s3_server, s3_bucket):
         f"{prefix}{bucket}/static/{n}.css" for n in range(3) for bucket in (s3_bucket, other)
     ]
     # Once per bucket, however many objects.
-    assert len(client._ruleset_resolver._get_provider_params._found) == 2
+    assert len(client._ruleset_resolver.construct_endpoint._found) == 2
 
 
 def test_a_region_chosen_per_call_is_followed(s3_server, s3_bucket):
@@ -136,6 +133,34 @@ def test_a_region_chosen_per_call_is_followed(s3_server, s3_bucket):
 def test_only_the_deploy_client_is_changed():
     storage = S3Storage(**OFFLINE_S3)
     ours = s3client.make_client(storage, 1, RetryCounter())
-    assert isinstance(ours._ruleset_resolver._get_provider_params, CachedProviderParams)
+    assert isinstance(ours._ruleset_resolver.construct_endpoint, CachedEndpoints)
     own = storage.connection.meta.client._ruleset_resolver
-    assert not isinstance(own._get_provider_params, CachedProviderParams)
+    assert not isinstance(own.construct_endpoint, CachedEndpoints)
+
+
+def test_a_call_that_reuses_an_endpoint_registers_its_feature_ids(
+    monkeypatch, s3_server, s3_bucket
+):
+    """What resolving registers for the User-Agent (botocore does it for some parameters)
+    goes on every request, not only on the one that resolved."""
+    from botocore.regions import EndpointRulesetResolver
+    from botocore.useragent import register_feature_id
+
+    real = EndpointRulesetResolver._register_endpoint_feature_ids
+
+    def register(self: Any, name: str, value: Any) -> None:
+        if name == "Bucket":
+            register_feature_id("RESOLVED_ACCOUNT_ID")  # "T" in the header's m/ list
+        real(self, name, value)
+
+    monkeypatch.setattr(EndpointRulesetResolver, "_register_endpoint_feature_ids", register)
+    client = _client(s3_server, s3_bucket)
+    agents: list[str] = []
+    client.meta.events.register(
+        "before-send.s3", lambda request, **_: agents.append(request.headers["User-Agent"].decode())
+    )
+    for n in range(3):
+        client.put_object(Bucket=s3_bucket, Key=f"static/{n}.css", Body=b"a{}")
+    features = [agent.split(" m/")[1].split(" ")[0].split(",") for agent in agents]
+    assert all("T" in found for found in features)
+    assert agents[0] == agents[1] == agents[2]

@@ -36,7 +36,7 @@ from botocore.handlers import add_expect_header
 
 from collectstupid.conf import DEFAULTS
 from collectstupid.errors import CollectStupidError
-from collectstupid.s3.endpoints import cache_endpoint_params
+from collectstupid.s3.endpoints import cache_endpoints
 from collectstupid.s3.storage import make_session
 from collectstupid.s3.useragent import cache_user_agent
 
@@ -123,7 +123,7 @@ def make_client(storage: Any, threads: int, retries: RetryCounter) -> BaseClient
     client.meta.events.unregister("before-call.s3", add_expect_header)
     client.meta.events.register("request-created.s3", retries)
     cache_user_agent(client)
-    cache_endpoint_params(client)
+    cache_endpoints(client)
     client.meta.events.register_first("needs-retry.s3", no_retry_for_local_errors)
     return client
 
