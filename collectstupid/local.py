@@ -17,11 +17,15 @@ old file or the new one, never half of one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import stat
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
+from typing import BinaryIO
 
 from django.core.files.storage import FileSystemStorage, Storage
 
@@ -94,25 +98,74 @@ class LocalBackend(StorageBackend):
         super().__init__(storage)
         self._folders: set[str] = set()
         self._folders_lock = threading.Lock()
+        umask = _umask()
         mode = storage.file_permissions_mode
-        # FileSystemStorage gives new files 0666 less the umask, then this mode if set.
-        self._file_mode = mode if mode is not None else 0o666 & ~_umask()
+        # FileSystemStorage creates files 0666 less the umask, then applies this mode if set.
+        self._file_mode = mode if mode is not None else 0o666 & ~umask
+        self._chmod = self._file_mode != 0o666 & ~umask
+        # The first target file copied from each project file, once it is in place.
+        self._placed: dict[tuple[int, int], Future[str | None]] = {}
+        self._placed_lock = threading.Lock()
 
     def write(self, source: SourceFile) -> None:
         dest = self.storage.path(source.dest)
-        folder = os.path.dirname(dest)
-        self._makedirs(folder)
-        # Unique to this process and thread; hidden, and named for the file it becomes.
-        tmp = os.path.join(folder, f".{os.path.basename(dest)}.{self._tag()}.collectstupid")
+        self._makedirs(os.path.dirname(dest))
+        made = _made_by_this_run(source)
+        if made is not None:
+            self._put(dest, lambda tmp: _link(made, tmp))
+            return
+        local = _local_path(source)
+        if local is None:
+            self._put(dest, lambda tmp: self._stream(source, tmp))
+            return
+        self._copy(local, dest)
+
+    def _copy(self, local: str, dest: str) -> None:
+        """Copy a project file to ``dest``, or link ``dest`` to the target file copied from it.
+
+        A hashed copy that Django made from its original unchanged is the
+        same project file (staging links it): its bytes are those of the
+        original's copy, which it then shares instead of holding a second
+        copy. Both are this run's files in STATIC_ROOT; neither shares its
+        inode with the project.
+        """
         try:
-            made = _made_by_this_run(source)
-            if made is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(tmp)  # left by a killed run that had this pid and thread
-                os.link(made, tmp)
-            else:
-                self._copy(source, tmp)
-                os.chmod(tmp, self._file_mode)
+            info = os.stat(local)
+        except OSError:
+            info = None  # the copy reports why
+        if info is None or not stat.S_ISREG(info.st_mode):
+            self._put(dest, lambda tmp: self._copy_bytes(local, tmp))
+            return
+        key = (info.st_dev, info.st_ino)
+        with self._placed_lock:
+            first = self._placed.get(key)
+            if first is None:
+                self._placed[key] = mine = Future[str | None]()
+        if first is None:
+            try:
+                self._put(dest, lambda tmp: self._copy_bytes(local, tmp))
+            except BaseException:
+                mine.set_result(None)
+                raise
+            mine.set_result(dest)
+            return
+        placed = first.result()
+        if placed is not None:
+            try:
+                self._put(dest, lambda tmp: _link(placed, tmp))
+                return
+            except OSError:
+                pass  # say a file system without hard links: copy
+        self._put(dest, lambda tmp: self._copy_bytes(local, tmp))
+
+    def _put(self, dest: str, make: Callable[[str], None]) -> None:
+        """``make`` the file under a temporary name beside ``dest``, then rename it over."""
+        # Unique to this process and thread; hidden, and named for the file it becomes.
+        tmp = os.path.join(
+            os.path.dirname(dest), f".{os.path.basename(dest)}.{self._tag()}.collectstupid"
+        )
+        try:
+            make(tmp)
             os.replace(tmp, dest)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -123,17 +176,28 @@ class LocalBackend(StorageBackend):
     def _tag() -> str:
         return f"{os.getpid()}-{threading.get_ident()}"
 
-    def _copy(self, source: SourceFile, tmp: str) -> None:
-        try:
-            local = source.storage.path(source.path)
-        except NotImplementedError:
-            local = None  # a remote source storage: stream it
-        if local is not None:
-            shutil.copyfile(local, tmp)
-            return
-        with source.storage.open(source.path) as content, open(tmp, "wb") as out:
-            for chunk in content.chunks():
-                out.write(chunk)
+    def _copy_bytes(self, local: str, tmp: str) -> None:
+        with open(local, "rb") as src:
+            fd = _create(tmp)
+            try:
+                copy_bytes(src, fd)
+                if self._chmod:
+                    os.fchmod(fd, self._file_mode)
+            finally:
+                os.close(fd)
+
+    def _stream(self, source: SourceFile, tmp: str) -> None:
+        # A remote source storage: read it through its own open().
+        with source.storage.open(source.path) as content:
+            fd = _create(tmp)
+            try:
+                with os.fdopen(fd, "wb", closefd=False) as out:
+                    for chunk in content.chunks():
+                        out.write(chunk)
+                if self._chmod:
+                    os.fchmod(fd, self._file_mode)
+            finally:
+                os.close(fd)
 
     def _makedirs(self, folder: str) -> None:
         if folder in self._folders:
@@ -156,6 +220,47 @@ class LocalBackend(StorageBackend):
                     # As FileSystemStorage does: the mode applies to every level it creates.
                     os.chmod(path, mode)
             self._folders.add(folder)
+
+
+def _local_path(source: SourceFile) -> str | None:
+    try:
+        return source.storage.path(source.path)
+    except NotImplementedError:
+        return None
+
+
+def _create(tmp: str) -> int:
+    """A new file at ``tmp``, with FileSystemStorage's creation mode; a leftover is replaced."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        return os.open(tmp, flags, 0o666)
+    except FileExistsError:
+        os.remove(tmp)  # left by a killed run that had this pid and thread
+        return os.open(tmp, flags, 0o666)
+
+
+def _link(existing: str, tmp: str) -> None:
+    try:
+        os.link(existing, tmp)
+    except FileExistsError:
+        os.remove(tmp)  # left by a killed run that had this pid and thread
+        os.link(existing, tmp)
+
+
+def copy_bytes(src: BinaryIO, fd: int) -> None:
+    """Every byte of ``src`` into the file open as ``fd``, in the kernel where it can."""
+    offset = 0
+    if hasattr(os, "sendfile"):
+        try:
+            while sent := os.sendfile(fd, src.fileno(), offset, 1 << 30):
+                offset += sent
+            return
+        except OSError as exc:
+            # Some systems send only to sockets; nothing was written yet then.
+            if offset or exc.errno not in (errno.EINVAL, errno.ENOTSOCK, errno.ENOSYS):
+                raise
+    with os.fdopen(fd, "wb", closefd=False) as out:
+        shutil.copyfileobj(src, out, 1 << 20)
 
 
 def _umask() -> int:

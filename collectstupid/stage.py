@@ -66,6 +66,10 @@ class StagedFiles:
         # Every name written during staging, originals overwritten included.
         self.saved: set[str] = set()
         self._unclaimed: list[str] = []
+        # Names Django deleted during a post-processing step, still on disk
+        # until the step ends: the step may save the same bytes again.
+        self._doomed: set[str] = set()
+        self._deferring = False
         # Every original, and those the profile ships (None: all of them).
         self.originals: set[str] = set()
         self.shipped: set[str] | None = None
@@ -85,10 +89,20 @@ class StagedFiles:
         return {}, ""
 
     def _open(self, name: str, mode: str = "rb") -> File:
+        if name in self._doomed:
+            raise FileNotFoundError(f"{name} was deleted")
         return self.staging._open(name, mode)
 
     def _save(self, name: str, content: File) -> str:
         path = self.staging.path(name)
+        if name in self._doomed:
+            self._doomed.discard(name)
+            if _holds(path, content):
+                # Each pass after the first deletes and saves every CSS and JS
+                # file again, mostly with the bytes it already has: keeping the
+                # file spares creating it anew (a new inode, its bytes written).
+                self._unclaimed.append(name)
+                return name
         # A staged original may be a hard link or symlink to the project's own
         # file: replace it, never write through it.
         with contextlib.suppress(FileNotFoundError):
@@ -104,8 +118,20 @@ class StagedFiles:
 
     def _post_process(self, *args: Any, **kwargs: Any) -> Iterator[tuple[Any, ...]]:
         # Django's _post_process handles one file per yield: the names saved
-        # before a yield were made from the file it yields.
-        for item in super()._post_process(*args, **kwargs):  # type: ignore[misc]
+        # before a yield were made from the file it yields. A file it deleted
+        # on the way and did not save again is deleted before the yield.
+        steps = super()._post_process(*args, **kwargs)  # type: ignore[misc]
+        while True:
+            self._deferring = True
+            try:
+                item = next(steps)
+            except StopIteration:
+                return
+            finally:
+                self._deferring = False
+                for name in self._doomed:
+                    self.staging.delete(name)
+                self._doomed.clear()
             for name in self._unclaimed:
                 self.made_from[name] = item[0]
             self._unclaimed.clear()
@@ -123,10 +149,13 @@ class StagedFiles:
         return lambda name: (origin := _origin(name, known)) is None or origin in shipped
 
     def exists(self, name: str) -> bool:
-        return self.staging.exists(name)
+        return name not in self._doomed and self.staging.exists(name)
 
     def delete(self, name: str) -> None:
-        self.staging.delete(name)
+        if self._deferring and name in self.saved:
+            self._doomed.add(name)
+        else:
+            self.staging.delete(name)
 
     def path(self, name: str) -> str:
         return self.staging.path(name)
@@ -149,6 +178,23 @@ def staged_class(cls: type[Storage]) -> type[StagedFiles]:
         bases = (SharedCompression, StagedFiles, cls) if compresses(cls) else (StagedFiles, cls)
         _staged_classes[cls] = type(f"Staged{cls.__name__}", bases, {"__module__": __name__})
     return _staged_classes[cls]
+
+
+def _holds(path: str, content: File) -> bool:
+    """Whether the file at ``path`` holds exactly the bytes of in-memory ``content``."""
+    if not isinstance(content, ContentFile):
+        return False  # a file on disk or a stream: written anew, as Django does
+    try:
+        if os.path.getsize(path) != content.size:
+            return False
+        with open(path, "rb") as f:
+            held = f.read()
+    except OSError:
+        return False
+    content.seek(0)
+    data = content.read()
+    content.seek(0)
+    return held == (data.encode() if isinstance(data, str) else data)
 
 
 def _whole_local_file(content: Any) -> str | None:

@@ -12,9 +12,9 @@ manifest also names what the profile kept back (the media a later
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import shutil
 import stat
 from io import StringIO
 from pathlib import Path
@@ -147,33 +147,57 @@ def test_no_media_matches_collectstatic_ignoring_media(settings, project, backen
     assert snapshot(target) == full
 
 
-def test_what_post_processing_wrote_is_linked_and_originals_are_copied(
+def test_project_files_are_copied_once_and_nothing_shares_their_inode(
     settings, project, static_files, monkeypatch
 ):
     expected, _ = collectstatic(settings, MANIFEST, project / "collectstatic")
     target = project / "ours"
     use_storage(settings, MANIFEST, target)
     copied_from = []
-    real = shutil.copyfile
+    real = local.copy_bytes
 
-    def copyfile(src, dst, **kwargs):
-        info = os.stat(src)
+    def copy_bytes(src, fd):
+        info = os.fstat(src.fileno())
         copied_from.append((info.st_dev, info.st_ino))
-        return real(src, dst, **kwargs)
+        return real(src, fd)
 
-    monkeypatch.setattr(shutil, "copyfile", copyfile)
-    run("--profile", "full", "--threads", "1")
+    monkeypatch.setattr(local, "copy_bytes", copy_bytes)
+    run("--profile", "full")
     assert snapshot(target) == expected
-    # Copied: every original, and the hashed copies of files without references
-    # (Django saves those from the original itself). Never a rewritten file.
-    unchanged = [name for name in ASSETS if not name.endswith((".css", ".js"))]
-    assert len(copied_from) == len(ASSETS) + len(unchanged)
+    # Copied: each project file once. Never a rewritten file: post-processing's
+    # own files are linked from the staging folder.
     sources = {name: os.stat(Path(settings.STATICFILES_DIRS[0], name)) for name in ASSETS}
-    # Hard links into the project's files, or those files themselves.
-    assert set(copied_from) == {(info.st_dev, info.st_ino) for info in sources.values()}
-    # No target file shares its inode with anything: not with a source, not with another.
+    project_files = {(info.st_dev, info.st_ino) for info in sources.values()}
+    assert sorted(copied_from) == sorted(project_files)
+    # The hashed copies Django made unchanged (files without references) share
+    # their original's copy; every other file in STATIC_ROOT is alone.
+    hashed = json.loads((target / "staticfiles.json").read_text())["paths"]
+    unchanged = [name for name in ASSETS if not name.endswith((".css", ".js"))]
+    pairs = {name: hashed[name] for name in unchanged}
     for name in expected:
-        assert (target / name).stat().st_nlink == 1, name
+        info = (target / name).stat()
+        assert (info.st_dev, info.st_ino) not in project_files, name
+        assert info.st_nlink == (2 if name in pairs or name in pairs.values() else 1), name
+    for name, copy in pairs.items():
+        assert os.path.samefile(target / name, target / copy)
+
+
+def test_a_redeploy_replaces_shared_files_and_never_writes_through_them(settings, project):
+    """Replacing an original never changes the hashed copy of the old bytes it shared."""
+    target = project / "ours"
+    use_storage(settings, MANIFEST, target)
+    run("--profile", "full")
+    old = json.loads((target / "staticfiles.json").read_text())["paths"]["img/bg.png"]
+    assert os.path.samefile(target / "img/bg.png", target / old)
+    Path(settings.STATICFILES_DIRS[0], "img/bg.png").write_bytes(b"\x89PNG\r\n\x1a\nnew")
+    run("--profile", "full")
+    new = json.loads((target / "staticfiles.json").read_text())["paths"]["img/bg.png"]
+    assert new != old
+    assert (target / "img/bg.png").read_bytes() == (target / new).read_bytes()
+    assert (target / "img/bg.png").read_bytes().endswith(b"new")
+    assert (target / old).read_bytes() == ASSETS["img/bg.png"]
+    assert os.path.samefile(target / "img/bg.png", target / new)
+    assert (target / old).stat().st_nlink == 1
 
 
 def test_whitenoise_compresses_each_content_once_and_nothing_left_out(
