@@ -15,11 +15,13 @@ and Brotli and zlib release the GIL, so the work uses every core.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -39,17 +41,24 @@ def _plain_compressor(compressor: Any) -> bool:
     return type(compressor) is Compressor
 
 
-Outputs = list[tuple[str, bytes]]
+@dataclass(frozen=True)
+class _Compressed:
+    """What compressing one file gave: its file's identity, and each output's suffix,
+    bytes and path."""
+
+    source: tuple[int, int]
+    outputs: list[tuple[str, bytes, str]]
 
 
 def once_per_content(compressor: Any) -> Callable[[str], list[str]]:
     """``compressor.compress``, doing the work once for each distinct file content."""
     compress = compressor.compress
-    done: dict[tuple[int, bytes], Future[Outputs]] = {}
+    done: dict[tuple[int, bytes], Future[_Compressed]] = {}
     lock = threading.Lock()
 
     def compress_once(path: str) -> list[str]:
         with open(path, "rb") as f:
+            info = os.fstat(f.fileno())
             data = f.read()
         key = (len(data), hashlib.sha256(data).digest())
         with lock:
@@ -63,16 +72,28 @@ def once_per_content(compressor: Any) -> Callable[[str], list[str]]:
                 outputs = []
                 for name in names:
                     with open(name, "rb") as f:
-                        outputs.append((name[len(path) :], f.read()))
+                        outputs.append((name[len(path) :], f.read(), name))
             except BaseException as exc:
                 result.set_exception(exc)
                 raise
-            result.set_result(outputs)
+            result.set_result(_Compressed((info.st_dev, info.st_ino), outputs))
             return names
-        stat = os.stat(path)
-        return [compressor.write_data(path, body, suffix, stat) for suffix, body in result.result()]
+        made = result.result()
+        if made.source == (info.st_dev, info.st_ino):
+            # The same file under a second name (a hashed copy staging linked to
+            # its original): its compressed files are the first's, timestamps
+            # included, so they are linked rather than written again.
+            return [_link(name, path + suffix) for suffix, _, name in made.outputs]
+        return [compressor.write_data(path, body, suffix, info) for suffix, body, _ in made.outputs]
 
     return compress_once
+
+
+def _link(existing: str, path: str) -> str:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+    os.link(existing, path)
+    return path
 
 
 class SharedCompression:

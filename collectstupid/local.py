@@ -71,8 +71,8 @@ def staging_parent(storage: Storage) -> str | None:
 def _made_by_this_run(source: SourceFile) -> str | None:
     """The staged file's path if this run wrote its bytes itself, so they may be linked.
 
-    A staged file with other links is one of the project's own files (an
-    original, or a hashed copy of one made by linking): it must be copied.
+    A staged project file (an original, or a hashed copy of one made by
+    linking) must be copied.
     """
     if not isinstance(source.storage, StagingFolder):
         return None
@@ -82,7 +82,9 @@ def _made_by_this_run(source: SourceFile) -> str | None:
     except OSError:
         return None
     # lstat: a symlink is not a regular file here, so it is copied too.
-    return path if stat.S_ISREG(info.st_mode) and info.st_nlink == 1 else None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return None if (info.st_dev, info.st_ino) in source.storage.project_files else path
 
 
 class LocalBackend(StorageBackend):

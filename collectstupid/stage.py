@@ -39,7 +39,26 @@ from collectstupid.storage import configured
 
 
 class StagingFolder(FileSystemStorage):
-    """The folder a run stages in: its files are the run's own, removed when it ends."""
+    """The folder a run stages in, removed when it ends.
+
+    Its files are the run's own, except the project files it links in (the
+    originals, and hashed copies Django made from them unchanged): their
+    identities are kept in ``project_files``, so that a local target copies
+    those and never shares their inode.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.project_files: set[tuple[int, int]] = set()
+
+    def link_in(self, source: str, name: str) -> bool:
+        """Show the project file ``source`` as ``name`` without copying it, if the system
+        allows; False means the caller must copy."""
+        if not place_file(source, self.path(name)):
+            return False
+        info = os.stat(source)
+        self.project_files.add((info.st_dev, info.st_ino))
+        return True
 
 
 def hashes_names(storage: Storage) -> bool:
@@ -59,7 +78,7 @@ class StagedFiles:
     ``S3StaticStorage``), so this makes no request.
     """
 
-    def __init__(self, *args: Any, staging: FileSystemStorage, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, staging: StagingFolder, **kwargs: Any) -> None:
         self.staging = staging
         # Which original each staged file was made from, for profile selection.
         self.made_from: dict[str, str] = {}
@@ -108,7 +127,7 @@ class StagedFiles:
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
         source = _whole_local_file(content)
-        if source is not None and place_file(source, path):
+        if source is not None and self.staging.link_in(source, name):
             name = name.replace("\\", "/")
         else:
             name = self.staging._save(name, content)
@@ -237,12 +256,12 @@ def place_file(source: str, dest: str) -> bool:
     return False
 
 
-def _stage_original(source: SourceFile, staging: FileSystemStorage) -> None:
+def _stage_original(source: SourceFile, staging: StagingFolder) -> None:
     try:
         local = source.storage.path(source.path)
     except NotImplementedError:
         local = None  # a remote source storage: copy it through open()
-    if local is not None and place_file(os.path.abspath(local), staging.path(source.dest)):
+    if local is not None and staging.link_in(os.path.abspath(local), source.dest):
         return
     with source.storage.open(source.path) as content:
         staging._save(source.dest, content)
@@ -300,7 +319,7 @@ def staged_plan(
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _staging_storage(alias: str, staging: FileSystemStorage) -> StagedFiles:
+def _staging_storage(alias: str, staging: StagingFolder) -> StagedFiles:
     cls, options = configured(alias)
     if options.get("manifest_storage") is not None:
         raise PostProcessError(

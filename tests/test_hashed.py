@@ -455,13 +455,13 @@ def test_smart_mode_skips_unchanged_hashed_files(static_files, local_target, ref
 
 def test_files_without_a_local_path_are_staged_by_copy(tmp_path):
     from django.core.files.base import ContentFile
-    from django.core.files.storage import FileSystemStorage, InMemoryStorage
+    from django.core.files.storage import InMemoryStorage
 
     from collectstupid.collect import SourceFile
 
     remote = InMemoryStorage()
     remote.save("b.css", ContentFile(b"b { }"))
-    staging = FileSystemStorage(location=str(tmp_path))
+    staging = stage.StagingFolder(location=str(tmp_path))
     stage._stage_original(SourceFile("a/b.css", remote, "b.css", 5), staging)
     assert (tmp_path / "a/b.css").read_bytes() == b"b { }"
     assert not (tmp_path / "a/b.css").is_symlink()

@@ -121,7 +121,31 @@ def same_as_collectstatic(
     assert snapshot(target) == expected
     assert counts(ours) == counts(theirs)
     assert leftovers(project) == []
+    assert_only_copies_of_one_original_share(target, Path(settings.STATICFILES_DIRS[0]))
     return target
+
+
+def assert_only_copies_of_one_original_share(target: Path, sources: Path) -> None:
+    """No file in ``target`` shares its inode with a project file; two files that share
+    one are an original and its hashed copy, or the same compressed sibling of both."""
+    project_files = {(s.st_dev, s.st_ino) for s in map(os.stat, sources.rglob("*"))}
+    manifest = target / "staticfiles.json"
+    paths = json.loads(manifest.read_text())["paths"] if manifest.exists() else {}
+    pairs = {frozenset(pair) for pair in paths.items()}
+    groups: dict[tuple[int, int], list[str]] = {}
+    for path in target.rglob("*"):
+        if path.is_file():
+            info = path.stat()
+            assert (info.st_dev, info.st_ino) not in project_files, path
+            groups.setdefault((info.st_dev, info.st_ino), []).append(
+                path.relative_to(target).as_posix()
+            )
+    for names in groups.values():
+        if len(names) == 1:
+            continue
+        suffix = next((s for s in (".gz", ".br") if names[0].endswith(s)), "")
+        bases = frozenset(name[: len(name) - len(suffix)] for name in names)
+        assert all(name.endswith(suffix) for name in names) and bases in pairs, names
 
 
 @pytest.mark.parametrize("backend", STORAGES)
@@ -226,6 +250,17 @@ def test_whitenoise_compresses_each_content_once_and_nothing_left_out(
     # the same bytes; here each distinct content once.
     assert sorted(set(theirs)) == sorted(compressed)
     assert len(compressed) == len(set(theirs)) < len(theirs)
+    # A hashed copy Django made unchanged shares its original's compressed
+    # files too; another file with the same bytes gets its own.
+    hashed = json.loads((target / "staticfiles.json").read_text())["paths"]
+    for name in ("img/logo.svg", "media/theme.mp3"):
+        for suffix in (".gz", ".br"):
+            assert os.path.samefile(target / (name + suffix), target / (hashed[name] + suffix))
+    assert (target / "css/copy-of-base.css.br").stat().st_nlink == 1
+    assert (target / "css/base.css.br").read_bytes() == (
+        target / "css/copy-of-base.css.br"
+    ).read_bytes()
+    assert_only_copies_of_one_original_share(target, Path(settings.STATICFILES_DIRS[0]))
 
 
 def test_a_replaced_file_is_renamed_over_never_rewritten(settings, project):
