@@ -68,8 +68,9 @@ def staging_parent(storage: Storage) -> str | None:
     return str(parent)
 
 
-def _made_by_this_run(source: SourceFile) -> str | None:
-    """The staged file's path if this run wrote its bytes itself, so they may be linked.
+def _made_by_this_run(source: SourceFile) -> tuple[str, os.stat_result] | None:
+    """The staged file's path and status if this run wrote its bytes itself, so they
+    may be linked.
 
     A staged project file (an original, or a hashed copy of one made by
     linking) must be copied.
@@ -84,7 +85,7 @@ def _made_by_this_run(source: SourceFile) -> str | None:
     # lstat: a symlink is not a regular file here, so it is copied too.
     if not stat.S_ISREG(info.st_mode):
         return None
-    return None if (info.st_dev, info.st_ino) in source.storage.project_files else path
+    return None if (info.st_dev, info.st_ino) in source.storage.project_files else (path, info)
 
 
 class LocalBackend(StorageBackend):
@@ -114,7 +115,7 @@ class LocalBackend(StorageBackend):
         self._makedirs(os.path.dirname(dest))
         made = _made_by_this_run(source)
         if made is not None:
-            self._put(dest, lambda tmp: _link(made, tmp))
+            self._put(dest, lambda tmp: _link_or_copy(*made, tmp))
             return
         local = _local_path(source)
         if local is None:
@@ -247,6 +248,29 @@ def _link(existing: str, tmp: str) -> None:
     except FileExistsError:
         os.remove(tmp)  # left by a killed run that had this pid and thread
         os.link(existing, tmp)
+
+
+# A hard link cannot be made: another file system, or one without hard links.
+_CANNOT_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
+def _link_or_copy(made: str, info: os.stat_result, tmp: str) -> None:
+    """Link a file this run made; when the staging folder is on another file system
+    (see staging_parent), copy it with the mode and times it was given."""
+    try:
+        _link(made, tmp)
+        return
+    except OSError as exc:
+        if exc.errno not in _CANNOT_LINK:
+            raise
+    with open(made, "rb") as src:
+        fd = _create(tmp)
+        try:
+            copy_bytes(src, fd)
+            os.fchmod(fd, stat.S_IMODE(info.st_mode))
+        finally:
+            os.close(fd)
+    os.utime(tmp, ns=(info.st_atime_ns, info.st_mtime_ns))
 
 
 def copy_bytes(src: BinaryIO, fd: int) -> None:

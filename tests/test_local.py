@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
+import tempfile
 from io import StringIO
 from pathlib import Path
 
@@ -284,3 +286,20 @@ def test_a_file_that_cannot_land_holds_the_manifest_back(settings, project):
     assert "js/vendor.js: IsADirectoryError" in str(raised.value)
     assert not (target / "staticfiles.json").exists()
     assert leftovers(project) == []
+
+
+def test_staging_on_another_file_system_copies_what_it_cannot_link(settings, project, monkeypatch):
+    """STATIC_ROOT's parent not writable: staging goes to the system's temporary
+    folder, here another file system, and nothing can be linked from it."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(project).st_dev:
+        pytest.skip("needs a second file system at /dev/shm")
+    temp = Path(tempfile.mkdtemp(dir=shm))
+    try:
+        monkeypatch.setattr(tempfile, "tempdir", str(temp))
+        monkeypatch.setattr(local, "staging_parent", lambda storage: None)
+        expected, theirs = collectstatic(settings, WHITENOISE, project / "collectstatic")
+        same_as_collectstatic(settings, WHITENOISE, project, "full", expected, theirs)
+        assert list(temp.iterdir()) == []
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
