@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from tqdm import tqdm
-
 from collectstupid.collect import SourceFile
 from collectstupid.errors import ReportError
 from collectstupid.plan import Plan
@@ -199,6 +197,9 @@ class ProgressBar:
         self.total_files = total_files
         self._bar = None
         if self.enabled:
+            # Imported only for a terminal: most deploys run without one (CI, scripts).
+            from tqdm import tqdm
+
             width = terminal_width(stream)
             self._bar = tqdm(
                 total=total_bytes,
