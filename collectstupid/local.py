@@ -101,11 +101,7 @@ class LocalBackend(StorageBackend):
         super().__init__(storage)
         self._folders: set[str] = set()
         self._folders_lock = threading.Lock()
-        umask = _umask()
-        mode = storage.file_permissions_mode
-        # FileSystemStorage creates files 0666 less the umask, then applies this mode if set.
-        self._file_mode = mode if mode is not None else 0o666 & ~umask
-        self._chmod = self._file_mode != 0o666 & ~umask
+        self._file_mode = _chmod_to(storage)
         # The first target file copied from each project file, once it is in place.
         self._placed: dict[tuple[int, int], Future[str | None]] = {}
         self._placed_lock = threading.Lock()
@@ -132,26 +128,24 @@ class LocalBackend(StorageBackend):
         copy. Both are this run's files in STATIC_ROOT; neither shares its
         inode with the project.
         """
-        try:
-            info = os.stat(local)
-        except OSError:
-            info = None  # the copy reports why
-        if info is None or not stat.S_ISREG(info.st_mode):
-            self._put(dest, lambda tmp: self._copy_bytes(local, tmp))
-            return
-        key = (info.st_dev, info.st_ino)
-        with self._placed_lock:
-            first = self._placed.get(key)
+        with open(local, "rb", buffering=0) as src:
+            info = os.fstat(src.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                self._put(dest, lambda tmp: _write_new(src, tmp, self._file_mode))
+                return
+            key = (info.st_dev, info.st_ino)
+            with self._placed_lock:
+                first = self._placed.get(key)
+                if first is None:
+                    self._placed[key] = mine = Future[str | None]()
             if first is None:
-                self._placed[key] = mine = Future[str | None]()
-        if first is None:
-            try:
-                self._put(dest, lambda tmp: self._copy_bytes(local, tmp))
-            except BaseException:
-                mine.set_result(None)
-                raise
-            mine.set_result(dest)
-            return
+                try:
+                    self._put(dest, lambda tmp: _write_new(src, tmp, self._file_mode))
+                except BaseException:
+                    mine.set_result(None)
+                    raise
+                mine.set_result(dest)
+                return
         placed = first.result()
         if placed is not None:
             try:
@@ -159,7 +153,7 @@ class LocalBackend(StorageBackend):
                 return
             except OSError:
                 pass  # say a file system without hard links: copy
-        self._put(dest, lambda tmp: self._copy_bytes(local, tmp))
+        self._put(dest, lambda tmp: _new_copy(local, tmp, self._file_mode))
 
     def _put(self, dest: str, make: Callable[[str], None]) -> None:
         """``make`` the file under a temporary name beside ``dest``, then rename it over."""
@@ -179,16 +173,6 @@ class LocalBackend(StorageBackend):
     def _tag() -> str:
         return f"{os.getpid()}-{threading.get_ident()}"
 
-    def _copy_bytes(self, local: str, tmp: str) -> None:
-        with open(local, "rb") as src:
-            fd = _create(tmp)
-            try:
-                copy_bytes(src, fd)
-                if self._chmod:
-                    os.fchmod(fd, self._file_mode)
-            finally:
-                os.close(fd)
-
     def _stream(self, source: SourceFile, tmp: str) -> None:
         # A remote source storage: read it through its own open().
         with source.storage.open(source.path) as content:
@@ -197,7 +181,7 @@ class LocalBackend(StorageBackend):
                 with os.fdopen(fd, "wb", closefd=False) as out:
                     for chunk in content.chunks():
                         out.write(chunk)
-                if self._chmod:
+                if self._file_mode is not None:
                     os.fchmod(fd, self._file_mode)
             finally:
                 os.close(fd)
@@ -223,6 +207,33 @@ class LocalBackend(StorageBackend):
                     # As FileSystemStorage does: the mode applies to every level it creates.
                     os.chmod(path, mode)
             self._folders.add(folder)
+
+
+def _chmod_to(storage: FileSystemStorage) -> int | None:
+    """The mode to give new files after creating them 0666 less the umask, if another.
+
+    FileSystemStorage creates files that way, then applies its
+    ``file_permissions_mode`` if set.
+    """
+    created = 0o666 & ~_umask()
+    mode = storage.file_permissions_mode
+    return None if mode is None or mode == created else mode
+
+
+def _new_copy(source: str, path: str, mode: int | None) -> None:
+    with open(source, "rb", buffering=0) as src:
+        _write_new(src, path, mode)
+
+
+def _write_new(src: BinaryIO, path: str, mode: int | None) -> None:
+    """A new file at ``path`` with every byte of ``src``, then ``mode`` if given."""
+    fd = _create(path)
+    try:
+        copy_bytes(src, fd)
+        if mode is not None:
+            os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def _local_path(source: SourceFile) -> str | None:
@@ -263,13 +274,7 @@ def _link_or_copy(made: str, info: os.stat_result, tmp: str) -> None:
     except OSError as exc:
         if exc.errno not in _CANNOT_LINK:
             raise
-    with open(made, "rb") as src:
-        fd = _create(tmp)
-        try:
-            copy_bytes(src, fd)
-            os.fchmod(fd, stat.S_IMODE(info.st_mode))
-        finally:
-            os.close(fd)
+    _new_copy(made, tmp, stat.S_IMODE(info.st_mode))
     os.utime(tmp, ns=(info.st_atime_ns, info.st_mtime_ns))
 
 
