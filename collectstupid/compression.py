@@ -8,6 +8,8 @@ by far the slowest step of such a deploy. Here the first file with given
 content is compressed by WhiteNoise's own compressor, and every other file
 with the same content gets the same bytes written by that compressor's
 ``write_data``: names, bytes and timestamps are what WhiteNoise would make.
+A file that is the first one under another name (a hashed copy staging
+linked to its original) gets links to the first one's compressed files.
 Files the profile leaves out are not compressed at all, since nothing made
 from them ships. WhiteNoise already spreads the work over a thread pool,
 and Brotli and zlib release the GIL, so the work uses every core.
