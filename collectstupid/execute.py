@@ -3,7 +3,7 @@ the manifests that name them last, the deploy manifest, and --prune's deletions.
 
 from __future__ import annotations
 
-from collectstupid import clear, failures, prune, report
+from collectstupid import clear, failures, local, prune, report
 from collectstupid.deploy import Deployment, Executed, manifest_cut_short
 from collectstupid.errors import Interrupted, ManifestError
 from collectstupid.interrupt import Signals
@@ -76,7 +76,12 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
                 write = link_writer(backend.storage, deployment.link, write)
             write = run.wrap(write) if run else write
             pool = Pool(
-                deployment.threads, on_done, signals.stop, backend.describe_error, signals.abort
+                deployment.threads,
+                on_done,
+                signals.stop,
+                backend.describe_error,
+                signals.abort,
+                inline=local.claims(backend.storage),
             )
             result = upload_in_order(plan.files, plan.last, write, pool)
             returned = True

@@ -72,7 +72,7 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
         plan,
         backend_for(storage),
         destination(storage),
-        start.threads,
+        local.THREADS if local.claims(storage) else start.threads,
         report_json=opts.report_json,
     )
     if opts.link:
@@ -91,7 +91,7 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
         deployment.plan = deployment.staged.plan
     apply_object_parameters(deployment, storage, out)
     out.say(
-        f"Profile '{profile.name}' ({profile.origin}); {start.threads} threads; "
+        f"Profile '{profile.name}' ({profile.origin}); {deployment.threads} threads; "
         f"storage {class_name(storage)}.",
         level=3,
     )

@@ -22,6 +22,7 @@ import contextlib
 import io
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -50,15 +51,40 @@ class StagingFolder(FileSystemStorage):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.project_files: set[tuple[int, int]] = set()
+        self._paths: dict[str, str] = {}
+        self._folders: set[str] = set()  # made by link_in
+
+    def path(self, name: str) -> str:
+        # Asked about six times per file (post-processing, the walk, the upload);
+        # Django's safe_join is the costly part, and its answer never changes.
+        path = self._paths.get(name)
+        if path is None:
+            path = self._paths[name] = super().path(name)
+        return path
 
     def link_in(self, source: str, name: str) -> bool:
         """Show the project file ``source`` as ``name`` without copying it, if the system
-        allows; False means the caller must copy."""
-        if not place_file(source, self.path(name)):
+        allows: a hard link, else (another file system, or a file another user owns)
+        a symlink. False means the caller must copy."""
+        try:
+            info = os.stat(source)
+        except OSError:
             return False
-        info = os.stat(source)
-        self.project_files.add((info.st_dev, info.st_ino))
-        return True
+        if not stat.S_ISREG(info.st_mode):
+            return False  # a storage's path() may name no real file (InMemoryStorage)
+        dest = self.path(name)
+        folder = os.path.dirname(dest)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        for link in (os.link, os.symlink):
+            try:
+                link(source, dest)
+            except OSError:
+                continue
+            self.project_files.add((info.st_dev, info.st_ino))
+            return True
+        return False
 
 
 def hashes_names(storage: Storage) -> bool:
@@ -228,7 +254,8 @@ def _whole_local_file(content: Any) -> str | None:
     if not isinstance(raw, io.BufferedReader | io.FileIO):
         return None
     path = raw.name
-    if not isinstance(path, str) or not os.path.isabs(path) or not os.path.isfile(path):
+    # Whether it is a regular file is link_in's to check.
+    if not isinstance(path, str) or not os.path.isabs(path):
         return None
     try:
         if raw.tell() != 0:
@@ -236,24 +263,6 @@ def _whole_local_file(content: Any) -> str | None:
     except OSError:
         return None
     return path
-
-
-def place_file(source: str, dest: str) -> bool:
-    """Make ``dest`` show ``source``'s bytes without copying them, if the system allows.
-
-    A hard link first (fails across file systems or on files another user
-    owns), then a symlink. False means the caller must copy.
-    """
-    if not os.path.isfile(source):
-        return False  # a storage's path() may name no real file (InMemoryStorage)
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
-    for link in (os.link, os.symlink):
-        try:
-            link(source, dest)
-        except OSError:
-            continue
-        return True
-    return False
 
 
 def _stage_original(source: SourceFile, staging: StagingFolder) -> None:

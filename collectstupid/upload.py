@@ -7,6 +7,7 @@ which storage is written to: the writer and the reasons come from a backend.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -68,6 +69,10 @@ class Pool:
     # Set (after ``stop``) to stop waiting for the writes in flight: each gets a
     # FAILED outcome at once, and whatever it leaves open is the caller's to undo.
     abort: threading.Event = field(default_factory=threading.Event)
+    # Write in the calling thread, one file after another (``threads`` unused): for
+    # writes that never wait on a network, which a worker would only slow down
+    # with switches between threads.
+    inline: bool = False
 
 
 def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResult:
@@ -79,6 +84,8 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
     abort request returns without waiting for the workers (a write may hang on
     the network); their files are ABANDONED failures.
     """
+    if pool.inline:
+        return _upload_inline(files, write, pool)
     stop, on_done, threads = pool.stop, pool.on_done, pool.threads
     result = UploadResult()
     started = time.monotonic()
@@ -144,6 +151,32 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
     with taking:
         for outcome in not_started(queue, "the run was interrupted").outcomes:
             finish(outcome)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _upload_inline(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResult:
+    result = UploadResult()
+    started = time.monotonic()
+    queue = iter(files)
+    for source in queue:
+        if pool.stop.is_set():
+            queue = itertools.chain([source], queue)
+            break
+        began = time.monotonic()
+        try:
+            status = write(source) or UPLOADED
+        except BaseException as exc:  # whatever it is, it is this file's outcome
+            outcome = Outcome(source, FAILED, pool.describe(exc))
+        else:
+            outcome = Outcome(source, status, seconds=time.monotonic() - began)
+        result.outcomes.append(outcome)
+        if pool.on_done:
+            pool.on_done(outcome)
+    for outcome in not_started(queue, "the run was interrupted").outcomes:
+        result.outcomes.append(outcome)
+        if pool.on_done:
+            pool.on_done(outcome)
     result.seconds = time.monotonic() - started
     return result
 

@@ -18,6 +18,7 @@ import re
 import shutil
 import stat
 import tempfile
+import threading
 from io import StringIO
 from pathlib import Path
 
@@ -303,3 +304,21 @@ def test_staging_on_another_file_system_copies_what_it_cannot_link(settings, pro
         assert list(temp.iterdir()) == []
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_a_local_target_is_written_by_the_calling_thread(settings, project, monkeypatch):
+    """Whatever --threads asks: local writes wait on no network, and worker threads
+    would only add switches between them."""
+    target = project / "ours"
+    use_storage(settings, MANIFEST, target)
+    threads = set()
+    real = local.LocalBackend.write
+
+    def write(self, source):
+        threads.add(threading.current_thread())
+        return real(self, source)
+
+    monkeypatch.setattr(local.LocalBackend, "write", write)
+    run("--profile", "full", "--threads", "8")
+    assert threads == {threading.main_thread()}
+    assert (target / "staticfiles.json").exists()

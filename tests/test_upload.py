@@ -84,3 +84,27 @@ def test_manifest_waits_for_every_other_file():
     result = upload_in_order(planned("a", "b"), planned("manifest.json"), write, Pool(2))
     manifest = [o for o in result.outcomes if o.source.dest == "manifest.json"]
     assert manifest[0].status == CANCELLED
+
+
+def test_inline_writes_in_the_calling_thread_keeps_failures_and_honours_a_stop():
+    stop = threading.Event()
+    seen = []
+
+    def write(source):
+        assert threading.current_thread() is threading.main_thread()
+        if source.dest == "bad":
+            raise SystemExit("a library gave up")
+        if source.dest == "c":
+            stop.set()
+        return SKIPPED if source.dest == "same" else None
+
+    pool = Pool(4, on_done=lambda o: seen.append(o.source.dest), stop=stop, inline=True)
+    result = upload(planned("a", "bad", "same", "c", "d", "e"), write, pool)
+    by_dest = {o.source.dest: o for o in result.outcomes}
+    assert seen == ["a", "bad", "same", "c", "d", "e"]
+    assert by_dest["a"].status == by_dest["c"].status == UPLOADED
+    assert by_dest["bad"].status == FAILED
+    assert by_dest["bad"].error == "SystemExit: a library gave up"
+    assert by_dest["same"].status == SKIPPED
+    # Nothing after the stop is started.
+    assert [o.source.dest for o in result.cancelled] == ["d", "e"]
