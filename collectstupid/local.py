@@ -26,7 +26,6 @@ import shutil
 import stat
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
 from typing import BinaryIO
 
@@ -114,7 +113,7 @@ class LocalBackend(StorageBackend):
         self._folders_lock = threading.Lock()
         self._file_mode = _chmod_to(storage)
         # The first target file copied from each project file, once it is in place.
-        self._placed: dict[tuple[int, int], Future[str | None]] = {}
+        self._placed: dict[tuple[int, int], str] = {}
         self._placed_lock = threading.Lock()
 
     def write(self, source: SourceFile) -> None:
@@ -141,30 +140,22 @@ class LocalBackend(StorageBackend):
         """
         with open(local, "rb", buffering=0) as src:
             info = os.fstat(src.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                self._put(dest, lambda tmp: _write_new(src, tmp, self._file_mode))
-                return
             key = (info.st_dev, info.st_ino)
             with self._placed_lock:
-                first = self._placed.get(key)
-                if first is None:
-                    self._placed[key] = mine = Future[str | None]()
-            if first is None:
-                try:
-                    self._put(dest, lambda tmp: _write_new(src, tmp, self._file_mode))
-                except BaseException:
-                    mine.set_result(None)
-                    raise
-                mine.set_result(dest)
+                placed = self._placed.get(key)
+                first = placed is None and stat.S_ISREG(info.st_mode)
+                if first:
+                    self._placed[key] = ""  # being copied: another writer copies too
+            if not placed:
+                self._put(dest, lambda tmp: _write_new(src, tmp, self._file_mode))
+                if first:
+                    self._placed[key] = dest
                 return
-        placed = first.result()
-        if placed is not None:
-            try:
-                self._put(dest, lambda tmp: _link(placed, tmp))
-                return
-            except OSError:
-                pass  # say a file system without hard links: copy
-        self._put(dest, lambda tmp: _new_copy(local, tmp, self._file_mode))
+        try:
+            self._put(dest, lambda tmp: _link(placed, tmp))
+        except OSError:
+            # Say a file system without hard links, or the first copy replaced meanwhile.
+            self._put(dest, lambda tmp: _new_copy(local, tmp, self._file_mode))
 
     def _put(self, dest: str, make: Callable[[str], None]) -> None:
         """``make`` the file under a temporary name beside ``dest``, then rename it over."""
