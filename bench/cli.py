@@ -76,6 +76,12 @@ def parser() -> argparse.ArgumentParser:
         "for these storages (default: local local-hashed local-whitenoise)",
     )
     p.add_argument(
+        "--fresh-roots",
+        action="store_true",
+        help="with --local: every run writes a new folder, all removed at the end, instead "
+        "of emptying one folder before each run (see docs/local-targets.md)",
+    )
+    p.add_argument(
         "--repeat",
         type=int,
         default=1,
@@ -125,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.timeout,
             shlex.join(["python", "bench/run.py", *raw]),
             sys.executable,
+            fresh_roots=args.fresh_roots,
         )
     tool_names = _names(args.tools, dict(TOOLS_BY_NAME), "tool")
     wanted = set(_names(args.scenarios, dict(SCENARIOS_BY_NAME), "scenario"))

@@ -5,6 +5,11 @@ is deployed by both commands, one after the other, into a fresh folder, several
 times; the order alternates so that a change of machine load hits both alike.
 Reported: medians of wall and CPU seconds, the 1-minute load average seen
 before each run, and whether the two folders hold the same names and bytes.
+
+By default each command empties its folder just before it runs. On ext4,
+creating files within seconds of deleting thousands costs extra kernel time
+(the allocator skips recently freed inodes), paid per file created; with
+``fresh_roots`` every run writes a new folder and all are removed at the end.
 """
 
 import importlib.util
@@ -83,12 +88,17 @@ def _one(ctx: Context, kind: str, tool: str, root: Path, timeout: float) -> Samp
     return Sample(result.wall_s, result.cpu_s, load)
 
 
-def bench_kind(ctx: Context, kind: str, repeat: int, timeout: float) -> Row:
+def bench_kind(
+    ctx: Context, kind: str, repeat: int, timeout: float, fresh_roots: bool = False
+) -> Row:
     row = Row(kind, KINDS[kind])
-    roots = {tool: ctx.work / "local" / f"{tool}-{kind}" for tool in TOOLS}
+    base = ctx.work / "local"
+    roots = {tool: base / f"{tool}-{kind}" for tool in TOOLS}
     for n in range(repeat):
         order = TOOLS if n % 2 == 0 else TOOLS[::-1]
         for tool in order:
+            if fresh_roots:
+                roots[tool] = base / f"{tool}-{kind}-{n}"
             sample = _one(ctx, kind, tool, roots[tool], timeout)
             row.samples[tool].append(sample)
             print(
@@ -139,6 +149,7 @@ def run_local(
     timeout: float,
     command: str,
     python: str,
+    fresh_roots: bool = False,
 ) -> int:
     fixture: Fixture = prepare(work, files, seed)
     compile_sources(fixture)
@@ -158,7 +169,10 @@ def run_local(
             print(f"  {kind}: skipped (whitenoise is not installed)", flush=True)
             continue
         print(f"== {KINDS[kind]}", flush=True)
-        rows.append(bench_kind(ctx, kind, repeat, timeout))
+        rows.append(bench_kind(ctx, kind, repeat, timeout, fresh_roots))
+    if fresh_roots:
+        for root in (ctx.work / "local").glob("*-*-[0-9]*"):
+            shutil.rmtree(root, ignore_errors=True)
     text = table(rows)
     print("\n" + text)
     results_dir.mkdir(parents=True, exist_ok=True)
