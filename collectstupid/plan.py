@@ -38,28 +38,15 @@ def make_plan(files: list[SourceFile], profile: Profile) -> Plan:
     return plan
 
 
-@dataclass(frozen=True)
-class Applied:
-    """A plan whose files carry their rules' parameters, and how many do."""
-
-    plan: Plan
-    files: int = 0
-
-
-def with_parameters(plan: Plan, rules: Rules, hashed: frozenset[str] = frozenset()) -> Applied:
+def with_parameters(plan: Plan, rules: Rules, hashed: frozenset[str] = frozenset()) -> Plan:
     """``plan`` with each file's parameters from ``rules`` (``hashed``: the hashed copies)."""
     if not rules:
-        return Applied(plan)
-    count = 0
+        return plan
 
     def carry(source: SourceFile, manifest: bool) -> SourceFile:
-        nonlocal count
         params = rules.parameters(source.dest, source.dest in hashed, manifest)
-        if not params:
-            return source
-        count += 1
-        return replace(source, parameters=params)
+        return replace(source, parameters=params) if params else source
 
     files = [carry(s, False) for s in plan.files]
     last = [carry(s, True) for s in plan.last]
-    return Applied(replace(plan, files=files, last=last), count)
+    return replace(plan, files=files, last=last)

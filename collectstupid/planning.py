@@ -7,8 +7,6 @@ from __future__ import annotations
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from django.core.files.storage import Storage
-
 from collectstupid import clear, local, object_parameters, report, smart
 from collectstupid.backends import backend_for
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
@@ -89,7 +87,7 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
             )
         )
         deployment.plan = deployment.staged.plan
-    apply_object_parameters(deployment, storage, out)
+    apply_object_parameters(deployment, out)
     out.say(
         f"Profile '{profile.name}' ({profile.origin}); {deployment.threads} threads; "
         f"storage {class_name(storage)}.",
@@ -134,14 +132,16 @@ def check_plan(plan: Plan, allow_empty: bool) -> None:
         )
 
 
-def apply_object_parameters(deployment: Deployment, storage: Storage, out: Output) -> None:
+def apply_object_parameters(deployment: Deployment, out: Output) -> None:
     """Give each planned file its profile's object parameters, or refuse the run."""
     rules, profile = deployment.profile.object_parameters, deployment.profile
     if not rules:
         return
     if not deployment.backend.takes_parameters:
         raise ProfileError(
-            object_parameters.unsupported(profile.name, profile.origin, rules, class_name(storage))
+            object_parameters.unsupported(
+                profile.name, profile.origin, rules, class_name(deployment.backend.storage)
+            )
         )
     hashed = deployment.staged.hashed if deployment.staged else frozenset()
     if rules.for_hashed_copies and not hashed:
@@ -149,9 +149,9 @@ def apply_object_parameters(deployment: Deployment, storage: Storage, out: Outpu
             f"Profile '{profile.name}' has object parameters for hashed copies, but "
             "this run makes none (the storage does not hash names, or --no-post-process)."
         )
-    applied = with_parameters(deployment.plan, rules, hashed)
-    deployment.plan = applied.plan
-    out.say(f"Object parameters from profile '{profile.name}' for {applied.files} files.", 3)
+    deployment.plan = with_parameters(deployment.plan, rules, hashed)
+    given = sum(1 for source in deployment.plan.all_files if source.parameters)
+    out.say(f"Object parameters from profile '{profile.name}' for {given} files.", 3)
 
 
 def start_smart_run(

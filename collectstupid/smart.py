@@ -35,7 +35,7 @@ from collectstupid.manifest import (
     rewrite,
     settle,
 )
-from collectstupid.object_parameters import digest
+from collectstupid.object_parameters import digest as parameters_digest
 from collectstupid.plan import Plan
 from collectstupid.upload import SKIPPED, UPLOADED, UploadResult, Writer
 
@@ -142,7 +142,7 @@ def assess(
     params = parameters(source)
     try:
         before = fingerprint(source)
-        entry = file_entry(source, None if params is None else digest(params))
+        entry = file_entry(source, None if params is None else parameters_digest(params))
     except OSError as exc:
         return Change(source, NEW, error=exc)
     why = reason(entry, known.get(source.dest))
