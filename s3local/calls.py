@@ -1,14 +1,23 @@
-"""Count the API calls and HTTP attempts botocore makes, process-wide."""
+"""Count the API calls and HTTP attempts botocore makes, process-wide.
+
+A request a program builds itself and sends through a client's endpoint,
+outside any API call, is counted too: as an attempt, and, when it succeeds,
+as a call of the operation its method, path-style URL and headers name. One
+that fails counts as an attempt only: it stands for the first attempt of the
+call the program makes next to send the same thing through botocore.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.client import BaseClient
 from botocore.endpoint import Endpoint
 
+from s3local.operations import classify
 from s3local.service import Service
 
 # One patch serves every active recorder, so recorders may nest or overlap
@@ -16,24 +25,40 @@ from s3local.service import Service
 _lock = threading.Lock()
 _active: list[BotocoreCalls] = []
 _originals: dict[str, Any] = {}
+# Set while a thread is inside an API call: its sends are that call's attempts.
+_calling = threading.local()
 
 
 def _make_api_call(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
     for recorder in _snapshot():
         recorder._record_operation(operation_name)
+    outer = getattr(_calling, "depth", 0)
+    _calling.depth = outer + 1
     try:
         return _originals["_make_api_call"](client, operation_name, api_params)
     except Exception:
         for recorder in _snapshot():
             recorder._record_failure(operation_name)
         raise
+    finally:
+        _calling.depth = outer
 
 
 def _send(endpoint: Endpoint, request: Any) -> Any:
     # Endpoint._send runs once per HTTP attempt, retries included.
     for recorder in _snapshot():
         recorder._record_attempt()
-    return _originals["_send"](endpoint, request)
+    response = _originals["_send"](endpoint, request)
+    if not getattr(_calling, "depth", 0) and 200 <= response.status_code < 300:
+        for recorder in _snapshot():
+            recorder._record_operation(_operation(request))
+    return response
+
+
+def _operation(request: Any) -> str:
+    parts = urlsplit(request.url)
+    target = f"{parts.path}?{parts.query}" if parts.query else parts.path
+    return classify(request.method, target, "x-amz-copy-source" in request.headers)
 
 
 def _snapshot() -> list[BotocoreCalls]:

@@ -37,6 +37,7 @@ from botocore.handlers import add_expect_header
 from collectstupid.conf import DEFAULTS
 from collectstupid.errors import CollectStupidError
 from collectstupid.s3.endpoints import cache_endpoints
+from collectstupid.s3.replay import Replay
 from collectstupid.s3.storage import make_session
 from collectstupid.s3.useragent import cache_user_agent
 
@@ -53,13 +54,17 @@ class RetryCounter:
         with self._lock:
             return self._count
 
+    def add(self) -> None:
+        """Count a request sent again outside botocore's own retries."""
+        with self._lock:
+            self._count += 1
+
     def __call__(self, request: Any, **kwargs: Any) -> None:
         # botocore numbers each attempt of a call in the request's context
         # before it emits request-created, once per attempt.
         attempt = getattr(request, "context", {}).get("retries", {}).get("attempt", 1)
         if attempt > 1:
-            with self._lock:
-                self._count += 1
+            self.add()
 
 
 # With 10% of requests failing, a file fails all 8 attempts once in 10^8.
@@ -103,19 +108,39 @@ def session_for(storage: Any) -> Any:
         return _sessions[storage]
 
 
-def make_client(storage: Any, threads: int, retries: RetryCounter) -> BaseClient:
+# botocore's numbers of attempts where none is set, by retry mode.
+DEFAULT_ATTEMPTS = {"legacy": 5, "standard": 3, "adaptive": 3}
+
+
+def attempts(client: BaseClient) -> int:
+    """How many times ``client`` tries a call, first attempt included."""
+    retries = client.meta.config.retries or {}
+    if "total_max_attempts" in retries:
+        return int(retries["total_max_attempts"])
+    return DEFAULT_ATTEMPTS.get(retries.get("mode", "legacy"), 3)
+
+
+def make_client(
+    storage: Any, threads: int, retries: RetryCounter, fewer_attempts: BaseClient | None = None
+) -> BaseClient:
     """An S3 client for ``storage``'s bucket, shared by ``threads`` workers.
 
-    ``retries`` counts the requests it sends again.
+    ``retries`` counts the requests it sends again. With ``fewer_attempts``, the
+    client makes one attempt fewer than that client, in the same retry mode.
     """
     session = session_for(storage)
+    config = client_config(storage, threads, session)
+    if fewer_attempts is not None:
+        mode = (fewer_attempts.meta.config.retries or {}).get("mode", "legacy")
+        fewer = {"mode": mode, "total_max_attempts": attempts(fewer_attempts) - 1}
+        config = config.merge(Config(retries=fewer))
     with _making:
         client = session.client(
             "s3",
             region_name=storage.region_name,
             use_ssl=storage.use_ssl,
             endpoint_url=storage.endpoint_url,
-            config=client_config(storage, threads, session),
+            config=config,
             verify=storage.verify,
         )
     # Each client has its own copy of the session's handlers: this changes no
@@ -153,6 +178,8 @@ class S3Client:
         self.threads = 0
         self.retries = RetryCounter()
         self._client: BaseClient | None = None
+        self._replay: Replay | None = None
+        self._after_replay: BaseClient | None = None
         self._lock = threading.Lock()
 
     def size_for(self, threads: int) -> None:
@@ -161,6 +188,8 @@ class S3Client:
             if threads > self.threads:
                 self.threads = threads
                 self._client = None
+                self._replay = None
+                self._after_replay = None
 
     def get(self) -> BaseClient:
         client = self._client
@@ -169,5 +198,26 @@ class S3Client:
                 if self._client is None:
                     self.threads = self.threads or DEFAULTS["THREADS"]
                     self._client = make_client(self.storage, self.threads, self.retries)
+                    if attempts(self._client) > 1:
+                        self._replay = Replay.for_client(self._client, self.retries.add)
                 client = self._client
         return client
+
+    def replay(self) -> Replay | None:
+        """The PutObject templates of the current client (see replay.py)."""
+        self.get()
+        return self._replay
+
+    def after_replay(self) -> BaseClient:
+        """The client that sends a file again after its replayed request failed.
+
+        That request was the file's first attempt: this client makes the rest,
+        so a file gets the number of attempts the storage's settings give, no more.
+        """
+        client = self.get()
+        with self._lock:
+            if self._after_replay is None:
+                self._after_replay = make_client(
+                    self.storage, self.threads, self.retries, fewer_attempts=client
+                )
+            return self._after_replay

@@ -30,6 +30,7 @@ from collectstupid.collect import SourceFile
 from collectstupid.errors import SourceChanged
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.open_uploads import OpenUploads
+from collectstupid.s3.replay import FAILED, MAX_SIZE, UNTRIED
 from collectstupid.s3.storage import compressed, object_key, plain_key, write_parameters
 
 # Which of the object's parameters each multipart call takes, as s3transfer
@@ -217,6 +218,19 @@ class S3Writer:
         """One PutObject, or one multipart upload at or above the storage's threshold."""
         if size and size >= self.threshold:
             self.multipart(key, body, size, params)
+        elif size <= MAX_SIZE and (replay := self._client.replay()) is not None:
+            # Read whole (and so checked whole) before a byte is sent: hashed,
+            # then sent from a template of botocore's own request (replay.py).
+            data = FileSlice(body, 0, size).read() if size else body.read()
+            put = without(params, PUT_OBJECT_BLOCKLIST)
+            outcome = replay.put(key, data, put)
+            if outcome == FAILED:
+                self._client.after_replay().put_object(
+                    Bucket=self.bucket, Key=key, Body=data, **put
+                )
+            elif outcome == UNTRIED:
+                with replay.learning(key, data, put):
+                    self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **put)
         else:
             # Sized: a file cut short after botocore took its length fails at once,
             # not after the server waited a read timeout for the missing bytes.

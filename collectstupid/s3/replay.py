@@ -1,0 +1,338 @@
+"""PutObjects built from the request botocore sent for the same parameters.
+
+A PutObject through botocore costs about 2.5 ms of CPU here, most of it in
+the machinery around the request (events, serialization, endpoint rules,
+signing) that gives the same answer for every file of a deploy but for the
+key, the body and the time. A deploy sends thousands of PutObjects that
+differ only in those, in a few dozen combinations of parameters (content
+type, cache control, ACL...).
+
+So the first file of each combination goes through botocore as usual, and
+its request, as botocore put it on the wire, becomes the template for the
+rest: the same URL but for the key, the same headers in the same order but
+for the few that depend on the key, the body, the time or the call (length,
+payload hash, checksums, date, signature, invocation id, session token).
+Before a template is used, it is rebuilt from the very file, time and id
+botocore used, and must come out equal to botocore's request, signature
+included; a combination whose request does not (another signer, a streamed
+checksum, an S3 Express session...) stays with botocore. A replayed request
+goes through the client's own ``before-send`` handlers and HTTP session (its
+connection pool, proxies, TLS settings and timeouts), so what reaches S3 is
+what botocore would send. Any answer but a success, or any error on the way,
+sends the file again through botocore, which retries, parses the error and
+reports it as for any other call, and counts as one retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.awsrequest import AWSPreparedRequest, HeadersDict
+from botocore.client import BaseClient
+from botocore.utils import percent_encode
+
+from collectstupid.s3 import sigv4
+
+EVENT = "before-send.s3.PutObject"
+# Files up to this size are read whole, to hash and send them in one piece:
+# 16 workers hold at most 16 MB; larger files stream through botocore.
+MAX_SIZE = 1024 * 1024
+UNSIGNED = "UNSIGNED-PAYLOAD"
+# What ``Replay.put`` did.
+SENT, UNTRIED, FAILED = "sent", "untried", "failed"
+
+
+def _crc32(body: bytes) -> str:
+    return base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+
+
+def _digest(name: str) -> Callable[[bytes], str]:
+    return lambda body: base64.b64encode(hashlib.new(name, body).digest()).decode()
+
+
+# Headers computed from the body; a template with any other checksum is refused.
+BODY_HEADERS: dict[str, Callable[[bytes], str]] = {
+    "content-md5": _digest("md5"),
+    "x-amz-checksum-crc32": _crc32,
+    "x-amz-checksum-sha1": _digest("sha1"),
+    "x-amz-checksum-sha256": _digest("sha256"),
+}
+# Set per request; everything else is copied from the template.
+PER_REQUEST = {
+    "content-length",
+    "x-amz-content-sha256",
+    "x-amz-date",
+    "authorization",
+    "amz-sdk-invocation-id",
+    "x-amz-security-token",
+    *BODY_HEADERS,
+}
+# A request with one of these is not a signed PUT of the body as it is.
+REFUSED = {
+    "date",
+    "expect",
+    "transfer-encoding",
+    "x-amz-decoded-content-length",
+    "x-amz-trailer",
+    "x-amz-s3session-token",
+}
+
+
+def text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def shape(params: dict[str, Any]) -> Hashable | None:
+    """What a template is kept under: every parameter but the key and body."""
+    try:
+        key = tuple(
+            sorted(
+                (name, tuple(sorted(value.items())) if isinstance(value, dict) else value)
+                for name, value in params.items()
+            )
+        )
+        hash(key)
+    except TypeError:
+        return None  # an unhashable value: such a file goes through botocore
+    return key
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key: str
+    secret_key: str
+    token: str | None
+
+
+@dataclass(frozen=True)
+class Template:
+    """One PutObject as botocore sent it, ready to be sent again for another file."""
+
+    url_prefix: str  # the URL up to the encoded key
+    headers: tuple[tuple[str, str | bytes], ...]
+    scope: sigv4.Scope
+    host: str
+    sign_payload: bool
+
+    @classmethod
+    def from_request(cls, request: Any, key: str) -> Template | None:
+        """The template of ``request`` (a PutObject of ``key``), or None where refused."""
+        encoded = percent_encode(key, safe="/~")
+        url: str = request.url
+        if request.method != "PUT" or "?" in url or not url.endswith("/" + encoded):
+            return None
+        headers = tuple((str(name), value) for name, value in request.headers.items())
+        names = {name.lower(): text(value) for name, value in headers}
+        if REFUSED & names.keys() or "aws-chunked" in names.get("content-encoding", ""):
+            return None
+        if any(n.startswith("x-amz-checksum-") and n not in BODY_HEADERS for n in names):
+            return None
+        scope = sigv4.read_authorization(names.get("authorization", ""))
+        payload = names.get("x-amz-content-sha256", "")
+        if scope is None or not (payload == UNSIGNED or len(payload) == 64):
+            return None
+        if "x-amz-date" not in names or "content-length" not in names:
+            return None
+        return cls(
+            url_prefix=url[: -len(encoded)],
+            headers=headers,
+            scope=scope,
+            host=_host(url),
+            sign_payload=payload != UNSIGNED,
+        )
+
+    def request(
+        self, key: str, body: bytes, credentials: Credentials, timestamp: str, invocation: str
+    ) -> AWSPreparedRequest | None:
+        """The PutObject of ``body`` to ``key``; None if the credentials changed kind."""
+        per_request: dict[str, str] = {
+            "content-length": str(len(body)),
+            "x-amz-content-sha256": (
+                hashlib.sha256(body).hexdigest() if self.sign_payload else UNSIGNED
+            ),
+            "x-amz-date": timestamp,
+            "amz-sdk-invocation-id": invocation,
+        }
+        if credentials.token is not None:
+            per_request["x-amz-security-token"] = credentials.token
+        url = self.url_prefix + percent_encode(key, safe="/~")
+        values = {"host": self.host}
+        headers = []
+        for name, value in self.headers:
+            lower = name.lower()
+            if lower in BODY_HEADERS:
+                value = _same_type(value, BODY_HEADERS[lower](body))
+            elif lower == "x-amz-security-token":
+                if credentials.token is None:
+                    return None
+                value = _same_type(value, credentials.token)
+            elif lower in per_request:
+                value = _same_type(value, per_request[lower])
+            headers.append((name, value))
+            values[lower] = text(value)
+        if credentials.token is not None and "x-amz-security-token" not in values:
+            return None
+        authorization = sigv4.authorization(
+            self.scope,
+            credentials.secret_key,
+            credentials.access_key,
+            timestamp,
+            "PUT",
+            urlsplit(url).path,
+            values,
+            values["x-amz-content-sha256"],
+        )
+        prepared = HeadersDict()
+        for name, value in headers:
+            is_authorization = name.lower() == "authorization"
+            prepared[name] = _same_type(value, authorization) if is_authorization else value
+        return AWSPreparedRequest("PUT", url, prepared, body, False)
+
+
+def _same_type(like: str | bytes, value: str) -> str | bytes:
+    return value.encode() if isinstance(like, bytes) else value
+
+
+def _host(url: str) -> str:
+    # As botocore's signer names the host: no default port, no user info.
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
+        host = f"{host}:{parts.port}"
+    return host
+
+
+def _same(a: AWSPreparedRequest, b: AWSPreparedRequest) -> bool:
+    return (
+        a.method == b.method
+        and a.url == b.url
+        and list(a.headers.items()) == list(b.headers.items())
+    )
+
+
+class Replay:
+    """The templates of one client's PutObjects, learned as the deploy goes.
+
+    ``put`` sends a file from its combination's template, when there is one;
+    ``learning`` wraps a PutObject sent through botocore and keeps its request
+    as the template if it rebuilds exactly. Safe to use from many threads.
+    """
+
+    def __init__(self, client: BaseClient, on_retry: Callable[[], None]) -> None:
+        self._client = client
+        self._on_retry = on_retry
+        self._endpoint = client._endpoint
+        self._send = self._endpoint._send
+        self._credentials = client._request_signer._credentials
+        self._templates: dict[Hashable, Template] = {}
+        # Combinations botocore's request could not be rebuilt for: never tried again.
+        self._refused: set[Hashable] = set()
+        self._lock = threading.Lock()
+        self._seen = threading.local()
+        client.meta.events.register_last(EVENT, self._capture)
+
+    @classmethod
+    def for_client(cls, client: BaseClient, on_retry: Callable[[], None]) -> Replay | None:
+        """A replay for ``client``, or None where botocore's internals are not as expected."""
+        try:
+            return cls(client, on_retry)
+        except AttributeError:
+            return None
+
+    def _capture(self, request: Any, **kwargs: Any) -> None:
+        seen = getattr(self._seen, "requests", None)
+        if seen is not None:
+            seen.append(request)
+
+    def credentials(self) -> Credentials | None:
+        if self._credentials is None:
+            return None
+        frozen = self._credentials.get_frozen_credentials()
+        return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+    def put(self, key: str, body: bytes, params: dict[str, Any]) -> str:
+        """Send ``body`` to ``key`` from its combination's template.
+
+        SENT: it landed. UNTRIED: no template (yet); botocore sends it, best
+        under ``learning``. FAILED: the request was the file's first attempt
+        and failed (counted as a retry); botocore makes the others.
+        """
+        combination = shape(params)
+        template = self._templates.get(combination) if combination is not None else None
+        credentials = self.credentials() if template is not None else None
+        if template is None or credentials is None:
+            return UNTRIED
+        timestamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        request = template.request(key, body, credentials, timestamp, str(uuid.uuid4()))
+        if request is None:
+            self._forget(combination)
+            return UNTRIED
+        try:
+            response = None
+            for _, answer in self._client.meta.events.emit(EVENT, request=request):
+                if answer is not None:
+                    response = answer
+                    break
+            if response is None:
+                response = self._send(request)
+            if 200 <= response.status_code < 300:
+                return SENT
+        except Exception:  # botocore sends it again, and reports what fails
+            pass
+        self._forget(combination)
+        self._on_retry()
+        return FAILED
+
+    def _forget(self, combination: Hashable) -> None:
+        # Learned again from the next file botocore sends: a template that failed
+        # once (a redirect, new credentials) is not trusted on its own.
+        with self._lock:
+            self._templates.pop(combination, None)
+
+    @contextmanager
+    def learning(self, key: str, body: bytes, params: dict[str, Any]) -> Iterator[None]:
+        """Around botocore's PutObject of ``body`` to ``key``: keep its request as a template."""
+        combination = shape(params)
+        if combination is None or combination in self._refused or combination in self._templates:
+            yield
+            return
+        self._seen.requests = []
+        try:
+            yield
+            sent = self._seen.requests
+        finally:
+            self._seen.requests = None
+        if len(sent) != 1:
+            return  # retried, or not sent by this client: nothing to learn from
+        self._learn(combination, key, body, sent[0])
+
+    def _learn(self, combination: Hashable, key: str, body: bytes, sent: Any) -> None:
+        template = Template.from_request(sent, key)
+        credentials = self.credentials()
+        rebuilt = None
+        if template is not None and credentials is not None:
+            headers = {str(n).lower(): text(v) for n, v in sent.headers.items()}
+            rebuilt = template.request(
+                key,
+                body,
+                credentials,
+                headers["x-amz-date"],
+                headers.get("amz-sdk-invocation-id", ""),
+            )
+        with self._lock:
+            if template is not None and rebuilt is not None and _same(rebuilt, sent):
+                self._templates[combination] = template
+            else:
+                self._refused.add(combination)
