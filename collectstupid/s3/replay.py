@@ -143,6 +143,8 @@ class Template:
             return None
         if "x-amz-date" not in names or "content-length" not in names:
             return None
+        if any(name != "host" and name not in names for name in scope.signed_headers):
+            return None
         return cls(
             url_prefix=url[: -len(encoded)],
             headers=headers,
@@ -214,6 +216,18 @@ def _host(url: str) -> str:
     return host
 
 
+def _body(request: Any) -> bytes | None:
+    body = request.body
+    if isinstance(body, bytes | bytearray):
+        return bytes(body)
+    if hasattr(body, "read") and hasattr(body, "seek"):
+        start = body.tell()
+        data = body.read()
+        body.seek(start)
+        return data if isinstance(data, bytes) else None
+    return None
+
+
 def _same(a: AWSPreparedRequest, b: AWSPreparedRequest) -> bool:
     return (
         a.method == b.method
@@ -254,7 +268,8 @@ class Replay:
     def _capture(self, request: Any, **kwargs: Any) -> None:
         seen = getattr(self._seen, "requests", None)
         if seen is not None:
-            seen.append(request)
+            # The body as it is about to be sent: read after the call, it is spent.
+            seen.append((request, _body(request)))
 
     def credentials(self) -> Credentials | None:
         if self._credentials is None:
@@ -314,9 +329,11 @@ class Replay:
             sent = self._seen.requests
         finally:
             self._seen.requests = None
-        if len(sent) != 1:
-            return  # retried, or not sent by this client: nothing to learn from
-        self._learn(combination, key, body, sent[0])
+        if len(sent) != 1 or sent[0][1] != body:
+            # Retried, not sent by this client, or its body is not the file's
+            # bytes as they are (an encoding): nothing to learn from.
+            return
+        self._learn(combination, key, body, sent[0][0])
 
     def _learn(self, combination: Hashable, key: str, body: bytes, sent: Any) -> None:
         template = Template.from_request(sent, key)
