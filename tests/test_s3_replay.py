@@ -46,9 +46,10 @@ def _wire(request: Any) -> tuple[str, str, dict[str, Any], bytes]:
     headers = {k: v for k, v in request.headers.items() if k.lower() not in VARYING}
     body = request.body
     if hasattr(body, "read"):
-        start = body.tell()
+        # Bodies are sent from their start (botocore's aws-chunked one can only go back there).
+        body.seek(0)
         data = body.read()
-        body.seek(start)
+        body.seek(0)
     else:
         data = body or b""
     return request.method, request.url, headers, bytes(data)
@@ -126,6 +127,75 @@ def test_replayed_requests_are_those_botocore_sends(
 
             body = gzip.decompress(body)
         assert body == content, name
+
+
+class _Empty:
+    def stream(self, **_: Any) -> Any:
+        yield b""
+
+
+def _answered_offline(
+    monkeypatch: Any, root: Path, replayed: bool, **options: Any
+) -> tuple[list[tuple[str, str, dict[str, Any], bytes]], int]:
+    """Like _deploy, against AWS's HTTPS endpoint: each request is answered 200 in
+    ``before-send``, as botocore lets a handler do, so nothing leaves the machine."""
+    if not replayed:
+        monkeypatch.setattr(s3client.Replay, "for_client", lambda client, on_retry: None)
+    calls = []
+    real = BaseClient._make_api_call
+
+    def counting(client: Any, operation: str, params: Any) -> Any:
+        calls.append(operation)
+        return real(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    storage = S3Storage(
+        bucket_name="collectstupid-offline",
+        access_key="AKIDEXAMPLE",
+        secret_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        region_name="eu-west-1",
+        location="static",
+        default_acl=None,
+        querystring_auth=False,
+        **options,
+    )
+    client = S3Client(storage)
+    requests: list[tuple[str, str, dict[str, Any], bytes]] = []
+
+    def answer(request: Any, **_: Any) -> Any:
+        requests.append(_wire(request))
+        return AWSResponse(request.url, 200, {"ETag": '"x"'}, _Empty())
+
+    client.get().meta.events.register("before-send.s3", answer)
+    writer = S3Writer(storage, client)
+    files = _write_files(root)
+    for name, content in FILES.items():
+        writer(SourceFile(name, files, name, len(content), PARAMETERS.get(name)))
+    monkeypatch.undo()
+    return requests, calls.count("PutObject")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"security_token": "session-token", "gzip": True}],
+    ids=["default-checksums", "session-token-and-gzip"],
+)
+def test_over_https_the_checksum_trailer_is_replayed_too(monkeypatch, tmp_path, options):
+    """botocore's default over HTTPS: an aws-chunked body with a CRC32 trailer."""
+    plain, through_botocore = _answered_offline(monkeypatch, tmp_path, replayed=False, **options)
+    replayed, with_replay = _answered_offline(monkeypatch, tmp_path, replayed=True, **options)
+    assert through_botocore == len(FILES)
+    assert with_replay == len(
+        {(Path(n).suffix, json.dumps(PARAMETERS.get(n), sort_keys=True)) for n in FILES}
+    )
+    _, url, headers, body = plain[0]
+    assert url.startswith("https://collectstupid-offline.s3.")
+    assert headers["X-Amz-Trailer"] == b"x-amz-checksum-crc32"
+    assert headers["Transfer-Encoding"] == b"chunked"
+    assert body.endswith(b"\r\n\r\n") and b"x-amz-checksum-crc32:" in body
+    if "security_token" in options:
+        assert headers["X-Amz-Security-Token"] == b"session-token"
+    assert replayed == plain
 
 
 def test_a_deploy_counts_replayed_puts_as_calls(

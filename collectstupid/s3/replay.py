@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import threading
 import time
 import uuid
@@ -70,6 +71,7 @@ BODY_HEADERS: dict[str, Callable[[bytes], str]] = {
 # Set per request; everything else is copied from the template.
 PER_REQUEST = {
     "content-length",
+    "x-amz-decoded-content-length",
     "x-amz-content-sha256",
     "x-amz-date",
     "authorization",
@@ -77,15 +79,23 @@ PER_REQUEST = {
     "x-amz-security-token",
     *BODY_HEADERS,
 }
-# A request with one of these is not a signed PUT of the body as it is.
-REFUSED = {
-    "date",
-    "expect",
-    "transfer-encoding",
-    "x-amz-decoded-content-length",
-    "x-amz-trailer",
-    "x-amz-s3session-token",
-}
+# A request with one of these is not a signed PUT of the body as botocore sends it.
+REFUSED = {"date", "expect", "x-amz-s3session-token"}
+# Over HTTPS botocore sends the checksum after the body (aws-chunked): the
+# headers that say so, and what the payload hash then is.
+TRAILER_HEADERS = {"transfer-encoding", "x-amz-trailer", "x-amz-decoded-content-length"}
+STREAMING = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+# botocore's aws-chunked chunk size: a file up to MAX_SIZE is one chunk.
+AWS_CHUNK = 1024 * 1024
+
+
+def aws_chunked(body: bytes, trailer: str) -> bytes:
+    """``body`` in botocore's aws-chunked encoding, its checksum in the trailer."""
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[at : at + AWS_CHUNK]), body[at : at + AWS_CHUNK])
+        for at in range(0, len(body), AWS_CHUNK)
+    )
+    return chunks + b"0\r\n%s:%s\r\n\r\n" % (trailer.encode(), BODY_HEADERS[trailer](body).encode())
 
 
 def text(value: str | bytes) -> str:
@@ -122,7 +132,8 @@ class Template:
     headers: tuple[tuple[str, str | bytes], ...]
     scope: sigv4.Scope
     host: str
-    sign_payload: bool
+    payload: str  # the payload hash header: "" for the body's SHA-256, else as sent
+    trailer: str  # the trailing checksum's header name, "" for a plain body
 
     @classmethod
     def from_request(cls, request: Any, key: str) -> Template | None:
@@ -133,24 +144,40 @@ class Template:
             return None
         headers = tuple((str(name), value) for name, value in request.headers.items())
         names = {name.lower(): text(value) for name, value in headers}
-        if REFUSED & names.keys() or "aws-chunked" in names.get("content-encoding", ""):
+        if REFUSED & names.keys():
             return None
         if any(n.startswith("x-amz-checksum-") and n not in BODY_HEADERS for n in names):
             return None
         scope = sigv4.read_authorization(names.get("authorization", ""))
-        payload = names.get("x-amz-content-sha256", "")
-        if scope is None or not (payload == UNSIGNED or len(payload) == 64):
-            return None
-        if "x-amz-date" not in names or "content-length" not in names:
+        if scope is None or "x-amz-date" not in names:
             return None
         if any(name != "host" and name not in names for name in scope.signed_headers):
             return None
+        payload = names.get("x-amz-content-sha256", "")
+        trailer = names.get("x-amz-trailer", "")
+        chunked = names.get("content-encoding", "").split(",")[-1].strip() == "aws-chunked"
+        if trailer:
+            plain = False
+            if (
+                not (names.keys() >= TRAILER_HEADERS and chunked)
+                or names["transfer-encoding"] != "chunked"
+                or payload != STREAMING
+                or trailer not in BODY_HEADERS
+                or trailer in names
+                or "content-length" in names
+            ):
+                return None
+        else:
+            plain = "content-length" in names and not (TRAILER_HEADERS & names.keys())
+            if not plain or chunked or not (payload == UNSIGNED or len(payload) == 64):
+                return None
         return cls(
             url_prefix=url[: -len(encoded)],
             headers=headers,
             scope=scope,
             host=_host(url),
-            sign_payload=payload != UNSIGNED,
+            payload="" if plain and payload != UNSIGNED else payload,
+            trailer=trailer,
         )
 
     def request(
@@ -159,9 +186,8 @@ class Template:
         """The PutObject of ``body`` to ``key``; None if the credentials changed kind."""
         per_request: dict[str, str] = {
             "content-length": str(len(body)),
-            "x-amz-content-sha256": (
-                hashlib.sha256(body).hexdigest() if self.sign_payload else UNSIGNED
-            ),
+            "x-amz-decoded-content-length": str(len(body)),
+            "x-amz-content-sha256": self.payload or hashlib.sha256(body).hexdigest(),
             "x-amz-date": timestamp,
             "amz-sdk-invocation-id": invocation,
         }
@@ -198,6 +224,11 @@ class Template:
         for name, value in headers:
             is_authorization = name.lower() == "authorization"
             prepared[name] = _same_type(value, authorization) if is_authorization else value
+        if self.trailer:
+            # A file object, as botocore's: the HTTP layer sends it in the same chunks.
+            return AWSPreparedRequest(
+                "PUT", url, prepared, io.BytesIO(aws_chunked(body, self.trailer)), False
+            )
         return AWSPreparedRequest("PUT", url, prepared, body, False)
 
 
@@ -217,22 +248,26 @@ def _host(url: str) -> str:
 
 
 def _body(request: Any) -> bytes | None:
+    """The whole body of ``request``, left ready to be sent from its start."""
     body = request.body
     if isinstance(body, bytes | bytearray):
         return bytes(body)
     if hasattr(body, "read") and hasattr(body, "seek"):
-        start = body.tell()
+        # botocore sends a body from its start, and its aws-chunked wrapper can only
+        # seek back there.
+        body.seek(0)
         data = body.read()
-        body.seek(start)
+        body.seek(0)
         return data if isinstance(data, bytes) else None
     return None
 
 
-def _same(a: AWSPreparedRequest, b: AWSPreparedRequest) -> bool:
+def _same(a: AWSPreparedRequest, b: AWSPreparedRequest, b_body: bytes | None) -> bool:
     return (
         a.method == b.method
         and a.url == b.url
         and list(a.headers.items()) == list(b.headers.items())
+        and _body(a) == b_body
     )
 
 
@@ -329,13 +364,13 @@ class Replay:
             sent = self._seen.requests
         finally:
             self._seen.requests = None
-        if len(sent) != 1 or sent[0][1] != body:
-            # Retried, not sent by this client, or its body is not the file's
-            # bytes as they are (an encoding): nothing to learn from.
-            return
-        self._learn(combination, key, body, sent[0][0])
+        if len(sent) != 1:
+            return  # retried, or not sent by this client: nothing to learn from
+        self._learn(combination, key, body, *sent[0])
 
-    def _learn(self, combination: Hashable, key: str, body: bytes, sent: Any) -> None:
+    def _learn(
+        self, combination: Hashable, key: str, body: bytes, sent: Any, sent_body: bytes | None
+    ) -> None:
         template = Template.from_request(sent, key)
         credentials = self.credentials()
         rebuilt = None
@@ -349,7 +384,7 @@ class Replay:
                 headers.get("amz-sdk-invocation-id", ""),
             )
         with self._lock:
-            if template is not None and rebuilt is not None and _same(rebuilt, sent):
+            if template is not None and rebuilt is not None and _same(rebuilt, sent, sent_body):
                 self._templates[combination] = template
             else:
                 self._refused.add(combination)
