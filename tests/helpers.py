@@ -143,3 +143,21 @@ OFFLINE_S3 = {
     "secret_key": "s",
     "region_name": "us-east-1",
 }
+
+
+# Headers that differ between any two sends of one request: the time, and a random id per call.
+VARYING_HEADERS = frozenset({"authorization", "x-amz-date", "date", "amz-sdk-invocation-id"})
+
+
+def on_the_wire(request: Any) -> tuple[str, str, dict[str, Any], bytes]:
+    """What a botocore request puts on the wire but for the time: method, URL, headers, body."""
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in VARYING_HEADERS}
+    body = request.body
+    if hasattr(body, "read"):
+        # Bodies are sent from their start (botocore's aws-chunked one can only go back there).
+        body.seek(0)
+        data = body.read()
+        body.seek(0)
+    else:
+        data = body or b""
+    return request.method, request.url, headers, bytes(data)

@@ -14,11 +14,8 @@ from collectstupid.s3 import client as s3client
 from collectstupid.s3.client import RetryCounter, S3Client
 from collectstupid.s3.endpoints import CachedEndpoints
 from collectstupid.s3.writer import S3Writer
-from tests.helpers import OFFLINE_S3, SMALL_PARTS, MiB
+from tests.helpers import OFFLINE_S3, SMALL_PARTS, MiB, on_the_wire
 from tests.s3_fixtures import storage_options
-
-# Headers that differ between any two runs: the time of sending, and a random id per call.
-VARYING = {"authorization", "x-amz-date", "date", "amz-sdk-invocation-id"}
 
 FILES: dict[str, bytes] = {
     "css/site.css": b"body { color: red }\n" * 40,
@@ -37,18 +34,9 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 
 
 def _raw(request: Any) -> tuple[str, str, dict[str, str], bytes]:
-    """What goes on the wire but for the time: method, URL, headers, body."""
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in VARYING}
-    body = request.body
-    if hasattr(body, "read"):
-        start = body.tell()
-        data = body.read()
-        body.seek(start)
-    else:
-        data = body or b""
+    method, url, headers, body = on_the_wire(request)
     # The server names each multipart upload: the one part of a URL that differs.
-    url = re.sub(r"uploadId=[^&]+", "uploadId=*", request.url)
-    return request.method, url, headers, bytes(data)
+    return method, re.sub(r"uploadId=[^&]+", "uploadId=*", url), headers, body
 
 
 def _deploy(

@@ -20,11 +20,8 @@ from collectstupid.s3 import replay as replay_module
 from collectstupid.s3.client import S3Client, attempts
 from collectstupid.s3.replay import Credentials, Template
 from collectstupid.s3.writer import S3Writer
-from tests.helpers import counted
+from tests.helpers import counted, on_the_wire
 from tests.s3_fixtures import before_send, client_config, storage_options
-
-# Headers that differ between any two sends: the time, and a random id per call.
-VARYING = {"authorization", "x-amz-date", "amz-sdk-invocation-id"}
 
 # Several files per combination of parameters, names that need encoding, an empty file.
 FILES: dict[str, bytes] = {
@@ -42,17 +39,17 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 }
 
 
-def _wire(request: Any) -> tuple[str, str, dict[str, Any], bytes]:
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in VARYING}
-    body = request.body
-    if hasattr(body, "read"):
-        # Bodies are sent from their start (botocore's aws-chunked one can only go back there).
-        body.seek(0)
-        data = body.read()
-        body.seek(0)
-    else:
-        data = body or b""
-    return request.method, request.url, headers, bytes(data)
+def _botocore_calls(monkeypatch: Any) -> list[str]:
+    """The names of the API calls made through botocore from now on."""
+    calls: list[str] = []
+    real = BaseClient._make_api_call
+
+    def counting(client: Any, operation: str, params: Any) -> Any:
+        calls.append(operation)
+        return real(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    return calls
 
 
 def _write_files(root: Path) -> FileSystemStorage:
@@ -68,19 +65,12 @@ def _deploy(
     """The requests of writing FILES one by one, in order, and how many went through botocore."""
     if not replayed:
         monkeypatch.setattr(s3client.Replay, "for_client", lambda client, on_retry: None)
-    calls = []
-    real = BaseClient._make_api_call
-
-    def counting(client: Any, operation: str, params: Any) -> Any:
-        calls.append(operation)
-        return real(client, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    calls = _botocore_calls(monkeypatch)
     storage = S3Storage(**storage_options(s3_server, bucket, **options))
     client = S3Client(storage)
     requests: list[tuple[str, str, dict[str, Any], bytes]] = []
     client.get().meta.events.register(
-        "before-send.s3", lambda request, **_: requests.append(_wire(request))
+        "before-send.s3", lambda request, **_: requests.append(on_the_wire(request))
     )
     writer = S3Writer(storage, client)
     files = _write_files(root)
@@ -141,14 +131,7 @@ def _answered_offline(
     ``before-send``, as botocore lets a handler do, so nothing leaves the machine."""
     if not replayed:
         monkeypatch.setattr(s3client.Replay, "for_client", lambda client, on_retry: None)
-    calls = []
-    real = BaseClient._make_api_call
-
-    def counting(client: Any, operation: str, params: Any) -> Any:
-        calls.append(operation)
-        return real(client, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    calls = _botocore_calls(monkeypatch)
     storage = S3Storage(
         bucket_name="collectstupid-offline",
         access_key="AKIDEXAMPLE",
@@ -163,7 +146,7 @@ def _answered_offline(
     requests: list[tuple[str, str, dict[str, Any], bytes]] = []
 
     def answer(request: Any, **_: Any) -> Any:
-        requests.append(_wire(request))
+        requests.append(on_the_wire(request))
         return AWSResponse(request.url, 200, {"ETag": '"x"'}, _Empty())
 
     client.get().meta.events.register("before-send.s3", answer)
