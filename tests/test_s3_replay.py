@@ -59,25 +59,44 @@ def _write_files(root: Path) -> FileSystemStorage:
     return FileSystemStorage(location=root)
 
 
-def _deploy(
-    monkeypatch: Any, s3_server: Any, bucket: str, root: Path, replayed: bool, **options: Any
-) -> tuple[list[tuple[str, str, dict[str, Any], bytes]], int]:
-    """The requests of writing FILES one by one, in order, and how many went through botocore."""
+class _Empty:
+    def stream(self, **_: Any) -> Any:
+        yield b""
+
+
+Wire = list[tuple[str, str, dict[str, Any], bytes]]
+
+
+def _write_all(
+    monkeypatch: Any, root: Path, replayed: bool, options: dict[str, Any], offline: bool = False
+) -> tuple[Wire, int]:
+    """The requests of writing FILES one by one, in order, to an ``S3Storage(**options)``,
+    and how many went through botocore. ``offline``: each request is answered 200 in
+    ``before-send``, as botocore lets a handler do, so nothing leaves the machine."""
     if not replayed:
         monkeypatch.setattr(s3client.Replay, "for_client", lambda client, on_retry: None)
     calls = _botocore_calls(monkeypatch)
-    storage = S3Storage(**storage_options(s3_server, bucket, **options))
+    storage = S3Storage(**options)
     client = S3Client(storage)
-    requests: list[tuple[str, str, dict[str, Any], bytes]] = []
-    client.get().meta.events.register(
-        "before-send.s3", lambda request, **_: requests.append(on_the_wire(request))
-    )
+    requests: Wire = []
+
+    def seen(request: Any, **_: Any) -> Any:
+        requests.append(on_the_wire(request))
+        return AWSResponse(request.url, 200, {"ETag": '"x"'}, _Empty()) if offline else None
+
+    client.get().meta.events.register("before-send.s3", seen)
     writer = S3Writer(storage, client)
     files = _write_files(root)
     for name, content in FILES.items():
         writer(SourceFile(name, files, name, len(content), PARAMETERS.get(name)))
     monkeypatch.undo()
     return requests, calls.count("PutObject")
+
+
+def _deploy(
+    monkeypatch: Any, s3_server: Any, bucket: str, root: Path, replayed: bool, **options: Any
+) -> tuple[Wire, int]:
+    return _write_all(monkeypatch, root, replayed, storage_options(s3_server, bucket, **options))
 
 
 @pytest.mark.parametrize(
@@ -119,43 +138,20 @@ def test_replayed_requests_are_those_botocore_sends(
         assert body == content, name
 
 
-class _Empty:
-    def stream(self, **_: Any) -> Any:
-        yield b""
-
-
 def _answered_offline(
     monkeypatch: Any, root: Path, replayed: bool, **options: Any
-) -> tuple[list[tuple[str, str, dict[str, Any], bytes]], int]:
-    """Like _deploy, against AWS's HTTPS endpoint: each request is answered 200 in
-    ``before-send``, as botocore lets a handler do, so nothing leaves the machine."""
-    if not replayed:
-        monkeypatch.setattr(s3client.Replay, "for_client", lambda client, on_retry: None)
-    calls = _botocore_calls(monkeypatch)
-    storage = S3Storage(
-        bucket_name="collectstupid-offline",
-        access_key="AKIDEXAMPLE",
-        secret_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        region_name="eu-west-1",
-        location="static",
-        default_acl=None,
-        querystring_auth=False,
-        **options,
-    )
-    client = S3Client(storage)
-    requests: list[tuple[str, str, dict[str, Any], bytes]] = []
-
-    def answer(request: Any, **_: Any) -> Any:
-        requests.append(on_the_wire(request))
-        return AWSResponse(request.url, 200, {"ETag": '"x"'}, _Empty())
-
-    client.get().meta.events.register("before-send.s3", answer)
-    writer = S3Writer(storage, client)
-    files = _write_files(root)
-    for name, content in FILES.items():
-        writer(SourceFile(name, files, name, len(content), PARAMETERS.get(name)))
-    monkeypatch.undo()
-    return requests, calls.count("PutObject")
+) -> tuple[Wire, int]:
+    """Like _deploy, against AWS's HTTPS endpoint, offline."""
+    aws = {
+        "bucket_name": "collectstupid-offline",
+        "access_key": "AKIDEXAMPLE",
+        "secret_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        "region_name": "eu-west-1",
+        "location": "static",
+        "default_acl": None,
+        "querystring_auth": False,
+    }
+    return _write_all(monkeypatch, root, replayed, {**aws, **options}, offline=True)
 
 
 @pytest.mark.parametrize(
