@@ -12,15 +12,18 @@ its request, as botocore put it on the wire, becomes the template for the
 rest: the same URL but for the key, the same headers in the same order but
 for the few that depend on the key, the body, the time or the call (length,
 payload hash, checksums, date, signature, invocation id, session token).
-Before a template is used, it is rebuilt from the very file, time and id
-botocore used, and must come out equal to botocore's request, signature
-included; a combination whose request does not (another signer, a streamed
-checksum, an S3 Express session...) stays with botocore. A replayed request
-goes through the client's own ``before-send`` handlers and HTTP session (its
-connection pool, proxies, TLS settings and timeouts), so what reaches S3 is
-what botocore would send. Any answer but a success, or any error on the way,
-sends the file again through botocore, which retries, parses the error and
-reports it as for any other call, and counts as one retry.
+Both bodies botocore sends are rebuilt: the file's bytes as they are, and,
+over HTTPS with its default checksums, the aws-chunked body whose checksum
+trails it. Before a template is used, it is rebuilt from the very file,
+time and id botocore used, and must come out equal to botocore's request,
+body and signature included; a combination whose request does not (another
+signer, CRC32C, an S3 Express session...) stays with botocore. A replayed
+request goes through the client's own ``before-send`` handlers and HTTP
+session (its connection pool, proxies, TLS settings and timeouts), so what
+reaches S3 is what botocore would send. A replayed request that fails (any
+answer but a success, any error on the way) was the file's first attempt:
+it counts as a retry, and the caller sends the file through botocore with
+the attempts left, where it is retried, parsed and reported as any call.
 """
 
 from __future__ import annotations
