@@ -10,6 +10,7 @@ import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HeadersDict
 from botocore.client import BaseClient
 from botocore.config import Config
+from botocore.credentials import ReadOnlyCredentials
 from django.core.files.storage import FileSystemStorage
 from django.core.management.base import CommandError
 from storages.backends.s3 import S3Storage
@@ -18,7 +19,7 @@ from collectstupid.collect import SourceFile
 from collectstupid.s3 import client as s3client
 from collectstupid.s3 import replay as replay_module
 from collectstupid.s3.client import S3Client, attempts
-from collectstupid.s3.replay import Credentials, Template
+from collectstupid.s3.replay import Template
 from collectstupid.s3.writer import S3Writer
 from tests.helpers import counted, on_the_wire
 from tests.s3_fixtures import before_send, client_config, storage_options
@@ -313,10 +314,10 @@ def test_other_requests_are_left_to_botocore(change):
 def test_a_template_follows_the_credentials_kind():
     template = Template.from_request(_request(), "static/css/a.css")
     assert template is not None
-    plain = Credentials("AK", "secret", None)
+    plain = ReadOnlyCredentials("AK", "secret", None)
     assert template.request("k.css", b"x", plain, "20261129T100000Z", "id") is not None
     # A session token appeared: that request was not what botocore would send.
-    with_token = Credentials("AK", "secret", "token")
+    with_token = ReadOnlyCredentials("AK", "secret", "token")
     assert template.request("k.css", b"x", with_token, "20261129T100000Z", "id") is None
 
 

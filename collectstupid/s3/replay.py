@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 
 from botocore.awsrequest import AWSPreparedRequest, HeadersDict
 from botocore.client import BaseClient
+from botocore.credentials import ReadOnlyCredentials
 from botocore.utils import percent_encode
 
 from collectstupid.s3 import sigv4
@@ -71,17 +72,6 @@ BODY_HEADERS: dict[str, Callable[[bytes], str]] = {
     "x-amz-checksum-sha1": _digest("sha1"),
     "x-amz-checksum-sha256": _digest("sha256"),
 }
-# Set per request; everything else is copied from the template.
-PER_REQUEST = {
-    "content-length",
-    "x-amz-decoded-content-length",
-    "x-amz-content-sha256",
-    "x-amz-date",
-    "authorization",
-    "amz-sdk-invocation-id",
-    "x-amz-security-token",
-    *BODY_HEADERS,
-}
 # A request with one of these is not a signed PUT of the body as botocore sends it.
 REFUSED = {"date", "expect", "x-amz-s3session-token"}
 # Over HTTPS botocore sends the checksum after the body (aws-chunked): the
@@ -94,14 +84,13 @@ AWS_CHUNK = 1024 * 1024
 
 def aws_chunked(body: bytes, trailer: str) -> bytes:
     """``body`` in botocore's aws-chunked encoding, its checksum in the trailer."""
-    chunks = b"".join(
-        b"%x\r\n%s\r\n" % (len(body[at : at + AWS_CHUNK]), body[at : at + AWS_CHUNK])
-        for at in range(0, len(body), AWS_CHUNK)
-    )
+    pieces = (body[at : at + AWS_CHUNK] for at in range(0, len(body), AWS_CHUNK))
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces)
     return chunks + b"0\r\n%s:%s\r\n\r\n" % (trailer.encode(), BODY_HEADERS[trailer](body).encode())
 
 
 def text(value: str | bytes) -> str:
+    # botocore's ensure_unicode leaves bytes as they are on Python 3.
     return value.decode() if isinstance(value, bytes) else value
 
 
@@ -118,13 +107,6 @@ def shape(params: dict[str, Any]) -> Hashable | None:
     except TypeError:
         return None  # an unhashable value: such a file goes through botocore
     return key
-
-
-@dataclass(frozen=True)
-class Credentials:
-    access_key: str
-    secret_key: str
-    token: str | None
 
 
 @dataclass(frozen=True)
@@ -184,7 +166,12 @@ class Template:
         )
 
     def request(
-        self, key: str, body: bytes, credentials: Credentials, timestamp: str, invocation: str
+        self,
+        key: str,
+        body: bytes,
+        credentials: ReadOnlyCredentials,
+        timestamp: str,
+        invocation: str,
     ) -> AWSPreparedRequest | None:
         """The PutObject of ``body`` to ``key``; None if the credentials changed kind."""
         per_request: dict[str, str] = {
@@ -285,8 +272,7 @@ class Replay:
     def __init__(self, client: BaseClient, on_retry: Callable[[], None]) -> None:
         self._client = client
         self._on_retry = on_retry
-        self._endpoint = client._endpoint
-        self._send = self._endpoint._send
+        self._send = client._endpoint._send
         self._credentials = client._request_signer._credentials
         self._templates: dict[Hashable, Template] = {}
         # Combinations botocore's request could not be rebuilt for: never tried again.
@@ -309,11 +295,12 @@ class Replay:
             # The body as it is about to be sent: read after the call, it is spent.
             seen.append((request, _body(request)))
 
-    def credentials(self) -> Credentials | None:
+    def credentials(self) -> ReadOnlyCredentials | None:
+        """The client's credentials now (refreshed where they expire), as its signer takes them."""
         if self._credentials is None:
             return None
-        frozen = self._credentials.get_frozen_credentials()
-        return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+        frozen: ReadOnlyCredentials = self._credentials.get_frozen_credentials()
+        return frozen
 
     def put(self, key: str, body: bytes, params: dict[str, Any]) -> str:
         """Send ``body`` to ``key`` from its combination's template.
