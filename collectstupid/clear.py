@@ -89,7 +89,7 @@ def forget(store: ManifestStore, names: list[str], base: Snapshot | None = None)
 
     def without(contents: Contents) -> tuple[Contents, list[str]]:
         kept = {path: e for path, e in contents.entries.items() if path not in doomed}
-        return Contents(kept, contents.pending), []
+        return Contents(kept, contents.pending, owed=contents.owed), []
 
     try:
         return rewrite(store, base or store.read(), without)[1]

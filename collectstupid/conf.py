@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings as django_settings
 
+from collectstupid.cdn.settings import CdnSettings, cdn_settings
 from collectstupid.errors import SettingsError
 from collectstupid.paths import is_safe_relative
 
@@ -24,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     # --prune keeps the hashed copies of this many deploys of a profile, the current one
     # included: pages and CDNs still holding the previous HTML keep finding theirs.
     "KEEP_DEPLOYS": 2,
+    # A CDN to invalidate after each deploy (see cdn/settings.py): none unless set.
+    "CDN": None,
 }
 # Past a few hundred, more threads only queue on the connection pool and the GIL, while
 # each one costs a connection and a read buffer: a typo such as 10000000 must not get them.
@@ -42,6 +45,7 @@ class Settings:
     smart: bool = DEFAULTS["SMART"]
     manifest_name: str = DEFAULTS["MANIFEST_NAME"]
     keep_deploys: int = DEFAULTS["KEEP_DEPLOYS"]
+    cdn: CdnSettings | None = None
 
 
 def _raw() -> dict[str, Any]:
@@ -124,6 +128,7 @@ def get_settings() -> Settings:
         smart=raw["SMART"],
         manifest_name=_manifest_name(raw["MANIFEST_NAME"]),
         keep_deploys=keep_deploys_value(raw["KEEP_DEPLOYS"], "COLLECTSTUPID['KEEP_DEPLOYS']"),
+        cdn=cdn_settings(raw["CDN"]),
     )
 
 

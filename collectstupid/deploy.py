@@ -9,6 +9,7 @@ from typing import Any
 
 from collectstupid import clear, failures, prune
 from collectstupid.backends import Backend
+from collectstupid.cdn.run import Invalidating
 from collectstupid.clear import ClearPlan, ClearResult
 from collectstupid.clear import failures as clear_failures
 from collectstupid.collect import SourceFile
@@ -35,6 +36,8 @@ class Deployment:
     # --link: these files (the originals found) become symlinks, not copies.
     link: list[SourceFile] | None = None
     clearing: ClearPlan | None = None
+    # The CDN to invalidate once the files landed (COLLECTSTUPID['CDN']).
+    invalidation: Invalidating | None = None
 
     @property
     def post_processed(self) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from collectstupid import local, report
+from collectstupid import github_actions, invalidation, local, report
 from collectstupid.deploy import (
     Deployment,
     Executed,
@@ -22,7 +22,10 @@ from collectstupid.redact import redact
 def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
     """The report, the summary line, and the error the run ends with, if any."""
     result, run, pruned = executed.result, deployment.smart, executed.pruned
+    invalidated = invalidation.after_deploy(deployment, executed, out)
     extra: dict[str, Any] = {"smart": run.report()} if run else {}
+    if invalidated:
+        extra["invalidation"] = invalidated.report()
     if run and run.prune:
         extra["pruned"] = pruned.deleted if pruned else []
         extra["prune_failed"] = pruned.failed if pruned else {}
@@ -71,5 +74,13 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
     if executed.manifest_error:
         out.error(redact(executed.manifest_error))
     error = closing_error(deployment, executed, out.verbosity)
+    error = invalidation.closing(error, invalidated, out)
+    github_actions.publish(
+        out,
+        summary,
+        result.failed,
+        error if error and not result.failed else None,
+        invalidated.describe() if invalidated else None,
+    )
     if error:
         raise DeployError(error)

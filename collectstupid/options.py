@@ -142,6 +142,17 @@ def add_arguments(parser: ArgumentParser) -> None:
         "this one included (default: KEEP_DEPLOYS, "
         f"{DEFAULTS['KEEP_DEPLOYS']} unless set).",
     )
+    parser.add_argument(
+        "--no-invalidate",
+        action="store_false",
+        dest="invalidate",
+        help="Do not invalidate the CDN set in COLLECTSTUPID['CDN'] this time.",
+    )
+    parser.add_argument(
+        "--wait-invalidation",
+        action="store_true",
+        help="After invalidating the CDN, wait until the invalidation completed.",
+    )
 
 
 @dataclass(frozen=True)
@@ -168,6 +179,8 @@ class Options:
     force: bool
     prune: bool
     keep_deploys: int | None
+    invalidate: bool
+    wait_invalidation: bool
 
     @classmethod
     def parsed(cls, options: dict[str, Any]) -> Options:

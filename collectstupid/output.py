@@ -36,6 +36,8 @@ class Output:
         self.verbosity = verbosity
         self.warning_style = warning_style
         self.bar: ProgressBar | None = None
+        # Every warning of the run, redacted, for the CI job summary (github_actions.py).
+        self.warnings: list[str] = []
 
     def say(self, text: str, level: int = 1) -> None:
         """To stdout from verbosity ``level`` up: 1 the summary, 2 a line per file, 3 debug;
@@ -45,6 +47,7 @@ class Output:
 
     def warn(self, text: str) -> None:
         """To stderr in the warning style: the run goes on, but something needs a look."""
+        self.warnings.append(redact(text))
         self._write(self._stderr, self.warning_style(text))
 
     def error(self, text: str) -> None:

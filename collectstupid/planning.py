@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from collectstupid import clear, local, object_parameters, report, smart
 from collectstupid.backends import backend_for
+from collectstupid.cdn.run import for_run
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
 from collectstupid.conf import Settings, get_settings
 from collectstupid.deploy import Deployment
@@ -72,6 +73,7 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
         destination(storage),
         local.THREADS if local.claims(storage) else start.threads,
         report_json=opts.report_json,
+        invalidation=for_run(start.conf.cdn, opts.invalidate, opts.wait_invalidation),
     )
     if opts.link:
         deployment.link = found.files

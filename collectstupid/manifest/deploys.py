@@ -16,7 +16,7 @@ object or forget one that still needs deleting.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from collectstupid.manifest.entries import Contents, Pending, Record
 from collectstupid.manifest.publish import live
@@ -73,7 +73,7 @@ def record_deploy(
     for path in doomed:
         entries.pop(path, None)
     profiles = {**contents.profiles, shipped.profile: record}
-    return Contents(entries, dict(contents.pending), profiles), doomed
+    return replace(contents, entries=entries, profiles=profiles), doomed
 
 
 def forget_deleted(contents: Contents, profile: str, deleted: Iterable[str]) -> Contents:
@@ -93,4 +93,4 @@ def forget_deleted(contents: Contents, profile: str, deleted: Iterable[str]) -> 
     if profile in profiles:
         record = profiles[profile]
         profiles[profile] = Record(record.ships, record.hashed, record.stale - gone)
-    return Contents(entries, pending, profiles)
+    return replace(contents, entries=entries, pending=pending, profiles=profiles)

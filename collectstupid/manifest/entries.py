@@ -70,6 +70,8 @@ class Record:
 Entries = dict[str, Entry]
 PendingPaths = dict[str, Pending]
 Records = dict[str, Record]
+# Per CDN (its key, such as 'cloudfront:E2EXAMPLE'), the paths a failed invalidation owes.
+Owed = dict[str, frozenset[str]]
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,14 @@ class Contents:
     entries: Entries = field(default_factory=dict)
     pending: PendingPaths = field(default_factory=dict)
     profiles: Records = field(default_factory=dict)
+    owed: Owed = field(default_factory=dict)
 
 
 def dumps(
     entries: Mapping[str, Entry],
     pending: Mapping[str, Pending] | None = None,
     profiles: Mapping[str, Record] | None = None,
+    owed: Mapping[str, frozenset[str]] | None = None,
 ) -> bytes:
     """The manifest as bytes: sorted, so an unchanged manifest is byte-identical."""
     data: dict[str, object] = {
@@ -104,6 +108,8 @@ def dumps(
             }
             for name, r in sorted(profiles.items())
         }
+    if owed:
+        data["invalidations_owed"] = {cdn: sorted(paths) for cdn, paths in sorted(owed.items())}
     return (json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
 
@@ -176,9 +182,16 @@ def loads(data: bytes) -> Contents:
             f"{' and '.join(map(str, READS))}"
         )
     files, pending = doc.get("files"), doc.get("pending", {})
-    profiles = doc.get("profiles", {})
-    if not (isinstance(files, dict) and isinstance(pending, dict) and isinstance(profiles, dict)):
-        raise ManifestFormatError("its 'files', 'pending' or 'profiles' is not a mapping")
+    profiles, owed = doc.get("profiles", {}), doc.get("invalidations_owed", {})
+    if not (
+        isinstance(files, dict)
+        and isinstance(pending, dict)
+        and isinstance(profiles, dict)
+        and isinstance(owed, dict)
+    ):
+        raise ManifestFormatError(
+            "its 'files', 'pending', 'profiles' or 'invalidations_owed' is not a mapping"
+        )
     contents = Contents()
     for path, value in files.items():
         entry = _entry(value)
@@ -195,4 +208,9 @@ def loads(data: bytes) -> Contents:
         if record is None:
             raise ManifestFormatError(f"its record of profile {name!r} is malformed")
         contents.profiles[name] = record
+    for cdn, value in owed.items():
+        paths = _paths(value)
+        if paths is None:
+            raise ManifestFormatError(f"its invalidations owed to {cdn!r} are malformed")
+        contents.owed[cdn] = paths
     return contents

@@ -26,7 +26,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from collectstupid.errors import ManifestError
 from collectstupid.manifest.entries import Contents, Entry, Pending, PendingPaths, dumps
@@ -73,7 +73,7 @@ def announce(
         others = {r: t for r, t in (prior.runs if prior else {}).items() if r != run.id}
         contended = bool(others) or bool(prior and prior.contended)
         pending[path] = Pending({**others, run.id: run.started}, contended)
-    return Contents(entries, pending, contents.profiles)
+    return replace(contents, entries=entries, pending=pending)
 
 
 def settle(
@@ -109,7 +109,7 @@ def settle(
             entries.pop(path, None)
             if mine is not None:
                 conflicts.append(path)
-    return Contents(entries, pending, contents.profiles), sorted(conflicts)
+    return replace(contents, entries=entries, pending=pending), sorted(conflicts)
 
 
 @dataclass(frozen=True)
@@ -141,10 +141,16 @@ def rewrite(
             return Published(
                 attempt > 1, attempt - 1, len(after.entries), tuple(conflicts)
             ), current
-        token = store.write(dumps(after.entries, after.pending, after.profiles), current)
+        data = dumps(after.entries, after.pending, after.profiles, after.owed)
+        token = store.write(data, current)
         if token is not None:
             written = Snapshot(
-                after.entries, after.pending, token or None, found=True, profiles=after.profiles
+                after.entries,
+                after.pending,
+                token or None,
+                found=True,
+                profiles=after.profiles,
+                owed=after.owed,
             )
             return Published(True, attempt, len(after.entries), tuple(conflicts)), written
         # Another run wrote first: back off a little so racing runs spread out.

@@ -38,11 +38,14 @@ class Snapshot:
     found: bool = False
     problem: str = ""
     profiles: Mapping[str, Record] = field(default_factory=dict)
+    owed: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def contents(self) -> Contents:
         """A copy of what was read, to change."""
-        return Contents(dict(self.entries), dict(self.pending), dict(self.profiles))
+        return Contents(
+            dict(self.entries), dict(self.pending), dict(self.profiles), dict(self.owed)
+        )
 
 
 def parsed(data: bytes, token: str | None) -> Snapshot:
@@ -52,7 +55,12 @@ def parsed(data: bytes, token: str | None) -> Snapshot:
     except ManifestFormatError as exc:
         return Snapshot({}, {}, token, found=True, problem=str(exc))
     return Snapshot(
-        contents.entries, contents.pending, token, found=True, profiles=contents.profiles
+        contents.entries,
+        contents.pending,
+        token,
+        found=True,
+        profiles=contents.profiles,
+        owed=contents.owed,
     )
 
 

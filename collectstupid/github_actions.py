@@ -1,0 +1,135 @@
+"""Under GitHub Actions: a Markdown section of the job summary per run, and an annotation
+for each failure cause and each warning, so they show at the top of the run's page.
+
+``GITHUB_STEP_SUMMARY`` names the file the section is appended to; with
+``GITHUB_ACTIONS=true`` failures and warnings become ``::error::`` and
+``::warning::`` workflow commands. Outside GitHub Actions nothing changes.
+Everything written passes redaction. See docs/ci.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from collectstupid import failures
+from collectstupid.output import Output
+from collectstupid.redact import redact
+from collectstupid.report import Summary, format_size, plural
+from collectstupid.upload import Outcome
+
+# Causes named in the summary, and files named per cause; the rest are counted.
+SHOWN_CAUSES = 5
+NAMED_FILES = 3
+TITLE = "collectstupid"
+
+
+@dataclass
+class Run:
+    """What the section and the annotations say about one run."""
+
+    summary: Summary
+    invalidation: str | None = None
+    failed: list[Outcome] = field(default_factory=list)
+    # The error the run ends with, when it is not the failed uploads themselves.
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def causes(run: Run) -> list[str]:
+    """Each failure cause on one line: the error, how many files, the first few named."""
+    lines = []
+    for cause in failures.group(run.failed):
+        names = ", ".join(o.source.dest for o in cause.outcomes[:NAMED_FILES])
+        more = ", ..." if len(cause.outcomes) > NAMED_FILES else ""
+        lines.append(
+            f"{plural(len(cause.outcomes), 'file')} failed to upload: {cause.example} "
+            f"({names}{more})"
+        )
+    if run.error:
+        lines.append(failures.one_line(run.error))
+    return lines
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def section(run: Run) -> str:
+    """The job summary's Markdown section for one run."""
+    s = run.summary
+    title = f"### collectstupid: profile {_code(s.profile)}" + (" (dry run)" if s.dry_run else "")
+    verb = "Would copy" if s.dry_run else s.action.capitalize()
+    files = f"{plural(s.files, 'file')} ({format_size(s.bytes)})"
+    rows = [("Destination", _code(s.destination))]
+    rows.append((verb, files if s.dry_run else f"{files} in {s.seconds:.1f}s"))
+    if s.unchanged is not None:
+        rows.append(("Unmodified", str(s.unchanged)))
+    if s.post_processed:
+        rows.append(("Post-processed", str(s.post_processed)))
+    if s.pruned is not None:
+        failed = f", {s.prune_failed} could not be" if s.prune_failed else ""
+        rows.append(("Would prune" if s.dry_run else "Pruned", f"{s.pruned}{failed}"))
+    if s.deleted is not None:
+        rows.append(("Deleted by --clear", str(s.deleted)))
+    left_out = f"{plural(s.left_out_files, 'file')} ({format_size(s.left_out_bytes)})"
+    rows.append(("Left out", left_out))
+    if run.invalidation:
+        rows.append(("Invalidation", _cell(run.invalidation)))
+    lines = [title, "", "| | |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    found = causes(run)
+    if found or s.failed or s.cancelled:
+        lines += ["", f"**Failed**: {s.failed} files, {s.cancelled} not started" + "."]
+        lines += [f"- {_cell(line)}" for line in found[:SHOWN_CAUSES]]
+        if len(found) > SHOWN_CAUSES:
+            lines.append(f"- ... and {len(found) - SHOWN_CAUSES} more causes")
+    for warning in run.warnings:
+        lines.append(f"- :warning: {_cell(failures.one_line(warning))}")
+    return redact("\n".join(lines)) + "\n\n"
+
+
+def escape_data(text: str) -> str:
+    """A workflow command's message, escaped as the runner unescapes it."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(kind: str, text: str) -> str:
+    return f"::{kind} title={escape_property(TITLE)}::{escape_data(redact(text))}"
+
+
+def annotation_lines(run: Run) -> list[str]:
+    lines = [annotation("error", cause) for cause in causes(run)]
+    return lines + [annotation("warning", warning) for warning in run.warnings]
+
+
+def publish(
+    out: Output,
+    summary: Summary,
+    failed: Iterable[Outcome] = (),
+    error: str | None = None,
+    invalidation: str | None = None,
+) -> None:
+    """Append the run's section to the job summary and print its annotations; nothing
+    outside GitHub Actions. A summary that cannot be written is a warning, not a failure."""
+    run = Run(summary, invalidation, list(failed), error, list(out.warnings))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in annotation_lines(run):
+            out.say(line, level=0)
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        try:
+            with Path(target).open("a", encoding="utf-8") as handle:
+                handle.write(section(run))
+        except OSError as exc:
+            out.warn(f"The job summary could not be written to {target}: {exc}.")

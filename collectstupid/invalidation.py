@@ -1,0 +1,249 @@
+"""After a complete deploy, ask the CDN to drop the paths it changed; in a dry run, say which.
+
+What is invalidated: the unhashed files this run wrote (in smart mode only those
+whose bytes or object parameters changed), the paths ``--prune`` and ``--clear``
+deleted, and what an earlier run's failed invalidation owes, never a hashed copy.
+Nothing changed: no request. In smart mode a failed or deferred invalidation is
+recorded in the deploy manifest, so the next run sends it. See docs/cdn.md.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from collectstupid.cdn import CDN, CdnSettings, InvalidationError
+from collectstupid.cdn import owed as owed_record
+from collectstupid.cdn.paths import requested, unhashed, url_path
+from collectstupid.deploy import Deployment, Executed
+from collectstupid.manifest import Snapshot
+from collectstupid.output import Output
+from collectstupid.report import plural
+from collectstupid.smart import UNCHANGED
+
+# CloudFront takes minutes; asking every few seconds only spends requests.
+POLL_SECONDS = 10.0
+WAIT_LIMIT = 30 * 60.0
+
+
+@dataclass
+class Invalidated:
+    """What the run asked of the CDN, and how that went."""
+
+    cdn: str
+    names: list[str]
+    paths: list[str] = field(default_factory=list)
+    id: str | None = None
+    error: str | None = None
+    # Recorded in the deploy manifest for the next run (a failure, or a deploy that
+    # did not complete); None outside smart mode.
+    owed: bool | None = None
+    completed: bool | None = None
+
+    @property
+    def wildcard(self) -> bool:
+        return len(self.paths) == 1 and self.paths[0].endswith("*")
+
+    def report(self) -> dict[str, Any]:
+        """The JSON report's ``invalidation`` section."""
+        return {
+            "cdn": self.cdn,
+            "id": self.id,
+            "paths": self.paths,
+            "changed_paths": len(self.names),
+            "wildcard": self.wildcard,
+            "owed": self.owed,
+            "completed": self.completed,
+            "error": self.error,
+        }
+
+    def describe(self) -> str:
+        """One line for the summary of a run (the CI job summary's)."""
+        if self.error:
+            return f"failed: {self.error}"
+        if self.id is None:
+            return f"{plural(len(self.names), 'path')} owed, sent by the next complete deploy"
+        what = f"'{self.paths[0]}'" if self.wildcard else plural(len(self.paths), "path")
+        return f"{what} on {self.cdn} ({self.id})"
+
+
+def changed_names(deployment: Deployment, executed: Executed) -> list[str]:
+    """The unhashed names this run wrote or deleted: what the CDN may hold stale."""
+    staged, run = deployment.staged, deployment.smart
+    hashed = staged.hashed if staged else frozenset()
+    copies = staged.copies if staged else frozenset()
+    if run is not None:
+        # Old hashed copies --prune deletes are known from the deploys that shipped them.
+        for record in run.base.profiles.values():
+            hashed = hashed.union(*record.hashed)
+    names = [outcome.source.dest for outcome in executed.result.uploaded]
+    if executed.pruned:
+        names += executed.pruned.deleted
+    if executed.cleared:
+        names += executed.cleared.deleted
+    return unhashed(names, hashed, copies)
+
+
+def _snapshot(deployment: Deployment) -> Snapshot | None:
+    run = deployment.smart
+    if run is None:
+        return None
+    return run.current or run.base
+
+
+def owed_names(deployment: Deployment, key: str) -> frozenset[str]:
+    snapshot = _snapshot(deployment)
+    return snapshot.owed.get(key, frozenset()) if snapshot else frozenset()
+
+
+def after_deploy(deployment: Deployment, executed: Executed, out: Output) -> Invalidated | None:
+    """Invalidate what the deploy changed (and what is owed); None when nothing needs it."""
+    invalidating = deployment.invalidation
+    if invalidating is None:
+        return None
+    settings = invalidating.settings
+    cdn: CDN = settings.cdn()
+    names = sorted(set(changed_names(deployment, executed)) | owed_names(deployment, cdn.key))
+    if not names:
+        return None
+    done = Invalidated(cdn.name, names)
+    result = executed.result
+    if result.failed or result.cancelled or executed.interrupted:
+        # Only a complete deploy is invalidated: the rest of it lands with the next run.
+        done.owed = _owe(deployment, cdn.key, names, out)
+        return done
+    done.paths = requested(names, settings.prefix, settings.wildcard_above)
+    for path in done.paths:
+        out.say(f"Invalidating '{path}'", level=2)
+    try:
+        done.id = cdn.invalidate(done.paths, uuid.uuid4().hex)
+    except InvalidationError as exc:
+        done.owed = _owe(deployment, cdn.key, names, out)
+        done.error = failure_line(done, str(exc))
+        return done
+    out.say(_sent_line(done, settings), level=1)
+    _settle(deployment, cdn.key, names, out)
+    if invalidating.wait:
+        done.completed = wait(cdn, done.id, out)
+    return done
+
+
+def _sent_line(done: Invalidated, settings: CdnSettings) -> str:
+    if done.wildcard and len(done.names) > settings.wildcard_above:
+        return (
+            f"Invalidated '{done.paths[0]}' on {done.cdn} ({done.id}): "
+            f"{len(done.names)} changed paths, more than WILDCARD_ABOVE "
+            f"({settings.wildcard_above})."
+        )
+    return f"Invalidated {plural(len(done.paths), 'path')} on {done.cdn} ({done.id})."
+
+
+def failure_line(done: Invalidated, error: str) -> str:
+    later = (
+        "They are recorded in the deploy manifest: the next run sends them."
+        if done.owed
+        else "Run the command again to send them."
+    )
+    return (
+        f"The deploy landed, but invalidating {plural(len(done.paths), 'path')} on "
+        f"{done.cdn} failed: {error.rstrip('.')}. {later}"
+    )
+
+
+def _owe(deployment: Deployment, key: str, names: list[str], out: Output) -> bool | None:
+    run, snapshot = deployment.smart, _snapshot(deployment)
+    if run is None or snapshot is None:
+        return None
+    try:
+        run.current = owed_record.owe(run.store, snapshot, key, names)
+    except Exception as exc:
+        out.error(
+            f"The deploy manifest '{run.store.name}' could not record the "
+            f"{plural(len(names), 'path')} owed to the CDN ({exc})."
+        )
+        return False
+    return True
+
+
+def _settle(deployment: Deployment, key: str, names: list[str], out: Output) -> None:
+    run, snapshot = deployment.smart, _snapshot(deployment)
+    if run is None or snapshot is None or not snapshot.owed.get(key):
+        return
+    try:
+        run.current = owed_record.settle(run.store, snapshot, key, names)
+    except Exception as exc:
+        # Harmless: what it still lists is invalidated once more by the next run.
+        out.warn(
+            f"The deploy manifest '{run.store.name}' could not forget the invalidation "
+            f"just sent ({exc}); the next run sends it again."
+        )
+
+
+def wait(cdn: CDN, invalidation: str, out: Output) -> bool:
+    """Poll until the invalidation completed, saying how long it has taken so far."""
+    started = time.monotonic()
+    while True:
+        try:
+            if cdn.completed(invalidation):
+                out.say(f"Invalidation {invalidation} completed.", level=1)
+                return True
+        except InvalidationError as exc:
+            out.warn(f"Could not follow invalidation {invalidation}: {exc}")
+            return False
+        waited = time.monotonic() - started
+        if waited >= WAIT_LIMIT:
+            out.warn(
+                f"Invalidation {invalidation} is still in progress after {waited:.0f}s; "
+                f"it completes on its own."
+            )
+            return False
+        out.say(f"Invalidation {invalidation} in progress ({waited:.0f}s)...", level=1)
+        time.sleep(POLL_SECONDS)
+
+
+def dry_run(deployment: Deployment, out: Output) -> dict[str, Any]:
+    """Say what a deploy would invalidate; the JSON report's ``invalidation`` section."""
+    invalidating = deployment.invalidation
+    if invalidating is None:
+        return {}
+    settings, run = invalidating.settings, deployment.smart
+    cdn: CDN = settings.cdn()
+    if run is not None:
+        names = [c.source.dest for c in run.changes if c.reason != UNCHANGED]
+        names += run.would_prune()
+    else:
+        names = [source.dest for source in deployment.plan.all_files]
+    if deployment.clearing:
+        names += deployment.clearing.names
+    staged = deployment.staged
+    hashed = staged.hashed if staged else frozenset()
+    if run is not None:
+        for record in run.base.profiles.values():
+            hashed = hashed.union(*record.hashed)
+    chosen = set(unhashed(names, hashed, staged.copies if staged else frozenset()))
+    chosen |= owed_names(deployment, cdn.key)
+    paths = requested(chosen, settings.prefix, settings.wildcard_above) if chosen else []
+    for name in sorted(chosen):
+        out.say(f"Would invalidate '{url_path(settings.prefix, name)}'", level=2)
+    if paths:
+        what = f"'{paths[0]}'" if len(paths) == 1 and paths[0].endswith("*") else None
+        out.say(
+            f"Would invalidate {what or plural(len(paths), 'path')} on {cdn.name}"
+            + (f" ({len(chosen)} changed paths)" if what else "")
+            + ".",
+            level=1,
+        )
+    else:
+        out.say(f"Nothing to invalidate on {cdn.name}.", level=1)
+    return {"invalidation": {"cdn": cdn.name, "paths": paths, "changed_paths": len(chosen)}}
+
+
+def closing(error: str | None, invalidated: Invalidated | None, out: Output) -> str | None:
+    """The run's closing error: the deploy's own first; a failed invalidation otherwise,
+    printed besides when the deploy has an error of its own."""
+    failed = invalidated.error if invalidated else None
+    if error and failed:
+        out.error(failed)
+    return error or failed

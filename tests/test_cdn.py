@@ -1,0 +1,292 @@
+"""CDN invalidation after a deploy, against moto's CloudFront in server mode.
+
+moto runs as a child process on loopback; a counting proxy in front of it
+names each request on the wire, and what each invalidation asked for is read
+back from moto itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from django.core.management.base import CommandError
+
+from collectstupid.cdn.paths import requested, unhashed, url_path
+from collectstupid.cdn.settings import cdn_settings
+from collectstupid.errors import SettingsError
+from collectstupid.manifest import dumps, loads
+from emulators.moto import MotoServer, cloudfront_operation
+from s3local import S3Proxy
+from s3local.ports import pick_ports
+from tests.conftest import write_tree
+from tests.helpers import MANIFEST, run
+
+FILES: dict[str, bytes | str] = {
+    "css/site.css": "body { color: red }",
+    "js/app.js": "console.log(1)",
+    "img/logo.png": b"\x89PNG logo",
+    "img/old.png": b"\x89PNG old",
+    "robots.txt": "User-agent: *",
+}
+MANIFEST_STORAGE = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+
+
+@dataclass
+class CloudFrontTarget:
+    proxy: S3Proxy
+    client: Any
+    distribution: str
+
+    def requests(self) -> dict[str, int]:
+        return dict(self.proxy.counts)
+
+    def invalidations(self) -> list[list[str]]:
+        """The paths of every invalidation the distribution received, oldest first."""
+        listed = self.client.list_invalidations(DistributionId=self.distribution)
+        found = []
+        for item in listed["InvalidationList"].get("Items", []):
+            batch = self.client.get_invalidation(DistributionId=self.distribution, Id=item["Id"])
+            found.append(
+                (
+                    item["CreateTime"],
+                    item["Id"],
+                    batch["Invalidation"]["InvalidationBatch"]["Paths"].get("Items", []),
+                )
+            )
+        return [sorted(paths) for _, _, paths in sorted(found)]
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    with MotoServer(Path(tmp_path_factory.mktemp("moto"))) as server:
+        yield server
+
+
+def distribution_config(reference: str) -> dict[str, Any]:
+    return {
+        "CallerReference": reference,
+        "Comment": "collectstupid tests",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "Id": "bucket",
+                    "DomainName": "bucket.s3.amazonaws.com",
+                    "S3OriginConfig": {"OriginAccessIdentity": ""},
+                }
+            ],
+        },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "bucket",
+            "ViewerProtocolPolicy": "allow-all",
+            "MinTTL": 0,
+            "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+        },
+    }
+
+
+@pytest.fixture
+def cloudfront(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[CloudFrontTarget]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_MAX_ATTEMPTS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("cloudfront", endpoint_url=moto_server.endpoint_url)
+    made = client.create_distribution(DistributionConfig=distribution_config(request.node.name))
+    with S3Proxy(moto_server.port, classify=cloudfront_operation) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", proxy.endpoint_url)
+        yield CloudFrontTarget(proxy, client, made["Distribution"]["Id"])
+
+
+@pytest.fixture
+def site(settings, tmp_path: Path, cloudfront: CloudFrontTarget) -> Path:
+    """A ManifestStaticFilesStorage target on disk, invalidating the test distribution."""
+    source = write_tree(tmp_path / "src", FILES)
+    settings.STATICFILES_DIRS = [str(source)]
+    settings.STATIC_ROOT = str(tmp_path / "root")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": MANIFEST_STORAGE, "OPTIONS": {"location": settings.STATIC_ROOT}},
+    }
+    settings.COLLECTSTUPID = {"CDN": {"CLOUDFRONT_DISTRIBUTION_ID": cloudfront.distribution}}
+    return source
+
+
+def deploy(*args: str, **options: Any) -> str:
+    return run("--smart", "--prune", "--profile", "full", *args, **options)
+
+
+def test_a_smart_deploy_invalidates_the_unhashed_paths_it_changed_and_pruned(
+    site: Path, cloudfront: CloudFrontTarget, tmp_path: Path
+):
+    deploy()
+    assert cloudfront.requests() == {"CreateInvalidation": 1}
+    cloudfront.proxy.reset_counts()
+    # Two files change (each: its original, a new hashed copy, and staticfiles.json),
+    # one goes: 3 unhashed paths changed, 2 hashed copies made, 1 path pruned.
+    write_tree(site, {"css/site.css": "body { color: blue }", "js/app.js": "console.log(2)"})
+    (site / "img/old.png").unlink()
+    report = tmp_path / "report.json"
+    out = deploy("--report-json", str(report), verbosity=2)
+    assert cloudfront.requests() == {"CreateInvalidation": 1}
+    sent = [
+        "/static/css/site.css",
+        "/static/img/old.png",
+        "/static/js/app.js",
+        "/static/staticfiles.json",
+    ]
+    assert cloudfront.invalidations()[-1] == sent
+    data = json.loads(report.read_text())
+    assert data["smart"]["reasons"].keys() == {
+        "css/site.css",
+        "js/app.js",
+        "staticfiles.json",
+        *(k for k in data["smart"]["reasons"] if k.startswith(("css/site.", "js/app."))),
+    }
+    assert len(data["smart"]["reasons"]) == 5  # the 3 unhashed paths and 2 hashed copies
+    assert data["pruned"] == ["img/old.png"]
+    section = data["invalidation"]
+    assert section["paths"] == sent and section["id"] and section["error"] is None
+    assert f"Invalidated 4 paths on CloudFront distribution {cloudfront.distribution} " in out
+    for path in sent:
+        assert f"Invalidating '{path}'" in out
+
+
+def test_a_deploy_that_changes_nothing_sends_no_request(site: Path, cloudfront: CloudFrontTarget):
+    deploy()
+    cloudfront.proxy.reset_counts()
+    out = deploy(verbosity=2)
+    assert cloudfront.proxy.http_requests == 0
+    assert "Invalidat" not in out
+    assert len(cloudfront.invalidations()) == 1
+
+
+def test_past_the_threshold_one_wildcard_is_sent(
+    site: Path, cloudfront: CloudFrontTarget, settings
+):
+    settings.COLLECTSTUPID = {
+        "CDN": {"CLOUDFRONT_DISTRIBUTION_ID": cloudfront.distribution, "WILDCARD_ABOVE": 3}
+    }
+    out = deploy()  # 5 originals and staticfiles.json: 6 unhashed paths
+    assert cloudfront.requests() == {"CreateInvalidation": 1}
+    assert cloudfront.invalidations() == [["/static/*"]]
+    assert "6 changed paths, more than WILDCARD_ABOVE (3)" in out
+
+
+def test_a_failed_invalidation_fails_the_run_and_the_next_run_sends_what_is_owed(
+    site: Path, cloudfront: CloudFrontTarget, monkeypatch: pytest.MonkeyPatch, settings
+):
+    deploy()
+    write_tree(site, {"robots.txt": "User-agent: *\nDisallow: /admin/"})
+    closed = pick_ports(1, offset=0)[0]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", f"http://127.0.0.1:{closed}")
+    with pytest.raises(CommandError) as failed:
+        deploy()
+    message = str(failed.value)
+    assert message.startswith(
+        "The deploy landed, but invalidating 2 paths on CloudFront distribution "
+        f"{cloudfront.distribution} failed: EndpointConnectionError"
+    )
+    assert message.endswith("They are recorded in the deploy manifest: the next run sends them.")
+    assert "\n" not in message
+    owed = loads((Path(settings.STATIC_ROOT) / MANIFEST).read_bytes()).owed
+    assert owed == {f"cloudfront:{cloudfront.distribution}": {"robots.txt", "staticfiles.json"}}
+    # Back online, nothing changed: the run sends what it owes, once.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront.proxy.endpoint_url)
+    cloudfront.proxy.reset_counts()
+    deploy()
+    assert cloudfront.requests() == {"CreateInvalidation": 1}
+    assert cloudfront.invalidations()[-1] == ["/static/robots.txt", "/static/staticfiles.json"]
+    assert loads((Path(settings.STATIC_ROOT) / MANIFEST).read_bytes()).owed == {}
+    cloudfront.proxy.reset_counts()
+    deploy()
+    assert cloudfront.proxy.http_requests == 0
+
+
+def test_without_smart_mode_every_unhashed_path_written_is_invalidated(
+    site: Path, cloudfront: CloudFrontTarget
+):
+    run("--profile", "full")
+    assert cloudfront.requests() == {"CreateInvalidation": 1}
+    assert cloudfront.invalidations() == [
+        sorted(f"/static/{name}" for name in [*FILES, "staticfiles.json"])
+    ]
+
+
+def test_no_invalidate_and_dry_run_send_nothing(
+    site: Path, cloudfront: CloudFrontTarget, tmp_path: Path
+):
+    out = deploy("--no-invalidate")
+    assert "Invalidat" not in out
+    write_tree(site, {"css/site.css": "body { color: green }"})
+    report = tmp_path / "dry.json"
+    out = deploy("--dry-run", "--report-json", str(report), verbosity=2)
+    assert cloudfront.proxy.http_requests == 0
+    assert "Would invalidate '/static/css/site.css'" in out
+    assert "Would invalidate '/static/staticfiles.json'" in out
+    assert f"Would invalidate 2 paths on CloudFront distribution {cloudfront.distribution}." in out
+    assert json.loads(report.read_text())["invalidation"]["paths"] == [
+        "/static/css/site.css",
+        "/static/staticfiles.json",
+    ]
+
+
+def test_waiting_for_the_invalidation_polls_until_it_completed(
+    site: Path, cloudfront: CloudFrontTarget
+):
+    out = deploy("--wait-invalidation")
+    assert cloudfront.requests() == {"CreateInvalidation": 1, "GetInvalidation": 1}
+    assert "completed." in out
+
+
+# --- the pieces --------------------------------------------------------------
+
+
+def test_hashed_copies_and_their_compressed_siblings_are_never_invalidated():
+    hashed = frozenset({"css/site.3f2a.css"})
+    copies = hashed | {"css/site.3f2a.css.gz", "css/site.css.gz"}
+    names = ["css/site.css", "css/site.3f2a.css", "css/site.3f2a.css.gz", "css/site.css.gz"]
+    assert unhashed(names, hashed, copies) == ["css/site.css", "css/site.css.gz"]
+
+
+def test_paths_are_encoded_as_cloudfront_matches_them():
+    assert (
+        url_path("/static/", "fonts/Noto Sans é.woff2")
+        == "/static/fonts/Noto%20Sans%20%C3%A9.woff2"
+    )
+    assert url_path("/static/", "a*b[1].js") == "/static/a%2Ab%5B1%5D.js"
+    assert requested(["b", "a"], "/s/", 2) == ["/s/a", "/s/b"]
+    assert requested(["c", "b", "a"], "/s/", 2) == ["/s/*"]
+
+
+def test_settings_are_checked(settings):
+    settings.STATIC_URL = "https://cdn.example.com/assets/v1/"
+    assert cdn_settings({"CLOUDFRONT_DISTRIBUTION_ID": "E2EXAMPLE"}).prefix == "/assets/v1/"
+    assert cdn_settings({"CLOUDFRONT_DISTRIBUTION_ID": "E1", "PATH_PREFIX": "s"}).prefix == "/s/"
+    for bad in (
+        {"CLOUDFRONT_DISTRIBUTION_ID": "e2example"},
+        {"CLOUDFRONT_DISTRIBUTION_ID": "E1", "WILDCARD_ABOVE": 3001},
+        {"CLOUDFRONT_DISTRIBUTION_ID": "E1", "PATH_PREFIX": "/static/*"},
+        {"CLOUDFRONT_DISTRIBUTION_ID": "E1", "ZONE": "x"},
+        "E2EXAMPLE",
+    ):
+        with pytest.raises(SettingsError):
+            cdn_settings(bad)
+
+
+def test_owed_invalidations_round_trip_in_the_manifest():
+    data = dumps({}, owed={"cloudfront:E1": frozenset({"a.css", "b.css"})})
+    assert json.loads(data)["invalidations_owed"] == {"cloudfront:E1": ["a.css", "b.css"]}
+    assert loads(data).owed == {"cloudfront:E1": frozenset({"a.css", "b.css"})}
