@@ -8,7 +8,7 @@ import pytest
 from django.core.files.storage import storages
 from django.core.signals import setting_changed
 
-pytest_plugins = ["tests.s3_fixtures", "tests.emulator_fixtures"]
+pytest_plugins = ["tests.s3_fixtures", "tests.emulator_fixtures", "tests.cdn_fixtures"]
 
 Files = Mapping[str, bytes | str]
 

@@ -183,15 +183,10 @@ def loads(data: bytes) -> Contents:
         )
     files, pending = doc.get("files"), doc.get("pending", {})
     profiles, owed = doc.get("profiles", {}), doc.get("invalidations_owed", {})
-    if not (
-        isinstance(files, dict)
-        and isinstance(pending, dict)
-        and isinstance(profiles, dict)
-        and isinstance(owed, dict)
-    ):
-        raise ManifestFormatError(
-            "its 'files', 'pending', 'profiles' or 'invalidations_owed' is not a mapping"
-        )
+    if not (isinstance(files, dict) and isinstance(pending, dict) and isinstance(profiles, dict)):
+        raise ManifestFormatError("its 'files', 'pending' or 'profiles' is not a mapping")
+    if not isinstance(owed, dict):
+        raise ManifestFormatError("its 'invalidations_owed' is not a mapping")
     contents = Contents()
     for path, value in files.items():
         entry = _entry(value)

@@ -1,0 +1,101 @@
+"""Under GitHub Actions the command appends a job summary section and prints annotations;
+elsewhere it prints exactly what it did before."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from collectstupid.github_actions import annotation, escape_data
+from tests.cdn_fixtures import CloudFrontTarget
+from tests.conftest import write_tree
+
+
+def command(*args: str) -> tuple[str, str, str]:
+    out, err = StringIO(), StringIO()
+    try:
+        call_command(
+            "collectstupid", "--profile", "full", *args, interactive=False, stdout=out, stderr=err
+        )
+    except CommandError as exc:
+        return out.getvalue(), err.getvalue(), str(exc)
+    return out.getvalue(), err.getvalue(), ""
+
+
+@pytest.fixture
+def actions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    summary = tmp_path / "step_summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    return summary
+
+
+def test_a_run_appends_its_section_and_annotates_its_failure_and_warnings(
+    site: Path,
+    cloudfront: CloudFrontTarget,
+    actions: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    settings,
+):
+    command("--smart")
+    first = actions.read_text()
+    assert first.startswith("### collectstupid: profile `full`\n")
+    # Counted as collectstatic counts on local disk: the originals (11 files written).
+    assert "| Copied | 5 files (" in first
+    assert "| Unmodified | 0 |" in first and "| Post-processed | 5 |" in first
+    assert "| Left out | 0 files (0 B) |" in first
+    assert (
+        f"| Invalidation | 6 paths on CloudFront distribution {cloudfront.distribution} (" in first
+    )
+    # A warning, an unreachable CDN with a password in its URL: annotated, redacted.
+    settings.COLLECTSTUPID = {
+        "CDN": {"CLOUDFRONT_DISTRIBUTION_ID": cloudfront.distribution},
+        "PROFILES": [str(write_tree(Path(settings.STATIC_ROOT).parent / "p", {"bad.yaml": "["}))],
+    }
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", "http://user:s3cret@127.0.0.1:9")
+    write_tree(site, {"robots.txt": "User-agent: *\nDisallow: /"})
+    out, err, error = command("--smart")
+    assert error.startswith("The deploy landed, but invalidating 2 paths")
+    annotations = [line for line in out.splitlines() if line.startswith("::")]
+    assert len(annotations) == 2, out
+    assert annotations[0].startswith("::error title=collectstupid::The deploy landed, but ")
+    assert annotations[1].startswith("::warning title=collectstupid::Not used in this run: ")
+    both = actions.read_text()
+    assert both.startswith(first)  # appended
+    second = both[len(first) :]
+    assert "| Unmodified | 8 |" in second, second
+    assert "**Failed**: 0 files, 0 not started." in second
+    assert "- The deploy landed, but invalidating 2 paths" in second
+    assert "- :warning: Not used in this run: " in second
+    assert "s3cret" not in out + err + both
+
+
+def test_a_dry_run_has_its_section_too(site: Path, cloudfront: CloudFrontTarget, actions: Path):
+    out, _, error = command("--dry-run")
+    assert not error
+    text = actions.read_text()
+    assert text.startswith("### collectstupid: profile `full` (dry run)\n")
+    assert "| Would copy | 11 files (" in text, text
+    assert "::" not in out
+
+
+def test_outside_github_actions_nothing_changes(
+    site: Path, cloudfront: CloudFrontTarget, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", "http://127.0.0.1:9")
+    out, err, error = command("--smart")
+    assert error and "::" not in out + err
+    assert list(tmp_path.glob("*.md")) == []
+
+
+def test_annotations_are_escaped_as_the_runner_reads_them():
+    assert escape_data("50%\r\ndone") == "50%25%0D%0Adone"
+    assert annotation("error", "a\nb https://k:secret@host/x") == (
+        "::error title=collectstupid::a%0Ab https://***@host/x"
+    )
