@@ -5,7 +5,8 @@ deployed, so they are deploy checks (tag ``collectstupid``): a typo in a
 profile never stops ``migrate`` or ``runserver``. The command checks the same
 things itself before it writes anything.
 
-Ids: E001 the setting, E002 a profile, E003 the default profile, E004 the destination.
+Ids: E001 the setting, E002 a profile, E003 the default profile, E004 the destination,
+E005 the CDN's client library.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, register
 
+from collectstupid.cdn.settings import missing_client
 from collectstupid.conf import get_settings
 from collectstupid.destination import destination
 from collectstupid.errors import ProfileError, SettingsError
@@ -56,4 +58,6 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         destination(target_storage())
     except SettingsError as exc:
         errors.append(Error(str(exc), id="collectstupid.E004"))
+    if conf.cdn is not None and (problem := missing_client()):
+        errors.append(Error(problem, id="collectstupid.E005"))
     return errors

@@ -113,6 +113,12 @@ def after_deploy(deployment: Deployment, executed: Executed, out: Output) -> Inv
     if result.failed or result.cancelled or executed.interrupted:
         # Only a complete deploy is invalidated: the rest of it lands with the next run.
         done.owed = _owe(deployment, cdn.key, names, out)
+        kept = "recorded in the deploy manifest" if done.owed else "left"
+        out.say(
+            f"Not invalidating {done.cdn} before the deploy is complete: "
+            f"{plural(len(names), 'changed path')} {kept} for the next run.",
+            level=1,
+        )
         return done
     done.paths = requested(names, settings.prefix, settings.wildcard_above)
     for path in done.paths:

@@ -8,6 +8,7 @@ back from moto itself.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,30 @@ def test_owed_invalidations_round_trip_in_the_manifest():
     data = dumps({}, owed={"cloudfront:E1": frozenset({"a.css", "b.css"})})
     assert json.loads(data)["invalidations_owed"] == {"cloudfront:E1": ["a.css", "b.css"]}
     assert loads(data).owed == {"cloudfront:E1": frozenset({"a.css", "b.css"})}
+
+
+def test_system_checks_name_a_bad_cdn_setting_and_a_missing_boto3(settings, monkeypatch):
+    from collectstupid.checks import check_settings
+
+    settings.COLLECTSTUPID = {"CDN": {"CLOUDFRONT_DISTRIBUTION_ID": "not an id"}}
+    errors = check_settings()
+    assert [e.id for e in errors] == ["collectstupid.E001"]
+    assert "CLOUDFRONT_DISTRIBUTION_ID" in errors[0].msg
+    settings.COLLECTSTUPID = {"CDN": {"CLOUDFRONT_DISTRIBUTION_ID": "E2EXAMPLE"}}
+    assert check_settings() == []
+    monkeypatch.setitem(sys.modules, "boto3", None)  # what an environment without it sees
+    assert [e.id for e in check_settings()] == ["collectstupid.E005"]
+
+
+def test_a_failed_invalidation_keeps_credentials_out_of_the_report(
+    site: Path, cloudfront: CloudFrontTarget, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", "http://user:s3cret@127.0.0.1:9")
+    report = tmp_path / "report.json"
+    with pytest.raises(CommandError) as failed:
+        deploy("--report-json", str(report))
+    section = json.loads(report.read_text())["invalidation"]
+    assert section["id"] is None and section["owed"] is True
+    assert section["error"].startswith("The deploy landed, but invalidating 6 paths")
+    assert "s3cret" not in report.read_text() + str(failed.value)
+    assert "***@127.0.0.1:9" in section["error"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from collectstupid.cdn.base import InvalidationError
+from collectstupid.redact import redact
 
 # What to do about the errors a retry cannot fix, by botocore's error code or exception name.
 ADVICE = {
@@ -66,6 +67,7 @@ def described(exc: Exception) -> str:
     error = response.get("Error", {}) if isinstance(response, dict) else {}
     code = error.get("Code") or type(exc).__name__
     message = error.get("Message") or str(exc)
-    text = " ".join(f"{code}: {message}".split())
+    # botocore quotes the endpoint URL, which may carry credentials (user:password@).
+    text = redact(" ".join(f"{code}: {message}".split()))
     advice = ADVICE.get(code)
     return f"{text}. {advice}" if advice else text

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from collectstupid.cdn.settings import CdnSettings
+from collectstupid.cdn.settings import CdnSettings, missing_client
+from collectstupid.errors import SettingsError
 
 
 @dataclass(frozen=True)
@@ -15,5 +16,11 @@ class Invalidating:
 
 
 def for_run(settings: CdnSettings | None, invalidate: bool, wait: bool) -> Invalidating | None:
-    """On for every run once configured, unless ``--no-invalidate``."""
-    return Invalidating(settings, wait) if settings is not None and invalidate else None
+    """On for every run once configured, unless ``--no-invalidate``; refused before any
+    write when the CDN's client library is missing."""
+    if settings is None or not invalidate:
+        return None
+    problem = missing_client()
+    if problem:
+        raise SettingsError(problem + " Or pass --no-invalidate.")
+    return Invalidating(settings, wait)

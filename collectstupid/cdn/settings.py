@@ -38,6 +38,18 @@ class CdnSettings:
         return CloudFront(self.distribution_id)
 
 
+def missing_client() -> str | None:
+    """Why CloudFront cannot be reached from here (boto3 missing), None when it can."""
+    try:
+        import boto3  # noqa: F401
+    except ImportError:
+        return (
+            "COLLECTSTUPID['CDN'] names a CloudFront distribution, but boto3 is not "
+            "installed. Install it: pip install 'collectstupid[s3]'."
+        )
+    return None
+
+
 def cdn_settings(value: Any) -> CdnSettings | None:
     """The validated ``COLLECTSTUPID['CDN']``, None when it is not set."""
     if value is None:
