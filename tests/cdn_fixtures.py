@@ -6,6 +6,7 @@ Loaded as a plugin (``pytest_plugins`` in conftest.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,3 +114,16 @@ def site(settings, tmp_path: Path, cloudfront: CloudFrontTarget) -> Path:
     }
     settings.COLLECTSTUPID = {"CDN": {"CLOUDFRONT_DISTRIBUTION_ID": cloudfront.distribution}}
     return source
+
+
+def as_documented(text: str, distribution: str) -> str:
+    """Real output with this run's ids and addresses as the docs show them."""
+    text = re.sub(
+        r"\(([A-Z0-9]{8,})\)", "(I2J0I21PCUYOIK)", text.replace(distribution, "E2EXAMPLE")
+    )
+    return re.sub(r"http://127\.0\.0\.1:\d+", "https://cloudfront.amazonaws.com", text)
+
+
+def doc_blocks(page: Path) -> list[str]:
+    """The fenced blocks of a Markdown page, without their fences."""
+    return re.findall(r"^```[a-z]*\n(.*?)^```", page.read_text(), re.MULTILINE | re.DOTALL)

@@ -20,9 +20,11 @@ from collectstupid.cdn.settings import cdn_settings
 from collectstupid.errors import SettingsError
 from collectstupid.manifest import dumps, loads
 from s3local.ports import pick_ports
-from tests.cdn_fixtures import FILES, CloudFrontTarget
+from tests.cdn_fixtures import FILES, CloudFrontTarget, as_documented, doc_blocks
 from tests.conftest import write_tree
 from tests.helpers import MANIFEST, run
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "cdn.md"
 
 
 def deploy(*args: str, **options: Any) -> str:
@@ -63,6 +65,8 @@ def test_a_smart_deploy_invalidates_the_unhashed_paths_it_changed_and_pruned(
     assert f"Invalidated 4 paths on CloudFront distribution {cloudfront.distribution} " in out
     for path in sent:
         assert f"Invalidating '{path}'" in out
+    said = [line for line in out.splitlines() if line.startswith("Invalidat")]
+    assert as_documented("\n".join(said), cloudfront.distribution) + "\n" in doc_blocks(DOC)
 
 
 def test_a_deploy_that_changes_nothing_sends_no_request(site: Path, cloudfront: CloudFrontTarget):
@@ -78,12 +82,14 @@ def test_past_the_threshold_one_wildcard_is_sent(
     site: Path, cloudfront: CloudFrontTarget, settings
 ):
     settings.COLLECTSTUPID = {
-        "CDN": {"CLOUDFRONT_DISTRIBUTION_ID": cloudfront.distribution, "WILDCARD_ABOVE": 3}
+        "CDN": {"CLOUDFRONT_DISTRIBUTION_ID": cloudfront.distribution, "WILDCARD_ABOVE": 5}
     }
     out = deploy()  # 5 originals and staticfiles.json: 6 unhashed paths
     assert cloudfront.requests() == {"CreateInvalidation": 1}
     assert cloudfront.invalidations() == [["/static/*"]]
-    assert "6 changed paths, more than WILDCARD_ABOVE (3)" in out
+    said = [line for line in out.splitlines() if line.startswith("Invalidat")]
+    assert said[0].endswith(": 6 changed paths, more than WILDCARD_ABOVE (5).")
+    assert as_documented(said[0], cloudfront.distribution) + "\n" in doc_blocks(DOC)
 
 
 def test_a_failed_invalidation_fails_the_run_and_the_next_run_sends_what_is_owed(
@@ -102,6 +108,8 @@ def test_a_failed_invalidation_fails_the_run_and_the_next_run_sends_what_is_owed
     )
     assert message.endswith("They are recorded in the deploy manifest: the next run sends them.")
     assert "\n" not in message
+    documented = f"CommandError: {as_documented(message, cloudfront.distribution)}\n"
+    assert documented in doc_blocks(DOC)
     owed = loads((Path(settings.STATIC_ROOT) / MANIFEST).read_bytes()).owed
     assert owed == {f"cloudfront:{cloudfront.distribution}": {"robots.txt", "staticfiles.json"}}
     # Back online, nothing changed: the run sends what it owes, once.

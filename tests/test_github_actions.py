@@ -3,6 +3,7 @@ elsewhere it prints exactly what it did before."""
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -11,8 +12,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from collectstupid.github_actions import annotation, escape_data
-from tests.cdn_fixtures import CloudFrontTarget
+from tests.cdn_fixtures import CloudFrontTarget, as_documented, doc_blocks
 from tests.conftest import write_tree
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def command(*args: str) -> tuple[str, str, str]:
@@ -72,6 +75,29 @@ def test_a_run_appends_its_section_and_annotates_its_failure_and_warnings(
     assert "- The deploy landed, but invalidating 2 paths" in second
     assert "- :warning: Not used in this run: " in second
     assert "s3cret" not in out + err + both
+    shown = doc_blocks(ROOT / "docs" / "ci.md")[-1].splitlines()
+    assert len(shown) == len(annotations)
+    for documented, printed in zip(shown, annotations, strict=True):
+        head = documented.removesuffix("...")
+        assert as_documented(printed, cloudfront.distribution).startswith(head)
+
+
+def test_the_documented_section_is_what_a_deploy_writes(
+    site: Path, cloudfront: CloudFrontTarget, actions: Path, settings
+):
+    command("--smart", "--prune")
+    write_tree(site, {"css/site.css": "body { color: blue }", "js/app.js": "console.log(2)"})
+    (site / "img/old.png").unlink()
+    before = actions.read_text()
+    command("--smart", "--prune")
+    written = as_documented(actions.read_text()[len(before) :], cloudfront.distribution)
+    written = written.replace(settings.STATIC_ROOT, "s3://example-static/static")
+    written = re.sub(r" in \d+\.\ds \|", " in 0.0s |", written)  # the time varies
+    assert written.endswith("\n\n")
+    assert written[:-1] in doc_blocks(ROOT / "docs" / "ci.md")
+    # The README shows the same section for its own profile and bucket.
+    readme = written.replace("`full`", "`no-media`").replace("example-static", "my-site-static")
+    assert readme[:-1] in doc_blocks(ROOT / "README.md")
 
 
 def test_a_dry_run_has_its_section_too(site: Path, cloudfront: CloudFrontTarget, actions: Path):
