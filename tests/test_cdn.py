@@ -226,3 +226,38 @@ def test_a_failed_invalidation_keeps_credentials_out_of_the_report(
     assert section["error"].startswith("The deploy landed, but invalidating 6 paths")
     assert "s3cret" not in report.read_text() + str(failed.value)
     assert "***@127.0.0.1:9" in section["error"]
+
+
+def test_hashed_copies_prune_deletes_are_not_invalidated(
+    site: Path, cloudfront: CloudFrontTarget, tmp_path: Path
+):
+    deploy("--keep-deploys", "1")
+    write_tree(site, {"css/site.css": "body { color: blue }"})
+    (site / "img/old.png").unlink()
+    report = tmp_path / "report.json"
+    deploy("--keep-deploys", "1", "--report-json", str(report))
+    pruned = json.loads(report.read_text())["pruned"]
+    # The old copies of both files went too: only the original's path is invalidated.
+    assert [p for p in pruned if p.startswith("css/site.")] and "img/old.png" in pruned
+    assert len(pruned) == 3
+    assert cloudfront.invalidations()[-1] == [
+        "/static/css/site.css",
+        "/static/img/old.png",
+        "/static/staticfiles.json",
+    ]
+
+
+def test_an_s3_deploy_invalidates_under_the_static_url_path(
+    static_files, s3_storage_settings, cloudfront: CloudFrontTarget, settings
+):
+    settings.STATIC_URL = "https://cdn.example.com/assets/"
+    settings.COLLECTSTUPID = {"CDN": {"CLOUDFRONT_DISTRIBUTION_ID": cloudfront.distribution}}
+    source = static_files({"css/site.css": "a", "fonts/Noto Sans.woff2": b"\x00"})
+    run("--smart", "--profile", "full")
+    write_tree(source, {"fonts/Noto Sans.woff2": b"\x01"})
+    run("--smart", "--profile", "full")
+    assert cloudfront.requests() == {"CreateInvalidation": 2}
+    assert cloudfront.invalidations() == [
+        ["/assets/css/site.css", "/assets/fonts/Noto%20Sans.woff2"],
+        ["/assets/fonts/Noto%20Sans.woff2"],
+    ]
