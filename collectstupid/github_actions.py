@@ -123,13 +123,34 @@ def publish(
     """Append the run's section to the job summary and print its annotations; nothing
     outside GitHub Actions. A summary that cannot be written is a warning, not a failure."""
     run = Run(summary, invalidation, list(failed), error, list(out.warnings))
+    _publish(out, annotation_lines(run), section(run))
+
+
+def stopped(out: Output, error: str) -> None:
+    """For a run that ends in an error before its summary (a wrong setting, a broken
+    profile, a failed --clear): the error and the warnings, once."""
+    if out.ci_reported:
+        return
+    lines = [annotation("error", error)]
+    lines += [annotation("warning", warning) for warning in out.warnings]
+    text = [
+        "### collectstupid: stopped",
+        "",
+        f"- {_cell(failures.one_line(error))}",
+        *(f"- :warning: {_cell(failures.one_line(w))}" for w in out.warnings),
+    ]
+    _publish(out, lines, redact("\n".join(text)) + "\n\n")
+
+
+def _publish(out: Output, lines: list[str], markdown: str) -> None:
+    out.ci_reported = True
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        for line in annotation_lines(run):
+        for line in lines:
             out.say(line, level=0)
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if target:
         try:
             with Path(target).open("a", encoding="utf-8") as handle:
-                handle.write(section(run))
+                handle.write(markdown)
         except OSError as exc:
             out.warn(f"The job summary could not be written to {target}: {exc}.")

@@ -38,6 +38,8 @@ class Output:
         self.bar: ProgressBar | None = None
         # Every warning of the run, redacted, for the CI job summary (github_actions.py).
         self.warnings: list[str] = []
+        # The run's section of the CI job summary is written (github_actions.py).
+        self.ci_reported = False
 
     def say(self, text: str, level: int = 1) -> None:
         """To stdout from verbosity ``level`` up: 1 the summary, 2 a line per file, 3 debug;

@@ -125,3 +125,14 @@ def test_annotations_are_escaped_as_the_runner_reads_them():
     assert annotation("error", "a\nb https://k:secret@host/x") == (
         "::error title=collectstupid::a%0Ab https://***@host/x"
     )
+
+
+def test_a_run_stopped_before_its_summary_reports_its_error_once(
+    site: Path, cloudfront: CloudFrontTarget, actions: Path
+):
+    out, _, error = command("--profile", "nope")
+    assert error.startswith("Unknown profile 'nope'.")
+    annotations = [line for line in out.splitlines() if line.startswith("::")]
+    assert annotations == [f"::error title=collectstupid::{error}"]
+    text = actions.read_text()
+    assert text.startswith("### collectstupid: stopped\n\n- ") and text.count("###") == 1

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collectstupid import confirm, listing, options, planning
+from collectstupid import confirm, github_actions, listing, options, planning
 from collectstupid.deploy import exit_status
 from collectstupid.dryrun import dry_run
 from collectstupid.errors import CollectStupidError, DeployError, Interrupted
@@ -67,6 +67,7 @@ class Command(BaseCommand):
                     returncode=exit_status(exc.signum),
                 ) from None
             except CollectStupidError as exc:
+                github_actions.stopped(out, str(exc))
                 raise CommandError(
                     redact(str(exc)),
                     returncode=exit_status(signals.last) if signals.received else 1,
