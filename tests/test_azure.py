@@ -37,5 +37,8 @@ def test_object_parameters_reach_every_blob(static_files, azure_settings_factory
         "ContentType": "text/css",
         "CacheControl": "public, max-age=600",
         "ContentEncoding": None,
+        "ContentDisposition": None,
+        "ContentLanguage": None,
+        "Metadata": {},
     }
     assert target.head("js/app.js")["ContentType"] in ("text/javascript", "application/javascript")

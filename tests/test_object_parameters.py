@@ -431,3 +431,182 @@ def test_rules_for_hashed_copies_without_hashing_warn(
     _, err = run_split("--profile", "cdn")
     assert "has object parameters for hashed copies, but this run makes none" in err
     assert s3_storage_settings.head("js/app.js")["CacheControl"] == "no-cache"
+
+
+# --- the same rules on Azure (Azurite) and Google Cloud (the GCS emulator) ------------
+
+
+PORTABLE = """\
+    extends: full
+    object_parameters:
+      - parameters: {CacheControl: "no-cache", ContentLanguage: en}
+      - match: "*.css"
+        parameters:
+          ContentDisposition: inline
+          Metadata: {team: web}
+      - hashed: true
+        parameters: {CacheControl: "public, max-age=31536000, immutable"}
+      - match: robots.txt
+        parameters: {ContentType: "text/x-robots"}
+    """
+# (No "; charset=...": gcp-storage-emulator keeps a content type's bare media type.)
+
+HASHED_BACKENDS: dict[str, dict[str, Any]] = {
+    "azure": {"backend": "tests.manifest_storages.ManifestAzureStorage"},
+    # Post-processing asks url(), which signs unless told not to (anonymous
+    # credentials cannot sign).
+    "gs": {
+        "backend": "tests.manifest_storages.ManifestGoogleCloudStorage",
+        "querystring_auth": False,
+    },
+}
+
+
+def test_blob_storages_take_the_portable_rules_hashed_copies_apart(
+    tmp_path, settings, static_files, remote
+):
+    static_files(SITE)
+    profiles(tmp_path, settings, cdn=PORTABLE)
+    target = remote.configure(**HASHED_BACKENDS[remote.scheme])
+    counts, out = remote.counted("--profile", "cdn")
+    assert counts == {remote.write: 2 * len(SITE) + 1}, out
+    paths = json.loads(target.read("staticfiles.json"))["paths"]
+    assert set(paths) == set(SITE)
+    for original, hashed in paths.items():
+        assert hashed != original
+        assert target.head(original)["CacheControl"] == "no-cache", original
+        assert target.head(hashed)["CacheControl"] == IMMUTABLE, hashed
+        for name in (original, hashed):
+            head = target.head(name)
+            assert head["ContentLanguage"] == "en", name
+            css = name.endswith(".css")
+            assert head["ContentDisposition"] == ("inline" if css else None), name
+            assert head["Metadata"] == ({"team": "web"} if css else {}), name
+    assert target.head("robots.txt")["ContentType"] == "text/x-robots"
+    assert target.head(paths["css/site.css"])["ContentType"] == "text/css"
+    # No rule names the manifest: it keeps the storage's own settings.
+    manifest_head = target.head("staticfiles.json")
+    assert (manifest_head["CacheControl"], manifest_head["ContentLanguage"]) == (None, None)
+    assert target.names() == set(paths) | set(paths.values()) | {"staticfiles.json"}
+
+
+def test_blob_storages_smart_reupload_exactly_the_files_whose_rules_changed(
+    tmp_path, settings, static_files, remote
+):
+    static_files(SITE)
+    folder = profiles(tmp_path, settings, cdn=PORTABLE)
+    target = remote.configure(**HASHED_BACKENDS[remote.scheme])
+    counts, out = remote.counted("--profile", "cdn", "--smart")
+    # Originals, hashed copies, staticfiles.json, and the manifest ahead and after.
+    assert counts[remote.write] == 2 * len(SITE) + 1 + 2, out
+    paths = json.loads(target.read("staticfiles.json"))["paths"]
+    before = bucket_parameters(target)
+    assert all(before[name] for name in [*SITE, *paths.values()])
+    counts, _ = remote.counted("--profile", "cdn", "--smart")
+    assert counts == {remote.read: 1}
+
+    # The hashed rule changes: every hashed copy, and nothing else, is sent again.
+    (folder / "cdn.yaml").write_text(textwrap.dedent(PORTABLE).replace(IMMUTABLE, "max-age=9"))
+    counts, out = remote.counted("--profile", "cdn", "--smart", "--dry-run", "-v", "2")
+    assert counts == {remote.read: 1}
+    assert f"({len(SITE)} new parameters)" in out
+    counts, out = remote.counted("--profile", "cdn", "--smart")
+    assert counts == {
+        remote.read: 1 + remote.reads_before_manifest_write,
+        remote.write: len(SITE) + 2,
+    }, out
+    after = bucket_parameters(target)
+    assert {name for name in after if after[name] != before[name]} == set(paths.values())
+    for original, hashed in paths.items():
+        assert target.head(hashed)["CacheControl"] == "max-age=9"
+        assert target.head(original)["CacheControl"] == "no-cache"
+
+    # The CSS rule's metadata changes: the two stylesheets and their hashed copies.
+    (folder / "cdn.yaml").write_text(
+        textwrap.dedent(PORTABLE).replace(IMMUTABLE, "max-age=9").replace("team: web", "team: ops")
+    )
+    counts, out = remote.counted("--profile", "cdn", "--smart")
+    assert counts == {remote.read: 1 + remote.reads_before_manifest_write, remote.write: 4 + 2}
+    assert "4 static files copied" in out
+    css = {"css/site.css", "css/print.css", paths["css/site.css"], paths["css/print.css"]}
+    for name in css:
+        assert target.head(name)["Metadata"] == {"team": "ops"}, name
+    final = bucket_parameters(target)
+    assert {name for name in final if final[name] != after[name]} == css
+    assert_truthful(target)
+    counts, _ = remote.counted("--profile", "cdn", "--smart")
+    assert counts == {remote.read: 1}
+
+
+def test_blob_storages_smart_sees_a_change_of_the_storages_own_parameters(static_files, remote):
+    static_files(SITE)
+    own = {"azure": "cache_control", "gs": "object_parameters"}[remote.scheme]
+    first = {"cache_control": "max-age=1"} if own == "object_parameters" else "max-age=1"
+    remote.configure(**{own: first})
+    run("--profile", "full", "--smart")
+    second = {"cache_control": "max-age=2"} if own == "object_parameters" else "max-age=2"
+    target = remote.configure(**{own: second})
+    counts, _ = remote.counted("--profile", "full", "--smart")
+    assert counts == {
+        remote.read: 1 + remote.reads_before_manifest_write,
+        remote.write: len(SITE) + 2,
+    }
+    assert target.head("js/app.js")["CacheControl"] == "max-age=2"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "azure", "gs"),
+    [
+        (
+            "{ACL: public-read, CacheControl: no-cache}",
+            "'object_parameters' rule 1 in {file} sets ACL, which Azure Blob Storage has no "
+            "place for (it takes CacheControl, ContentDisposition, ContentEncoding, "
+            "ContentLanguage, ContentType, Metadata).",
+            "'object_parameters' rule 1 in {file} sets ACL, which Google Cloud Storage has no "
+            "place for (it takes CacheControl, ContentDisposition, ContentEncoding, "
+            "ContentLanguage, ContentType, Metadata).",
+        ),
+        (
+            "{Metadata: {build-id: '7'}}",
+            "'object_parameters' rule 1 in {file}: 'Metadata' key 'build-id' is not one Azure "
+            "Blob Storage takes (letters, digits and underscores, not starting with a digit).",
+            None,
+        ),
+        (
+            "{Metadata: {owner: Zoë}}",
+            "'object_parameters' rule 1 in {file}: 'Metadata' value 'Zoë' (key 'owner') holds "
+            "a character outside ASCII, which Azure Blob Storage cannot carry in metadata "
+            "(percent-encode it).",
+            None,
+        ),
+    ],
+)
+def test_blob_storages_refuse_what_they_cannot_carry_before_any_request(
+    tmp_path, settings, static_files, remote, parameters, azure, gs
+):
+    static_files(SITE)
+    folder = profiles(
+        tmp_path, settings, cdn=f"extends: full\nobject_parameters:\n  - parameters: {parameters}\n"
+    )
+    expected = {"azure": azure, "gs": gs}[remote.scheme]
+    remote.proxy.reset_counts()
+    if expected is None:
+        # What this storage can carry: deployed, and read back as written.
+        run("--profile", "cdn")
+        assert remote.target.head("robots.txt")["Metadata"] == yaml_mapping(parameters)["Metadata"]
+        return
+    with pytest.raises(CommandError) as caught:
+        run("--profile", "cdn")
+    assert str(caught.value) == (
+        f"Profile 'cdn' ({folder / 'cdn.yaml'}) sets object parameters the storage cannot "
+        f"take:\n  {expected.format(file=folder / 'cdn.yaml')}\nMove them to a profile used "
+        "only with storages that take them, or set them in the storage itself. Nothing was "
+        "written."
+    )
+    assert dict(remote.proxy.counts) == {}
+
+
+def yaml_mapping(text: str) -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load(text)
