@@ -97,6 +97,39 @@ def test_rule_parameters_are_those_save_accepts():
             "rule 1: 'hashed' must be true or false",
         ),
         ("object_parameters:\n  CacheControl: no-cache\n", "'object_parameters' must be a list"),
+        # Values as HTTP header values: checked here, not answered 400 by the server.
+        (
+            'object_parameters:\n  - parameters: {CacheControl: "no-cache\\0"}\n',
+            "rule 1: 'CacheControl' value 'no-cache\\x00' holds a control character "
+            "(a header is one line)",
+        ),
+        (
+            'object_parameters:\n  - parameters: {ContentLanguage: "en\\r\\nX-Evil: 1"}\n',
+            "rule 1: 'ContentLanguage' value 'en\\r\\nX-Evil: 1' holds a control character",
+        ),
+        (
+            "object_parameters:\n  - parameters: {Metadata: {build id: '7'}}\n",
+            "rule 1: 'Metadata' key 'build id' is not a valid header name: use letters, "
+            "digits and -_.!#$%&'*+^`|~ only (no spaces)",
+        ),
+        (
+            'object_parameters:\n  - parameters: {Metadata: {team: "web\\n"}}\n',
+            "rule 1: 'Metadata' value 'web\\n' (key 'team') holds a control character",
+        ),
+        (
+            "object_parameters:\n  - parameters: {ContentDisposition: 'inline; filename=é.pdf'}\n",
+            "rule 1: 'ContentDisposition' value 'inline; filename=é.pdf' holds a character "
+            "outside ASCII, which a header cannot carry",
+        ),
+        (
+            "object_parameters:\n  - parameters: {Expires: not a date}\n",
+            "rule 1: 'Expires' value 'not a date' is not a date: write one such as "
+            '"2030-01-01T00:00:00Z" or "Tue, 01 Jan 2030 00:00:00 GMT"',
+        ),
+        (
+            "object_parameters:\n  - parameters: {ObjectLockRetainUntilDate: '2030-13-01'}\n",
+            "rule 1: 'ObjectLockRetainUntilDate' value '2030-13-01' is not a date",
+        ),
     ],
 )
 def test_bad_rules_name_the_file_and_the_rule(tmp_path, settings, rules, expected):
@@ -105,6 +138,18 @@ def test_bad_rules_name_the_file_and_the_rule(tmp_path, settings, rules, expecte
         load_profiles([folder])
     assert f"Profile file {folder / 'cdn.yaml'}" in str(caught.value)
     assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['"2030-01-01T00:00:00Z"', '"2030-01-01"', '"Tue, 01 Jan 2030 00:00:00 GMT"'],
+)
+def test_dates_are_taken_as_iso_8601_or_http_dates(tmp_path, settings, value):
+    folder = profiles(
+        tmp_path, settings, cdn=f"object_parameters:\n  - parameters: {{Expires: {value}}}\n"
+    )
+    rules = load_profiles([folder])["cdn"].object_parameters
+    assert rules.parameters("a.css") == {"Expires": value.strip('"')}
 
 
 def test_rules_are_inherited_and_later_rules_win_per_parameter(tmp_path, settings):
@@ -381,6 +426,59 @@ def test_s3_bad_rule_is_refused_before_any_request(
         counted(botocore_calls, "--profile", "cdn")
     assert botocore_calls.operations == {}
     assert s3_storage_settings.names() == set()
+
+
+def test_s3_non_ascii_metadata_is_refused_before_any_request(
+    tmp_path, settings, static_files, s3_storage_settings, botocore_calls
+):
+    # S3 sends metadata as x-amz-meta-* headers: ASCII only (GCS takes it).
+    static_files(SITE)
+    folder = profiles(
+        tmp_path,
+        settings,
+        cdn="extends: full\nobject_parameters:\n  - match: '*.css'\n"
+        "    parameters: {Metadata: {owner: Zoë}}\n",
+    )
+    with pytest.raises(CommandError) as caught:
+        counted(botocore_calls, "--profile", "cdn", "--smart")
+    assert str(caught.value) == (
+        f"Profile 'cdn' ({folder / 'cdn.yaml'}) sets object parameters the storage cannot "
+        f"take:\n  'object_parameters' rule 1 in {folder / 'cdn.yaml'}: 'Metadata' value "
+        "'Zoë' (key 'owner') holds a character outside ASCII, which S3 cannot carry in "
+        "metadata (percent-encode it).\nMove them to a profile used only with storages "
+        "that take them, or set them in the storage itself. Nothing was written."
+    )
+    assert botocore_calls.operations == {}
+    assert s3_storage_settings.names() == set()
+
+
+def test_s3_a_value_the_server_refuses_blames_the_profile(
+    tmp_path, settings, static_files, s3_storage_settings, botocore_calls
+):
+    static_files(SITE)
+    profiles(
+        tmp_path,
+        settings,
+        cdn="extends: full\nobject_parameters:\n  - match: '*.css'\n"
+        "    parameters: {StorageClass: COLDEST, CacheControl: no-cache}\n",
+    )
+    with pytest.raises(CommandError) as caught:
+        counted(botocore_calls, "--profile", "cdn")
+    message = str(caught.value)
+    lines = message.splitlines()
+    refused = "InvalidStorageClass: The storage class you specified is not valid"
+    assert lines[0] == "2 of 6 files failed to upload:"
+    # The two failures come in the order they happened.
+    assert sorted(lines[1:3]) == [f"  css/print.css: {refused}", f"  css/site.css: {refused}"]
+    assert lines[3:] == [
+        "These files are sent with object parameters from the profile (CacheControl, "
+        "StorageClass): check the values its 'object_parameters' rules give them; a retry "
+        "cannot fix this.",
+        "The other files were uploaded.",
+    ]
+    assert "bucket name, region" not in message and "retry cannot fix" in message
+    assert botocore_calls.operations == {"PutObject": 6}
+    assert s3_storage_settings.names() == set(SITE) - {"css/site.css", "css/print.css"}
 
 
 # --- storages that cannot take them ---------------------------------------------
