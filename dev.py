@@ -68,6 +68,7 @@ def setup(task: str) -> None:
         venv.create(VENV, with_pip=True)
     if task == "demo":
         # The venv's own pip installs an editable project too; upgrading it is a download.
+        # Bytecode is compiled on first import, for the modules the demo uses only.
         run(
             PYTHON,
             "-m",
@@ -75,6 +76,7 @@ def setup(task: str) -> None:
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            "--no-compile",
             "-e",
             ".[demo]",
         )
