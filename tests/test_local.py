@@ -285,6 +285,12 @@ def test_whitenoise_keep_only_hashed_files_leaves_what_collectstatic_leaves(sett
     assert ours == expected
 
 
+def test_whitenoise_keep_only_hashed_files_split_by_profiles(settings, project):
+    # no-media, then media-only: each leaves what collectstatic leaves.
+    settings.WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+    test_no_media_matches_collectstatic_ignoring_media(settings, project, WHITENOISE)
+
+
 def test_a_replaced_file_is_renamed_over_never_rewritten(settings, project):
     target = project / "ours"
     use_storage(settings, PLAIN, target)
