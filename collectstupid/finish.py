@@ -47,7 +47,7 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
     copied, post_processed = None, deployment.post_processed
     if deployment.staged and local.claims(deployment.backend.storage):
         copied, post_processed = local.collectstatic_counts(
-            deployment.plan, result, deployment.staged
+            deployment.plan, result, deployment.staged, smart=run is not None
         )
     summary = report.run_summary(
         deployment.plan,

@@ -303,13 +303,19 @@ def _umask() -> int:
     return current
 
 
-def collectstatic_counts(plan: Plan, result: UploadResult, staged: Staged) -> tuple[int, int]:
+def collectstatic_counts(
+    plan: Plan, result: UploadResult, staged: Staged, smart: bool = False
+) -> tuple[int, int]:
     """(files copied, post-processed) as collectstatic counts them, for what the profile ships.
 
     collectstatic counts the originals it copied, then each post-processing
     result; hashed copies, compressed siblings and the manifest are in the
-    second number, not the first.
+    second number, not the first. Originals post-processing removed
+    (``WHITENOISE_KEEP_ONLY_HASHED_FILES``) it copied first: a full run counts them
+    too, a smart run only what it wrote.
     """
     copied = sum(1 for o in result.uploaded if o.source.dest in staged.originals)
-    shipped = {s.dest for s in plan.files}
+    if not smart:
+        copied += len(staged.removed)
+    shipped = {s.dest for s in plan.files} | staged.removed
     return copied, sum(1 for original, _ in staged.post_processed if original in shipped)

@@ -7,18 +7,28 @@ them) and the S3 object parameters to send with them (``CacheControl``,
 itself would send, a later rule winning per parameter name; a profile's rules
 come after those of the profile it extends.
 
+The names are S3's; Azure and Google Cloud Storage take the six they share
+(``PORTABLE``) under their own names. Values are checked as HTTP header values
+when the profile loads; what only some storages can carry is checked against
+the target storage before anything is written.
+
 Manifests that name other files (``staticfiles.json``) are only given
 parameters by a rule whose ``match`` names them exactly: a long cache life
 meant for hashed copies must never reach the one file that says which copies
 are current.
+
+See docs/caching.md.
 """
 
 from __future__ import annotations
 
 import difflib
+import email.utils
 import hashlib
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -30,6 +40,7 @@ KEY = "object_parameters"
 RULE_KEYS = ("match", "hashed", "parameters")
 
 TEXT = "a string"
+DATE = "a date"
 STRINGS = "a mapping of strings to strings"
 # What a rule may set: PutObject's parameters that ``save()`` also accepts
 # (s3transfer's ALLOWED_UPLOAD_ARGS; a test keeps the two in step), less the
@@ -42,7 +53,7 @@ PARAMETERS: Mapping[str, str] = {
     "ContentEncoding": TEXT,
     "ContentLanguage": TEXT,
     "ContentType": TEXT,
-    "Expires": TEXT,
+    "Expires": DATE,
     "GrantFullControl": TEXT,
     "GrantRead": TEXT,
     "GrantReadACP": TEXT,
@@ -50,7 +61,7 @@ PARAMETERS: Mapping[str, str] = {
     "Metadata": STRINGS,
     "ObjectLockLegalHoldStatus": TEXT,
     "ObjectLockMode": TEXT,
-    "ObjectLockRetainUntilDate": TEXT,
+    "ObjectLockRetainUntilDate": DATE,
     "ServerSideEncryption": TEXT,
     "SSEKMSEncryptionContext": TEXT,
     "SSEKMSKeyId": TEXT,
@@ -58,6 +69,24 @@ PARAMETERS: Mapping[str, str] = {
     "Tagging": TEXT,
     "WebsiteRedirectLocation": TEXT,
 }
+
+
+# The parameters every storage with object parameters has, by S3's name, with the
+# name Azure's ContentSettings and a Google Cloud blob give the same property.
+PORTABLE: Mapping[str, str] = {
+    "CacheControl": "cache_control",
+    "ContentDisposition": "content_disposition",
+    "ContentEncoding": "content_encoding",
+    "ContentLanguage": "content_language",
+    "ContentType": "content_type",
+    "Metadata": "metadata",
+}
+
+# An HTTP field value (RFC 9110): visible ASCII, spaces and tabs. Every value ends
+# up as a response header, whichever way the storage is sent it.
+HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+# An HTTP token (RFC 9110): what a header name, and so a metadata key, may be.
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 class RuleError(ValueError):
@@ -72,6 +101,8 @@ class Rule:
     parameters: Mapping[str, Any]
     # True: hashed copies only; False: every file but them; None: both.
     hashed: bool | None = None
+    # Where the rule is written, for messages: "'object_parameters' rule 2 in cdn.yaml".
+    where: str = field(default="", compare=False)
 
     @cached_property
     def _spec(self) -> pathspec.PathSpec:
@@ -129,8 +160,11 @@ def _digest(canonical: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def read_rules(value: Any, ignore_case: bool) -> Rules:
-    """The rules of one profile file's ``object_parameters``; RuleError says what is wrong."""
+def read_rules(value: Any, ignore_case: bool, origin: str = "") -> Rules:
+    """The rules of one profile file's ``object_parameters``; RuleError says what is wrong.
+
+    ``origin`` (the file) is kept in each rule for messages about it later.
+    """
     if value is None:
         return Rules()
     if not isinstance(value, list):
@@ -138,10 +172,12 @@ def read_rules(value: Any, ignore_case: bool) -> Rules:
             f"'{KEY}' must be a list of rules, each a mapping with 'parameters' and "
             "optionally 'match' and 'hashed'"
         )
-    return Rules(tuple(_rule(i, item, ignore_case) for i, item in enumerate(value, start=1)))
+    return Rules(
+        tuple(_rule(i, item, ignore_case, origin) for i, item in enumerate(value, start=1))
+    )
 
 
-def _rule(number: int, item: Any, ignore_case: bool) -> Rule:
+def _rule(number: int, item: Any, ignore_case: bool, origin: str = "") -> Rule:
     where = f"'{KEY}' rule {number}"
     if not isinstance(item, dict):
         raise RuleError(f"{where} must be a mapping with the keys {', '.join(RULE_KEYS)}")
@@ -164,7 +200,8 @@ def _rule(number: int, item: Any, ignore_case: bool) -> Rule:
     hashed = item.get("hashed")
     if hashed is not None and not isinstance(hashed, bool):
         raise RuleError(f"{where}: 'hashed' must be true or false")
-    return Rule(compiled, _parameters(where, item.get("parameters")), hashed)
+    located = f"{where} in {origin}" if origin else where
+    return Rule(compiled, _parameters(where, item.get("parameters")), hashed, located)
 
 
 def _parameters(where: str, value: Any) -> dict[str, Any]:
@@ -183,19 +220,124 @@ def _parameters(where: str, value: Any) -> dict[str, Any]:
                 f"{', '.join(PARAMETERS)}"
             )
         if not _is(kind, item):
-            quote = " (quote it in YAML)" if kind == TEXT and not isinstance(item, dict) else ""
+            wanted = STRINGS if kind == STRINGS else TEXT
+            quote = " (quote it in YAML)" if kind != STRINGS and not isinstance(item, dict) else ""
             raise RuleError(
-                f"{where}: '{name}' must be {kind}{quote}, not {type(item).__name__} {item!r}"
+                f"{where}: '{name}' must be {wanted}{quote}, not {type(item).__name__} {item!r}"
             )
+        problem = _header_problem(name, kind, item)
+        if problem:
+            raise RuleError(f"{where}: {problem}")
     return dict(value)
 
 
 def _is(kind: str, value: Any) -> bool:
-    if kind == TEXT:
+    if kind in (TEXT, DATE):
         return isinstance(value, str)
     return isinstance(value, dict) and all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     )
+
+
+def _header_problem(name: str, kind: str, value: Any) -> str | None:
+    """Why ``value`` cannot be sent as the header ``name`` stands for; None if it can."""
+    if kind == STRINGS:
+        for key, item in value.items():
+            if not TOKEN.fullmatch(key):
+                return (
+                    f"'{name}' key {key!r} is not a valid header name: use letters, digits "
+                    "and -_.!#$%&'*+^`|~ only (no spaces)"
+                )
+            if _control(item):
+                return f"'{name}' value {item!r} (key '{key}') holds a control character"
+        return None
+    if _control(value):
+        return f"'{name}' value {value!r} holds a control character (a header is one line)"
+    if not HEADER_VALUE.fullmatch(value):
+        return (
+            f"'{name}' value {value!r} holds a character outside ASCII, which a header "
+            "cannot carry (percent-encode it, as RFC 8187 does for file names)"
+        )
+    if kind == DATE and not _is_date(value):
+        return (
+            f"'{name}' value {value!r} is not a date: write one such as "
+            '"2030-01-01T00:00:00Z" or "Tue, 01 Jan 2030 00:00:00 GMT"'
+        )
+    return None
+
+
+def _control(value: str) -> bool:
+    return any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value)
+
+
+def _is_date(value: str) -> bool:
+    """ISO 8601 (``2030-01-01T00:00:00Z``) or an HTTP date, as botocore reads them."""
+    try:
+        datetime.fromisoformat(value)
+        return True
+    except ValueError:
+        pass
+    try:
+        email.utils.parsedate_to_datetime(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class Carries:
+    """What a storage can carry of the rules' parameters (a backend's ``carries``)."""
+
+    # The storage's name for people: "Azure Blob Storage".
+    storage: str
+    names: frozenset[str] = frozenset(PARAMETERS)
+    # Metadata sent as request headers (S3, Azure) is ASCII only; GCS sends it as JSON.
+    ascii_metadata: bool = True
+    # Metadata keys the storage takes, where stricter than an HTTP token, and in words.
+    metadata_key: re.Pattern[str] | None = None
+    metadata_key_rule: str = ""
+
+
+def refusals(rules: Rules, carries: Carries) -> list[str]:
+    """Each rule's parameter ``carries`` cannot take, as a sentence naming the rule."""
+    problems = []
+    for rule in rules.rules:
+        where = rule.where or f"'{KEY}' rule"
+        other = sorted(set(rule.parameters) - carries.names)
+        if other:
+            problems.append(
+                f"{where} sets {', '.join(other)}, which {carries.storage} has no place "
+                f"for (it takes {', '.join(sorted(carries.names))})"
+            )
+        for key, value in (rule.parameters.get("Metadata") or {}).items():
+            if carries.metadata_key and not carries.metadata_key.fullmatch(key):
+                problems.append(
+                    f"{where}: 'Metadata' key '{key}' is not one {carries.storage} takes "
+                    f"({carries.metadata_key_rule})"
+                )
+            elif carries.ascii_metadata and not value.isascii():
+                problems.append(
+                    f"{where}: 'Metadata' value {value!r} (key '{key}') holds a character "
+                    f"outside ASCII, which {carries.storage} cannot carry in metadata "
+                    "(percent-encode it)"
+                )
+    return problems
+
+
+def refused(profile: str, origin: str, problems: list[str]) -> str:
+    """The error for rules the target storage cannot apply: dropping them would lie."""
+    listed = "\n".join(f"  {problem}." for problem in problems)
+    return (
+        f"Profile '{profile}' ({origin}) sets object parameters the storage cannot take:\n"
+        f"{listed}\nMove them to a profile used only with storages that take them, or "
+        "set them in the storage itself. Nothing was written."
+    )
+
+
+def storage_names(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Portable parameters under Azure's and Google Cloud's names (``CacheControl``
+    becomes ``cache_control``); checked against ``Carries`` before they get here."""
+    return {PORTABLE[name]: value for name, value in params.items()}
 
 
 def unsupported(profile: str, origin: str, rules: Rules, storage: str) -> str:
@@ -204,6 +346,7 @@ def unsupported(profile: str, origin: str, rules: Rules, storage: str) -> str:
     return (
         f"Profile '{profile}' ({origin}) sets object parameters ({', '.join(names)}), but "
         f"the storage {storage} has no way to take them: it is not django-storages' "
-        "S3Storage, or it changes how S3Storage saves a file. Deploy with a profile "
-        f"without '{KEY}', or set them in the storage itself."
+        "S3Storage, AzureStorage or GoogleCloudStorage, or it changes how one of them "
+        f"saves a file. Deploy with a profile without '{KEY}', or set them in the "
+        "storage itself."
     )

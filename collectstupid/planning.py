@@ -139,12 +139,16 @@ def apply_object_parameters(deployment: Deployment, out: Output) -> None:
     rules, profile = deployment.profile.object_parameters, deployment.profile
     if not rules:
         return
-    if not deployment.backend.takes_parameters:
+    carries = deployment.backend.carries
+    if carries is None:
         raise ProfileError(
             object_parameters.unsupported(
                 profile.name, profile.origin, rules, class_name(deployment.backend.storage)
             )
         )
+    problems = object_parameters.refusals(rules, carries)
+    if problems:
+        raise ProfileError(object_parameters.refused(profile.name, profile.origin, problems))
     hashed = deployment.staged.hashed if deployment.staged else frozenset()
     if rules.for_hashed_copies and not hashed:
         out.warn(

@@ -96,7 +96,7 @@ def _build(entry: RawProfile, parent: Profile | None, complement: Profile | None
         smart=data.get("smart", parent.smart if parent else None),
         # A complement takes its parent's selection only: ``parent`` is None for it.
         object_parameters=(parent.object_parameters if parent else Rules())
-        + read_rules(data.get(KEY), ignore_case),
+        + read_rules(data.get(KEY), ignore_case, entry.origin),
     )
 
 

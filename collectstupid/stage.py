@@ -294,6 +294,9 @@ class Staged:
     originals: frozenset[str] = frozenset()
     # The copies Django saved under a hashed name (see hashed_copies).
     hashed: frozenset[str] = frozenset()
+    # Originals the profile selects that post-processing removed (WhiteNoise's
+    # WHITENOISE_KEEP_ONLY_HASHED_FILES): not shipped, as collectstatic leaves none.
+    removed: frozenset[str] = frozenset()
 
 
 ProcessedCallback = Callable[[str, str], None]
@@ -423,7 +426,8 @@ def _stage(
     made: dict[str, list[SourceFile]] = {}
     loose: list[SourceFile] = []
     manifest: SourceFile | None = None
-    for name in _walk(folder):
+    staged_names = _walk(folder)
+    for name in staged_names:
         if name in originals and name not in storage.saved:
             continue  # an untouched original: uploaded from its source
         staged = SourceFile(name, staging, name, staging.size(name))
@@ -437,10 +441,17 @@ def _stage(
             made.setdefault(origin, []).append(staged)
 
     selected = {source.dest for source in plan.files}
+    # An original the storage removed while post-processing (WhiteNoise's
+    # WHITENOISE_KEEP_ONLY_HASHED_FILES) is left out, as collectstatic leaves it.
+    kept = originals.intersection(staged_names)
     result = Plan(plan.profile, last=list(plan.last))
     for source in found:
         into = result.files if source.dest in selected else result.left_out
-        if source.dest not in storage.saved and source.dest != manifest_name:
+        if (
+            source.dest in kept
+            and source.dest not in storage.saved
+            and source.dest != manifest_name
+        ):
             into.append(source)
         into.extend(made.get(source.dest, []))
     for staged in loose:
@@ -451,8 +462,16 @@ def _stage(
         - originals
     )
     hashed = hashed_copies(storage, originals, manifest_name)
+    removed = frozenset(selected - kept - {manifest_name})
     if manifest is None:
-        return Staged(result, processed, copies, originals=frozenset(originals), hashed=hashed)
+        return Staged(
+            result,
+            processed,
+            copies,
+            originals=frozenset(originals),
+            hashed=hashed,
+            removed=removed,
+        )
     result.last.append(manifest)
     return Staged(
         result,
@@ -462,6 +481,7 @@ def _stage(
         getattr(storage, "manifest_hash", ""),
         frozenset(originals),
         hashed,
+        removed,
     )
 
 

@@ -117,10 +117,14 @@ def azure_settings_factory(
 
         def properties(blob: str) -> dict[str, Any]:
             props = direct.get_blob_client(blob).get_blob_properties()
+            settings = props.content_settings
             return {
-                "ContentType": props.content_settings.content_type,
-                "CacheControl": props.content_settings.cache_control,
-                "ContentEncoding": props.content_settings.content_encoding,
+                "ContentType": settings.content_type,
+                "CacheControl": settings.cache_control,
+                "ContentEncoding": settings.content_encoding,
+                "ContentDisposition": settings.content_disposition,
+                "ContentLanguage": settings.content_language,
+                "Metadata": dict(props.metadata),
             }
 
         return BlobTarget(
@@ -197,6 +201,9 @@ def gcs_settings_factory(
                 "ContentType": blob.content_type,
                 "CacheControl": blob.cache_control,
                 "ContentEncoding": blob.content_encoding,
+                "ContentDisposition": blob.content_disposition,
+                "ContentLanguage": blob.content_language,
+                "Metadata": dict(blob.metadata or {}),
             }
 
         return BlobTarget(

@@ -266,6 +266,31 @@ def test_whitenoise_compresses_each_content_once_and_nothing_left_out(
     assert_only_copies_of_one_original_share(target, Path(settings.STATICFILES_DIRS[0]))
 
 
+def test_whitenoise_keep_only_hashed_files_leaves_what_collectstatic_leaves(settings, project):
+    settings.WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+    expected, theirs = collectstatic(settings, WHITENOISE, project / "collectstatic")
+    paths = json.loads(expected["staticfiles.json"][0])["paths"]
+    # collectstatic's own result: the hashed copies, their compressed siblings and
+    # the manifest; not one original.
+    assert "css/site.css" in paths and "css/site.css" not in expected
+    assert paths["css/site.css"] + ".gz" in expected
+    assert not set(paths) & set(expected)
+    target = same_as_collectstatic(settings, WHITENOISE, project, "full", expected, theirs)
+    # Smart runs ship the same files; the second finds every one in place.
+    run("--profile", "full", "--smart")
+    out = run("--profile", "full", "--smart")
+    assert f"0 static files copied to '{target}', {len(expected)} unmodified" in out, out
+    ours = snapshot(target)
+    assert ours.pop(".collectstupid/manifest.json")
+    assert ours == expected
+
+
+def test_whitenoise_keep_only_hashed_files_split_by_profiles(settings, project):
+    # no-media, then media-only: each leaves what collectstatic leaves.
+    settings.WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+    test_no_media_matches_collectstatic_ignoring_media(settings, project, WHITENOISE)
+
+
 def test_a_replaced_file_is_renamed_over_never_rewritten(settings, project):
     target = project / "ours"
     use_storage(settings, PLAIN, target)

@@ -97,6 +97,39 @@ def test_rule_parameters_are_those_save_accepts():
             "rule 1: 'hashed' must be true or false",
         ),
         ("object_parameters:\n  CacheControl: no-cache\n", "'object_parameters' must be a list"),
+        # Values as HTTP header values: checked here, not answered 400 by the server.
+        (
+            'object_parameters:\n  - parameters: {CacheControl: "no-cache\\0"}\n',
+            "rule 1: 'CacheControl' value 'no-cache\\x00' holds a control character "
+            "(a header is one line)",
+        ),
+        (
+            'object_parameters:\n  - parameters: {ContentLanguage: "en\\r\\nX-Evil: 1"}\n',
+            "rule 1: 'ContentLanguage' value 'en\\r\\nX-Evil: 1' holds a control character",
+        ),
+        (
+            "object_parameters:\n  - parameters: {Metadata: {build id: '7'}}\n",
+            "rule 1: 'Metadata' key 'build id' is not a valid header name: use letters, "
+            "digits and -_.!#$%&'*+^`|~ only (no spaces)",
+        ),
+        (
+            'object_parameters:\n  - parameters: {Metadata: {team: "web\\n"}}\n',
+            "rule 1: 'Metadata' value 'web\\n' (key 'team') holds a control character",
+        ),
+        (
+            "object_parameters:\n  - parameters: {ContentDisposition: 'inline; filename=é.pdf'}\n",
+            "rule 1: 'ContentDisposition' value 'inline; filename=é.pdf' holds a character "
+            "outside ASCII, which a header cannot carry",
+        ),
+        (
+            "object_parameters:\n  - parameters: {Expires: not a date}\n",
+            "rule 1: 'Expires' value 'not a date' is not a date: write one such as "
+            '"2030-01-01T00:00:00Z" or "Tue, 01 Jan 2030 00:00:00 GMT"',
+        ),
+        (
+            "object_parameters:\n  - parameters: {ObjectLockRetainUntilDate: '2030-13-01'}\n",
+            "rule 1: 'ObjectLockRetainUntilDate' value '2030-13-01' is not a date",
+        ),
     ],
 )
 def test_bad_rules_name_the_file_and_the_rule(tmp_path, settings, rules, expected):
@@ -105,6 +138,18 @@ def test_bad_rules_name_the_file_and_the_rule(tmp_path, settings, rules, expecte
         load_profiles([folder])
     assert f"Profile file {folder / 'cdn.yaml'}" in str(caught.value)
     assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['"2030-01-01T00:00:00Z"', '"2030-01-01"', '"Tue, 01 Jan 2030 00:00:00 GMT"'],
+)
+def test_dates_are_taken_as_iso_8601_or_http_dates(tmp_path, settings, value):
+    folder = profiles(
+        tmp_path, settings, cdn=f"object_parameters:\n  - parameters: {{Expires: {value}}}\n"
+    )
+    rules = load_profiles([folder])["cdn"].object_parameters
+    assert rules.parameters("a.css") == {"Expires": value.strip('"')}
 
 
 def test_rules_are_inherited_and_later_rules_win_per_parameter(tmp_path, settings):
@@ -383,6 +428,59 @@ def test_s3_bad_rule_is_refused_before_any_request(
     assert s3_storage_settings.names() == set()
 
 
+def test_s3_non_ascii_metadata_is_refused_before_any_request(
+    tmp_path, settings, static_files, s3_storage_settings, botocore_calls
+):
+    # S3 sends metadata as x-amz-meta-* headers: ASCII only (GCS takes it).
+    static_files(SITE)
+    folder = profiles(
+        tmp_path,
+        settings,
+        cdn="extends: full\nobject_parameters:\n  - match: '*.css'\n"
+        "    parameters: {Metadata: {owner: Zoë}}\n",
+    )
+    with pytest.raises(CommandError) as caught:
+        counted(botocore_calls, "--profile", "cdn", "--smart")
+    assert str(caught.value) == (
+        f"Profile 'cdn' ({folder / 'cdn.yaml'}) sets object parameters the storage cannot "
+        f"take:\n  'object_parameters' rule 1 in {folder / 'cdn.yaml'}: 'Metadata' value "
+        "'Zoë' (key 'owner') holds a character outside ASCII, which S3 cannot carry in "
+        "metadata (percent-encode it).\nMove them to a profile used only with storages "
+        "that take them, or set them in the storage itself. Nothing was written."
+    )
+    assert botocore_calls.operations == {}
+    assert s3_storage_settings.names() == set()
+
+
+def test_s3_a_value_the_server_refuses_blames_the_profile(
+    tmp_path, settings, static_files, s3_storage_settings, botocore_calls
+):
+    static_files(SITE)
+    profiles(
+        tmp_path,
+        settings,
+        cdn="extends: full\nobject_parameters:\n  - match: '*.css'\n"
+        "    parameters: {StorageClass: COLDEST, CacheControl: no-cache}\n",
+    )
+    with pytest.raises(CommandError) as caught:
+        counted(botocore_calls, "--profile", "cdn")
+    message = str(caught.value)
+    lines = message.splitlines()
+    refused = "InvalidStorageClass: The storage class you specified is not valid"
+    assert lines[0] == "2 of 6 files failed to upload:"
+    # The two failures come in the order they happened.
+    assert sorted(lines[1:3]) == [f"  css/print.css: {refused}", f"  css/site.css: {refused}"]
+    assert lines[3:] == [
+        "These files are sent with object parameters from the profile (CacheControl, "
+        "StorageClass): check the values its 'object_parameters' rules give them; a retry "
+        "cannot fix this.",
+        "The other files were uploaded.",
+    ]
+    assert "bucket name, region" not in message and "retry cannot fix" in message
+    assert botocore_calls.operations == {"PutObject": 6}
+    assert s3_storage_settings.names() == set(SITE) - {"css/site.css", "css/print.css"}
+
+
 # --- storages that cannot take them ---------------------------------------------
 
 
@@ -431,3 +529,182 @@ def test_rules_for_hashed_copies_without_hashing_warn(
     _, err = run_split("--profile", "cdn")
     assert "has object parameters for hashed copies, but this run makes none" in err
     assert s3_storage_settings.head("js/app.js")["CacheControl"] == "no-cache"
+
+
+# --- the same rules on Azure (Azurite) and Google Cloud (the GCS emulator) ------------
+
+
+PORTABLE = """\
+    extends: full
+    object_parameters:
+      - parameters: {CacheControl: "no-cache", ContentLanguage: en}
+      - match: "*.css"
+        parameters:
+          ContentDisposition: inline
+          Metadata: {team: web}
+      - hashed: true
+        parameters: {CacheControl: "public, max-age=31536000, immutable"}
+      - match: robots.txt
+        parameters: {ContentType: "text/x-robots"}
+    """
+# (No "; charset=...": gcp-storage-emulator keeps a content type's bare media type.)
+
+HASHED_BACKENDS: dict[str, dict[str, Any]] = {
+    "azure": {"backend": "tests.manifest_storages.ManifestAzureStorage"},
+    # Post-processing asks url(), which signs unless told not to (anonymous
+    # credentials cannot sign).
+    "gs": {
+        "backend": "tests.manifest_storages.ManifestGoogleCloudStorage",
+        "querystring_auth": False,
+    },
+}
+
+
+def test_blob_storages_take_the_portable_rules_hashed_copies_apart(
+    tmp_path, settings, static_files, remote
+):
+    static_files(SITE)
+    profiles(tmp_path, settings, cdn=PORTABLE)
+    target = remote.configure(**HASHED_BACKENDS[remote.scheme])
+    counts, out = remote.counted("--profile", "cdn")
+    assert counts == {remote.write: 2 * len(SITE) + 1}, out
+    paths = json.loads(target.read("staticfiles.json"))["paths"]
+    assert set(paths) == set(SITE)
+    for original, hashed in paths.items():
+        assert hashed != original
+        assert target.head(original)["CacheControl"] == "no-cache", original
+        assert target.head(hashed)["CacheControl"] == IMMUTABLE, hashed
+        for name in (original, hashed):
+            head = target.head(name)
+            assert head["ContentLanguage"] == "en", name
+            css = name.endswith(".css")
+            assert head["ContentDisposition"] == ("inline" if css else None), name
+            assert head["Metadata"] == ({"team": "web"} if css else {}), name
+    assert target.head("robots.txt")["ContentType"] == "text/x-robots"
+    assert target.head(paths["css/site.css"])["ContentType"] == "text/css"
+    # No rule names the manifest: it keeps the storage's own settings.
+    manifest_head = target.head("staticfiles.json")
+    assert (manifest_head["CacheControl"], manifest_head["ContentLanguage"]) == (None, None)
+    assert target.names() == set(paths) | set(paths.values()) | {"staticfiles.json"}
+
+
+def test_blob_storages_smart_reupload_exactly_the_files_whose_rules_changed(
+    tmp_path, settings, static_files, remote
+):
+    static_files(SITE)
+    folder = profiles(tmp_path, settings, cdn=PORTABLE)
+    target = remote.configure(**HASHED_BACKENDS[remote.scheme])
+    counts, out = remote.counted("--profile", "cdn", "--smart")
+    # Originals, hashed copies, staticfiles.json, and the manifest ahead and after.
+    assert counts[remote.write] == 2 * len(SITE) + 1 + 2, out
+    paths = json.loads(target.read("staticfiles.json"))["paths"]
+    before = bucket_parameters(target)
+    assert all(before[name] for name in [*SITE, *paths.values()])
+    counts, _ = remote.counted("--profile", "cdn", "--smart")
+    assert counts == {remote.read: 1}
+
+    # The hashed rule changes: every hashed copy, and nothing else, is sent again.
+    (folder / "cdn.yaml").write_text(textwrap.dedent(PORTABLE).replace(IMMUTABLE, "max-age=9"))
+    counts, out = remote.counted("--profile", "cdn", "--smart", "--dry-run", "-v", "2")
+    assert counts == {remote.read: 1}
+    assert f"({len(SITE)} new parameters)" in out
+    counts, out = remote.counted("--profile", "cdn", "--smart")
+    assert counts == {
+        remote.read: 1 + remote.reads_before_manifest_write,
+        remote.write: len(SITE) + 2,
+    }, out
+    after = bucket_parameters(target)
+    assert {name for name in after if after[name] != before[name]} == set(paths.values())
+    for original, hashed in paths.items():
+        assert target.head(hashed)["CacheControl"] == "max-age=9"
+        assert target.head(original)["CacheControl"] == "no-cache"
+
+    # The CSS rule's metadata changes: the two stylesheets and their hashed copies.
+    (folder / "cdn.yaml").write_text(
+        textwrap.dedent(PORTABLE).replace(IMMUTABLE, "max-age=9").replace("team: web", "team: ops")
+    )
+    counts, out = remote.counted("--profile", "cdn", "--smart")
+    assert counts == {remote.read: 1 + remote.reads_before_manifest_write, remote.write: 4 + 2}
+    assert "4 static files copied" in out
+    css = {"css/site.css", "css/print.css", paths["css/site.css"], paths["css/print.css"]}
+    for name in css:
+        assert target.head(name)["Metadata"] == {"team": "ops"}, name
+    final = bucket_parameters(target)
+    assert {name for name in final if final[name] != after[name]} == css
+    assert_truthful(target)
+    counts, _ = remote.counted("--profile", "cdn", "--smart")
+    assert counts == {remote.read: 1}
+
+
+def test_blob_storages_smart_sees_a_change_of_the_storages_own_parameters(static_files, remote):
+    static_files(SITE)
+    own = {"azure": "cache_control", "gs": "object_parameters"}[remote.scheme]
+    first = {"cache_control": "max-age=1"} if own == "object_parameters" else "max-age=1"
+    remote.configure(**{own: first})
+    run("--profile", "full", "--smart")
+    second = {"cache_control": "max-age=2"} if own == "object_parameters" else "max-age=2"
+    target = remote.configure(**{own: second})
+    counts, _ = remote.counted("--profile", "full", "--smart")
+    assert counts == {
+        remote.read: 1 + remote.reads_before_manifest_write,
+        remote.write: len(SITE) + 2,
+    }
+    assert target.head("js/app.js")["CacheControl"] == "max-age=2"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "azure", "gs"),
+    [
+        (
+            "{ACL: public-read, CacheControl: no-cache}",
+            "'object_parameters' rule 1 in {file} sets ACL, which Azure Blob Storage has no "
+            "place for (it takes CacheControl, ContentDisposition, ContentEncoding, "
+            "ContentLanguage, ContentType, Metadata).",
+            "'object_parameters' rule 1 in {file} sets ACL, which Google Cloud Storage has no "
+            "place for (it takes CacheControl, ContentDisposition, ContentEncoding, "
+            "ContentLanguage, ContentType, Metadata).",
+        ),
+        (
+            "{Metadata: {build-id: '7'}}",
+            "'object_parameters' rule 1 in {file}: 'Metadata' key 'build-id' is not one Azure "
+            "Blob Storage takes (letters, digits and underscores, not starting with a digit).",
+            None,
+        ),
+        (
+            "{Metadata: {owner: Zoë}}",
+            "'object_parameters' rule 1 in {file}: 'Metadata' value 'Zoë' (key 'owner') holds "
+            "a character outside ASCII, which Azure Blob Storage cannot carry in metadata "
+            "(percent-encode it).",
+            None,
+        ),
+    ],
+)
+def test_blob_storages_refuse_what_they_cannot_carry_before_any_request(
+    tmp_path, settings, static_files, remote, parameters, azure, gs
+):
+    static_files(SITE)
+    folder = profiles(
+        tmp_path, settings, cdn=f"extends: full\nobject_parameters:\n  - parameters: {parameters}\n"
+    )
+    expected = {"azure": azure, "gs": gs}[remote.scheme]
+    remote.proxy.reset_counts()
+    if expected is None:
+        # What this storage can carry: deployed, and read back as written.
+        run("--profile", "cdn")
+        assert remote.target.head("robots.txt")["Metadata"] == yaml_mapping(parameters)["Metadata"]
+        return
+    with pytest.raises(CommandError) as caught:
+        run("--profile", "cdn")
+    assert str(caught.value) == (
+        f"Profile 'cdn' ({folder / 'cdn.yaml'}) sets object parameters the storage cannot "
+        f"take:\n  {expected.format(file=folder / 'cdn.yaml')}\nMove them to a profile used "
+        "only with storages that take them, or set them in the storage itself. Nothing was "
+        "written."
+    )
+    assert dict(remote.proxy.counts) == {}
+
+
+def yaml_mapping(text: str) -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load(text)

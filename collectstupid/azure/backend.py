@@ -1,24 +1,39 @@
-"""django-storages' Azure storage: one Put Blob per file, through its own ``save()``.
+"""django-storages' Azure storage: one Put Blob per file, as its own ``save()`` sends.
 
 ``AzureStorage.save()`` already sends a single request for a file under the
 SDK's single-put size (64 MiB); larger files go in blocks. What it gets wrong
 for a deploy is the overwrite: unless ``overwrite_files`` is set it sends
 ``If-None-Match: *``, so with StupidStorageMixin (no ``exists()``, no new
 name) a second deploy would fail on every file with ``BlobAlreadyExists``.
+What it cannot do is take a profile's object parameters: the writer
+(writer.py) sends the same request with them, unless the storage's class
+saves in a way of its own.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from collectstupid.azure import writer
 from collectstupid.azure.errors import describe
 from collectstupid.azure.manifest import AzureManifestStore
 from collectstupid.backends import StorageBackend, in_batches
+from collectstupid.collect import SourceFile
+from collectstupid.object_parameters import PORTABLE, Carries
 from collectstupid.s3.storage import location_prefix
 
 # The most blobs one Blob Batch request deletes.
 DELETE_BATCH = 256
+# Content settings by S3's names; metadata goes in x-ms-meta-* headers, named as
+# C# identifiers (Azure's own rule).
+CARRIES = Carries(
+    "Azure Blob Storage",
+    frozenset(PORTABLE),
+    metadata_key=re.compile(r"[A-Za-z_][A-Za-z0-9_]*"),
+    metadata_key_rule="letters, digits and underscores, not starting with a digit",
+)
 
 
 class AzureBackend(StorageBackend):
@@ -28,6 +43,24 @@ class AzureBackend(StorageBackend):
         super().__init__(storage)
         # A deploy replaces what is there; this instance is the command's own.
         storage.overwrite_files = True
+        self.fast = writer.saves_like_azure(storage)
+
+    def write(self, source: SourceFile) -> None:
+        if self.fast:
+            writer.write(self.storage, source)
+        else:
+            super().write(source)
+
+    @property
+    def carries(self) -> Carries | None:
+        return CARRIES if self.fast else None
+
+    def parameters(self, source: SourceFile) -> dict[str, Any] | None:
+        if not self.fast:
+            return None
+        blob = writer.blob_name(self.storage, source.dest, ask=False)
+        settings, metadata = writer.properties(self.storage, blob, source.parameters)
+        return {**settings, "metadata": metadata}
 
     def _blob(self, name: str) -> str:
         return str(self.storage._get_valid_path(name))

@@ -9,7 +9,11 @@ from collectstupid.backends import StorageBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.gcs import writer
 from collectstupid.gcs.manifest import GcsManifestStore
-from collectstupid.s3.storage import location_prefix
+from collectstupid.object_parameters import PORTABLE, Carries
+from collectstupid.s3.storage import location_prefix, plain_key
+
+# Blob properties by S3's names; metadata goes in the upload's JSON, so any text.
+CARRIES = Carries("Google Cloud Storage", frozenset(PORTABLE), ascii_metadata=False)
 
 
 class GcsBackend(StorageBackend):
@@ -52,6 +56,18 @@ class GcsBackend(StorageBackend):
             writer.write(self.storage, source)
         else:
             super().write(source)
+
+    @property
+    def carries(self) -> Carries | None:
+        return CARRIES if self.fast else None
+
+    def parameters(self, source: SourceFile) -> dict[str, Any] | None:
+        if not self.fast:
+            return None
+        # The name as written, without get_available_name(), which may ask the bucket.
+        name = plain_key(self.storage, source.dest)
+        props, upload, gzip = writer.properties(self.storage, name, source.parameters)
+        return {**props, **upload, "gzip": gzip}
 
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
         from google.api_core.exceptions import NotFound

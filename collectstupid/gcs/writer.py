@@ -7,18 +7,20 @@ parameters, ACL, content type and encoding, gzip) through the storage's own
 helpers and sends only the upload. Two of those helpers are private to
 django-storages (``_normalize_name``, ``_compress_content``); they are called
 here and nowhere else, and tests/test_gcs.py checks the result against
-``save()``.
+``save()``. A profile's object parameters go over the storage's own.
 """
 
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.files.storage import Storage
 
 from collectstupid.collect import SourceFile
 from collectstupid.gcs import storage_class
+from collectstupid.object_parameters import storage_names
 from collectstupid.s3.storage import object_key
 from collectstupid.storage import saves_like
 
@@ -43,28 +45,45 @@ def blob_name(storage: Any, name: str) -> str:
     return object_key(storage, name)
 
 
+def properties(
+    storage: Any, name: str, extra: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """The blob properties ``save()`` would set, the upload's own arguments (ACL and
+    content type), and whether it gzips the body; asks nothing remote.
+
+    ``extra`` (a profile's object parameters, by S3's names) goes over the
+    storage's own, before the gzip decision, as on S3.
+    """
+    mime_type, mime_encoding = mimetypes.guess_type(name)
+    props = storage.get_object_parameters(name)
+    if extra:
+        props.update(storage_names(extra))
+    if mime_encoding and "content_encoding" not in props:
+        props["content_encoding"] = mime_encoding
+    upload = {
+        "predefined_acl": props.pop("acl", storage.default_acl),
+        "content_type": props.pop("content_type", mime_type),
+    }
+    gzip = bool(
+        storage.gzip
+        and upload["content_type"] in storage.gzip_content_types
+        and "content_encoding" not in props
+    )
+    if gzip:
+        props["content_encoding"] = "gzip"
+    return props, upload, gzip
+
+
 def write(storage: Any, source: SourceFile) -> None:
     """One upload request for ``source``, as ``storage.save(source.dest, ...)`` would land it."""
     name = blob_name(storage, source.dest)
     blob = storage.bucket.blob(name, chunk_size=storage.blob_chunk_size)
-    mime_type, mime_encoding = mimetypes.guess_type(name)
-    properties = storage.get_object_parameters(name)
-    if mime_encoding and "content_encoding" not in properties:
-        properties["content_encoding"] = mime_encoding
-    upload = {
-        "predefined_acl": properties.pop("acl", storage.default_acl),
-        "content_type": properties.pop("content_type", mime_type),
-    }
+    props, upload, gzip = properties(storage, name, source.parameters)
     with source.storage.open(source.path, "rb") as content:
         size: int | None = source.size
         body = content
-        if (
-            storage.gzip
-            and upload["content_type"] in storage.gzip_content_types
-            and "content_encoding" not in properties
-        ):
+        if gzip:
             body, size = storage._compress_content(content), None  # gzip: length unknown
-            properties["content_encoding"] = "gzip"
-        for prop, value in properties.items():
+        for prop, value in props.items():
             setattr(blob, prop, value)
         blob.upload_from_file(body, rewind=True, retry=retry(), size=size, **upload)

@@ -7,6 +7,7 @@ from typing import Any
 
 from collectstupid.backends import StorageBackend, in_batches
 from collectstupid.collect import SourceFile
+from collectstupid.object_parameters import Carries
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.errors import describe
 from collectstupid.s3.manifest import S3ManifestStore
@@ -15,6 +16,8 @@ from collectstupid.s3.writer import S3Writer
 
 # The most keys one DeleteObjects request takes.
 DELETE_BATCH = 1000
+# Every parameter a rule may set; metadata travels as x-amz-meta-* headers.
+CARRIES = Carries("S3")
 
 
 class S3Backend(StorageBackend):
@@ -46,8 +49,8 @@ class S3Backend(StorageBackend):
             self._writer(source)
 
     @property
-    def takes_parameters(self) -> bool:
-        return self._writer is not None
+    def carries(self) -> Carries | None:
+        return CARRIES if self._writer is not None else None
 
     def parameters(self, source: SourceFile) -> dict[str, Any] | None:
         return None if self._writer is None else self._writer.parameters(source)

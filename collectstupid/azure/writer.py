@@ -1,0 +1,73 @@
+"""Write a file as ``AzureStorage.save()`` does, with a profile's object parameters.
+
+``save()`` sends the storage's content settings (its ``object_parameters``,
+``cache_control``, the guessed content type and encoding) and no metadata.
+This writer sends the same Put Blob through the same container client, with
+the profile's parameters over those settings and its ``Metadata`` as blob
+metadata. The settings come from the storage's own helpers; two are private to
+django-storages (``_get_valid_path``, ``_get_content_settings_parameters``),
+called here and nowhere else; tests/test_azure.py compares the result with
+``save()``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.files.storage import Storage
+from django.core.files.utils import validate_file_name
+
+from collectstupid.collect import SourceFile
+from collectstupid.object_parameters import storage_names
+from collectstupid.storage import saves_like
+
+AZURE_MODULE = "storages.backends.azure_storage"
+
+
+def saves_like_azure(storage: Storage) -> bool:
+    """True if ``storage.save()`` is exactly ``AzureStorage``'s, bar our mixin."""
+    return saves_like(storage, getattr(sys.modules.get(AZURE_MODULE), "AzureStorage", None))
+
+
+def blob_name(storage: Any, name: str, ask: bool = True) -> str:
+    """The blob ``storage.save(name)`` writes; ``ask=False`` skips ``get_available_name()``,
+    which asks the container whether a name is free unless the storage overwrites."""
+    if ask:
+        validate_file_name(name, allow_relative_path=True)
+        name = storage.get_available_name(name)
+        validate_file_name(name, allow_relative_path=True)
+    return str(storage._get_valid_path(name))  # the location joined, as _save() does
+
+
+def properties(
+    storage: Any, blob: str, extra: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """The content settings ``save()`` would send for ``blob``, the profile's
+    parameters (``extra``, by S3's names) over them, and the blob's metadata."""
+    settings = storage._get_content_settings_parameters(blob)
+    metadata = None
+    if extra:
+        own = storage_names(extra)
+        metadata = own.pop("metadata", None)
+        settings.update(own)
+    return settings, metadata
+
+
+def write(storage: Any, source: SourceFile) -> None:
+    """One Put Blob for ``source`` (blocks above the SDK's single-put size, as ``save()``)."""
+    from azure.storage.blob import ContentSettings
+
+    blob = blob_name(storage, source.dest)
+    settings, metadata = properties(storage, blob, source.parameters)
+    with source.storage.open(source.path, "rb") as content:
+        storage.client.upload_blob(
+            blob,
+            content.file if hasattr(content, "file") else content,
+            content_settings=ContentSettings(**settings),
+            metadata=metadata,
+            max_concurrency=storage.upload_max_conn,
+            timeout=storage.timeout,
+            overwrite=storage.overwrite_files,
+        )
