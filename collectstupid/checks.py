@@ -14,8 +14,8 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, register
 
+from collectstupid.backends import local_path
 from collectstupid.conf import get_settings
-from collectstupid.destination import destination
 from collectstupid.errors import ProfileError, SettingsError
 from collectstupid.profiles import load_catalog
 from collectstupid.storage import target_storage
@@ -53,7 +53,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     try:
-        destination(target_storage())
+        local_path(target_storage())
     except SettingsError as exc:
         errors.append(Error(str(exc), id="collectstupid.E004"))
     return errors

@@ -9,8 +9,9 @@ from django.core.files.storage import FileSystemStorage
 from storages.backends.s3 import S3StaticStorage, S3Storage
 from storages.backends.s3boto3 import S3Boto3Storage
 
-from collectstupid.backends import StorageBackend, backend_for, describe_error
+from collectstupid.backends import StorageBackend, backend_for
 from collectstupid.collect import SourceFile
+from collectstupid.errors import describe_error
 from collectstupid.manifest import StorageManifestStore
 from collectstupid.s3.backend import S3Backend
 from collectstupid.s3.errors import describe

@@ -15,7 +15,7 @@ from typing import Any
 from collectstupid.azure.errors import describe
 from collectstupid.azure.manifest import AzureManifestStore
 from collectstupid.backends import StorageBackend, in_batches
-from collectstupid.s3.storage import location_prefix
+from collectstupid.storage import location_prefix
 
 # The most blobs one Blob Batch request deletes.
 DELETE_BATCH = 256
@@ -23,6 +23,8 @@ DELETE_BATCH = 256
 
 class AzureBackend(StorageBackend):
     storage: Any
+    scheme = "azure"
+    bucket_attribute = "azure_container"
 
     def __init__(self, storage: Any) -> None:
         super().__init__(storage)

@@ -9,13 +9,14 @@ from collectstupid.backends import StorageBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.gcs import writer
 from collectstupid.gcs.manifest import GcsManifestStore
-from collectstupid.s3.storage import location_prefix
+from collectstupid.storage import location_prefix
 
 
 class GcsBackend(StorageBackend):
     """Writes with the fast writer unless the storage's class saves in a way of its own."""
 
     storage: Any
+    scheme = "gs"
 
     def __init__(self, storage: Any) -> None:
         super().__init__(storage)
