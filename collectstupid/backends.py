@@ -20,8 +20,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import Storage
 
 from collectstupid.collect import SourceFile
-from collectstupid.errors import LinkError, SettingsError, describe_error
+from collectstupid.errors import LinkError, SettingsError
 from collectstupid.manifest.store import ManifestStore, StorageManifestStore
+from collectstupid.redact import describe_error
 
 if TYPE_CHECKING:
     from collectstupid.plan import Plan

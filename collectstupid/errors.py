@@ -1,10 +1,6 @@
 """Every exception the library raises on purpose: one family, turned into CommandError
 by the command. Each message says what to do."""
 
-from __future__ import annotations
-
-from collectstupid.redact import redact
-
 
 class CollectStupidError(Exception):
     """A problem a person can act on; the message says what to do."""
@@ -65,12 +61,3 @@ class Interrupted(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line reason for a failed request or write, without credentials."""
-    text = str(exc) or type(exc).__name__
-    if not isinstance(exc, CollectStupidError) and type(exc).__name__ not in text:
-        # Our own errors are written for people; a library's needs its type to be read.
-        text = f"{type(exc).__name__}: {text}"
-    return redact(text)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from queue import Empty, SimpleQueue
 
 from collectstupid.collect import SourceFile
-from collectstupid.errors import describe_error
+from collectstupid.redact import describe_error
 
 UPLOADED = "uploaded"
 SKIPPED = "skipped"
