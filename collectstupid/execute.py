@@ -46,7 +46,7 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
         failed = failures.LivePrinter(out.verbosity)
 
         def on_done(outcome: Outcome) -> None:
-            bar.update(outcome)
+            bar.update(outcome.source.size)
             if outcome.status == FAILED:
                 if (line := failed.line(outcome)) is not None:
                     out.error(line)
