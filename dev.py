@@ -2,12 +2,12 @@
 """Set up a virtualenv in .venv and run the demo deploy, the test matrix or a quick test run.
 
     python3 dev.py demo            deploy example/ to a local S3 server, profile by profile
-    python3 dev.py test [ARGS]     ruff (lint and format), mypy, the docs, then the whole
-                                   suite in every tox environment of the matrix (Python
-                                   3.11-3.13 x Django 4.2/5.2/6.0): what CI runs
-    python3 dev.py quick [ARGS]    ruff and mypy, then pytest in .venv on this Python and its
-                                   Django only: the fast path while working (ARGS go to
-                                   pytest, e.g. `quick tests/test_profiles.py -x`)
+    python3 dev.py test [ARGS]     ruff (lint and format), mypy, the import layers, the docs,
+                                   then the whole suite in every tox environment of the
+                                   matrix (Python 3.11-3.13 x Django 4.2/5.2/6.0): what CI runs
+    python3 dev.py quick [ARGS]    ruff, mypy and the import layers, then pytest in .venv
+                                   on this Python and its Django only: the fast path while
+                                   working (ARGS go to pytest, e.g. `quick tests/test_x.py -x`)
 
 `test` finds each Python of the matrix as `python3.X` on PATH; with pyenv it first
 enables the newest installed 3.11, 3.12 and 3.13 (PYENV_VERSION), so their shims
@@ -243,6 +243,7 @@ def main() -> None:
     run(PYTHON, "-m", "ruff", "check", ".")
     run(PYTHON, "-m", "ruff", "format", "--check", ".")
     run(PYTHON, "-m", "mypy")  # what it checks and how: [tool.mypy] in pyproject.toml
+    run(BIN / "lint-imports")  # the layers and no import cycle: [tool.importlinter]
     if task == "quick":
         run(PYTHON, "-m", "pytest", *extra)
         return

@@ -14,15 +14,21 @@ import os
 import posixpath
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import Storage
 
 from collectstupid.collect import SourceFile
-from collectstupid.errors import CollectStupidError
+from collectstupid.errors import LinkError, SettingsError
 from collectstupid.manifest.store import ManifestStore, StorageManifestStore
 from collectstupid.object_parameters import Carries
-from collectstupid.redact import redact
+from collectstupid.redact import describe_error
+
+if TYPE_CHECKING:
+    from collectstupid.plan import Plan
+    from collectstupid.stage import Staged
+    from collectstupid.upload import UploadResult
 
 # Asked in order; each package has ``claims(storage)``, cheap and importing
 # nothing heavy, and ``make_backend(storage)``.
@@ -32,15 +38,6 @@ FAST_BACKENDS = (
     "collectstupid.gcs",
     "collectstupid.local",
 )
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line reason for a failed request or write, without credentials."""
-    text = str(exc) or type(exc).__name__
-    if not isinstance(exc, CollectStupidError) and type(exc).__name__ not in text:
-        # Our own errors are written for people; a library's needs its type to be read.
-        text = f"{type(exc).__name__}: {text}"
-    return redact(text)
 
 
 def in_batches(
@@ -60,8 +57,55 @@ def in_batches(
     return failed
 
 
+def local_path(storage: Storage) -> str | None:
+    """The folder a storage keeps its files in on this machine, or None for a remote one.
+
+    A local storage that cannot say where it writes (StaticFilesStorage without
+    STATIC_ROOT) raises SettingsError in Django's own words, before any
+    post-processing or upload would fail on every file.
+    """
+    try:
+        return str(storage.path(""))
+    except NotImplementedError:
+        return None  # collectstatic's own test for a remote storage
+    except ImproperlyConfigured as exc:
+        raise SettingsError(
+            f"{exc} Nothing was written. Set STATIC_ROOT (or the storage's location), "
+            "or point STORAGES['staticfiles'] at the storage you deploy to."
+        ) from exc
+
+
 class Backend(Protocol):
     storage: Storage
+
+    def destination(self) -> str:
+        """Where the deploy writes, for people: a local folder or ``s3://bucket/location``,
+        never with credentials."""
+        ...
+
+    def writers(self, requested: int) -> int:
+        """How many files to write at once, given the threads the settings ask for."""
+        ...
+
+    @property
+    def inline_writes(self) -> bool:
+        """Whether files are written in the calling thread, one after another."""
+        ...
+
+    def staging_parent(self) -> str | None:
+        """Where the post-processing staging folder should go (None: the system's temp)."""
+        ...
+
+    def check_linkable(self) -> None:
+        """Raise LinkError unless ``--link`` can make symlinks in this storage."""
+        ...
+
+    def collectstatic_counts(
+        self, plan: Plan, result: UploadResult, staged: Staged, smart: bool = False
+    ) -> tuple[int, int] | None:
+        """(copied, post-processed) counted as collectstatic counts them, where the
+        summary should use its numbers (local targets); None elsewhere."""
+        ...
 
     def prepare(self, threads: int) -> None:
         """Get ready for ``threads`` workers calling ``write`` at once."""
@@ -108,8 +152,45 @@ class Backend(Protocol):
 class StorageBackend:
     """Any Django storage, through its own ``save``, ``delete`` and ``listdir``."""
 
+    # How a remote storage with a ``bucket_name`` is named in messages.
+    scheme = "s3"
+    bucket_attribute = "bucket_name"
+
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
+
+    def destination(self) -> str:
+        path = local_path(self.storage)
+        if path is not None:
+            return path
+        bucket = getattr(self.storage, self.bucket_attribute, None)
+        location = getattr(self.storage, "location", "") or ""
+        if bucket:
+            return f"{self.scheme}://{bucket}/{location}".rstrip("/")
+        return str(location) if location else type(self.storage).__name__
+
+    def writers(self, requested: int) -> int:
+        return requested
+
+    @property
+    def inline_writes(self) -> bool:
+        return False
+
+    def staging_parent(self) -> str | None:
+        return None
+
+    def check_linkable(self) -> None:
+        if local_path(self.storage) is None:
+            raise LinkError(
+                f"Can't symlink to a remote destination. The staticfiles storage "
+                f"({self.destination()}) has no local paths, so --link cannot be used "
+                "with it; run without --link to upload copies."
+            )
+
+    def collectstatic_counts(
+        self, plan: Plan, result: UploadResult, staged: Staged, smart: bool = False
+    ) -> tuple[int, int] | None:
+        return None
 
     def prepare(self, threads: int) -> None:
         pass  # each save() makes its own connections, if any

@@ -15,9 +15,9 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, register
 
+from collectstupid.backends import local_path
 from collectstupid.cdn.settings import missing_client
 from collectstupid.conf import get_settings
-from collectstupid.destination import destination
 from collectstupid.errors import ProfileError, SettingsError
 from collectstupid.profiles import load_catalog
 from collectstupid.storage import target_storage
@@ -55,7 +55,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     try:
-        destination(target_storage())
+        local_path(target_storage())
     except SettingsError as exc:
         errors.append(Error(str(exc), id="collectstupid.E004"))
     if conf.cdn is not None and (problem := missing_client()):

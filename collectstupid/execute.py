@@ -3,7 +3,7 @@ the manifests that name them last, the deploy manifest, and --prune's deletions.
 
 from __future__ import annotations
 
-from collectstupid import clear, failures, local, prune, report
+from collectstupid import clear, failures, prune, report
 from collectstupid.deploy import Deployment, Executed, manifest_cut_short
 from collectstupid.errors import Interrupted, ManifestError
 from collectstupid.interrupt import Signals
@@ -46,7 +46,7 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
         failed = failures.LivePrinter(out.verbosity)
 
         def on_done(outcome: Outcome) -> None:
-            bar.update(outcome)
+            bar.update(outcome.source.size)
             if outcome.status == FAILED:
                 if (line := failed.line(outcome)) is not None:
                     out.error(line)
@@ -81,7 +81,7 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
                 signals.stop,
                 backend.describe_error,
                 signals.abort,
-                inline=local.claims(backend.storage),
+                inline=backend.inline_writes,
             )
             result = upload_in_order(plan.files, plan.last, write, pool)
             returned = True

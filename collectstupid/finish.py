@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from collectstupid import github_actions, invalidation, local, report
+from collectstupid import github_actions, invalidation, report
 from collectstupid.deploy import (
     Deployment,
     Executed,
@@ -45,10 +45,11 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
             executed.report_error = str(exc)
             out.error(redact(str(exc)))
     copied, post_processed = None, deployment.post_processed
-    if deployment.staged and local.claims(deployment.backend.storage):
-        copied, post_processed = local.collectstatic_counts(
-            deployment.plan, result, deployment.staged, smart=run is not None
-        )
+    counts = deployment.staged and deployment.backend.collectstatic_counts(
+        deployment.plan, result, deployment.staged, smart=run is not None
+    )
+    if counts:
+        copied, post_processed = counts
     summary = report.run_summary(
         deployment.plan,
         result,

@@ -14,26 +14,7 @@ from collections.abc import Iterable
 from django.core.files.storage import Storage
 
 from collectstupid.collect import SourceFile
-from collectstupid.errors import LinkError
 from collectstupid.upload import UPLOADED, Writer
-
-
-def is_local(storage: Storage) -> bool:
-    """collectstatic's test: a storage whose path() works keeps files on this machine."""
-    try:
-        storage.path("")
-    except NotImplementedError:
-        return False
-    return True
-
-
-def check_linkable(storage: Storage, description: str) -> None:
-    if not is_local(storage):
-        raise LinkError(
-            f"Can't symlink to a remote destination. The staticfiles storage "
-            f"({description}) has no local paths, so --link cannot be used with it; "
-            "run without --link to upload copies."
-        )
 
 
 def link_writer(storage: Storage, originals: Iterable[SourceFile], copy: Writer) -> Writer:

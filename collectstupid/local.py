@@ -116,6 +116,21 @@ class LocalBackend(StorageBackend):
         self._placed: dict[tuple[int, int], str] = {}
         self._placed_lock = threading.Lock()
 
+    def writers(self, requested: int) -> int:
+        return THREADS
+
+    @property
+    def inline_writes(self) -> bool:
+        return True
+
+    def staging_parent(self) -> str | None:
+        return staging_parent(self.storage)
+
+    def collectstatic_counts(
+        self, plan: Plan, result: UploadResult, staged: Staged, smart: bool = False
+    ) -> tuple[int, int] | None:
+        return collectstatic_counts(plan, result, staged, smart)
+
     def write(self, source: SourceFile) -> None:
         dest = self.storage.path(source.dest)
         self._makedirs(os.path.dirname(dest))

@@ -7,15 +7,13 @@ from __future__ import annotations
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from collectstupid import clear, local, object_parameters, report, smart
+from collectstupid import clear, object_parameters, report, smart
 from collectstupid.backends import backend_for
 from collectstupid.cdn.run import for_run
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
 from collectstupid.conf import Settings, get_settings
 from collectstupid.deploy import Deployment
-from collectstupid.destination import destination
 from collectstupid.errors import DeployError, ProfileError
-from collectstupid.link import check_linkable
 from collectstupid.manifest import Shipped
 from collectstupid.options import Options
 from collectstupid.output import Output
@@ -64,14 +62,15 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
     plan = make_plan(found.files, profile)
     check_plan(plan, opts.allow_empty)
     storage = target_storage()
+    backend = backend_for(storage)
     if opts.link:
-        check_linkable(storage, destination(storage))
+        backend.check_linkable()
     deployment = Deployment(
         profile,
         plan,
-        backend_for(storage),
-        destination(storage),
-        local.THREADS if local.claims(storage) else start.threads,
+        backend,
+        backend.destination(),
+        backend.writers(start.threads),
         report_json=opts.report_json,
         invalidation=for_run(start.conf.cdn, opts.invalidate, opts.wait_invalidation),
     )
@@ -85,7 +84,7 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
                 on_processed=lambda name, hashed: out.say(
                     f"Post-processed '{name}' as '{hashed}'", level=2
                 ),
-                parent=local.staging_parent(storage),
+                parent=backend.staging_parent(),
             )
         )
         deployment.plan = deployment.staged.plan

@@ -1,4 +1,5 @@
-"""Credentials out of anything we print: user:password in URLs, signed query strings.
+"""Credentials out of anything we print: user:password in URLs, signed query strings;
+and a failure's one-line reason, credentials out.
 
 An ``endpoint_url`` may carry ``user:pass@`` (some proxies and S3-compatible
 services take it), and library errors quote the URL they failed on, a
@@ -8,6 +9,8 @@ presigned one included. Every message the command prints passes through here.
 from __future__ import annotations
 
 import re
+
+from collectstupid.errors import CollectStupidError
 
 HIDDEN = "***"
 
@@ -25,3 +28,12 @@ def redact(text: str) -> str:
     """``text`` with credentials in URLs replaced by ``***``."""
     text = _USERINFO.sub(rf"\1{HIDDEN}@", text)
     return _SECRET_PARAMS.sub(rf"\1{HIDDEN}", text)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line reason for a failed request or write, without credentials."""
+    text = str(exc) or type(exc).__name__
+    if not isinstance(exc, CollectStupidError) and type(exc).__name__ not in text:
+        # Our own errors are written for people; a library's needs its type to be read.
+        text = f"{type(exc).__name__}: {text}"
+    return redact(text)

@@ -225,11 +225,12 @@ class ProgressBar:
         with self._bar.external_write_mode(file=self._bar.fp):
             yield
 
-    def update(self, outcome: Outcome) -> None:
+    def update(self, size: int) -> None:
+        """One more file done, of ``size`` bytes."""
         self.files += 1
         if self._bar is not None:
             self._bar.set_description_str(f"{self.files}/{self.total_files} files", refresh=False)
-            self._bar.update(outcome.source.size)
+            self._bar.update(size)
 
     def close(self) -> None:
         if self._bar is not None:

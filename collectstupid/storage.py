@@ -1,4 +1,9 @@
-"""StupidStorageMixin: saving never asks the storage whether a file exists."""
+"""The storage a deploy writes through: StupidStorageMixin (saving never asks whether a
+file exists), the configured storage made blind, and how django-storages' storages name
+what they store (location prefix, object key), which every remote backend needs.
+
+See docs/storage-mixin.md.
+"""
 
 from __future__ import annotations
 
@@ -120,19 +125,28 @@ def target_storage(alias: str = "staticfiles") -> Storage:
     return stupid_class(cls)(**options)
 
 
-def describe(storage: Storage) -> str:
-    """Where a storage writes, for the summary line; never includes credentials."""
-    from collectstupid import azure, gcs
+def object_key(storage: Any, name: str) -> str:
+    """The key ``storage.save(name)`` writes: the name as stored, under the location."""
+    validate_file_name(name, allow_relative_path=True)
+    name = storage.get_available_name(name)
+    validate_file_name(name, allow_relative_path=True)
+    return plain_key(storage, name)
 
-    bucket = getattr(storage, "bucket_name", None)
-    if azure.claims(storage):
-        bucket, scheme = getattr(storage, "azure_container", None), "azure"
-    else:
-        scheme = "gs" if gcs.claims(storage) else "s3"
-    if bucket:
-        location = getattr(storage, "location", "") or ""
-        return f"{scheme}://{bucket}/{location}".rstrip("/")
-    location = getattr(storage, "location", None)
-    if location:
-        return str(location)
-    return type(storage).__name__
+
+def plain_key(storage: Any, name: str) -> str:
+    """``object_key`` without ``get_available_name``, which may ask the bucket.
+
+    The same key whenever the storage overwrites (django-storages' default,
+    and always with StupidStorageMixin); used where no request may be made.
+    """
+    from storages.utils import clean_name
+
+    return storage._normalize_name(clean_name(name))
+
+
+def location_prefix(storage: Any) -> str:
+    """The key prefix of every object under the storage's location ('' at the root)."""
+    from storages.utils import clean_name
+
+    location = clean_name(storage.location or "").strip("/")
+    return f"{location}/" if location else ""

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from queue import Empty, SimpleQueue
 
-from collectstupid.backends import describe_error
 from collectstupid.collect import SourceFile
+from collectstupid.redact import describe_error
 
 UPLOADED = "uploaded"
 SKIPPED = "skipped"

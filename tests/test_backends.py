@@ -9,9 +9,10 @@ from django.core.files.storage import FileSystemStorage
 from storages.backends.s3 import S3StaticStorage, S3Storage
 from storages.backends.s3boto3 import S3Boto3Storage
 
-from collectstupid.backends import StorageBackend, backend_for, describe_error
+from collectstupid.backends import StorageBackend, backend_for
 from collectstupid.collect import SourceFile
 from collectstupid.manifest import StorageManifestStore
+from collectstupid.redact import describe_error
 from collectstupid.s3.backend import S3Backend
 from collectstupid.s3.errors import describe
 from collectstupid.storage import stupid_class

@@ -91,13 +91,13 @@ def test_progress_bar_draws_on_a_terminal_only():
     outcome = upload(planned("a"), lambda source: None, Pool(1)).outcomes[0]
     screen = Terminal()
     bar = report.ProgressBar(10, 1, enabled=True, stream=screen)
-    bar.update(outcome)
+    bar.update(outcome.source.size)
     bar.close()
     drawn = screen.getvalue()
     # tqdm redraws at most every 0.1 s: the first frame is what a fast test sees.
     assert "0/1 files:   0%" in drawn and "0.00/10.0" in drawn and "B/s" in drawn
     for stream, enabled in ((io.StringIO(), True), (Terminal(), False)):
         bar = report.ProgressBar(10, 1, enabled=enabled, stream=stream)
-        bar.update(outcome)
+        bar.update(outcome.source.size)
         bar.close()
         assert stream.getvalue() == ""

@@ -22,7 +22,7 @@ from collectstupid.azure.manifest import AzureManifestStore
 from collectstupid.backends import StorageBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.object_parameters import PORTABLE, Carries
-from collectstupid.s3.storage import location_prefix
+from collectstupid.storage import location_prefix
 
 # The most blobs one Blob Batch request deletes.
 DELETE_BATCH = 256
@@ -38,6 +38,8 @@ CARRIES = Carries(
 
 class AzureBackend(StorageBackend):
     storage: Any
+    scheme = "azure"
+    bucket_attribute = "azure_container"
 
     def __init__(self, storage: Any) -> None:
         super().__init__(storage)

@@ -10,7 +10,7 @@ from collectstupid.collect import SourceFile
 from collectstupid.gcs import writer
 from collectstupid.gcs.manifest import GcsManifestStore
 from collectstupid.object_parameters import PORTABLE, Carries
-from collectstupid.s3.storage import location_prefix, plain_key
+from collectstupid.storage import location_prefix, plain_key
 
 # Blob properties by S3's names; metadata goes in the upload's JSON, so any text.
 CARRIES = Carries("Google Cloud Storage", frozenset(PORTABLE), ascii_metadata=False)
@@ -20,6 +20,7 @@ class GcsBackend(StorageBackend):
     """Writes with the fast writer unless the storage's class saves in a way of its own."""
 
     storage: Any
+    scheme = "gs"
 
     def __init__(self, storage: Any) -> None:
         super().__init__(storage)

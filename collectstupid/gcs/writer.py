@@ -21,8 +21,7 @@ from django.core.files.storage import Storage
 from collectstupid.collect import SourceFile
 from collectstupid.gcs import storage_class
 from collectstupid.object_parameters import storage_names
-from collectstupid.s3.storage import object_key
-from collectstupid.storage import saves_like
+from collectstupid.storage import object_key, saves_like
 
 
 def retry() -> Any:

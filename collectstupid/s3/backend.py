@@ -11,8 +11,9 @@ from collectstupid.object_parameters import Carries
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.errors import describe
 from collectstupid.s3.manifest import S3ManifestStore
-from collectstupid.s3.storage import location_prefix, object_key, saves_like_s3storage
+from collectstupid.s3.storage import saves_like_s3storage
 from collectstupid.s3.writer import S3Writer
+from collectstupid.storage import location_prefix, object_key
 
 # The most keys one DeleteObjects request takes.
 DELETE_BATCH = 1000

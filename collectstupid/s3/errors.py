@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collectstupid.backends import describe_error
-from collectstupid.redact import redact
+from collectstupid.redact import describe_error, redact
 
 
 def error_code(exc: BaseException) -> str:

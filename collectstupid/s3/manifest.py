@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from collectstupid.manifest.store import Snapshot, parsed
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.errors import describe, error_code
-from collectstupid.s3.storage import object_key
+from collectstupid.storage import object_key
 
 # Conflicts a conditional PutObject answers with: the object changed (412), a
 # concurrent conditional write is in progress (409 on AWS), or it was deleted.

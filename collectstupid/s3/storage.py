@@ -4,9 +4,9 @@ The fast S3 writer must land the same object as ``storage.save()``: the same
 key (location and name cleaning), the same parameters (object parameters,
 ``get_object_parameters(name)``, ACL, content type, content encoding) and the
 same gzip bytes. Rather than copy ``S3Storage._save`` we call the storage's own
-helpers, so a subclass that overrides one of them is still honoured. Four of
-those helpers are private to django-storages; they are called here and nowhere
-else, and tests/test_s3_upload.py checks the result against ``save()``.
+helpers, so a subclass that overrides one of them is still honoured; the key
+helpers every remote backend shares are in collectstupid/storage.py. Tested
+against ``save()`` in tests/test_s3_writer.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from django.core.files.storage import Storage
-from django.core.files.utils import validate_file_name
 
 from collectstupid.storage import saves_like
 
@@ -36,22 +35,6 @@ def s3_storage_class() -> type[Storage] | None:
 def saves_like_s3storage(storage: Storage) -> bool:
     """True if ``storage.save()`` is exactly ``S3Storage``'s, bar our mixin."""
     return saves_like(storage, s3_storage_class())
-
-
-def object_key(storage: Any, name: str) -> str:
-    """The key ``storage.save(name)`` writes: the name as stored, under the location."""
-    validate_file_name(name, allow_relative_path=True)
-    name = storage.get_available_name(name)
-    validate_file_name(name, allow_relative_path=True)
-    return plain_key(storage, name)
-
-
-def location_prefix(storage: Any) -> str:
-    """The key prefix of every object under the storage's location ('' at the root)."""
-    from storages.utils import clean_name
-
-    location = clean_name(storage.location or "").strip("/")
-    return f"{location}/" if location else ""
 
 
 def write_parameters(
@@ -75,17 +58,6 @@ def write_parameters(
     if gzip:
         params["ContentEncoding"] = "gzip"
     return params, gzip
-
-
-def plain_key(storage: Any, name: str) -> str:
-    """``object_key`` without ``get_available_name``, which may ask the bucket.
-
-    The same key whenever the storage overwrites (django-storages' default,
-    and always with StupidStorageMixin); used where no request may be made.
-    """
-    from storages.utils import clean_name
-
-    return storage._normalize_name(clean_name(name))
 
 
 def compressed(storage: Any, content: IO[bytes]) -> IO[bytes]:

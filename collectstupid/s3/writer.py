@@ -31,7 +31,8 @@ from collectstupid.errors import SourceChanged
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.open_uploads import OpenUploads
 from collectstupid.s3.replay import FAILED, MAX_SIZE, UNTRIED
-from collectstupid.s3.storage import compressed, object_key, plain_key, write_parameters
+from collectstupid.s3.storage import compressed, write_parameters
+from collectstupid.storage import object_key, plain_key
 
 # Which of the object's parameters each multipart call takes, as s3transfer
 # (and so ``save()``) splits them; tests compare these with s3transfer's lists.
