@@ -16,8 +16,7 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, register
 
 from collectstupid.backends import local_path
-from collectstupid.cdn.settings import missing_client
-from collectstupid.conf import get_settings
+from collectstupid.conf import get_settings, missing_client
 from collectstupid.errors import ProfileError, SettingsError
 from collectstupid.profiles import load_catalog
 from collectstupid.storage import target_storage

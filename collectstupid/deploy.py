@@ -9,16 +9,24 @@ from typing import Any
 
 from collectstupid import clear, failures, prune
 from collectstupid.backends import Backend
-from collectstupid.cdn.run import Invalidating
 from collectstupid.clear import ClearPlan, ClearResult
 from collectstupid.clear import failures as clear_failures
 from collectstupid.collect import SourceFile
+from collectstupid.conf import CdnSettings
 from collectstupid.plan import Plan
 from collectstupid.profiles import Profile
 from collectstupid.report import plural
 from collectstupid.smart import SmartRun
 from collectstupid.stage import Staged
 from collectstupid.upload import ABANDONED, UploadResult
+
+
+@dataclass(frozen=True)
+class Invalidating:
+    """This run invalidates the CDN these settings name (and waits, with ``wait``)."""
+
+    settings: CdnSettings
+    wait: bool = False
 
 
 @dataclass

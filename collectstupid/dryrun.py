@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from collectstupid import github_actions, invalidation, report
+from collectstupid import github_actions, report
+from collectstupid.cdn import invalidate
 from collectstupid.deploy import Deployment, report_extra
 from collectstupid.output import Output
 
@@ -37,7 +38,7 @@ def dry_run(deployment: Deployment, out: Output) -> None:
         for name in deployment.clearing.names:
             out.say(f"Would delete '{name}'", level=1)
         summary = replace(summary, deleted=len(deployment.clearing.names))
-    extra |= invalidation.dry_run(deployment, out)
+    extra |= invalidate.dry_run(deployment, out)
     if deployment.report_json:
         report.write_json(
             deployment.report_json,

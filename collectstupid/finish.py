@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from collectstupid import github_actions, invalidation, report
+from collectstupid import github_actions, report
+from collectstupid.cdn import invalidate
 from collectstupid.deploy import (
     Deployment,
     Executed,
@@ -22,7 +23,7 @@ from collectstupid.redact import redact
 def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
     """The report, the summary line, and the error the run ends with, if any."""
     result, run, pruned = executed.result, deployment.smart, executed.pruned
-    invalidated = invalidation.after_deploy(deployment, executed, out)
+    invalidated = invalidate.after_deploy(deployment, executed, out)
     extra: dict[str, Any] = {"smart": run.report()} if run else {}
     if invalidated:
         extra["invalidation"] = invalidated.report()
@@ -75,7 +76,7 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
     if executed.manifest_error:
         out.error(redact(executed.manifest_error))
     error = closing_error(deployment, executed, out.verbosity)
-    error = invalidation.closing(error, invalidated, out)
+    error = invalidate.closing(error, invalidated, out)
     github_actions.publish(
         out,
         summary,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from collectstupid import clear, object_parameters, report, smart
 from collectstupid.backends import backend_for
-from collectstupid.cdn.run import for_run
+from collectstupid.cdn.invalidate import for_run
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
 from collectstupid.conf import Settings, get_settings
 from collectstupid.deploy import Deployment

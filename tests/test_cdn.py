@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from django.core.management.base import CommandError
 
-from collectstupid.cdn.paths import requested, unhashed, url_path
-from collectstupid.cdn.settings import cdn_settings
+from collectstupid.cdn.invalidate import requested, unhashed, url_path
+from collectstupid.conf import cdn_settings
 from collectstupid.errors import SettingsError
 from collectstupid.manifest import dumps, loads
 from s3local.ports import pick_ports

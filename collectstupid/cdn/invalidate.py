@@ -11,20 +11,92 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import quote
 
-from collectstupid.cdn import CDN, CdnSettings, InvalidationError
-from collectstupid.cdn import owed as owed_record
-from collectstupid.cdn.paths import requested, unhashed, url_path
-from collectstupid.deploy import Deployment, Executed
-from collectstupid.manifest import Snapshot
+from collectstupid.cdn import CDN, InvalidationError, for_settings
+from collectstupid.conf import CdnSettings, missing_client
+from collectstupid.deploy import Deployment, Executed, Invalidating
+from collectstupid.errors import SettingsError
+from collectstupid.manifest import Contents, ManifestStore, Snapshot, rewrite
 from collectstupid.output import Output
 from collectstupid.report import plural
 from collectstupid.smart import UNCHANGED
 
+# RFC 1738's safe characters stay as they are: CloudFront matches the path as the
+# browser sent it, so encoding any other character would miss the cached object.
+SAFE = "/!$&'()+,;=:@-._"
+
+
+def unhashed(names: Iterable[str], hashed: frozenset[str], copies: frozenset[str]) -> list[str]:
+    """``names`` without hashed copies: a new hashed name is a new URL, never cached stale.
+
+    A compressed sibling post-processing made of a hashed copy (``site.3f2a.css.gz``)
+    is one too.
+    """
+    return sorted(
+        {
+            name
+            for name in names
+            if name not in hashed and not (name in copies and name.rsplit(".", 1)[0] in hashed)
+        }
+    )
+
+
+def url_path(prefix: str, name: str) -> str:
+    return prefix + quote(name, safe=SAFE)
+
+
+def requested(names: Iterable[str], prefix: str, wildcard_above: int) -> list[str]:
+    """The paths of one invalidation request: each name, or ``prefix*`` past the threshold."""
+    paths = sorted({url_path(prefix, name) for name in names})
+    if len(paths) > wildcard_above:
+        return [prefix + "*"]
+    return paths
+
+
+def owe(store: ManifestStore, current: Snapshot, key: str, names: Iterable[str]) -> Snapshot:
+    """Record ``names`` as owed to the CDN ``key``; raises when the manifest cannot be written."""
+    added = frozenset(names)
+
+    def change(contents: Contents) -> tuple[Contents, list[str]]:
+        owed = {**contents.owed, key: contents.owed.get(key, frozenset()) | added}
+        return replace(contents, owed=owed), []
+
+    return rewrite(store, current, change)[1]
+
+
+def settle(store: ManifestStore, current: Snapshot, key: str, sent: Iterable[str]) -> Snapshot:
+    """Forget what was owed to ``key`` and is now sent (one write, none if nothing was owed)."""
+    done = frozenset(sent)
+
+    def change(contents: Contents) -> tuple[Contents, list[str]]:
+        left = contents.owed.get(key, frozenset()) - done
+        owed = {k: v for k, v in contents.owed.items() if k != key}
+        if left:
+            owed[key] = left
+        return replace(contents, owed=owed), []
+
+    return rewrite(store, current, change)[1]
+
+
+def for_run(settings: CdnSettings | None, invalidate: bool, wait: bool) -> Invalidating | None:
+    """On for every run once configured, unless ``--no-invalidate``; refused before any
+    write when the CDN's client library is missing."""
+    if settings is None or not invalidate:
+        return None
+    problem = missing_client()
+    if problem:
+        raise SettingsError(problem + " Or pass --no-invalidate.")
+    return Invalidating(settings, wait)
+
+
 # CloudFront takes minutes; asking every few seconds only spends requests.
 POLL_SECONDS = 10.0
+
+
 WAIT_LIMIT = 30 * 60.0
 
 
@@ -104,7 +176,7 @@ def after_deploy(deployment: Deployment, executed: Executed, out: Output) -> Inv
     if invalidating is None:
         return None
     settings = invalidating.settings
-    cdn: CDN = settings.cdn()
+    cdn: CDN = for_settings(settings)
     names = sorted(set(changed_names(deployment, executed)) | owed_names(deployment, cdn.key))
     if not names:
         return None
@@ -163,7 +235,7 @@ def _owe(deployment: Deployment, key: str, names: list[str], out: Output) -> boo
     if run is None or snapshot is None:
         return None
     try:
-        run.current = owed_record.owe(run.store, snapshot, key, names)
+        run.current = owe(run.store, snapshot, key, names)
     except Exception as exc:
         out.error(
             f"The deploy manifest '{run.store.name}' could not record the "
@@ -178,7 +250,7 @@ def _settle(deployment: Deployment, key: str, names: list[str], out: Output) -> 
     if run is None or snapshot is None or not snapshot.owed.get(key):
         return
     try:
-        run.current = owed_record.settle(run.store, snapshot, key, names)
+        run.current = settle(run.store, snapshot, key, names)
     except Exception as exc:
         # Harmless: what it still lists is invalidated once more by the next run.
         out.warn(
@@ -215,7 +287,7 @@ def dry_run(deployment: Deployment, out: Output) -> dict[str, Any]:
     if invalidating is None:
         return {}
     settings, run = invalidating.settings, deployment.smart
-    cdn: CDN = settings.cdn()
+    cdn: CDN = for_settings(settings)
     if run is not None:
         names = [c.source.dest for c in run.changes if c.reason != UNCHANGED]
         names += run.would_prune()
