@@ -1,7 +1,7 @@
 """Invalidate a CDN's cache after a deploy: the paths it changed, never its hashed copies.
 
-Here the interface a CDN implements (one class per CDN); ``cloudfront`` ships
-Amazon CloudFront, ``invalidate`` decides what a deploy asks to drop, sends it,
+``base`` is the interface a CDN implements (one class per CDN), ``cloudfront``
+ships Amazon CloudFront, ``invalidate`` decides what a deploy asks to drop, sends it,
 and keeps in the deploy manifest what a failed invalidation still owes. The
 ``COLLECTSTUPID['CDN']`` setting is read in conf.py. See docs/cdn.md.
 """
