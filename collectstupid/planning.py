@@ -158,12 +158,21 @@ def start_smart_run(
     deployment: Deployment, conf: Settings, opts: Options, keep: int, out: Output
 ) -> None:
     """Smart mode: read the deploy manifest, and record what this deploy ships."""
+    one_off = bool(opts.include or opts.exclude)
+    smart.check_one_off_selection(opts.prune, one_off)
     run = deployment.smart = smart.SmartRun.start(
-        deployment.backend, deployment.plan, conf.manifest_name, opts.force
+        deployment.backend,
+        deployment.plan,
+        conf.manifest_name,
+        opts.force,
+        location=deployment.destination,
     )
     paths = frozenset(s.dest for s in deployment.plan.all_files)
     copies = deployment.staged.copies if deployment.staged else frozenset()
-    run.shipped = Shipped(deployment.profile.name, paths, copies & paths, keep)
+    if not one_off:
+        # A one-off selection is not what the profile ships: recorded as its deploy,
+        # every path it leaves out would become stale, and hashed copies age early.
+        run.shipped = Shipped(deployment.profile.name, paths, copies & paths, keep, conf.project)
     run.prune = opts.prune
     if opts.dry_run:
         check_dry_run_can_compare(run)

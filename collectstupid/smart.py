@@ -35,6 +35,7 @@ from collectstupid.manifest import (
     rewrite,
     settle,
 )
+from collectstupid.manifest.store import placed
 from collectstupid.object_parameters import digest as parameters_digest
 from collectstupid.plan import Plan
 from collectstupid.upload import SKIPPED, UPLOADED, UploadResult, Writer
@@ -111,6 +112,21 @@ def enabled(
     if profile is not None:
         return profile
     return setting
+
+
+def check_one_off_selection(prune: bool, one_off: bool) -> None:
+    """Refuse ``--prune`` with ``--include``/``--exclude``.
+
+    --prune deletes what the profile no longer ships; a run that ships a
+    one-off selection would take every path it leaves out for such a path.
+    """
+    if prune and one_off:
+        raise SettingsError(
+            "--prune deletes what the profile no longer ships, and --include/--exclude "
+            "change what this one run ships, so every file they leave out would be "
+            "deleted. Nothing was done. Drop --prune for this run (it then records "
+            "nothing for the profile), or put the patterns in a profile of their own."
+        )
 
 
 @dataclass(frozen=True)
@@ -215,8 +231,19 @@ class SmartRun:
     doomed: list[str] = field(default_factory=list)
 
     @classmethod
-    def start(cls, backend: Backend, plan: Plan, name: str, force: bool = False) -> SmartRun:
-        """Read the manifest (one request); refuse a plan that would overwrite it."""
+    def start(
+        cls,
+        backend: Backend,
+        plan: Plan,
+        name: str,
+        force: bool = False,
+        location: str | None = None,
+    ) -> SmartRun:
+        """Read the manifest (one request); refuse a plan that would overwrite it.
+
+        ``location`` names where the deploy writes: a manifest recording
+        another one is not trusted, and every write records this one.
+        """
         clash = [s.dest for s in plan.all_files if s.dest == name.lstrip("/")]
         if clash:
             raise CollectStupidError(
@@ -224,7 +251,7 @@ class SmartRun:
                 "Rename the file or set COLLECTSTUPID['MANIFEST_NAME'] to another name."
             )
         store = backend.manifest_store(name)
-        return cls(store, store.read(), force, backend.parameters)
+        return cls(store, placed(store.read(), location), force, backend.parameters)
 
     @property
     def warning(self) -> str | None:

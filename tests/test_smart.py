@@ -26,6 +26,7 @@ from collectstupid.manifest.entries import FORMAT
 from collectstupid.s3.manifest import S3ManifestStore
 from collectstupid.upload import SKIPPED, UPLOADED
 from s3local import FaultPlan
+from tests.conftest import write_tree
 from tests.helpers import (
     ASSETS,
     MANIFEST,
@@ -565,3 +566,59 @@ def test_s3_concurrent_runs_of_two_profiles_merge(
     assert ops["GetObject"] == 2 + refused
     assert ops["PutObject"] == 5 + 4 + refused
     assert assert_truthful(s3_storage_settings) == {k: entry(v) for k, v in ASSETS.items()}
+
+
+# --- hostile manifests ------------------------------------------------------------
+
+
+def test_s3_a_manifest_copied_from_another_location_is_not_trusted_nor_pruned_from(
+    tmp_path, settings, s3_storage_settings_factory, botocore_calls
+):
+    first = s3_storage_settings_factory()
+    shared = {f"css/{n}.css": f"/* {n} */" for n in range(10)} | {"js/shared.js": "// shared"}
+    write_tree(tmp_path / "one", shared)
+    settings.STATICFILES_DIRS = [str(tmp_path / "one")]
+    run("--smart", "--profile", "no-media")
+    # static2 holds objects of its own, then receives a copy of static's manifest.
+    second = s3_storage_settings_factory(location="static2")
+    own = {f"css/own{n}.css" for n in range(5)}
+    for name in own:
+        second.client.put_object(Bucket=second.bucket, Key=second.key(name), Body=b"own")
+    second.client.put_object(
+        Bucket=second.bucket, Key=second.key(MANIFEST), Body=first.read(MANIFEST)
+    )
+    write_tree(tmp_path / "two", {"css/0.css": "/* 0 */", "js/shared.js": "// shared"})
+    settings.STATICFILES_DIRS = [str(tmp_path / "two")]
+
+    botocore_calls.reset()
+    out, err = run_split("--smart", "--prune", "--profile", "no-media", verbosity=2)
+    # Read, write-ahead, two uploads, record: nothing deleted, nothing vouched for unseen.
+    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 4}
+    assert err.count("was ignored") == 1
+    assert f"it describes another location ('s3://{first.bucket}/static')" in err
+    assert "Copying 'js/shared.js'" in out and "; 0 pruned." in out
+    assert second.names() == own | {"css/0.css", "js/shared.js", MANIFEST}
+    written = manifest.loads(second.read(MANIFEST))
+    assert written.location == f"s3://{second.bucket}/static2"
+    assert set(written.entries) == {"css/0.css", "js/shared.js"}
+    assert_truthful(second)
+    # The next run trusts what it wrote itself.
+    out, err = run_split("--smart", "--prune", "--profile", "no-media")
+    assert err == "" and ", 2 unmodified" in out
+
+
+@pytest.mark.parametrize("args", [("--smart",), ("--smart", "--force"), ("--prune",)])
+def test_s3_a_deeply_nested_manifest_warns_once_and_the_run_goes_on(
+    static_files, s3_storage_settings, botocore_calls, args
+):
+    target = s3_storage_settings
+    static_files(ASSETS)
+    target.client.put_object(
+        Bucket=target.bucket, Key=target.key(MANIFEST), Body=b"[" * 1000 + b"]" * 1000
+    )
+    botocore_calls.reset()
+    out, err = run_split(*args, "--profile", "full")
+    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 5 + 2}
+    assert err.count("was ignored") == 1 and "nests too deeply" in err
+    assert "Traceback" not in out + err and "5 static files copied" in out
+    assert assert_truthful(target) == {k: entry(v) for k, v in ASSETS.items()}

@@ -26,11 +26,11 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from collectstupid.errors import ManifestError
-from collectstupid.manifest.entries import Contents, Entry, Pending, PendingPaths, dumps
-from collectstupid.manifest.store import ManifestStore, Snapshot
+from collectstupid.manifest.entries import Contents, Entry, Pending, PendingPaths, dumps_contents
+from collectstupid.manifest.store import ManifestStore, Snapshot, placed, snapshot
 
 # Enough for a handful of jobs finishing at once; each retry costs one GET and one PUT.
 WRITE_ATTEMPTS = 5
@@ -73,7 +73,7 @@ def announce(
         others = {r: t for r, t in (prior.runs if prior else {}).items() if r != run.id}
         contended = bool(others) or bool(prior and prior.contended)
         pending[path] = Pending({**others, run.id: run.started}, contended)
-    return Contents(entries, pending, contents.profiles)
+    return replace(contents, entries=entries, pending=pending)
 
 
 def settle(
@@ -109,7 +109,7 @@ def settle(
             entries.pop(path, None)
             if mine is not None:
                 conflicts.append(path)
-    return Contents(entries, pending, contents.profiles), sorted(conflicts)
+    return replace(contents, entries=entries, pending=pending), sorted(conflicts)
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,9 @@ def rewrite(
     When another run wrote since ``current`` was read, the change is applied
     again to what it wrote. Nothing is written when the change leaves the
     manifest as it is. Returns what happened and the manifest as now written.
+    The manifest keeps describing ``current.location``.
     """
+    location = current.location
     for attempt in range(1, attempts + 1):
         before = current.contents
         after, conflicts = change(before)
@@ -141,15 +143,13 @@ def rewrite(
             return Published(
                 attempt > 1, attempt - 1, len(after.entries), tuple(conflicts)
             ), current
-        token = store.write(dumps(after.entries, after.pending, after.profiles), current)
+        token = store.write(dumps_contents(after), current)
         if token is not None:
-            written = Snapshot(
-                after.entries, after.pending, token or None, found=True, profiles=after.profiles
-            )
+            written = snapshot(after, token or None)
             return Published(True, attempt, len(after.entries), tuple(conflicts)), written
         # Another run wrote first: back off a little so racing runs spread out.
         time.sleep(random.uniform(0.02, 0.1) * attempt)
-        current = store.read()
+        current = placed(store.read(), location)
     why = (
         f"it could not be read back after a refused write: {current.problem}"
         if current.problem and not current.found
