@@ -138,3 +138,21 @@ def assert_local_truthful(root) -> dict:
     for path, recorded_entry in recorded.items():
         assert entry((root / path).read_bytes()) == recorded_entry, path
     return recorded
+
+
+def test_a_reader_that_goes_away_is_quiet_and_the_deploy_finishes(s3_storage_settings, tmp_path):
+    """``collectstupid --smart -v 2 | head -3``: the pipe closes mid-deploy."""
+    target = s3_storage_settings
+    files = {f"css/{n:03}.css": f"/* {n} */" for n in range(400)}
+    src = write_tree(tmp_path / "src", files)
+    process = deploy_process(target, src, "-v", "2")
+    assert process.stdout is not None
+    head = [process.stdout.readline() for _ in range(3)]
+    process.stdout.close()  # as head does after its lines
+    _, err = process.communicate(timeout=120)
+    assert all(line.startswith("Copying ") for line in head), head
+    assert process.returncode == 0, err
+    assert err == ""  # no traceback, no "Exception ignored" at exit
+    recorded = assert_truthful(target)
+    assert set(recorded) == set(files)
+    assert manifest.loads(target.read(MANIFEST)).pending == {}
