@@ -42,6 +42,10 @@ class SourceChanged(CollectStupidError):
     """A source file changed while it was hashed or uploaded."""
 
 
+class NameNotUTF8(CollectStupidError):
+    """A destination path that is not valid UTF-8, so no storage key can name it."""
+
+
 class LinkError(CollectStupidError):
     """--link was asked of a storage that cannot hold symlinks."""
 

@@ -76,7 +76,8 @@ class Output:
         if id(stream) in self._gone:
             return
         # Every line, not only errors: a failed delete or a warning may quote a URL too.
-        text = redact(text)
+        # A file name that is not UTF-8 is shown escaped, never left to fail the stream.
+        text = redact(text).encode("utf-8", "backslashreplace").decode("utf-8")
         try:
             if self.bar is None:
                 stream.write(text)

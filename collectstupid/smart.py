@@ -21,7 +21,13 @@ from typing import Any
 from collectstupid import report
 from collectstupid.backends import Backend
 from collectstupid.collect import SourceFile
-from collectstupid.errors import CollectStupidError, ManifestError, SettingsError, SourceChanged
+from collectstupid.errors import (
+    CollectStupidError,
+    ManifestError,
+    NameNotUTF8,
+    SettingsError,
+    SourceChanged,
+)
 from collectstupid.manifest import (
     Contents,
     Entry,
@@ -38,7 +44,7 @@ from collectstupid.manifest import (
 from collectstupid.manifest.store import placed
 from collectstupid.object_parameters import digest as parameters_digest
 from collectstupid.plan import Plan
-from collectstupid.upload import SKIPPED, UPLOADED, UploadResult, Writer
+from collectstupid.upload import SKIPPED, UPLOADED, UploadResult, Writer, check_name
 
 NEW = "new"
 CHANGED = "changed"
@@ -137,8 +143,14 @@ class Change:
     reason: str
     entry: Entry | None = None
     fingerprint: tuple[int, int, int] | None = None
-    # Why the file could not be read; the upload then fails it without a request.
-    error: OSError | None = None
+    # Why the file could not be read, or its name used; the upload then fails it
+    # without a request.
+    error: OSError | NameNotUTF8 | None = None
+
+    @property
+    def sent(self) -> bool:
+        """Whether the run tries to write it (and so announces it)."""
+        return self.reason != UNCHANGED and not isinstance(self.error, NameNotUTF8)
 
 
 # What the backend sends with a file besides its bytes (Backend.parameters).
@@ -155,6 +167,11 @@ def assess(
     force: bool = False,
     parameters: Parameters = no_parameters,
 ) -> Change:
+    try:
+        check_name(source.dest)
+    except NameNotUTF8 as exc:
+        # Never announced nor recorded: the manifest cannot name it either.
+        return Change(source, NEW, error=exc)
     params = parameters(source)
     try:
         before = fingerprint(source)
@@ -280,7 +297,7 @@ class SmartRun:
         nothing is uploaded: the manifest would go on vouching for old content.
         """
         self.preview(plan, threads)
-        self.announced = [c.source.dest for c in self.changes if c.reason != UNCHANGED]
+        self.announced = [c.source.dest for c in self.changes if c.sent]
         self.current = self.base
         if not self.announced:
             return
@@ -343,7 +360,7 @@ class SmartRun:
 
     def dry_run(self, plan: Plan, destination: str) -> tuple[list[str], list[str], report.Summary]:
         """Lines for each file to upload, each unchanged file, and the summary."""
-        upload = [c for c in self.changes if c.reason != UNCHANGED]
+        upload = [c for c in self.changes if c.sent]
         unchanged = [c for c in self.changes if c.reason == UNCHANGED]
         would = [
             f"Would upload '{c.source.dest}' ({c.reason}, {report.format_size(c.source.size)})"
@@ -372,7 +389,7 @@ class SmartRun:
             data["would_upload"] = [
                 {"destination": c.source.dest, "bytes": c.source.size, "reason": c.reason}
                 for c in self.changes
-                if c.reason != UNCHANGED
+                if c.sent
             ]
             data["unchanged_files"] = sum(c.reason == UNCHANGED for c in self.changes)
         if self.writer is not None:

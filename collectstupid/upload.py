@@ -16,6 +16,7 @@ from queue import Empty, SimpleQueue
 
 from collectstupid.backends import describe_error
 from collectstupid.collect import SourceFile
+from collectstupid.errors import NameNotUTF8
 
 UPLOADED = "uploaded"
 SKIPPED = "skipped"
@@ -47,6 +48,21 @@ class UploadResult:
     skipped = property(lambda self: self.with_status(SKIPPED))
     failed = property(lambda self: self.with_status(FAILED))
     cancelled = property(lambda self: self.with_status(CANCELLED))
+
+
+def check_name(dest: str) -> None:
+    """Refuse a destination path no storage key can hold: one that is not UTF-8.
+
+    A file name in another encoding reaches Python with its undecodable bytes
+    as lone surrogates; S3 keys, blob names and the deploy manifest are UTF-8.
+    """
+    try:
+        dest.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NameNotUTF8(
+            "its name is not valid UTF-8, which storage keys must be, so it is never "
+            "sent; rename the file"
+        ) from None
 
 
 # A writer sends one file and says what it did: UPLOADED (None means the same),
@@ -109,6 +125,7 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
             while (source := next_file()) is not None:
                 began = time.monotonic()
                 try:
+                    check_name(source.dest)
                     status = write(source) or UPLOADED
                 except BaseException as exc:  # whatever it is, it is this file's outcome
                     outcomes.put(Outcome(source, FAILED, pool.describe(exc)))
@@ -165,6 +182,7 @@ def _upload_inline(files: Iterable[SourceFile], write: Writer, pool: Pool) -> Up
             break
         began = time.monotonic()
         try:
+            check_name(source.dest)
             status = write(source) or UPLOADED
         except BaseException as exc:  # whatever it is, it is this file's outcome
             outcome = Outcome(source, FAILED, pool.describe(exc))

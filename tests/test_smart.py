@@ -11,11 +11,13 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.files.storage import FileSystemStorage, storages
+from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from collectstupid import manifest, smart
@@ -622,3 +624,37 @@ def test_s3_a_deeply_nested_manifest_warns_once_and_the_run_goes_on(
     assert err.count("was ignored") == 1 and "nests too deeply" in err
     assert "Traceback" not in out + err and "5 static files copied" in out
     assert assert_truthful(target) == {k: entry(v) for k, v in ASSETS.items()}
+
+
+def test_s3_a_file_name_that_is_not_utf8_fails_alone_and_the_dry_run_agrees(
+    static_files, s3_storage_settings, botocore_calls
+):
+    target = s3_storage_settings
+    files = {f"css/{n}.css": f"/* {n} */" for n in range(20)}
+    src = static_files(files)
+    # A name written by a system using another encoding: bytes that are not UTF-8.
+    bad = os.path.join(os.fsencode(src), b"css", b"bad\xff\xfe.css")
+    with open(bad, "wb") as handle:
+        handle.write(b"x")
+    shown = "css/bad\udcff\udcfe.css: its name is not valid UTF-8"
+
+    for args in (("--smart", "--dry-run"), ("--dry-run",)):
+        botocore_calls.reset()
+        out = StringIO()
+        with pytest.raises(CommandError, match=r"1 file would fail to upload:\n") as failed:
+            call_command("collectstupid", *args, interactive=False, stdout=out, stderr=out)
+        assert shown in str(failed.value)
+        assert "20 static files (" in out.getvalue() and "bad" not in out.getvalue()
+        assert dict(botocore_calls.operations) == ({"GetObject": 1} if "--smart" in args else {})
+
+    botocore_calls.reset()
+    with pytest.raises(CommandError, match=r"1 of 21 files failed to upload:\n") as failed:
+        run("--smart", verbosity=2)
+    assert shown in str(failed.value)
+    # The read, the write-ahead, 20 uploads, the record: the bad name is never sent.
+    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 20 + 2}
+    assert set(assert_truthful(target)) == set(files)
+    assert manifest.loads(target.read(MANIFEST)).pending == {}
+    with pytest.raises(CommandError, match=r"1 of 21 files failed") as failed:
+        run(verbosity=2)
+    assert shown in str(failed.value)
