@@ -217,7 +217,8 @@ class SmartWriter:
         if fingerprint(source) != change.fingerprint:
             raise SourceChanged(
                 f"changed while uploading ({source.storage.path(source.path)}): what landed is "
-                "unknown, so it is not recorded and the next run uploads it"
+                "unknown, so it is not recorded and the next run uploads it",
+                wrote=True,
             )
         with self._lock:
             self.reasons[source.dest] = change.reason

@@ -32,6 +32,8 @@ class Outcome:
     status: str
     error: str = ""
     seconds: float = 0.0
+    # A FAILED write that still replaced what was online (its source changed meanwhile).
+    wrote: bool = False
 
 
 @dataclass
@@ -128,7 +130,7 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
                     check_name(source.dest)
                     status = write(source) or UPLOADED
                 except BaseException as exc:  # whatever it is, it is this file's outcome
-                    outcomes.put(Outcome(source, FAILED, pool.describe(exc)))
+                    outcomes.put(failure(source, exc, pool))
                 else:
                     outcomes.put(Outcome(source, status, seconds=time.monotonic() - began))
         finally:
@@ -185,7 +187,7 @@ def _upload_inline(files: Iterable[SourceFile], write: Writer, pool: Pool) -> Up
             check_name(source.dest)
             status = write(source) or UPLOADED
         except BaseException as exc:  # whatever it is, it is this file's outcome
-            outcome = Outcome(source, FAILED, pool.describe(exc))
+            outcome = failure(source, exc, pool)
         else:
             outcome = Outcome(source, status, seconds=time.monotonic() - began)
         result.outcomes.append(outcome)
@@ -197,6 +199,10 @@ def _upload_inline(files: Iterable[SourceFile], write: Writer, pool: Pool) -> Up
             pool.on_done(outcome)
     result.seconds = time.monotonic() - started
     return result
+
+
+def failure(source: SourceFile, exc: BaseException, pool: Pool) -> Outcome:
+    return Outcome(source, FAILED, pool.describe(exc), wrote=getattr(exc, "wrote", False) is True)
 
 
 def not_started(files: Iterable[SourceFile], why: str) -> UploadResult:

@@ -40,6 +40,7 @@ from tests.helpers import (
     run_split,
     tree,
 )
+from tests.s3_fixtures import before_send
 
 MEDIA = {"media/intro.mp4", "media/theme.mp3"}
 
@@ -658,3 +659,29 @@ def test_s3_a_file_name_that_is_not_utf8_fails_alone_and_the_dry_run_agrees(
     with pytest.raises(CommandError, match=r"1 of 21 files failed") as failed:
         run(verbosity=2)
     assert shown in str(failed.value)
+
+
+def test_s3_a_file_rewritten_during_its_upload_is_not_called_not_uploaded(
+    static_files, s3_storage_settings, monkeypatch
+):
+    target = s3_storage_settings
+    src = static_files(ASSETS)
+    run("--smart")
+    site = src / "css/site.css"
+    site.write_text("body { color: blue }")
+
+    def touch(request, **_):
+        # The bytes as read are sent; the file changes in place while they go.
+        if request.url.endswith("/css/site.css"):
+            stat = site.stat()
+            os.utime(site, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+    before_send(monkeypatch, touch)
+    with pytest.raises(CommandError) as failed:
+        run("--smart")
+    message = str(failed.value)
+    assert "css/site.css" in message and "changed while uploading" in message
+    assert "Nothing was uploaded" not in message
+    assert "1 of the failed files replaced what was online before failing" in message
+    assert target.read("css/site.css") == b"body { color: blue }"
+    assert "css/site.css" not in assert_truthful(target)
