@@ -12,6 +12,7 @@ from collectstupid.backends import Backend
 from collectstupid.clear import ClearPlan, ClearResult
 from collectstupid.clear import failures as clear_failures
 from collectstupid.collect import SourceFile
+from collectstupid.manifest.publish import STALE_AFTER
 from collectstupid.plan import Plan
 from collectstupid.profiles import Profile
 from collectstupid.report import plural
@@ -139,7 +140,9 @@ def conflict_warning(run: SmartRun | None) -> str | None:
     shown = ", ".join(paths[:5]) + (", ..." if len(paths) > 5 else "")
     return (
         f"{plural(len(paths), 'path')} dropped from the deploy manifest "
-        f"'{run.store.name}': another run was writing {them} at the same time, so "
-        f"which write landed last is unknown ({shown}). The next smart run uploads "
-        f"{them} again."
+        f"'{run.store.name}': another run marked {them} as being written at the same "
+        f"time, so which write landed last is unknown ({shown}). The next smart run "
+        f"uploads {them} again. A run that was killed keeps its marks for "
+        f"{STALE_AFTER / 60:.0f} minutes after it started; if no other deploy is "
+        "running, one run with --force clears them now."
     )

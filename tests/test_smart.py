@@ -685,3 +685,39 @@ def test_s3_a_file_rewritten_during_its_upload_is_not_called_not_uploaded(
     assert "1 of the failed files replaced what was online before failing" in message
     assert target.read("css/site.css") == b"body { color: blue }"
     assert "css/site.css" not in assert_truthful(target)
+
+
+def test_s3_a_killed_runs_marks_are_named_with_how_long_they_last_and_force_clears_them(
+    static_files, s3_storage_settings, botocore_calls
+):
+    target = s3_storage_settings
+    src = static_files(ASSETS)
+    run("--smart")
+    (src / "css/site.css").write_text("body { color: blue }")
+    # What a run killed after its write-ahead leaves: its mark on the path it was changing.
+    left = manifest.announce(
+        manifest.loads(target.read(MANIFEST)), manifest.Run("dead"), ["css/site.css"]
+    )
+    target.client.put_object(
+        Bucket=target.bucket,
+        Key=target.key(MANIFEST),
+        Body=manifest.dumps(left.entries, left.pending),
+    )
+    warning = (
+        "1 path dropped from the deploy manifest '.collectstupid/manifest.json': another run "
+        "marked it as being written at the same time, so which write landed last is unknown "
+        "(css/site.css). The next smart run uploads it again. A run that was killed keeps "
+        "its marks for 60 minutes after it started; if no other deploy is running, one run "
+        "with --force clears them now."
+    )
+    docs = (Path(__file__).parent.parent / "docs/failure-modes.md").read_text()
+    assert f"\n{warning}\n" in docs
+    for _ in range(2):  # every run until the mark ages out
+        out, err = run_split("--smart")
+        assert warning in err and "1 static file copied" in out
+    out, err = run_split("--force")
+    assert err == ""
+    assert manifest.loads(target.read(MANIFEST)).pending == {}
+    ops, out = counted(botocore_calls, "--smart")
+    assert ops == {"GetObject": 1} and ", 3 unmodified" in out
+    assert_truthful(target)
