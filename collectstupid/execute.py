@@ -64,10 +64,9 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
                     run.prepare(plan, deployment.threads)
             except ManifestError as exc:
                 # The manifest could not stop vouching for the old files: send none.
-                return Executed(
-                    not_started(plan.all_files, "the manifest could not be updated first"),
-                    manifest_error=str(exc),
-                )
+                unsent = not_started(plan.all_files, "the manifest could not be updated first")
+                unsent.retries = backend.retries - retried_before
+                return Executed(unsent, manifest_error=str(exc))
         returned = False
         leftovers: list[str] = []
         try:
