@@ -36,6 +36,8 @@ class Deployment:
     # --link: these files (the originals found) become symlinks, not copies.
     link: list[SourceFile] | None = None
     clearing: ClearPlan | None = None
+    # --abort-uploads: abort what killed runs left open under the location first.
+    abort_uploads: bool = False
 
     @property
     def post_processed(self) -> int:

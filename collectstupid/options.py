@@ -135,6 +135,13 @@ def add_arguments(parser: ArgumentParser) -> None:
         "lists the storage; never deletes what it did not record.",
     )
     parser.add_argument(
+        "--abort-uploads",
+        action="store_true",
+        help="Before uploading, abort every multipart upload left open under the "
+        "storage's location (S3), as a killed run leaves them. Only when no other "
+        "deploy to this location is running.",
+    )
+    parser.add_argument(
         "--keep-deploys",
         type=int,
         metavar="N",
@@ -168,6 +175,7 @@ class Options:
     force: bool
     prune: bool
     keep_deploys: int | None
+    abort_uploads: bool
 
     @classmethod
     def parsed(cls, options: dict[str, Any]) -> Options:

@@ -72,6 +72,7 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
         destination(storage),
         local.THREADS if local.claims(storage) else start.threads,
         report_json=opts.report_json,
+        abort_uploads=opts.abort_uploads,
     )
     if opts.link:
         deployment.link = found.files
