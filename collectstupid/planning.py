@@ -175,6 +175,12 @@ def start_smart_run(
         # every path it leaves out would become stale, and hashed copies age early.
         run.shipped = Shipped(deployment.profile.name, paths, copies & paths, keep, conf.project)
     run.prune = opts.prune
+    out.say(
+        f"Deploy manifest '{run.store.name}' of {deployment.destination}; this deploy is "
+        f"recorded as profile '{deployment.profile.name}' of project '{conf.project}'"
+        + (" (not recorded: --include/--exclude)." if one_off else "."),
+        level=3,
+    )
     if opts.dry_run:
         check_dry_run_can_compare(run)
     if run.warning:

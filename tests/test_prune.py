@@ -363,7 +363,11 @@ def test_s3_two_projects_sharing_a_location_and_profile_name_never_prune_each_ot
     (tmp_path / "alpha/alpha/css/0.css").unlink()
     settings.STATICFILES_DIRS = [str(tmp_path / "alpha")]
     settings.COLLECTSTUPID = {"PROJECT": "alpha"}
-    ops, out = counted(botocore_calls, "--smart", "--prune", verbosity=2)
+    ops, out = counted(botocore_calls, "--smart", "--prune", verbosity=3)
+    assert (
+        f"Deploy manifest '{MANIFEST}' of s3://{target.bucket}/static; this deploy is "
+        "recorded as profile 'no-media' of project 'alpha'.\n"
+    ) in out
     assert ops == {"GetObject": 1, "PutObject": 2, "DeleteObjects": 1}
     assert "Pruned 'alpha/css/0.css'" in out and "; 1 pruned." in out
     assert target.names() >= set(trees["beta"]) and "alpha/css/0.css" not in target.names()
