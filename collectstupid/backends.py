@@ -136,6 +136,11 @@ class Backend(Protocol):
         for a run that gave up on them; return what could not be undone, as reasons."""
         ...
 
+    def abort_left_uploads(self) -> tuple[list[str], list[str]]:
+        """Abort every write left open under the location by runs that were killed
+        (S3: multipart uploads); return the names aborted and the problems met."""
+        ...
+
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
         """Delete ``names``; return the reason for each that could not be deleted."""
         ...
@@ -220,6 +225,9 @@ class StorageBackend:
 
     def abort_writes(self) -> list[str]:
         return []  # a save() in flight leaves nothing the Storage API could undo
+
+    def abort_left_uploads(self) -> tuple[list[str], list[str]]:
+        return [], []  # the Storage API leaves nothing open that it could list
 
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
         failed = {}

@@ -18,7 +18,7 @@ for a missing file.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from collectstupid.backends import Backend
 from collectstupid.collect import safe_dest
@@ -89,7 +89,7 @@ def forget(store: ManifestStore, names: list[str], base: Snapshot | None = None)
 
     def without(contents: Contents) -> tuple[Contents, list[str]]:
         kept = {path: e for path, e in contents.entries.items() if path not in doomed}
-        return Contents(kept, contents.pending, owed=contents.owed), []
+        return replace(contents, entries=kept), []
 
     try:
         return rewrite(store, base or store.read(), without)[1]

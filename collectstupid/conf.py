@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +29,16 @@ DEFAULTS: dict[str, Any] = {
     "KEEP_DEPLOYS": 2,
     # A CDN to invalidate after each deploy (see docs/cdn.md): none unless set.
     "CDN": None,
+    # Whose deploys the manifest records (--prune): None derives it from ROOT_URLCONF.
+    "PROJECT": None,
 }
 # Past a few hundred, more threads only queue on the connection pool and the GIL, while
 # each one costs a connection and a read buffer: a typo such as 10000000 must not get them.
 MAX_THREADS = 256
 # S3 refuses keys longer than 1024 bytes (UTF-8); the location comes on top of the name.
 MAX_KEY_BYTES = 1024
+# A project name is a label in the manifest, not a path: short and printable.
+MAX_PROJECT_LENGTH = 200
 # Each kept deploy costs the manifest a list of hashed names; no cache outlives a hundred.
 MAX_KEEP_DEPLOYS = 100
 
@@ -47,6 +52,7 @@ class Settings:
     manifest_name: str = DEFAULTS["MANIFEST_NAME"]
     keep_deploys: int = DEFAULTS["KEEP_DEPLOYS"]
     cdn: CdnSettings | None = None
+    project: str = "default"
 
 
 def _raw() -> dict[str, Any]:
@@ -130,7 +136,41 @@ def get_settings() -> Settings:
         manifest_name=_manifest_name(raw["MANIFEST_NAME"]),
         keep_deploys=keep_deploys_value(raw["KEEP_DEPLOYS"], "COLLECTSTUPID['KEEP_DEPLOYS']"),
         cdn=cdn_settings(raw["CDN"]),
+        project=_project(raw["PROJECT"]),
     )
+
+
+def default_project() -> str:
+    """The project's name when COLLECTSTUPID['PROJECT'] is not set.
+
+    ROOT_URLCONF names the project's own package, and stays the same on every
+    machine and settings variant (production, staging, CI) that deploys it,
+    where a checkout folder or a settings module would not.
+    """
+    for value in (
+        getattr(django_settings, "ROOT_URLCONF", None),
+        os.environ.get("DJANGO_SETTINGS_MODULE"),
+    ):
+        if isinstance(value, str) and value:
+            return value
+    return "default"
+
+
+def _project(value: Any) -> str:
+    if value is None:
+        return default_project()
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > MAX_PROJECT_LENGTH
+        or not value.isprintable()
+    ):
+        raise SettingsError(
+            "COLLECTSTUPID['PROJECT'] must be a short printable name for the project "
+            f"(1 to {MAX_PROJECT_LENGTH} characters), not {value!r}. Unset, it is "
+            "ROOT_URLCONF."
+        )
+    return value
 
 
 def _manifest_name(value: Any) -> str:

@@ -13,6 +13,7 @@ from collectstupid.clear import ClearPlan, ClearResult
 from collectstupid.clear import failures as clear_failures
 from collectstupid.collect import SourceFile
 from collectstupid.conf import CdnSettings
+from collectstupid.manifest.publish import STALE_AFTER
 from collectstupid.plan import Plan
 from collectstupid.profiles import Profile
 from collectstupid.report import plural
@@ -46,6 +47,8 @@ class Deployment:
     clearing: ClearPlan | None = None
     # The CDN to invalidate once the files landed (COLLECTSTUPID['CDN']).
     invalidation: Invalidating | None = None
+    # --abort-uploads: abort what killed runs left open under the location first.
+    abort_uploads: bool = False
 
     @property
     def post_processed(self) -> int:
@@ -150,7 +153,9 @@ def conflict_warning(run: SmartRun | None) -> str | None:
     shown = ", ".join(paths[:5]) + (", ..." if len(paths) > 5 else "")
     return (
         f"{plural(len(paths), 'path')} dropped from the deploy manifest "
-        f"'{run.store.name}': another run was writing {them} at the same time, so "
-        f"which write landed last is unknown ({shown}). The next smart run uploads "
-        f"{them} again."
+        f"'{run.store.name}': another run marked {them} as being written at the same "
+        f"time, so which write landed last is unknown ({shown}). The next smart run "
+        f"uploads {them} again. A run that was killed keeps its marks for "
+        f"{STALE_AFTER / 60:.0f} minutes after it started; if no other deploy is "
+        "running, one run with --force clears them now."
     )

@@ -8,7 +8,9 @@ from typing import Any
 from collectstupid import github_actions, report
 from collectstupid.cdn import invalidate
 from collectstupid.deploy import Deployment, report_extra
+from collectstupid.errors import DeployError, NameNotUTF8
 from collectstupid.output import Output
+from collectstupid.upload import check_name
 
 
 def dry_run(deployment: Deployment, out: Output) -> None:
@@ -29,8 +31,9 @@ def dry_run(deployment: Deployment, out: Output) -> None:
             summary = replace(summary, pruned=len(doomed))
             extra["would_prune"] = doomed
     else:
-        summary = report.dry_run_summary(plan, deployment.destination)
-        for source in plan.all_files:
+        sendable = [s for s in plan.all_files if not unnamed(s.dest)]
+        summary = report.dry_run_summary(plan, deployment.destination, sendable)
+        for source in sendable:
             out.say(f"Would upload '{source.dest}' ({report.format_size(source.size)})", level=1)
     for source in plan.left_out:
         out.say(f"Left out by the profile: '{source.dest}'", level=2)
@@ -52,3 +55,20 @@ def dry_run(deployment: Deployment, out: Output) -> None:
         )
     out.say(report.render(summary))
     github_actions.publish(out, summary)
+    refused = {s.dest: why for s in plan.all_files if (why := unnamed(s.dest))}
+    if refused:
+        # The real run fails exactly these files, so the dry run says so and fails too.
+        listed = "\n".join(f"  {dest}: {why}" for dest, why in sorted(refused.items())[:20])
+        raise DeployError(
+            f"{report.plural(len(refused), 'file')} would fail to upload:\n{listed}\n"
+            "The others would be uploaded."
+        )
+
+
+def unnamed(dest: str) -> str:
+    """Why no storage key can hold ``dest``, or ''."""
+    try:
+        check_name(dest)
+    except NameNotUTF8 as exc:
+        return str(exc)
+    return ""

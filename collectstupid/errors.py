@@ -39,7 +39,18 @@ class DeployError(CollectStupidError):
 
 
 class SourceChanged(CollectStupidError):
-    """A source file changed while it was hashed or uploaded."""
+    """A source file changed while it was hashed or uploaded.
+
+    ``wrote``: the write itself succeeded, so what was online was replaced.
+    """
+
+    def __init__(self, message: str, wrote: bool = False) -> None:
+        super().__init__(message)
+        self.wrote = wrote
+
+
+class NameNotUTF8(CollectStupidError):
+    """A destination path that is not valid UTF-8, so no storage key can name it."""
 
 
 class LinkError(CollectStupidError):

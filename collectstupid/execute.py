@@ -39,6 +39,16 @@ def clear_first(deployment: Deployment, out: Output) -> clear.ClearResult | None
     return cleared
 
 
+def abort_left_uploads(deployment: Deployment, out: Output) -> None:
+    """--abort-uploads: before this run opens any, abort the uploads left open."""
+    aborted, problems = deployment.backend.abort_left_uploads()
+    for name in aborted:
+        out.say(f"Aborted an upload left open: '{name}'", level=2)
+    out.say(f"{report.plural(len(aborted), 'upload')} left open aborted.", level=1)
+    for problem in problems:
+        out.warn(redact(f"Could not abort an upload left open: {problem}"))
+
+
 def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
     """Every file once, the manifests that name them last, then the deploy manifest."""
     plan, backend, run = deployment.plan, deployment.backend, deployment.smart
@@ -55,6 +65,8 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
 
         backend.prepare(deployment.threads)
         retried_before = backend.retries
+        if deployment.abort_uploads:
+            abort_left_uploads(deployment, out)
         if run:
             try:
                 # Hashing, then a manifest write: a first signal lets them finish (and no
@@ -64,10 +76,9 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
                     run.prepare(plan, deployment.threads)
             except ManifestError as exc:
                 # The manifest could not stop vouching for the old files: send none.
-                return Executed(
-                    not_started(plan.all_files, "the manifest could not be updated first"),
-                    manifest_error=str(exc),
-                )
+                unsent = not_started(plan.all_files, "the manifest could not be updated first")
+                unsent.retries = backend.retries - retried_before
+                return Executed(unsent, manifest_error=str(exc))
         returned = False
         leftovers: list[str] = []
         try:

@@ -202,7 +202,14 @@ def closing_message(
             lines.append(f"  ... and {hidden} other cause{'s' if hidden != 1 else ''} ({where}).")
     advice = list(dict.fromkeys(a for c in causes if (a := c.advice) is not None))
     lines += advice
-    if not result.uploaded:
+    wrote = sum(o.wrote for o in result.failed)
+    if not result.uploaded and wrote:
+        # Nothing landed as planned, but these replaced what was online.
+        rest = (
+            f"{wrote} of the failed files replaced what was online before failing; "
+            "nothing else was uploaded"
+        )
+    elif not result.uploaded:
         rest = "Nothing was uploaded"
     elif result.cancelled:
         rest = (

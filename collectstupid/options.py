@@ -135,6 +135,13 @@ def add_arguments(parser: ArgumentParser) -> None:
         "lists the storage; never deletes what it did not record.",
     )
     parser.add_argument(
+        "--abort-uploads",
+        action="store_true",
+        help="Before uploading, abort every multipart upload left open under the "
+        "storage's location (S3), as a killed run leaves them. Only when no other "
+        "deploy to this location is running.",
+    )
+    parser.add_argument(
         "--keep-deploys",
         type=int,
         metavar="N",
@@ -181,6 +188,7 @@ class Options:
     keep_deploys: int | None
     invalidate: bool
     wait_invalidation: bool
+    abort_uploads: bool
 
     @classmethod
     def parsed(cls, options: dict[str, Any]) -> Options:

@@ -5,10 +5,14 @@ progress bar.
 
 (Signal handlers are the exception: they write to the file descriptor directly, see
 interrupt.py.)
+
+A stream whose reader went away (``collectstupid -v 2 | head -3``) is a quiet
+reader, as for any Unix tool: the run finishes without writing to it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
@@ -40,6 +44,8 @@ class Output:
         self.warnings: list[str] = []
         # The run's section of the CI job summary is written (github_actions.py).
         self.ci_reported = False
+        # Streams whose reader is gone (by id: Django's wrappers are not hashable by value).
+        self._gone: set[int] = set()
 
     def say(self, text: str, level: int = 1) -> None:
         """To stdout from verbosity ``level`` up: 1 the summary, 2 a line per file, 3 debug;
@@ -72,10 +78,34 @@ class Output:
             self.bar = None
 
     def _write(self, stream: Stream, text: str) -> None:
-        # Every line, not only errors: a failed delete or a warning may quote a URL too.
-        text = redact(text)
-        if self.bar is None:
-            stream.write(text)
+        if id(stream) in self._gone:
             return
-        with self.bar.hidden():
-            stream.write(text)
+        # Every line, not only errors: a failed delete or a warning may quote a URL too.
+        # A file name that is not UTF-8 is shown escaped, never left to fail the stream.
+        text = redact(text).encode("utf-8", "backslashreplace").decode("utf-8")
+        try:
+            if self.bar is None:
+                stream.write(text)
+                return
+            with self.bar.hidden():
+                stream.write(text)
+        except BrokenPipeError:
+            self._gone.add(id(stream))
+            discard_later_writes(stream)
+
+
+def discard_later_writes(stream: object) -> None:
+    """Point ``stream``'s file descriptor at the null device.
+
+    What its buffer still holds is then flushed there at exit, instead of
+    failing again with a second broken pipe the interpreter would report.
+    """
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return  # not a file (a StringIO): nothing is flushed at exit
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)

@@ -73,6 +73,7 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
         backend.writers(start.threads),
         report_json=opts.report_json,
         invalidation=for_run(start.conf.cdn, opts.invalidate, opts.wait_invalidation),
+        abort_uploads=opts.abort_uploads,
     )
     if opts.link:
         deployment.link = found.files
@@ -163,13 +164,28 @@ def start_smart_run(
     deployment: Deployment, conf: Settings, opts: Options, keep: int, out: Output
 ) -> None:
     """Smart mode: read the deploy manifest, and record what this deploy ships."""
+    one_off = bool(opts.include or opts.exclude)
+    smart.check_one_off_selection(opts.prune, one_off)
     run = deployment.smart = smart.SmartRun.start(
-        deployment.backend, deployment.plan, conf.manifest_name, opts.force
+        deployment.backend,
+        deployment.plan,
+        conf.manifest_name,
+        opts.force,
+        location=deployment.destination,
     )
     paths = frozenset(s.dest for s in deployment.plan.all_files)
     copies = deployment.staged.copies if deployment.staged else frozenset()
-    run.shipped = Shipped(deployment.profile.name, paths, copies & paths, keep)
+    if not one_off:
+        # A one-off selection is not what the profile ships: recorded as its deploy,
+        # every path it leaves out would become stale, and hashed copies age early.
+        run.shipped = Shipped(deployment.profile.name, paths, copies & paths, keep, conf.project)
     run.prune = opts.prune
+    out.say(
+        f"Deploy manifest '{run.store.name}' of {deployment.destination}; this deploy is "
+        f"recorded as profile '{deployment.profile.name}' of project '{conf.project}'"
+        + (" (not recorded: --include/--exclude)." if one_off else "."),
+        level=3,
+    )
     if opts.dry_run:
         check_dry_run_can_compare(run)
     if run.warning:

@@ -40,12 +40,12 @@ def prune(
             on_deleted(path)
     pruned = Pruned(deleted, dict(sorted(failed.items())))
     if deleted:
-        profile = run.shipped.profile
+        profile, project = run.shipped.profile, run.shipped.project
         try:
             _, run.current = rewrite(
                 run.store,
                 run.current,
-                lambda contents: (forget_deleted(contents, profile, deleted), []),
+                lambda contents: (forget_deleted(contents, profile, deleted, project), []),
             )
         except Exception as exc:
             pruned.manifest_error = (

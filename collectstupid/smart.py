@@ -21,7 +21,13 @@ from typing import Any
 from collectstupid import report
 from collectstupid.backends import Backend
 from collectstupid.collect import SourceFile
-from collectstupid.errors import CollectStupidError, ManifestError, SettingsError, SourceChanged
+from collectstupid.errors import (
+    CollectStupidError,
+    ManifestError,
+    NameNotUTF8,
+    SettingsError,
+    SourceChanged,
+)
 from collectstupid.manifest import (
     Contents,
     Entry,
@@ -35,9 +41,10 @@ from collectstupid.manifest import (
     rewrite,
     settle,
 )
+from collectstupid.manifest.store import placed
 from collectstupid.object_parameters import digest as parameters_digest
 from collectstupid.plan import Plan
-from collectstupid.upload import SKIPPED, UPLOADED, UploadResult, Writer
+from collectstupid.upload import SKIPPED, UPLOADED, UploadResult, Writer, check_name
 
 NEW = "new"
 CHANGED = "changed"
@@ -113,6 +120,21 @@ def enabled(
     return setting
 
 
+def check_one_off_selection(prune: bool, one_off: bool) -> None:
+    """Refuse ``--prune`` with ``--include``/``--exclude``.
+
+    --prune deletes what the profile no longer ships; a run that ships a
+    one-off selection would take every path it leaves out for such a path.
+    """
+    if prune and one_off:
+        raise SettingsError(
+            "--prune deletes what the profile no longer ships, and --include/--exclude "
+            "change what this one run ships, so every file they leave out would be "
+            "deleted. Nothing was done. Drop --prune for this run (it then records "
+            "nothing for the profile), or put the patterns in a profile of their own."
+        )
+
+
 @dataclass(frozen=True)
 class Change:
     """One planned file as hashed before the upload: whether it must be sent, and why."""
@@ -121,8 +143,14 @@ class Change:
     reason: str
     entry: Entry | None = None
     fingerprint: tuple[int, int, int] | None = None
-    # Why the file could not be read; the upload then fails it without a request.
-    error: OSError | None = None
+    # Why the file could not be read, or its name used; the upload then fails it
+    # without a request.
+    error: OSError | NameNotUTF8 | None = None
+
+    @property
+    def sent(self) -> bool:
+        """Whether the run tries to write it (and so announces it)."""
+        return self.reason != UNCHANGED and not isinstance(self.error, NameNotUTF8)
 
 
 # What the backend sends with a file besides its bytes (Backend.parameters).
@@ -139,6 +167,11 @@ def assess(
     force: bool = False,
     parameters: Parameters = no_parameters,
 ) -> Change:
+    try:
+        check_name(source.dest)
+    except NameNotUTF8 as exc:
+        # Never announced nor recorded: the manifest cannot name it either.
+        return Change(source, NEW, error=exc)
     params = parameters(source)
     try:
         before = fingerprint(source)
@@ -184,7 +217,8 @@ class SmartWriter:
         if fingerprint(source) != change.fingerprint:
             raise SourceChanged(
                 f"changed while uploading ({source.storage.path(source.path)}): what landed is "
-                "unknown, so it is not recorded and the next run uploads it"
+                "unknown, so it is not recorded and the next run uploads it",
+                wrote=True,
             )
         with self._lock:
             self.reasons[source.dest] = change.reason
@@ -215,8 +249,19 @@ class SmartRun:
     doomed: list[str] = field(default_factory=list)
 
     @classmethod
-    def start(cls, backend: Backend, plan: Plan, name: str, force: bool = False) -> SmartRun:
-        """Read the manifest (one request); refuse a plan that would overwrite it."""
+    def start(
+        cls,
+        backend: Backend,
+        plan: Plan,
+        name: str,
+        force: bool = False,
+        location: str | None = None,
+    ) -> SmartRun:
+        """Read the manifest (one request); refuse a plan that would overwrite it.
+
+        ``location`` names where the deploy writes: a manifest recording
+        another one is not trusted, and every write records this one.
+        """
         clash = [s.dest for s in plan.all_files if s.dest == name.lstrip("/")]
         if clash:
             raise CollectStupidError(
@@ -224,7 +269,7 @@ class SmartRun:
                 "Rename the file or set COLLECTSTUPID['MANIFEST_NAME'] to another name."
             )
         store = backend.manifest_store(name)
-        return cls(store, store.read(), force, backend.parameters)
+        return cls(store, placed(store.read(), location), force, backend.parameters)
 
     @property
     def warning(self) -> str | None:
@@ -253,7 +298,7 @@ class SmartRun:
         nothing is uploaded: the manifest would go on vouching for old content.
         """
         self.preview(plan, threads)
-        self.announced = [c.source.dest for c in self.changes if c.reason != UNCHANGED]
+        self.announced = [c.source.dest for c in self.changes if c.sent]
         self.current = self.base
         if not self.announced:
             return
@@ -316,7 +361,7 @@ class SmartRun:
 
     def dry_run(self, plan: Plan, destination: str) -> tuple[list[str], list[str], report.Summary]:
         """Lines for each file to upload, each unchanged file, and the summary."""
-        upload = [c for c in self.changes if c.reason != UNCHANGED]
+        upload = [c for c in self.changes if c.sent]
         unchanged = [c for c in self.changes if c.reason == UNCHANGED]
         would = [
             f"Would upload '{c.source.dest}' ({c.reason}, {report.format_size(c.source.size)})"
@@ -345,7 +390,7 @@ class SmartRun:
             data["would_upload"] = [
                 {"destination": c.source.dest, "bytes": c.source.size, "reason": c.reason}
                 for c in self.changes
-                if c.reason != UNCHANGED
+                if c.sent
             ]
             data["unchanged_files"] = sum(c.reason == UNCHANGED for c in self.changes)
         if self.writer is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from queue import Empty, SimpleQueue
 
 from collectstupid.collect import SourceFile
+from collectstupid.errors import NameNotUTF8
 from collectstupid.redact import describe_error
 
 UPLOADED = "uploaded"
@@ -31,6 +32,8 @@ class Outcome:
     status: str
     error: str = ""
     seconds: float = 0.0
+    # A FAILED write that still replaced what was online (its source changed meanwhile).
+    wrote: bool = False
 
 
 @dataclass
@@ -47,6 +50,21 @@ class UploadResult:
     skipped = property(lambda self: self.with_status(SKIPPED))
     failed = property(lambda self: self.with_status(FAILED))
     cancelled = property(lambda self: self.with_status(CANCELLED))
+
+
+def check_name(dest: str) -> None:
+    """Refuse a destination path no storage key can hold: one that is not UTF-8.
+
+    A file name in another encoding reaches Python with its undecodable bytes
+    as lone surrogates; S3 keys, blob names and the deploy manifest are UTF-8.
+    """
+    try:
+        dest.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NameNotUTF8(
+            "its name is not valid UTF-8, which storage keys must be, so it is never "
+            "sent; rename the file"
+        ) from None
 
 
 # A writer sends one file and says what it did: UPLOADED (None means the same),
@@ -109,9 +127,10 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
             while (source := next_file()) is not None:
                 began = time.monotonic()
                 try:
+                    check_name(source.dest)
                     status = write(source) or UPLOADED
                 except BaseException as exc:  # whatever it is, it is this file's outcome
-                    outcomes.put(Outcome(source, FAILED, pool.describe(exc)))
+                    outcomes.put(failure(source, exc, pool))
                 else:
                     outcomes.put(Outcome(source, status, seconds=time.monotonic() - began))
         finally:
@@ -165,9 +184,10 @@ def _upload_inline(files: Iterable[SourceFile], write: Writer, pool: Pool) -> Up
             break
         began = time.monotonic()
         try:
+            check_name(source.dest)
             status = write(source) or UPLOADED
         except BaseException as exc:  # whatever it is, it is this file's outcome
-            outcome = Outcome(source, FAILED, pool.describe(exc))
+            outcome = failure(source, exc, pool)
         else:
             outcome = Outcome(source, status, seconds=time.monotonic() - began)
         result.outcomes.append(outcome)
@@ -179,6 +199,10 @@ def _upload_inline(files: Iterable[SourceFile], write: Writer, pool: Pool) -> Up
             pool.on_done(outcome)
     result.seconds = time.monotonic() - started
     return result
+
+
+def failure(source: SourceFile, exc: BaseException, pool: Pool) -> Outcome:
+    return Outcome(source, FAILED, pool.describe(exc), wrote=getattr(exc, "wrote", False) is True)
 
 
 def not_started(files: Iterable[SourceFile], why: str) -> UploadResult:

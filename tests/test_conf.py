@@ -26,3 +26,15 @@ def test_settings_defaults_and_validation(settings):
         settings.COLLECTSTUPID = bad
         with pytest.raises(SettingsError):
             get_settings()
+
+
+def test_the_project_is_the_setting_else_root_urlconf(settings):
+    settings.COLLECTSTUPID = {}
+    settings.ROOT_URLCONF = "mysite.urls"
+    assert get_settings().project == "mysite.urls"
+    settings.COLLECTSTUPID = {"PROJECT": "shop"}
+    assert get_settings().project == "shop"
+    for bad in ("", "a\nb", 3, "x" * 201):
+        settings.COLLECTSTUPID = {"PROJECT": bad}
+        with pytest.raises(SettingsError, match=r"COLLECTSTUPID\['PROJECT'\] must be"):
+            get_settings()

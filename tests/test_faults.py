@@ -13,9 +13,11 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Iterator
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from collectstupid import smart
@@ -116,6 +118,10 @@ def test_transient_faults_are_retried_and_every_byte_lands(
     # else was retried (every attempt on the wire is a success or a fault).
     assert json.loads(report.read_text())["retries"] == faults
     assert f"{faults} requests retried after transient errors" in out
+    # Where the film's CreateMultipartUpload was retried, one listing of its key
+    # looked for an upload the lost attempt made, and aborted it if there was one.
+    twins = ops.pop("ListMultipartUploads", 0)
+    assert twins <= 1 and ops.pop("AbortMultipartUpload", 0) <= twins
     assert ops == {
         "PutObject": 300,
         "CreateMultipartUpload": 1,
@@ -123,7 +129,10 @@ def test_transient_faults_are_retried_and_every_byte_lands(
         "CompleteMultipartUpload": 1,
     }
     assert botocore_calls.failures == {}
-    assert botocore_calls.attempts == s3_proxy.http_requests == 304 + faults
+    extra = sum(
+        botocore_calls.operations[op] for op in ("ListMultipartUploads", "AbortMultipartUpload")
+    )
+    assert botocore_calls.attempts == s3_proxy.http_requests == 304 + extra + faults
     assert_bucket_holds(target, files)
 
 
@@ -489,3 +498,50 @@ def test_a_signal_during_the_write_ahead_lets_it_finish_and_sends_nothing(
     assert_bucket_holds(s3_storage_settings, files)  # still v1: nothing was sent
     # Announced but never sent: no longer vouched for, so the next run uploads them.
     assert assert_truthful(s3_storage_settings) == {}
+
+
+# --- what counts as a retry ---------------------------------------------------------
+
+
+def test_refusals_are_not_counted_as_retries_even_of_a_replayed_request(
+    static_files, s3_storage_settings_factory, s3_proxy, botocore_calls, tmp_path
+):
+    # Sent first (the largest): it lands, and the replay learns its request from it.
+    static_files({**small_files(20, folder="private"), "css/first.css": b"x" * 4096})
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    s3_proxy.faults = FaultPlan(deny_prefix=target.key("private/"))
+    report = tmp_path / "report.json"
+    out = StringIO()
+    with pytest.raises(CommandError, match="20 of 21 files failed") as raised:
+        call_command(
+            "collectstupid",
+            "--threads",
+            "1",
+            "--report-json",
+            str(report),
+            interactive=False,
+            stdout=out,
+            stderr=out,
+        )
+    # A replayed request was refused, and botocore sent the file once more, refused
+    # again; every other file was refused once: no retry among them.
+    denied = s3_proxy.fault_counts["deny"]
+    assert denied > 20 and s3_proxy.http_requests == 1 + denied
+    assert json.loads(report.read_text())["retries"] == 0
+    assert "retried" not in out.getvalue() + str(raised.value)
+
+
+def test_a_write_ahead_that_was_retried_reports_its_retries(
+    static_files, s3_storage_settings_factory, s3_proxy, botocore_calls, no_backoff, tmp_path
+):
+    static_files(small_files(3))
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    s3_proxy.faults = FaultPlan(error_ratio=1, error_statuses=(503,), only_operations={"PutObject"})
+    report = tmp_path / "report.json"
+    with pytest.raises(CommandError, match="could not be updated before the upload"):
+        counted(botocore_calls, "--smart", "--report-json", str(report))
+    # Every attempt of the one PutObject (the write-ahead) was answered 503.
+    puts = s3_proxy.fault_counts["error"]
+    assert puts > 1 and botocore_calls.operations["PutObject"] == 1
+    assert json.loads(report.read_text())["retries"] == puts - 1
+    assert target.names() == set()

@@ -138,3 +138,53 @@ def assert_local_truthful(root) -> dict:
     for path, recorded_entry in recorded.items():
         assert entry((root / path).read_bytes()) == recorded_entry, path
     return recorded
+
+
+def test_a_reader_that_goes_away_is_quiet_and_the_deploy_finishes(s3_storage_settings, tmp_path):
+    """``collectstupid --smart -v 2 | head -3``: the pipe closes mid-deploy."""
+    target = s3_storage_settings
+    files = {f"css/{n:03}.css": f"/* {n} */" for n in range(400)}
+    src = write_tree(tmp_path / "src", files)
+    process = deploy_process(target, src, "-v", "2")
+    assert process.stdout is not None
+    head = [process.stdout.readline() for _ in range(3)]
+    process.stdout.close()  # as head does after its lines
+    _, err = process.communicate(timeout=120)
+    assert all(line.startswith("Copying ") for line in head), head
+    assert process.returncode == 0, err
+    assert err == ""  # no traceback, no "Exception ignored" at exit
+    recorded = assert_truthful(target)
+    assert set(recorded) == set(files)
+    assert manifest.loads(target.read(MANIFEST)).pending == {}
+
+
+def test_uploads_a_killed_run_left_open_are_aborted_by_a_run_asked_to(
+    static_files, s3_storage_settings_factory, s3_proxy
+):
+    files = {**small_files(3), "media/film.mp4": os.urandom(9 * MiB)}
+    src = static_files(files)
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    hold = s3_proxy.hold("UploadPart", key=target.key("media/film.mp4"))
+    try:
+        kill_when_reached(deploy_process(target, src), lambda process: hold.wait_held(timeout=60))
+    finally:
+        hold.release()
+        time.sleep(1)
+    # Another tool's upload outside the location is none of ours.
+    theirs = target.client.create_multipart_upload(Bucket=target.bucket, Key="elsewhere/x")
+
+    def open_keys() -> list[str]:
+        uploads = target.client.list_multipart_uploads(Bucket=target.bucket).get("Uploads", [])
+        return sorted(upload["Key"] for upload in uploads)
+
+    assert open_keys() == ["elsewhere/x", target.key("media/film.mp4")]
+    run("--smart", "--profile", "full")  # a plain run leaves them: it cannot tell dead from slow
+    assert open_keys() == ["elsewhere/x", target.key("media/film.mp4")]
+    out = run("--smart", "--profile", "full", "--abort-uploads", verbosity=2)
+    assert f"Aborted an upload left open: '{target.key('media/film.mp4')}'" in out
+    assert "1 upload left open aborted." in out
+    assert open_keys() == ["elsewhere/x"]
+    target.client.abort_multipart_upload(
+        Bucket=target.bucket, Key="elsewhere/x", UploadId=theirs["UploadId"]
+    )
+    assert_bucket_holds(target, files)

@@ -13,7 +13,7 @@ from collectstupid import smart
 from collectstupid.redact import redact
 from s3local import FaultPlan, S3Proxy
 from s3local.ports import pick_ports
-from tests.helpers import assert_truthful, entry, run, run_reporting
+from tests.helpers import SMALL_PARTS, MiB, assert_truthful, counted, entry, run, run_reporting
 from tests.s3_fixtures import client_config
 
 USER, PASSWORD = "deployuser7q", "pAsS-w0rd-9z"
@@ -88,3 +88,29 @@ def test_a_manifest_write_whose_every_answer_was_lost_but_landed_is_reported_wri
     assert "could not be written" not in out
     assert json.loads(report.read_text())["smart"]["manifest_written"] is True
     assert assert_truthful(target) == {name: entry(data) for name, data in files.items()}
+
+
+def test_a_retried_multipart_create_leaves_no_upload_open(
+    static_files, s3_storage_settings_factory, s3_proxy, botocore_calls, no_backoff
+):
+    film = bytes(range(256)) * (6 * MiB // 256)
+    static_files({"media/clip.mp4": film, "css/site.css": b"body {}"})
+    target = s3_storage_settings_factory(
+        endpoint_url=s3_proxy.endpoint_url, transfer_config=SMALL_PARTS
+    )
+    # The server makes the upload, then the answer is lost: botocore creates another.
+    s3_proxy.faults = FaultPlan(
+        reset_ratio=1, only_operations={"CreateMultipartUpload"}, max_faults=1
+    )
+    ops, _ = counted(botocore_calls, "--profile", "full")
+    assert s3_proxy.fault_counts == {"reset": 1}
+    assert ops == {
+        "PutObject": 1,
+        "CreateMultipartUpload": 1,
+        "ListMultipartUploads": 1,
+        "AbortMultipartUpload": 1,
+        "UploadPart": 2,
+        "CompleteMultipartUpload": 1,
+    }
+    assert target.client.list_multipart_uploads(Bucket=target.bucket).get("Uploads", []) == []
+    assert target.read("media/clip.mp4") == film

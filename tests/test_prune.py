@@ -17,6 +17,7 @@ from collectstupid.errors import ManifestFormatError
 from collectstupid.manifest import Contents, Entry, Pending, Record, Shipped
 from collectstupid.manifest.entries import FORMAT
 from s3local import FaultPlan
+from tests.conftest import write_tree
 from tests.helpers import ASSETS, MANIFEST, assert_truthful, counted, run
 from tests.test_hashed import ASSETS as HASHED_ASSETS
 from tests.test_hashed import s3_hashed  # noqa: F401  (a fixture)
@@ -113,13 +114,18 @@ def test_forgetting_a_deleted_path_unvouches_any_write_that_raced_the_delete():
     assert after.profiles["p"].stale == {"c"}
 
 
-def test_format_3_round_trips_and_version_2_is_still_read():
+def test_format_4_round_trips_and_version_2_and_3_are_still_read():
     profiles = {
         "p": Record(frozenset({"a", "s.1.css"}), (frozenset({"s.1.css"}),), frozenset({"old"}))
     }
-    data = manifest.dumps({"a": E}, {}, profiles)
-    assert json.loads(data)["version"] == 3
-    assert manifest.loads(data) == Contents({"a": E}, {}, profiles)
+    contents = Contents({"a": E}, {}, {}, {"proj": profiles}, "s3://b/static")
+    data = manifest.entries.dumps_contents(contents)
+    assert json.loads(data)["version"] == 4
+    assert manifest.loads(data) == contents
+    # Version 3 kept its records with no project and no location: read as an unknown project's.
+    v3 = json.loads(manifest.dumps({"a": E}, {}, profiles))
+    v3["version"] = 3
+    assert manifest.loads(json.dumps(v3).encode()) == Contents({"a": E}, {}, profiles)
     v2 = json.dumps({"format": FORMAT, "version": 2, "files": {}}).encode()
     assert manifest.loads(v2) == Contents()
     bad = json.dumps(
@@ -137,8 +143,13 @@ def test_format_3_round_trips_and_version_2_is_still_read():
 # --- deploys on S3 --------------------------------------------------------------
 
 
+def project_record(contents: Contents, profile: str) -> Record:
+    """The record of ``profile`` of this project (the tests' settings module)."""
+    return contents.projects["tests.settings"][profile]
+
+
 def stale(target) -> frozenset[str]:
-    return manifest.loads(target.read(MANIFEST)).profiles["no-media"].stale
+    return project_record(manifest.loads(target.read(MANIFEST)), "no-media").stale
 
 
 def test_s3_prune_after_a_rename_deletes_exactly_the_old_name(
@@ -268,12 +279,15 @@ def test_s3_a_path_another_profile_ships_is_never_pruned(
     static_files, s3_storage_settings, botocore_calls
 ):
     target = s3_storage_settings
-    static_files(ASSETS)
+    src = static_files(ASSETS)
     run("--prune")
     run("--prune", "--profile", "full")
-    ops, out = counted(botocore_calls, "--prune", "--exclude", "css/site.css")
+    site = (src / "css/site.css").read_bytes()
+    (src / "css/site.css").unlink()
+    ops, out = counted(botocore_calls, "--prune")
     assert "DeleteObjects" not in ops and "; 0 pruned." in out
     assert set(ASSETS) <= target.names()
+    assert target.read("css/site.css") == site
 
 
 # --- other storages and bad input -------------------------------------------------
@@ -289,7 +303,8 @@ def test_local_disk_prunes_through_the_generic_backend(static_files, static_root
     assert "Pruned 'js/app.js'" in out
     assert not (static_root / "js/app.js").exists()
     assert (static_root / "js/main.js").exists() and (static_root / "uploads/user.png").exists()
-    assert manifest.loads((static_root / MANIFEST).read_bytes()).profiles["no-media"].stale == set()
+    written = manifest.loads((static_root / MANIFEST).read_bytes())
+    assert project_record(written, "no-media").stale == set()
 
 
 @pytest.mark.parametrize(
@@ -310,3 +325,109 @@ def test_bad_prune_options_are_refused_before_any_request(
     with pytest.raises(CommandError, match=message):
         run(*args)
     assert dict(botocore_calls.operations) == {}
+
+
+# --- whose records: projects, locations, one-off selections ------------------------
+
+
+def tree_of(project: str, count: int) -> dict[str, bytes | str]:
+    return {f"{project}/css/{n}.css": f"/* {project} {n} */" for n in range(count)} | {
+        f"{project}/js/{n}.js": f"// {project} {n}" for n in range(count)
+    }
+
+
+def test_s3_two_projects_sharing_a_location_and_profile_name_never_prune_each_other(
+    tmp_path, settings, s3_storage_settings, botocore_calls
+):
+    target = s3_storage_settings
+    trees = {name: tree_of(name, 25) for name in ("alpha", "beta")}
+    for name, files in trees.items():
+        write_tree(tmp_path / name, files)
+
+    def deploy(name: str) -> str:
+        settings.STATICFILES_DIRS = [str(tmp_path / name)]
+        settings.COLLECTSTUPID = {"PROJECT": name}
+        ops, out = counted(botocore_calls, "--profile", "no-media", "--smart", "--prune")
+        assert "DeleteObjects" not in ops
+        return out
+
+    for name in ("alpha", "beta", "alpha", "beta"):
+        assert "; 0 pruned." in deploy(name)
+    assert set(trees["alpha"]) | set(trees["beta"]) <= target.names()
+    written = manifest.loads(target.read(MANIFEST))
+    assert set(written.projects) == {"alpha", "beta"} and written.profiles == {}
+    assert written.projects["alpha"]["no-media"].ships == frozenset(trees["alpha"])
+    assert written.location == f"s3://{target.bucket}/{target.location}"
+
+    # A project still prunes its own paths, and only those.
+    (tmp_path / "alpha/alpha/css/0.css").unlink()
+    settings.STATICFILES_DIRS = [str(tmp_path / "alpha")]
+    settings.COLLECTSTUPID = {"PROJECT": "alpha"}
+    ops, out = counted(botocore_calls, "--smart", "--prune", verbosity=3)
+    assert (
+        f"Deploy manifest '{MANIFEST}' of s3://{target.bucket}/static; this deploy is "
+        "recorded as profile 'no-media' of project 'alpha'.\n"
+    ) in out
+    assert ops == {"GetObject": 1, "PutObject": 2, "DeleteObjects": 1}
+    assert "Pruned 'alpha/css/0.css'" in out and "; 1 pruned." in out
+    assert target.names() >= set(trees["beta"]) and "alpha/css/0.css" not in target.names()
+
+
+def test_s3_records_of_a_version_3_manifest_are_kept_and_never_pruned_from(
+    static_files, settings, s3_storage_settings, botocore_calls
+):
+    target = s3_storage_settings
+    static_files(ASSETS)
+    run("--smart")
+    # As collectstupid wrote it before records had a project: another project's, perhaps.
+    legacy = {"no-media": Record(frozenset({"old/theirs.css", "css/site.css"}), (), frozenset())}
+    contents = manifest.loads(target.read(MANIFEST))
+    v3 = json.loads(manifest.dumps(contents.entries, {}, legacy))
+    v3["version"] = 3
+    target.client.put_object(
+        Bucket=target.bucket, Key=target.key(MANIFEST), Body=json.dumps(v3).encode()
+    )
+    target.client.put_object(Bucket=target.bucket, Key=target.key("old/theirs.css"), Body=b"x")
+
+    ops, _ = counted(botocore_calls, "--prune")
+    assert ops == {"GetObject": 1, "PutObject": 1}  # no upload: the entries were trusted
+    written = manifest.loads(target.read(MANIFEST))
+    assert written.profiles == legacy  # kept as they were, protecting their paths
+    assert project_record(written, "no-media").ships == {
+        "css/site.css",
+        "js/app.js",
+        "img/logo.png",
+    }
+    assert written.location == f"s3://{target.bucket}/{target.location}"
+
+    ops, _ = counted(botocore_calls, "--prune")
+    assert ops == {"GetObject": 1} and "old/theirs.css" in target.names()
+
+
+def test_a_one_off_selection_with_prune_is_refused_before_any_request(
+    static_files, s3_storage_settings, botocore_calls
+):
+    static_files(ASSETS)
+    for option in ("--exclude", "--include"):
+        botocore_calls.reset()
+        with pytest.raises(CommandError, match="--include/--exclude change what this one run"):
+            run("--prune", option, "*.css")
+        with pytest.raises(CommandError, match="--include/--exclude change what this one run"):
+            run("--prune", "--dry-run", option, "*.css")
+        assert dict(botocore_calls.operations) == {}
+
+
+def test_s3_a_one_off_selection_is_not_recorded_so_a_later_prune_keeps_what_it_left_out(
+    static_files, s3_storage_settings, botocore_calls
+):
+    target = s3_storage_settings
+    static_files(ASSETS)
+    run("--prune")
+    before = manifest.loads(target.read(MANIFEST))
+    run("--smart", "--exclude", "*.css")
+    assert project_record(manifest.loads(target.read(MANIFEST)), "no-media") == (
+        project_record(before, "no-media")
+    )
+    ops, out = counted(botocore_calls, "--prune")
+    assert "DeleteObjects" not in ops and "; 0 pruned." in out
+    assert "css/site.css" in target.names()

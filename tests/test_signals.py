@@ -249,8 +249,10 @@ def test_concurrent_runs_that_wrote_one_path_differently_say_so_on_the_terminal(
     assert [p.returncode for p in processes] == [0, 0], outputs
     warning = (
         "1 path dropped from the deploy manifest '.collectstupid/manifest.json': another "
-        "run was writing it at the same time, so which write landed last is unknown "
-        "(css/site.css). The next smart run uploads it again."
+        "run marked it as being written at the same time, so which write landed last is "
+        "unknown (css/site.css). The next smart run uploads it again. A run that was "
+        "killed keeps its marks for 60 minutes after it started; if no other deploy is "
+        "running, one run with --force clears them now."
     )
     # Each found the other's mark on the path, and says so.
     assert [warning in err for _, err in outputs] == [True, True], outputs

@@ -11,11 +11,13 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.files.storage import FileSystemStorage, storages
+from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from collectstupid import manifest, smart
@@ -26,6 +28,7 @@ from collectstupid.manifest.entries import FORMAT
 from collectstupid.s3.manifest import S3ManifestStore
 from collectstupid.upload import SKIPPED, UPLOADED
 from s3local import FaultPlan
+from tests.conftest import write_tree
 from tests.helpers import (
     ASSETS,
     MANIFEST,
@@ -37,6 +40,7 @@ from tests.helpers import (
     run_split,
     tree,
 )
+from tests.s3_fixtures import before_send
 
 MEDIA = {"media/intro.mp4", "media/theme.mp3"}
 
@@ -565,3 +569,161 @@ def test_s3_concurrent_runs_of_two_profiles_merge(
     assert ops["GetObject"] == 2 + refused
     assert ops["PutObject"] == 5 + 4 + refused
     assert assert_truthful(s3_storage_settings) == {k: entry(v) for k, v in ASSETS.items()}
+
+
+# --- hostile manifests ------------------------------------------------------------
+
+
+def test_s3_a_manifest_copied_from_another_location_is_not_trusted_nor_pruned_from(
+    tmp_path, settings, s3_storage_settings_factory, botocore_calls
+):
+    first = s3_storage_settings_factory()
+    shared = {f"css/{n}.css": f"/* {n} */" for n in range(10)} | {"js/shared.js": "// shared"}
+    write_tree(tmp_path / "one", shared)
+    settings.STATICFILES_DIRS = [str(tmp_path / "one")]
+    run("--smart", "--profile", "no-media")
+    # static2 holds objects of its own, then receives a copy of static's manifest.
+    second = s3_storage_settings_factory(location="static2")
+    own = {f"css/own{n}.css" for n in range(5)}
+    for name in own:
+        second.client.put_object(Bucket=second.bucket, Key=second.key(name), Body=b"own")
+    second.client.put_object(
+        Bucket=second.bucket, Key=second.key(MANIFEST), Body=first.read(MANIFEST)
+    )
+    write_tree(tmp_path / "two", {"css/0.css": "/* 0 */", "js/shared.js": "// shared"})
+    settings.STATICFILES_DIRS = [str(tmp_path / "two")]
+
+    botocore_calls.reset()
+    out, err = run_split("--smart", "--prune", "--profile", "no-media", verbosity=2)
+    # Read, write-ahead, two uploads, record: nothing deleted, nothing vouched for unseen.
+    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 4}
+    assert err.count("was ignored") == 1
+    assert f"it describes another location ('s3://{first.bucket}/static')" in err
+    assert "Copying 'js/shared.js'" in out and "; 0 pruned." in out
+    assert second.names() == own | {"css/0.css", "js/shared.js", MANIFEST}
+    written = manifest.loads(second.read(MANIFEST))
+    assert written.location == f"s3://{second.bucket}/static2"
+    assert set(written.entries) == {"css/0.css", "js/shared.js"}
+    assert_truthful(second)
+    # The next run trusts what it wrote itself.
+    out, err = run_split("--smart", "--prune", "--profile", "no-media")
+    assert err == "" and ", 2 unmodified" in out
+
+
+@pytest.mark.parametrize("args", [("--smart",), ("--smart", "--force"), ("--prune",)])
+def test_s3_a_deeply_nested_manifest_warns_once_and_the_run_goes_on(
+    static_files, s3_storage_settings, botocore_calls, args
+):
+    target = s3_storage_settings
+    static_files(ASSETS)
+    target.client.put_object(
+        Bucket=target.bucket, Key=target.key(MANIFEST), Body=b"[" * 1000 + b"]" * 1000
+    )
+    botocore_calls.reset()
+    out, err = run_split(*args, "--profile", "full")
+    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 5 + 2}
+    assert err.count("was ignored") == 1 and "nests too deeply" in err
+    assert "Traceback" not in out + err and "5 static files copied" in out
+    assert assert_truthful(target) == {k: entry(v) for k, v in ASSETS.items()}
+
+
+def test_s3_a_file_name_that_is_not_utf8_fails_alone_and_the_dry_run_agrees(
+    static_files, s3_storage_settings, botocore_calls
+):
+    target = s3_storage_settings
+    files = {f"css/{n}.css": f"/* {n} */" for n in range(20)}
+    src = static_files(files)
+    # A name written by a system using another encoding: bytes that are not UTF-8.
+    bad = os.path.join(os.fsencode(src), b"css", b"bad\xff\xfe.css")
+    with open(bad, "wb") as handle:
+        handle.write(b"x")
+    shown = (
+        "css/bad\udcff\udcfe.css: its name is not valid UTF-8, which storage keys must "
+        "be, so it is never sent; rename the file"
+    )
+    # As the docs quote it: escaped, as on the terminal.
+    docs = (Path(__file__).parent.parent / "docs/failure-modes.md").read_text()
+    assert f"\n{shown.encode('utf-8', 'backslashreplace').decode()}\n" in docs
+
+    for args in (("--smart", "--dry-run"), ("--dry-run",)):
+        botocore_calls.reset()
+        out = StringIO()
+        with pytest.raises(CommandError, match=r"1 file would fail to upload:\n") as failed:
+            call_command("collectstupid", *args, interactive=False, stdout=out, stderr=out)
+        assert shown in str(failed.value)
+        assert "20 static files (" in out.getvalue() and "bad" not in out.getvalue()
+        assert dict(botocore_calls.operations) == ({"GetObject": 1} if "--smart" in args else {})
+
+    botocore_calls.reset()
+    with pytest.raises(CommandError, match=r"1 of 21 files failed to upload:\n") as failed:
+        run("--smart", verbosity=2)
+    assert shown in str(failed.value)
+    # The read, the write-ahead, 20 uploads, the record: the bad name is never sent.
+    assert dict(botocore_calls.operations) == {"GetObject": 1, "PutObject": 20 + 2}
+    assert set(assert_truthful(target)) == set(files)
+    assert manifest.loads(target.read(MANIFEST)).pending == {}
+    with pytest.raises(CommandError, match=r"1 of 21 files failed") as failed:
+        run(verbosity=2)
+    assert shown in str(failed.value)
+
+
+def test_s3_a_file_rewritten_during_its_upload_is_not_called_not_uploaded(
+    static_files, s3_storage_settings, monkeypatch
+):
+    target = s3_storage_settings
+    src = static_files(ASSETS)
+    run("--smart")
+    site = src / "css/site.css"
+    site.write_text("body { color: blue }")
+
+    def touch(request, **_):
+        # The bytes as read are sent; the file changes in place while they go.
+        if request.url.endswith("/css/site.css"):
+            stat = site.stat()
+            os.utime(site, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+    before_send(monkeypatch, touch)
+    with pytest.raises(CommandError) as failed:
+        run("--smart")
+    message = str(failed.value)
+    assert "css/site.css" in message and "changed while uploading" in message
+    assert "Nothing was uploaded" not in message
+    assert "1 of the failed files replaced what was online before failing" in message
+    assert target.read("css/site.css") == b"body { color: blue }"
+    assert "css/site.css" not in assert_truthful(target)
+
+
+def test_s3_a_killed_runs_marks_are_named_with_how_long_they_last_and_force_clears_them(
+    static_files, s3_storage_settings, botocore_calls
+):
+    target = s3_storage_settings
+    src = static_files(ASSETS)
+    run("--smart")
+    (src / "css/site.css").write_text("body { color: blue }")
+    # What a run killed after its write-ahead leaves: its mark on the path it was changing.
+    left = manifest.announce(
+        manifest.loads(target.read(MANIFEST)), manifest.Run("dead"), ["css/site.css"]
+    )
+    target.client.put_object(
+        Bucket=target.bucket,
+        Key=target.key(MANIFEST),
+        Body=manifest.dumps(left.entries, left.pending),
+    )
+    warning = (
+        "1 path dropped from the deploy manifest '.collectstupid/manifest.json': another run "
+        "marked it as being written at the same time, so which write landed last is unknown "
+        "(css/site.css). The next smart run uploads it again. A run that was killed keeps "
+        "its marks for 60 minutes after it started; if no other deploy is running, one run "
+        "with --force clears them now."
+    )
+    docs = (Path(__file__).parent.parent / "docs/failure-modes.md").read_text()
+    assert f"\n{warning}\n" in docs
+    for _ in range(2):  # every run until the mark ages out
+        out, err = run_split("--smart")
+        assert warning in err and "1 static file copied" in out
+    out, err = run_split("--force")
+    assert err == ""
+    assert manifest.loads(target.read(MANIFEST)).pending == {}
+    ops, out = counted(botocore_calls, "--smart")
+    assert ops == {"GetObject": 1} and ", 3 unmodified" in out
+    assert_truthful(target)

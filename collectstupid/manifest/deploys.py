@@ -1,4 +1,9 @@
-"""What each profile shipped, and which objects no deploy needs any more.
+"""What each profile of each project shipped, and which objects no deploy needs any more.
+
+Records are kept per project and profile: two projects deploying to one
+location under the same profile name never take each other's paths for
+their own, and what any other record ships or keeps is never deleted.
+Records of an unknown project (manifest version 3) are only ever kept.
 
 A complete deploy (every file and ``staticfiles.json`` landed) replaces its
 profile's record: the paths it ships, its hashed copies pushed onto the
@@ -15,7 +20,7 @@ object or forget one that still needs deleting.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from collectstupid.manifest.entries import Contents, Pending, Record
@@ -25,21 +30,48 @@ from collectstupid.paths import is_safe_relative
 
 @dataclass(frozen=True)
 class Shipped:
-    """One complete deploy of a profile: every path it shipped, and which are hashed copies."""
+    """One complete deploy of a profile: every path it shipped, and which are hashed copies.
+
+    ``project``: whose profile it is (``COLLECTSTUPID["PROJECT"]``); empty
+    only for a record of an unknown project, as version 3 kept them.
+    """
 
     profile: str
     paths: frozenset[str]
     hashed: frozenset[str]
     keep: int
+    project: str = ""
 
 
-def _owned_elsewhere(profiles: Mapping[str, Record], profile: str) -> set[str]:
-    """What other profiles ship or keep: never this profile's to delete."""
+def _records(contents: Contents) -> Iterator[tuple[tuple[str, str], Record]]:
+    """Every record, keyed by (project, profile); an unknown project is ''."""
+    for name, record in contents.profiles.items():
+        yield ("", name), record
+    for project, records in contents.projects.items():
+        for name, record in records.items():
+            yield (project, name), record
+
+
+def _owned_elsewhere(contents: Contents, key: tuple[str, str]) -> set[str]:
+    """What other records ship or keep: never this record's to delete."""
     owned: set[str] = set()
-    for name, record in profiles.items():
-        if name != profile:
+    for other, record in _records(contents):
+        if other != key:
             owned.update(record.ships, *record.hashed)
     return owned
+
+
+def _get(contents: Contents, project: str, profile: str) -> Record | None:
+    if not project:
+        return contents.profiles.get(profile)
+    return contents.projects.get(project, {}).get(profile)
+
+
+def _put(contents: Contents, project: str, profile: str, record: Record) -> Contents:
+    if not project:
+        return replace(contents, profiles={**contents.profiles, profile: record})
+    records = {**contents.projects.get(project, {}), profile: record}
+    return replace(contents, projects={**contents.projects, project: records})
 
 
 def record_deploy(
@@ -51,13 +83,14 @@ def record_deploy(
     the new contents no longer hold. A path pending for a live run is left
     stale (another run may be writing it) and deleted by a later run.
     """
-    before = contents.profiles.get(shipped.profile, Record())
+    project, profile = shipped.project, shipped.profile
+    before = _get(contents, project, profile) or Record()
     history = before.hashed
     if not history or history[0] != shipped.hashed:
         history = (shipped.hashed, *history)
     kept, dropped = history[: shipped.keep], history[shipped.keep :]
     keeps = set(shipped.paths).union(*kept)
-    owned = _owned_elsewhere(contents.profiles, shipped.profile)
+    owned = _owned_elsewhere(contents, (project, profile))
     stale = frozenset(
         path
         for path in before.stale.union(before.ships, *dropped)
@@ -72,11 +105,13 @@ def record_deploy(
     doomed = sorted(path for path in stale if path not in busy) if prune else []
     for path in doomed:
         entries.pop(path, None)
-    profiles = {**contents.profiles, shipped.profile: record}
-    return replace(contents, entries=entries, profiles=profiles), doomed
+    after = replace(contents, entries=entries, pending=dict(contents.pending))
+    return _put(after, project, profile, record), doomed
 
 
-def forget_deleted(contents: Contents, profile: str, deleted: Iterable[str]) -> Contents:
+def forget_deleted(
+    contents: Contents, profile: str, deleted: Iterable[str], project: str = ""
+) -> Contents:
     """Forget the stale paths whose delete succeeded.
 
     Should another run have written one of them since it was doomed, what it
@@ -89,8 +124,8 @@ def forget_deleted(contents: Contents, profile: str, deleted: Iterable[str]) -> 
         path: Pending(marker.runs, contended=True) if path in gone else marker
         for path, marker in contents.pending.items()
     }
-    profiles = dict(contents.profiles)
-    if profile in profiles:
-        record = profiles[profile]
-        profiles[profile] = Record(record.ships, record.hashed, record.stale - gone)
-    return replace(contents, entries=entries, pending=pending, profiles=profiles)
+    after = replace(contents, entries=entries, pending=pending)
+    record = _get(contents, project, profile)
+    if record is None:
+        return after
+    return _put(after, project, profile, Record(record.ships, record.hashed, record.stale - gone))

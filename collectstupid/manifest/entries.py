@@ -3,9 +3,12 @@
 A path is either vouched for (``files``: the hash and size of what was
 written there, and in version 3 optionally a hash of the object parameters
 it was written with) or pending (``pending``: runs that may be writing it now, so
-nothing is known of it). ``profiles`` says, per profile, what its deploys
-shipped, for ``--prune`` (see lifecycle.py). Version 1 had no pending paths,
-version 2 no profiles; both are still read.
+nothing is known of it). ``projects`` says, per project and profile, what its
+deploys shipped, for ``--prune`` (see docs/lifecycle.md), and ``location``
+names the place the manifest describes, so a copy elsewhere is not trusted.
+Version 1 had no pending paths, version 2 no profiles, version 3 kept its
+profile records under ``profiles`` with no project or location; all are
+still read, and version 3's records are kept as those of an unknown project.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from dataclasses import dataclass, field
 from collectstupid.errors import ManifestFormatError
 
 FORMAT = "collectstupid-deploy-manifest"
-VERSION = 3
-READS = (1, 2, 3)
+VERSION = 4
+READS = (1, 2, 3, 4)
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DIGEST = re.compile(r"[0-9a-f]{16,64}")
@@ -72,13 +75,23 @@ PendingPaths = dict[str, Pending]
 Records = dict[str, Record]
 # Per CDN (its key, such as 'cloudfront:E2EXAMPLE'), the paths a failed invalidation owes.
 Owed = dict[str, frozenset[str]]
+Projects = dict[str, Records]
 
 
 @dataclass(frozen=True)
 class Contents:
+    """A manifest's contents.
+
+    ``profiles``: records of an unknown project (written by version 3, which
+    kept none), by profile. ``projects``: records by project, then profile.
+    ``location``: the place the manifest describes (None when not recorded).
+    """
+
     entries: Entries = field(default_factory=dict)
     pending: PendingPaths = field(default_factory=dict)
     profiles: Records = field(default_factory=dict)
+    projects: Projects = field(default_factory=dict)
+    location: str | None = None
     owed: Owed = field(default_factory=dict)
 
 
@@ -86,31 +99,53 @@ def dumps(
     entries: Mapping[str, Entry],
     pending: Mapping[str, Pending] | None = None,
     profiles: Mapping[str, Record] | None = None,
+    projects: Mapping[str, Mapping[str, Record]] | None = None,
+    location: str | None = None,
     owed: Mapping[str, frozenset[str]] | None = None,
 ) -> bytes:
     """The manifest as bytes: sorted, so an unchanged manifest is byte-identical."""
-    data: dict[str, object] = {
-        "format": FORMAT,
-        "version": VERSION,
-        "files": {path: _entry_data(entry) for path, entry in sorted(entries.items())},
-    }
+    data: dict[str, object] = {"format": FORMAT, "version": VERSION}
+    if location is not None:
+        data["location"] = location
+    data["files"] = {path: _entry_data(entry) for path, entry in sorted(entries.items())}
     if pending:
         data["pending"] = {
             path: {"runs": dict(sorted(p.runs.items())), "contended": p.contended}
             for path, p in sorted(pending.items())
         }
     if profiles:
-        data["profiles"] = {
-            name: {
-                "ships": sorted(r.ships),
-                "hashed": [sorted(h) for h in r.hashed],
-                "stale": sorted(r.stale),
-            }
-            for name, r in sorted(profiles.items())
+        data["profiles"] = _records_data(profiles)
+    if projects:
+        data["projects"] = {
+            project: _records_data(records)
+            for project, records in sorted(projects.items())
+            if records
         }
     if owed:
         data["invalidations_owed"] = {cdn: sorted(paths) for cdn, paths in sorted(owed.items())}
     return (json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+
+
+def dumps_contents(contents: Contents) -> bytes:
+    return dumps(
+        contents.entries,
+        contents.pending,
+        contents.profiles,
+        contents.projects,
+        contents.location,
+        contents.owed,
+    )
+
+
+def _records_data(records: Mapping[str, Record]) -> dict[str, object]:
+    return {
+        name: {
+            "ships": sorted(r.ships),
+            "hashed": [sorted(h) for h in r.hashed],
+            "stale": sorted(r.stale),
+        }
+        for name, r in sorted(records.items())
+    }
 
 
 def _entry_data(entry: Entry) -> dict[str, object]:
@@ -174,6 +209,9 @@ def loads(data: bytes) -> Contents:
         doc = json.loads(data)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ManifestFormatError(f"it is not valid JSON ({exc})") from None
+    except RecursionError:
+        # A few kilobytes of brackets exhaust the parser's stack; we never nest that deep.
+        raise ManifestFormatError("it nests too deeply to be a deploy manifest") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ManifestFormatError("it was not written by collectstupid")
     if doc.get("version") not in READS:
@@ -182,12 +220,23 @@ def loads(data: bytes) -> Contents:
             f"{' and '.join(map(str, READS))}"
         )
     files, pending = doc.get("files"), doc.get("pending", {})
-    profiles, owed = doc.get("profiles", {}), doc.get("invalidations_owed", {})
-    if not (isinstance(files, dict) and isinstance(pending, dict) and isinstance(profiles, dict)):
-        raise ManifestFormatError("its 'files', 'pending' or 'profiles' is not a mapping")
-    if not isinstance(owed, dict):
-        raise ManifestFormatError("its 'invalidations_owed' is not a mapping")
-    contents = Contents()
+    profiles, projects = doc.get("profiles", {}), doc.get("projects", {})
+    owed = doc.get("invalidations_owed", {})
+    if not (
+        isinstance(files, dict)
+        and isinstance(pending, dict)
+        and isinstance(profiles, dict)
+        and isinstance(projects, dict)
+        and isinstance(owed, dict)
+    ):
+        raise ManifestFormatError(
+            "its 'files', 'pending', 'profiles', 'projects' or 'invalidations_owed' is not a "
+            "mapping"
+        )
+    location = doc.get("location")
+    if location is not None and not isinstance(location, str):
+        raise ManifestFormatError("its 'location' is not a string")
+    contents = Contents(location=location)
     for path, value in files.items():
         entry = _entry(value)
         if entry is None:
@@ -203,6 +252,16 @@ def loads(data: bytes) -> Contents:
         if record is None:
             raise ManifestFormatError(f"its record of profile {name!r} is malformed")
         contents.profiles[name] = record
+    for project, records in projects.items():
+        if not isinstance(records, dict) or not project:
+            raise ManifestFormatError(f"its records of project {project!r} are malformed")
+        for name, value in records.items():
+            record = _record(value)
+            if record is None:
+                raise ManifestFormatError(
+                    f"its record of profile {name!r} of project {project!r} is malformed"
+                )
+            contents.projects.setdefault(project, {})[name] = record
     for cdn, value in owed.items():
         paths = _paths(value)
         if paths is None:

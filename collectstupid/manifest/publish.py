@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from collectstupid.errors import ManifestError
-from collectstupid.manifest.entries import Contents, Entry, Pending, PendingPaths, dumps
-from collectstupid.manifest.store import ManifestStore, Snapshot
+from collectstupid.manifest.entries import Contents, Entry, Pending, PendingPaths, dumps_contents
+from collectstupid.manifest.store import ManifestStore, Snapshot, placed, snapshot
 
 # Enough for a handful of jobs finishing at once; each retry costs one GET and one PUT.
 WRITE_ATTEMPTS = 5
@@ -131,7 +131,9 @@ def rewrite(
     When another run wrote since ``current`` was read, the change is applied
     again to what it wrote. Nothing is written when the change leaves the
     manifest as it is. Returns what happened and the manifest as now written.
+    The manifest keeps describing ``current.location``.
     """
+    location = current.location
     for attempt in range(1, attempts + 1):
         before = current.contents
         after, conflicts = change(before)
@@ -141,21 +143,13 @@ def rewrite(
             return Published(
                 attempt > 1, attempt - 1, len(after.entries), tuple(conflicts)
             ), current
-        data = dumps(after.entries, after.pending, after.profiles, after.owed)
-        token = store.write(data, current)
+        token = store.write(dumps_contents(after), current)
         if token is not None:
-            written = Snapshot(
-                after.entries,
-                after.pending,
-                token or None,
-                found=True,
-                profiles=after.profiles,
-                owed=after.owed,
-            )
+            written = snapshot(after, token or None)
             return Published(True, attempt, len(after.entries), tuple(conflicts)), written
         # Another run wrote first: back off a little so racing runs spread out.
         time.sleep(random.uniform(0.02, 0.1) * attempt)
-        current = store.read()
+        current = placed(store.read(), location)
     why = (
         f"it could not be read back after a refused write: {current.problem}"
         if current.problem and not current.found

@@ -11,7 +11,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,14 +38,59 @@ class Snapshot:
     found: bool = False
     problem: str = ""
     profiles: Mapping[str, Record] = field(default_factory=dict)
+    projects: Mapping[str, Mapping[str, Record]] = field(default_factory=dict)
+    location: str | None = None
     owed: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def contents(self) -> Contents:
         """A copy of what was read, to change."""
         return Contents(
-            dict(self.entries), dict(self.pending), dict(self.profiles), dict(self.owed)
+            dict(self.entries),
+            dict(self.pending),
+            dict(self.profiles),
+            {project: dict(records) for project, records in self.projects.items()},
+            self.location,
+            dict(self.owed),
         )
+
+
+def snapshot(contents: Contents, token: str | None) -> Snapshot:
+    """A snapshot of ``contents``, found in the storage with ``token``."""
+    return Snapshot(
+        contents.entries,
+        contents.pending,
+        token,
+        found=True,
+        profiles=contents.profiles,
+        projects=contents.projects,
+        location=contents.location,
+        owed=contents.owed,
+    )
+
+
+def placed(found: Snapshot, location: str | None) -> Snapshot:
+    """``found`` as a run deploying to ``location`` may use it.
+
+    A manifest recording another location was copied or moved here: it says
+    nothing true of this one, so it is read as empty (with the reason, which
+    the run warns of) and the next write replaces it. One recording no
+    location (version 3 and older) is taken as this location's.
+    """
+    if location is None:
+        return found
+    if found.location in (None, location):
+        return replace(found, location=location)
+    return Snapshot(
+        token=found.token,
+        found=True,
+        problem=(
+            f"it describes another location ('{found.location}'), not this one "
+            f"('{location}'), so it was copied or moved here and nothing in it is trusted "
+            "or pruned"
+        ),
+        location=location,
+    )
 
 
 def parsed(data: bytes, token: str | None) -> Snapshot:
@@ -54,14 +99,7 @@ def parsed(data: bytes, token: str | None) -> Snapshot:
         contents = loads(data)
     except ManifestFormatError as exc:
         return Snapshot({}, {}, token, found=True, problem=str(exc))
-    return Snapshot(
-        contents.entries,
-        contents.pending,
-        token,
-        found=True,
-        profiles=contents.profiles,
-        owed=contents.owed,
-    )
+    return snapshot(contents, token)
 
 
 class ManifestStore(Protocol):

@@ -7,11 +7,18 @@ register: no worker starts another upload or sends another part, and every
 upload still open is aborted from the calling thread, whatever its worker is
 waiting for. Creations whose answer is on its way are waited for, briefly,
 so their uploads are aborted too.
+
+A CreateMultipartUpload whose answer was lost and that botocore sent again
+made two uploads, of which the run knows one: ``abort_twins`` finds the other
+with one listing of the key and aborts it. ``abort_left_under`` aborts every
+upload open under the location, for a run told a killed run left some
+(``--abort-uploads``, see docs/failure-modes.md).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -81,3 +88,55 @@ class OpenUploads:
                 if not reason.startswith("NoSuchUpload"):  # its worker finished it meanwhile
                     problems.append(f"{where['Key']}: {reason}")
         return problems
+
+
+# Leeway for the server's clock between two attempts of one CreateMultipartUpload.
+TWIN_LEEWAY = datetime.timedelta(seconds=1)
+
+
+def abort_twins(client: Any, where: dict[str, Any], upload_id: str, seconds: float) -> None:
+    """Abort the uploads of ``where``'s key that attempts of our create made besides ours.
+
+    They are the key's uploads initiated in the ``seconds`` the create took,
+    up to ours. Best effort: a failure here leaves what botocore left.
+    """
+    with contextlib.suppress(Exception):
+        uploads = [
+            upload
+            for upload in client.list_multipart_uploads(
+                Bucket=where["Bucket"], Prefix=where["Key"]
+            ).get("Uploads", [])
+            if upload.get("Key") == where["Key"]
+        ]
+        ours = next((u["Initiated"] for u in uploads if u["UploadId"] == upload_id), None)
+        if ours is None:
+            return
+        since = ours - datetime.timedelta(seconds=seconds) - TWIN_LEEWAY
+        for upload in uploads:
+            if upload["UploadId"] != upload_id and since <= upload["Initiated"] <= ours:
+                client.abort_multipart_upload(**where, UploadId=upload["UploadId"])
+
+
+def abort_left_under(
+    client: Any, bucket: str, prefix: str, describe: Callable[[BaseException], str]
+) -> tuple[list[str], list[str]]:
+    """Abort every multipart upload open under ``prefix``: (keys aborted, problems).
+
+    One ListMultipartUploads per thousand uploads, one abort per upload.
+    """
+    aborted: list[str] = []
+    problems: list[str] = []
+    paginator = client.get_paginator("list_multipart_uploads")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        for upload in page.get("Uploads", []):
+            try:
+                client.abort_multipart_upload(
+                    Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+            except Exception as exc:
+                reason = describe(exc)
+                if not reason.startswith("NoSuchUpload"):  # finished meanwhile
+                    problems.append(f"{upload['Key']}: {reason}")
+            else:
+                aborted.append(upload["Key"])
+    return aborted, problems

@@ -261,6 +261,11 @@ def _same(a: AWSPreparedRequest, b: AWSPreparedRequest, b_body: bytes | None) ->
     )
 
 
+def transient_status(status: int) -> bool:
+    """Whether an answer with ``status`` is one a retry can help (as botocore judges)."""
+    return status >= 500 or status in (408, 429)
+
+
 class Replay:
     """The templates of one client's PutObjects, learned as the deploy goes.
 
@@ -319,6 +324,7 @@ class Replay:
         if request is None:
             self._forget(combination)
             return UNTRIED
+        transient = True  # no answer at all: a dropped connection, a timeout
         try:
             response = None
             for _, answer in self._client.meta.events.emit(EVENT, request=request):
@@ -329,10 +335,14 @@ class Replay:
                 response = self._send(request)
             if 200 <= response.status_code < 300:
                 return SENT
+            transient = transient_status(response.status_code)
         except Exception:  # botocore sends it again, and reports what fails
             pass
         self._forget(combination)
-        self._on_retry()
+        if transient:
+            # A refusal (403, 400) is not a retry: botocore's own attempt is the one
+            # whose answer is reported, and it is not retried.
+            self._on_retry()
         return FAILED
 
     def _forget(self, combination: Hashable) -> None:

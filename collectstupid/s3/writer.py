@@ -18,6 +18,7 @@ import io
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from typing import IO, Any, cast
 
@@ -29,7 +30,7 @@ from s3transfer.utils import ChunksizeAdjuster
 from collectstupid.collect import SourceFile
 from collectstupid.errors import SourceChanged
 from collectstupid.s3.client import S3Client
-from collectstupid.s3.open_uploads import OpenUploads
+from collectstupid.s3.open_uploads import OpenUploads, abort_twins
 from collectstupid.s3.replay import FAILED, MAX_SIZE, UNTRIED
 from collectstupid.s3.storage import compressed, write_parameters
 from collectstupid.storage import object_key, plain_key
@@ -257,10 +258,15 @@ class S3Writer:
         chunk = ChunksizeAdjuster().adjust_chunksize(self.chunksize, size)
         where = {"Bucket": self.bucket, "Key": key}
         with self.open_uploads.creating(where) as created:
-            upload_id = self.client.create_multipart_upload(
+            began = time.monotonic()
+            response = self.client.create_multipart_upload(
                 **where, **without(params, CREATE_MULTIPART_BLOCKLIST)
-            )["UploadId"]
+            )
+            upload_id = response["UploadId"]
             created(upload_id)
+        if response.get("ResponseMetadata", {}).get("RetryAttempts"):
+            # An attempt whose answer was lost may have made an upload of its own.
+            abort_twins(self.client, where, upload_id, time.monotonic() - began)
         try:
             part_args = only(params, UPLOAD_PART_ARGS)
             parts = []
