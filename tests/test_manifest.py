@@ -53,7 +53,7 @@ def test_dumps_loads_round_trip_and_is_stable():
         (json.dumps({"format": FORMAT, "version": 99, "files": {}}).encode(), "format version 99"),
         (
             json.dumps({"format": FORMAT, "version": 1, "files": []}).encode(),
-            "'files', 'pending', 'profiles' or 'projects' is not a mapping",
+            "'files', 'pending', 'profiles', 'projects' or 'invalidations_owed' is not a mapping",
         ),
         (
             json.dumps(

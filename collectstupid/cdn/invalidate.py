@@ -141,6 +141,13 @@ class Invalidated:
         return f"{what} on {self.cdn} ({self.id})"
 
 
+def recorded_hashed(snapshot: Snapshot) -> frozenset[str]:
+    """Every hashed copy the manifest's records of earlier deploys name, any project's."""
+    records = [*snapshot.profiles.values()]
+    records += [r for project in snapshot.projects.values() for r in project.values()]
+    return frozenset().union(*(names for record in records for names in record.hashed))
+
+
 def changed_names(deployment: Deployment, executed: Executed) -> list[str]:
     """The unhashed names this run wrote or deleted: what the CDN may hold stale."""
     staged, run = deployment.staged, deployment.smart
@@ -148,8 +155,7 @@ def changed_names(deployment: Deployment, executed: Executed) -> list[str]:
     copies = staged.copies if staged else frozenset()
     if run is not None:
         # Old hashed copies --prune deletes are known from the deploys that shipped them.
-        for record in run.base.profiles.values():
-            hashed = hashed.union(*record.hashed)
+        hashed = hashed | recorded_hashed(run.base)
     names = [outcome.source.dest for outcome in executed.result.uploaded]
     if executed.pruned:
         names += executed.pruned.deleted
@@ -298,8 +304,7 @@ def dry_run(deployment: Deployment, out: Output) -> dict[str, Any]:
     staged = deployment.staged
     hashed = staged.hashed if staged else frozenset()
     if run is not None:
-        for record in run.base.profiles.values():
-            hashed = hashed.union(*record.hashed)
+        hashed = hashed | recorded_hashed(run.base)
     chosen = set(unhashed(names, hashed, staged.copies if staged else frozenset()))
     chosen |= owed_names(deployment, cdn.key)
     paths = requested(chosen, settings.prefix, settings.wildcard_above) if chosen else []
