@@ -98,6 +98,15 @@ class Backend(Protocol):
         """Every name under the storage's location, with ``/`` separators."""
         ...
 
+    def listed_name(self, name: str) -> str:
+        """The name ``list_names`` shows for what ``write`` stores at ``name``: Azure's
+        blob names lose a leading dot at the container's root, for one."""
+        ...
+
+    def delete_listed(self, names: Sequence[str], threads: int) -> dict[str, str]:
+        """Delete names exactly as ``list_names`` gave them; as ``delete_many`` otherwise."""
+        ...
+
     def manifest_store(self, name: str) -> ManifestStore: ...
 
     def describe_error(self, exc: BaseException) -> str: ...
@@ -165,6 +174,12 @@ class StorageBackend:
                 yield name
             else:
                 yield from self.list_names(name)
+
+    def listed_name(self, name: str) -> str:
+        return name
+
+    def delete_listed(self, names: Sequence[str], threads: int) -> dict[str, str]:
+        return self.delete_many(names, threads)
 
     def manifest_store(self, name: str) -> ManifestStore:
         return StorageManifestStore(self.storage, name)

@@ -22,7 +22,9 @@ def clear_first(deployment: Deployment, out: Output) -> clear.ClearResult | None
 
     def on_deleted(name: str, error: str) -> None:
         if error:
-            out.error(f"Failed to delete '{name}': {error}")
+            # Each at -v 2; the closing error names the first few and the cause once.
+            if out.verbosity >= 2:
+                out.error(f"Failed to delete '{name}': {error}")
         else:
             out.say(f"Deleting '{name}'", level=2)
 
@@ -111,7 +113,8 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
             deployment.threads,
             on_deleted=lambda path: out.say(f"Pruned '{path}'", level=2),
         )
-        for path, why in pruned.failed.items():
+        # Each at -v 2; the closing error names the first few and the cause once.
+        for path, why in pruned.failed.items() if out.verbosity >= 2 else ():
             out.error(redact(f"Could not prune '{path}': {why}"))
     result.retries = backend.retries - retried_before
     staged = deployment.staged

@@ -68,8 +68,9 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
     warning = conflict_warning(run)
     if warning:
         out.warn(warning)
-    if executed.manifest_error:
-        out.error(redact(executed.manifest_error))
     error = closing_error(deployment, executed, out.verbosity)
+    # Said once: as the closing error when it is that, else as a line before it.
+    if executed.manifest_error and executed.manifest_error != error:
+        out.error(redact(executed.manifest_error))
     if error:
         raise DeployError(error)

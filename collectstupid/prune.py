@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from collectstupid.backends import Backend
+from collectstupid.failures import verdict
 from collectstupid.manifest import forget_deleted, rewrite
 from collectstupid.smart import SmartRun
 
@@ -33,8 +34,11 @@ def prune(
     """Delete the paths ``run`` doomed, then forget those that are gone."""
     if not run.doomed or run.current is None or run.shipped is None:
         return Pruned()
-    failed = backend.delete_many(run.doomed, threads)
-    deleted = [path for path in run.doomed if path not in failed]
+    # Never the manifest itself, however the backend stores its name.
+    manifest = backend.listed_name(run.store.name)
+    doomed = [path for path in run.doomed if backend.listed_name(path) != manifest]
+    failed = backend.delete_many(doomed, threads)
+    deleted = [path for path in doomed if path not in failed]
     if on_deleted:
         for path in deleted:
             on_deleted(path)
@@ -56,16 +60,16 @@ def prune(
     return pruned
 
 
-def closing_message(failed: dict[str, str], shown: int = 20) -> str:
+def closing_message(failed: dict[str, str], shown: int = 3) -> str:
     """The error a run ends with when some deletes failed: each path and its reason."""
     lines = [f"  {path}: {why}" for path, why in list(failed.items())[:shown]]
     if len(failed) > shown:
-        lines.append(f"  ... and {len(failed) - shown} more")
+        lines.append(f"  ... and {len(failed) - shown} more (-v 2 and --report-json list each)")
     count = len(failed)
+    advice = " ".join(dict.fromkeys(verdict(why) for why in failed.values()))
     return (
         f"{count} stale file{'' if count == 1 else 's'} could not be pruned:\n"
         + "\n".join(lines)
-        + "\nThe deploy itself landed. They stay recorded in the deploy manifest, so the "
-        "next --prune run deletes them; check the storage's permissions (S3: "
-        "s3:DeleteObject) if this repeats."
+        + "\nThe deploy itself landed; they stay recorded in the deploy manifest for the "
+        f"next --prune run. {advice}"
     )

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collectstupid import report
-from collectstupid.backends import Backend
+from collectstupid.backends import Backend, describe_error
 from collectstupid.collect import SourceFile
 from collectstupid.errors import CollectStupidError, ManifestError, SettingsError, SourceChanged
+from collectstupid.failures import verdict
 from collectstupid.manifest import (
     Contents,
     Entry,
@@ -129,6 +130,14 @@ class Change:
 Parameters = Callable[[SourceFile], Mapping[str, Any] | None]
 
 
+def failed_write(exc: Exception, describe: Callable[[BaseException], str]) -> str:
+    """Why a manifest write failed, on one line, without credentials or our own preamble."""
+    text = str(exc) if isinstance(exc, CollectStupidError) else describe(exc)
+    # A ManifestError already names the manifest; its reason is what matters here.
+    head = "could not be written: "
+    return text.split(head, 1)[1].rstrip(".") if head in text else text
+
+
 def no_parameters(source: SourceFile) -> None:
     return None
 
@@ -213,24 +222,37 @@ class SmartRun:
     shipped: Shipped | None = None
     prune: bool = False
     doomed: list[str] = field(default_factory=list)
+    # The backend's one-line reason for a failed request.
+    describe: Callable[[BaseException], str] = describe_error
 
     @classmethod
     def start(cls, backend: Backend, plan: Plan, name: str, force: bool = False) -> SmartRun:
         """Read the manifest (one request); refuse a plan that would overwrite it."""
-        clash = [s.dest for s in plan.all_files if s.dest == name.lstrip("/")]
+        # Compared as stored: Azure drops a leading dot at the container's root.
+        stored = backend.listed_name(name.lstrip("/"))
+        clash = [s.dest for s in plan.all_files if backend.listed_name(s.dest) == stored]
         if clash:
             raise CollectStupidError(
                 f"The static file '{clash[0]}' has the same name as the deploy manifest. "
                 "Rename the file or set COLLECTSTUPID['MANIFEST_NAME'] to another name."
             )
         store = backend.manifest_store(name)
-        return cls(store, store.read(), force, backend.parameters)
+        run = cls(store, store.read(), force, backend.parameters)
+        run.describe = backend.describe_error
+        return run
 
     @property
     def warning(self) -> str | None:
         """The one warning for a manifest that was found but cannot be used."""
         if not self.base.problem:
             return None
+        if not self.base.found:
+            # Not read at all: what it holds is unknown, so it is merged with, not replaced.
+            return (
+                f"The deploy manifest '{self.store.name}' was ignored: {self.base.problem}. "
+                "Every selected file counts as changed; the manifest is updated before "
+                "the upload, or nothing is uploaded."
+            )
         return (
             f"The deploy manifest '{self.store.name}' was ignored: {self.base.problem}. "
             "Every selected file will be uploaded and the manifest rewritten."
@@ -264,9 +286,10 @@ class SmartRun:
                 lambda contents: (announce(contents, self.run, self.announced, self.force), []),
             )
         except Exception as exc:
+            reason = failed_write(exc, self.describe)
             raise ManifestError(
                 f"The deploy manifest '{self.store.name}' could not be updated before the "
-                f"upload ({exc}), so nothing was uploaded. Run the command again."
+                f"upload ({reason}), so nothing was uploaded. {verdict(reason)}"
             ) from exc
 
     def wrap(self, inner: Writer) -> Writer:
@@ -301,10 +324,17 @@ class SmartRun:
             self.published, self.current = rewrite(self.store, current, change)
         except Exception as exc:
             self.doomed = []
+            reason = failed_write(exc, self.describe)
+            if writer.uploaded:
+                landed = (
+                    "The files were uploaded; the manifest does not vouch for them yet, so "
+                    "the next smart run uploads them again."
+                )
+            else:
+                landed = "No file needed uploading; this deploy is not recorded yet."
             return (
-                f"The deploy manifest '{self.store.name}' could not be written ({exc}). The "
-                "files were uploaded; the manifest does not vouch for them yet, so the next "
-                "smart run uploads them again."
+                f"The deploy manifest '{self.store.name}' could not be written ({reason}). "
+                f"{landed} {verdict(reason)}"
             )
         return None
 

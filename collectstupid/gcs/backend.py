@@ -9,7 +9,7 @@ from collectstupid.backends import StorageBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.gcs import writer
 from collectstupid.gcs.manifest import GcsManifestStore
-from collectstupid.s3.storage import location_prefix
+from collectstupid.s3.storage import location_prefix, plain_key
 
 
 class GcsBackend(StorageBackend):
@@ -75,6 +75,9 @@ class GcsBackend(StorageBackend):
         prefix = location_prefix(self.storage)
         for blob in self.storage.bucket.list_blobs(prefix=prefix + path, retry=writer.retry()):
             yield blob.name[len(prefix) :]
+
+    def listed_name(self, name: str) -> str:
+        return plain_key(self.storage, name)[len(location_prefix(self.storage)) :]
 
     def manifest_store(self, name: str) -> GcsManifestStore:
         return GcsManifestStore(self.storage, name, writer.blob_name(self.storage, name))

@@ -10,7 +10,12 @@ from collectstupid.collect import SourceFile
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.errors import describe
 from collectstupid.s3.manifest import S3ManifestStore
-from collectstupid.s3.storage import location_prefix, object_key, saves_like_s3storage
+from collectstupid.s3.storage import (
+    location_prefix,
+    object_key,
+    plain_key,
+    saves_like_s3storage,
+)
 from collectstupid.s3.writer import S3Writer
 
 # The most keys one DeleteObjects request takes.
@@ -90,6 +95,9 @@ class S3Backend(StorageBackend):
         for page in pages:
             for item in page.get("Contents", []):
                 yield item["Key"][len(prefix) :]
+
+    def listed_name(self, name: str) -> str:
+        return plain_key(self.storage, name)[len(location_prefix(self.storage)) :]
 
     def manifest_store(self, name: str) -> S3ManifestStore:
         return S3ManifestStore(self.storage, name, self.client)
