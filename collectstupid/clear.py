@@ -18,7 +18,7 @@ for a missing file.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from collectstupid.backends import Backend
 from collectstupid.collect import safe_dest
@@ -96,6 +96,15 @@ def plan_clear(
     return plan
 
 
+def without_cleared(base: Snapshot, plan: ClearPlan) -> Snapshot:
+    """The manifest as a smart run would go on from it after ``plan``: without the
+    entries of the files it deletes (all of them when it deletes the manifest)."""
+    if plan.manifest_listed in plan.names:
+        return Snapshot()
+    doomed = set(plan.names)
+    return replace(base, entries={p: e for p, e in base.entries.items() if p not in doomed})
+
+
 def forget(store: ManifestStore, names: list[str], base: Snapshot | None = None) -> Snapshot:
     """Drop the manifest's entries for ``names`` before those files are deleted.
 
@@ -125,13 +134,15 @@ def clear(
     store: ManifestStore | None = None,
     base: Snapshot | None = None,
     on_deleted: Callable[[str, str], None] | None = None,
+    result: ClearResult | None = None,
 ) -> ClearResult:
     """Carry out the plan: the manifest is updated (or deleted) before any other file goes.
 
     ``store`` and ``base``: a smart run's manifest store and what it read at its start.
+    ``result`` is filled as deletes land, so a run a signal stops can still say them.
     """
     names, manifest_name = list(plan.names), plan.manifest_name
-    result = ClearResult()
+    result = ClearResult() if result is None else result
 
     def delete(batch: list[str]) -> None:
         failed = backend.delete_listed(batch, threads)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from collectstupid import report
+from collectstupid import clear, report, smart
+from collectstupid.collect import SourceFile
 from collectstupid.deploy import Deployment, report_extra
 from collectstupid.output import Output
 
@@ -13,10 +14,22 @@ from collectstupid.output import Output
 def dry_run(deployment: Deployment, out: Output) -> None:
     plan, run = deployment.plan, deployment.smart
     extra: dict[str, Any] = {}
+    would: list[tuple[SourceFile, str, str | None]] = [
+        (source, report.WOULD_UPLOAD, None) for source in plan.all_files
+    ]
     if run:
-        run.preview(plan, deployment.threads)
-        would, unchanged, summary = run.dry_run(plan, deployment.destination)
-        for text in would:
+        if deployment.clearing:
+            # What the real run compares against: the manifest as --clear leaves it.
+            run.cleared(clear.without_cleared(run.base, deployment.clearing))
+        changes = run.preview(plan, deployment.threads)
+        would = [
+            (c.source, report.UNCHANGED, None)
+            if c.reason == smart.UNCHANGED
+            else (c.source, report.WOULD_UPLOAD, c.reason)
+            for c in changes
+        ]
+        upload, unchanged, summary = run.dry_run(plan, deployment.destination)
+        for text in upload:
             out.say(text, level=1)
         for text in unchanged:
             out.say(text, level=2)
@@ -41,11 +54,8 @@ def dry_run(deployment: Deployment, out: Output) -> None:
         report.write_json(
             deployment.report_json,
             report.report_data(
-                plan,
-                None,
-                deployment.destination,
-                True,
-                extra=extra | report_extra(deployment),
+                plan, None, deployment.destination, True, extra | report_extra(deployment), would
             ),
         )
+        deployment.reported = True
     out.say(report.render(summary))

@@ -28,13 +28,15 @@ def clear_first(deployment: Deployment, out: Output) -> clear.ClearResult | None
         else:
             out.say(f"Deleting '{name}'", level=2)
 
-    cleared = clear.clear(
+    cleared = deployment.cleared = clear.ClearResult()
+    clear.clear(
         deployment.backend,
         clearing,
         deployment.threads,
         run.store if run else None,
         run.base if run else None,
         on_deleted,
+        cleared,
     )
     if run and cleared.manifest is not None:
         run.cleared(cleared.manifest)
@@ -127,4 +129,5 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
         pruned=pruned,
         aborted=signals.abort.is_set(),
         leftovers=leftovers,
+        signum=signals.last if signals.received else None,
     )

@@ -167,9 +167,9 @@ def start_smart_run(
     copies = deployment.staged.copies if deployment.staged else frozenset()
     run.shipped = Shipped(deployment.profile.name, paths, copies & paths, keep)
     run.prune = opts.prune
-    check_manifest_reachable(run)
     if opts.dry_run:
         check_dry_run_can_compare(run)
+    check_manifest_reachable(run)
     if run.warning:
         out.warn(redact(run.warning))
 

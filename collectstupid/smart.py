@@ -371,13 +371,6 @@ class SmartRun:
             "manifest_problem": self.base.problem or None,
             "force": self.force,
         }
-        if self.changes and self.writer is None:
-            data["would_upload"] = [
-                {"destination": c.source.dest, "bytes": c.source.size, "reason": c.reason}
-                for c in self.changes
-                if c.reason != UNCHANGED
-            ]
-            data["unchanged_files"] = sum(c.reason == UNCHANGED for c in self.changes)
         if self.writer is not None:
             data["reasons"] = dict(sorted(self.writer.reasons.items()))
         if self.published is not None:

@@ -25,7 +25,6 @@ nothing and succeed, in ``test_operations_that_send_nothing``.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
