@@ -51,6 +51,8 @@ class ClearResult:
     failed: dict[str, str] = field(default_factory=dict)
     # The deploy manifest as the clear left it, when it read one.
     manifest: Snapshot | None = None
+    # Names being deleted right now: a run stopped here cannot tell which are gone.
+    in_flight: list[str] = field(default_factory=list)
 
 
 def owns_everything(profile: Profile) -> bool:
@@ -145,7 +147,9 @@ def clear(
     result = ClearResult() if result is None else result
 
     def delete(batch: list[str]) -> None:
+        result.in_flight = batch
         failed = backend.delete_listed(batch, threads)
+        result.in_flight = []
         for name in batch:
             error = failed.get(name, "")
             if error:

@@ -127,11 +127,16 @@ def cleared_first(cleared: ClearResult | None) -> str:
 def interrupted_message(deployment: Deployment | None) -> str:
     """The closing error of a run a signal ended before its uploads."""
     cleared = deployment.cleared if deployment else None
-    if cleared and cleared.deleted:
+    if cleared and (cleared.deleted or cleared.in_flight):
+        doubt = (
+            f", and was deleting {len(cleared.in_flight)} more (they may be gone)"
+            if cleared.in_flight
+            else ""
+        )
         return (
-            f"Interrupted during --clear after it deleted {plural(len(cleared.deleted), 'file')} "
-            "(-v 2 and --report-json name each); nothing was uploaded. Run the command "
-            "again to upload them."
+            f"Interrupted during --clear after it deleted {plural(len(cleared.deleted), 'file')}"
+            f"{doubt}; -v 2 and --report-json name each. Nothing was uploaded: run the "
+            "command again to upload the files."
         )
     return "Interrupted before any upload: nothing was uploaded."
 
