@@ -11,7 +11,15 @@ from collectstupid.link import link_writer
 from collectstupid.loaded import adopt_manifest
 from collectstupid.output import Output
 from collectstupid.redact import redact
-from collectstupid.upload import FAILED, Outcome, Pool, Writer, not_started, upload_in_order
+from collectstupid.upload import (
+    CANCELLED,
+    FAILED,
+    Outcome,
+    Pool,
+    Writer,
+    not_started,
+    upload_in_order,
+)
 
 
 def clear_first(deployment: Deployment, out: Output) -> clear.ClearResult | None:
@@ -54,7 +62,9 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
             if outcome.status == FAILED:
                 if (line := failed.line(outcome)) is not None:
                     out.error(line)
-            else:
+            elif outcome.status != CANCELLED:
+                # Only what was sent (or skipped as unchanged): a file never started,
+                # such as a manifest held back, gets no "Copying" line.
                 out.say(report.file_line(outcome, deployment.link is not None), level=2)
 
         backend.prepare(deployment.threads)
