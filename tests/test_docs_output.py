@@ -17,7 +17,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.helpers import ASSETS, run
+from tests.helpers import ASSETS
 from tests.test_hashed import use_storage
 
 ROOT = Path(__file__).resolve().parent.parent
