@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from collectstupid import clear, report, smart
+from collectstupid import clear, overlap, prune, report, smart
 from collectstupid.collect import SourceFile
 from collectstupid.deploy import Deployment, report_extra
 from collectstupid.output import Output
@@ -22,6 +22,8 @@ def dry_run(deployment: Deployment, out: Output) -> None:
             # What the real run compares against: the manifest as --clear leaves it.
             run.cleared(clear.without_cleared(run.base, deployment.clearing))
         changes = run.preview(plan, deployment.threads)
+        if (warning := overlap.warning(run, plan.profile.name)) is not None:
+            out.warn(warning)
         would = [
             (c.source, report.UNCHANGED, None)
             if c.reason == smart.UNCHANGED
@@ -40,6 +42,11 @@ def dry_run(deployment: Deployment, out: Output) -> None:
                 out.say(f"Would prune '{path}'", level=1)
             summary = replace(summary, pruned=len(doomed))
             extra["would_prune"] = doomed
+            if run.shipped is not None:
+                reasons = prune.kept(run.base.contents, run.shipped)
+                for path, why in reasons.items():
+                    out.say(f"Would not prune '{path}': {why}", level=2)
+                extra["prune_kept"] = reasons
     else:
         summary = report.dry_run_summary(plan, deployment.destination)
         for source in plan.all_files:

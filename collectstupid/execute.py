@@ -3,7 +3,7 @@ the manifests that name them last, the deploy manifest, and --prune's deletions.
 
 from __future__ import annotations
 
-from collectstupid import clear, failures, local, prune, report
+from collectstupid import clear, failures, local, overlap, prune, report
 from collectstupid.deploy import Deployment, Executed, manifest_cut_short
 from collectstupid.errors import Interrupted, ManifestError
 from collectstupid.interrupt import Signals
@@ -76,6 +76,8 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
                 # is one the next run takes over, as from a run that died.
                 with signals.raising(after=1):
                     run.prepare(plan, deployment.threads)
+                if (warning := overlap.warning(run, deployment.profile.name)) is not None:
+                    out.warn(warning)
             except ManifestError as exc:
                 # The manifest could not stop vouching for the old files: send none.
                 return Executed(
@@ -125,6 +127,10 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
             deployment.threads,
             on_deleted=lambda path: out.say(f"Pruned '{path}'", level=2),
         )
+        for path, why in pruned.kept.items():
+            out.say(f"Not pruning '{path}': {why}", level=2)
+        for path, why in pruned.kept.items():
+            out.say(f"Not pruning '{path}': {why}", level=2)
         # Each at -v 2; the closing error names the first few and the cause once.
         for path, why in pruned.failed.items() if out.verbosity >= 2 else ():
             out.error(redact(f"Could not prune '{path}': {why}"))

@@ -30,6 +30,7 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
     if run and run.prune:
         extra["pruned"] = pruned.deleted if pruned else []
         extra["prune_failed"] = pruned.failed if pruned else {}
+        extra["prune_kept"] = pruned.kept if pruned else {}
     if deployment.report_json:
         status = 0 if not error else exit_status(executed.signum) if executed.signum else 1
         try:

@@ -48,6 +48,7 @@ QUOTES = [
     ("docs/django-compatibility.md", "... would be uploaded to ... Dry run: nothing was written."),
     ("docs/django-compatibility.md", "Copying 'css/site.css'"),
     ("docs/lifecycle.md", "Pruned 'css/site.css'"),
+    ("docs/lifecycle.md", "Not pruning 'css/old.css': profile 'full' still ships it"),
     ("docs/hashed-names.md", "..., 20 post-processed (..."),
     (
         "docs/local-targets.md",
@@ -103,8 +104,10 @@ def real_lines(static_files, settings, tmp_path, s3_storage_settings_factory) ->
     lines += said()
     lines += said("--smart", "--clear")
     lines += said("--smart")
+    lines += said("--smart", "--profile", "full")
     (src / "js/app.js").unlink()
-    lines += said("--smart", "--prune")
+    lines += said("--smart", "--prune")  # kept: 'full' still ships it
+    lines += said("--smart", "--profile", "full", "--prune")  # pruned
     (src / "js/app.js").write_text(str(ASSETS["js/app.js"]))
     hashed = tmp_path / "hashed"
     backend = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"

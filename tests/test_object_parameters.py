@@ -431,3 +431,28 @@ def test_rules_for_hashed_copies_without_hashing_warn(
     _, err = run_split("--profile", "cdn")
     assert "has object parameters for hashed copies, but this run makes none" in err
     assert s3_storage_settings.head("js/app.js")["CacheControl"] == "no-cache"
+
+
+def test_s3_a_profile_replacing_anothers_parameters_warns_once(
+    tmp_path, settings, static_files, s3_storage_settings_factory
+):
+    static_files(SITE)
+    profiles(tmp_path, settings, cdn=CDN, plain="extends: full\n")
+    target = s3_storage_settings_factory()
+    run("--profile", "cdn", "--smart")
+    out, err = run_split("--profile", "plain", "--smart", "--dry-run")
+    warning = (
+        f"Profile 'plain' ships {len(SITE)} paths of profile 'cdn' with other object "
+        "parameters: this deploy sends them again with its own, which replace the other "
+        "profile's until it deploys again (the last deploy wins)."
+    )
+    assert err.count(warning) == 1, err
+    # The docs quote it (docs/caching.md), word for word.
+    quoted = (Path(__file__).parent.parent / "docs/caching.md").read_text()
+    assert err.strip() in quoted.replace("\n", " ") or err.strip() in quoted
+    out, err = run_split("--profile", "plain", "--smart")
+    assert err.count(warning) == 1, err
+    assert target.head("css/site.css").get("CacheControl") is None
+    # Nothing differs any more: no word.
+    out, err = run_split("--profile", "plain", "--smart")
+    assert err == ""

@@ -310,3 +310,27 @@ def test_bad_prune_options_are_refused_before_any_request(
     with pytest.raises(CommandError, match=message):
         run(*args)
     assert dict(botocore_calls.operations) == {}
+
+
+def test_prune_says_why_it_kept_a_path_another_profile_ships(static_files, settings, tmp_path):
+    src = static_files({**ASSETS, "css/old.css": "old"})
+    target = tmp_path / "target"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(target)},
+        },
+    }
+    run("--profile", "full", "--smart")
+    run("--profile", "no-media", "--smart")
+    (src / "css/old.css").unlink()
+    report = tmp_path / "report.json"
+    why = "profile 'full' still ships it"
+    for dry in (True, False):
+        args = ("--profile", "no-media", "--smart", "--prune", "--report-json", str(report))
+        out = run(*args, *(["--dry-run"] if dry else []), verbosity=2)
+        verb = "Would not prune" if dry else "Not pruning"
+        assert f"{verb} 'css/old.css': {why}" in out
+        assert json.loads(report.read_text())["prune_kept"] == {"css/old.css": why}
+    assert (target / "css/old.css").exists()
