@@ -440,7 +440,7 @@ def test_s3_a_profile_replacing_anothers_parameters_warns_once(
     profiles(tmp_path, settings, cdn=CDN, plain="extends: full\n")
     target = s3_storage_settings_factory()
     run("--profile", "cdn", "--smart")
-    out, err = run_split("--profile", "plain", "--smart", "--dry-run")
+    _, err = run_split("--profile", "plain", "--smart", "--dry-run")
     warning = (
         f"Profile 'plain' ships {len(SITE)} paths of profile 'cdn' with other object "
         "parameters: this deploy sends them again with its own, which replace the other "
@@ -450,9 +450,9 @@ def test_s3_a_profile_replacing_anothers_parameters_warns_once(
     # The docs quote it (docs/caching.md), word for word.
     quoted = (Path(__file__).parent.parent / "docs/caching.md").read_text()
     assert err.strip() in quoted.replace("\n", " ") or err.strip() in quoted
-    out, err = run_split("--profile", "plain", "--smart")
+    _, err = run_split("--profile", "plain", "--smart")
     assert err.count(warning) == 1, err
     assert target.head("css/site.css").get("CacheControl") is None
     # Nothing differs any more: no word.
-    out, err = run_split("--profile", "plain", "--smart")
+    _, err = run_split("--profile", "plain", "--smart")
     assert err == ""
