@@ -68,6 +68,9 @@ def report_extra(deployment: Deployment, cleared: ClearResult | None = None) -> 
     extra: dict[str, Any] = {}
     if deployment.smart:
         extra["smart"] = deployment.smart.report()
+        # As the storage lists it: Azure drops a leading dot at the container's root.
+        stored = deployment.backend.listed_name(deployment.smart.store.name)
+        extra["smart"]["manifest_stored_as"] = stored
     if deployment.clearing:
         extra["clear"] = clear.report_data(deployment.clearing, cleared)
     return extra

@@ -208,7 +208,7 @@ def test_s3_scoped_clear_strips_the_manifest_before_deleting(
 
 @pytest.mark.parametrize("location", ["", "static", "a/b"])
 def test_azure_clear_never_selects_the_manifest_as_stored(
-    static_files, azure_settings_factory, no_azure_backoff, location
+    static_files, azure_settings_factory, no_azure_backoff, location, tmp_path
 ):
     # At the container's root the storage stores '.collectstupid/manifest.json' as
     # 'collectstupid/manifest.json': --clear must still know it for the manifest.
@@ -219,17 +219,23 @@ def test_azure_clear_never_selects_the_manifest_as_stored(
     assert stored in target.list_blobs()
     direct = azure_blob_client(target)
     direct.upload_blob(target.key(".x/y.txt"), b"by hand")
+    # Not a smart run (the manifest is not this profile's to delete), then a smart one.
     out, err = run_split("--clear", verbosity=2)
+    assert stored in target.list_blobs() and "manifest.json'" not in out, out
+    # The blob listed as '.x/y.txt' is the one deleted, and said so.
+    assert "Deleting '.x/y.txt'" in out and target.key(".x/y.txt") not in target.list_blobs()
+    report = tmp_path / "report.json"
+    out, err = run_split("--clear", "--smart", "--report-json", str(report), verbosity=2)
     blobs = target.list_blobs()
+    stored_as = json.loads(report.read_text())["smart"]["manifest_stored_as"]
+    assert target.key(stored_as) == stored
     assert stored in blobs, out
     assert "manifest.json'" not in "".join(
         line for line in out.splitlines() if line.startswith("Deleting")
     )
-    # The blob listed as '.x/y.txt' is the one deleted, and said so.
-    assert target.key(".x/y.txt") not in blobs
-    assert "Deleting '.x/y.txt'" in out and err == ""
-    # Stripped of the deleted files, not deleted.
-    assert manifest.loads(target.read_blob(stored)).entries == {}
+    assert err == ""
+    # Kept, stripped of the deleted files, then recording them uploaded again.
+    assert set(manifest.loads(target.read_blob(stored)).entries) == KEPT
 
 
 def azure_blob_client(target):

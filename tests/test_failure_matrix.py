@@ -73,6 +73,8 @@ class Operation:
     meets: frozenset[str]
     # Whether it may write or delete at all (a dry run may not).
     writes: bool = True
+    # The storages it applies to (None: every one).
+    storages: frozenset[str] | None = None
 
 
 OPERATIONS = (
@@ -95,6 +97,8 @@ OPERATIONS = (
         ("--profile", "full", "--clear", "--smart"),
         REACHING | {LIST_5XX, READ_5XX, WRITE_5XX},
     ),
+    # Remote storages refuse --link before any request (tests/test_link.py).
+    Operation("link", ("--profile", "full", "--link"), REACHING, storages=frozenset({"local"})),
 )
 
 
@@ -355,6 +359,8 @@ def cells() -> list[Any]:
             for condition in CONDITIONS:
                 if condition not in operation.meets or (storage.name, condition) in NOT_PRODUCIBLE:
                     continue
+                if operation.storages is not None and storage.name not in operation.storages:
+                    continue
                 gap = GAPS.get((operation.name, storage.name, condition))
                 marks = [pytest.mark.xfail(reason=gap, strict=True)] if gap else []
                 name = f"{operation.name}-{storage.name}-{condition}"
@@ -463,3 +469,29 @@ def test_failure_matrix(
         if "manifest.json" not in name and not any(name.endswith(said) for said in reported(ran))
     }
     assert unreported == set(), (unreported, ran.out, ran.err)
+
+
+# Operations that make no request: under every condition they send nothing and succeed.
+QUIET = (
+    ("dry-run", ("collectstupid", "--profile", "full", "--dry-run")),
+    ("list-profiles", ("collectstupid", "--list-profiles")),
+    ("check-deploy", ("check", "--deploy")),
+)
+
+
+@pytest.mark.parametrize(("name", "args"), QUIET, ids=[name for name, _ in QUIET])
+@pytest.mark.parametrize("condition", sorted(REACHING))
+def test_operations_that_send_nothing(
+    name: str, args: tuple[str, ...], condition: str, seeded: Any
+) -> None:
+    harness = seeded(STORAGES[0])
+    assert harness.proxy is not None
+    harness.configure(condition)
+    harness.proxy.reset_counts()
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err, verbosity=2)
+    assert harness.proxy.http_requests == 0
+    everything = out.getvalue() + err.getvalue()
+    assert "Traceback" not in everything
+    for secret in harness.secrets:
+        assert secret not in everything
