@@ -451,6 +451,7 @@ def test_failure_matrix(
     assert "Traceback" not in everything
     for secret in harness.secrets:
         assert secret not in everything
+    assert "' it could not" not in everything  # a sentence, not a pasted fragment
     lines = message.splitlines()
     assert 1 <= len(lines) <= SHORT, message
     assert any(cause in message for cause in CAUSES[condition]), message
