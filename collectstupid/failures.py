@@ -22,6 +22,11 @@ LISTED_FILES = 3
 URL = re.compile(r"""["']?\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"']*["']?""")
 
 RETRY = "run the command again to retry"
+# A refusal may be of one object only (a policy on a prefix): the storage may still serve.
+DENIED = (
+    "Check that these credentials may write to the bucket (its policy and the key's "
+    "permissions): a retry cannot fix this."
+)
 # Error codes and exception names a retry cannot fix, with what to do instead.
 ADVICE: tuple[tuple[frozenset[str], str], ...] = (
     (
@@ -49,11 +54,7 @@ ADVICE: tuple[tuple[frozenset[str], str], ...] = (
         "account key or SAS token): "
         "a retry cannot fix this.",
     ),
-    (
-        frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem"}),
-        "Check that these credentials may write to the bucket (its policy and the key's "
-        "permissions): a retry cannot fix this.",
-    ),
+    (frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem"}), DENIED),
     (
         frozenset({"NoSuchBucket", "ContainerNotFound", "NotFound"}),
         "Check the bucket (Azure: container) name in the storage's settings, or create "
@@ -145,7 +146,7 @@ def unusable(error: str) -> bool:
     """Whether ``error`` says the storage itself cannot be used as configured (a missing
     bucket, refused credentials, an endpoint that does not answer), not one object."""
     advice = advice_for(error)
-    return advice is not None and advice not in (ADVICE[1][1],)
+    return advice is not None and advice != DENIED
 
 
 @dataclass
