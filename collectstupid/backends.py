@@ -50,6 +50,10 @@ def in_batches(
     merge the reasons each returns, by item."""
     batches = [list(items[i : i + size]) for i in range(0, len(items), size)]
     failed: dict[str, str] = {}
+    if len(batches) == 1:
+        # In the calling thread: a signal that ends the run then stops it waiting
+        # at once, where a pool would first wait for the request to come back.
+        return dict(send(batches[0]))
     if batches:
         with ThreadPoolExecutor(min(threads, len(batches)), "collectstupid") as pool:
             for result in pool.map(send, batches):
@@ -147,6 +151,15 @@ class Backend(Protocol):
 
     def list_names(self) -> Iterator[str]:
         """Every name under the storage's location, with ``/`` separators."""
+        ...
+
+    def listed_name(self, name: str) -> str:
+        """The name ``list_names`` shows for what ``write`` stores at ``name``: Azure's
+        blob names lose a leading dot at the container's root, for one."""
+        ...
+
+    def delete_listed(self, names: Sequence[str], threads: int) -> dict[str, str]:
+        """Delete names exactly as ``list_names`` gave them; as ``delete_many`` otherwise."""
         ...
 
     def manifest_store(self, name: str) -> ManifestStore: ...
@@ -256,6 +269,12 @@ class StorageBackend:
                 yield name
             else:
                 yield from self.list_names(name)
+
+    def listed_name(self, name: str) -> str:
+        return name
+
+    def delete_listed(self, names: Sequence[str], threads: int) -> dict[str, str]:
+        return self.delete_many(names, threads)
 
     def manifest_store(self, name: str) -> ManifestStore:
         return StorageManifestStore(self.storage, name)

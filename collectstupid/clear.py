@@ -23,8 +23,10 @@ from dataclasses import dataclass, field, replace
 from collectstupid.backends import Backend
 from collectstupid.collect import safe_dest
 from collectstupid.errors import ClearError, CollectError
+from collectstupid.failures import verdict
 from collectstupid.manifest import Contents, ManifestStore, Snapshot, rewrite
 from collectstupid.profiles import MATCH_EVERYTHING, Profile
+from collectstupid.redact import redact
 
 
 @dataclass
@@ -37,6 +39,10 @@ class ClearPlan:
     manifest_found: bool = False
     # Listed names that could point outside the location: never deleted.
     refused: list[str] = field(default_factory=list)
+    # Folder markers (``css/``, as consoles create them): no file, never deleted.
+    markers: list[str] = field(default_factory=list)
+    # The manifest's name as the listing shows it (Azure drops a leading dot at the root).
+    manifest_listed: str = ""
 
 
 @dataclass
@@ -45,6 +51,8 @@ class ClearResult:
     failed: dict[str, str] = field(default_factory=dict)
     # The deploy manifest as the clear left it, when it read one.
     manifest: Snapshot | None = None
+    # Names being deleted right now: a run stopped here cannot tell which are gone.
+    in_flight: list[str] = field(default_factory=list)
 
 
 def owns_everything(profile: Profile) -> bool:
@@ -60,23 +68,43 @@ def plan_clear(
     ``keep_manifest``: a smart run rewrites the manifest itself, so it is
     never deleted, only stripped of the deleted files.
     """
-    plan = ClearPlan(manifest_name)
+    listed = backend.listed_name(manifest_name)
+    plan = ClearPlan(manifest_name, manifest_listed=listed)
     owned = owns_everything(profile) and not keep_manifest
-    for name in backend.list_names():
-        try:
-            safe_dest(name)
-        except CollectError:
-            plan.refused.append(name)
-            continue
-        if name == manifest_name:
-            plan.manifest_found = True
-            if not owned:
+    try:
+        for name in backend.list_names():
+            if name.endswith("/"):
+                plan.markers.append(name)
                 continue
-        if profile.select(name):
-            plan.names.append(name)
+            try:
+                safe_dest(name)
+            except CollectError:
+                plan.refused.append(name)
+                continue
+            if name == listed:
+                plan.manifest_found = True
+                if not owned:
+                    continue
+            if profile.select(name):
+                plan.names.append(name)
+    except Exception as exc:
+        reason = backend.describe_error(exc)
+        raise ClearError(
+            f"--clear: the storage could not be listed ({reason}), so nothing was deleted "
+            f"or uploaded. {verdict(reason)}"
+        ) from exc
     # The manifest first: once files are gone it must not describe them.
-    plan.names.sort(key=lambda name: name != manifest_name)
+    plan.names.sort(key=lambda name: name != listed)
     return plan
+
+
+def without_cleared(base: Snapshot, plan: ClearPlan) -> Snapshot:
+    """The manifest as a smart run would go on from it after ``plan``: without the
+    entries of the files it deletes (all of them when it deletes the manifest)."""
+    if plan.manifest_listed in plan.names:
+        return Snapshot()
+    doomed = set(plan.names)
+    return replace(base, entries={p: e for p, e in base.entries.items() if p not in doomed})
 
 
 def forget(store: ManifestStore, names: list[str], base: Snapshot | None = None) -> Snapshot:
@@ -94,9 +122,10 @@ def forget(store: ManifestStore, names: list[str], base: Snapshot | None = None)
     try:
         return rewrite(store, base or store.read(), without)[1]
     except Exception as exc:
+        reason = redact(str(exc))
         raise ClearError(
             f"--clear: the deploy manifest '{store.name}' could not be updated before "
-            f"deleting ({exc}), so nothing was deleted or uploaded."
+            f"deleting ({reason}), so nothing was deleted or uploaded. {verdict(reason)}"
         ) from exc
 
 
@@ -107,16 +136,20 @@ def clear(
     store: ManifestStore | None = None,
     base: Snapshot | None = None,
     on_deleted: Callable[[str, str], None] | None = None,
+    result: ClearResult | None = None,
 ) -> ClearResult:
     """Carry out the plan: the manifest is updated (or deleted) before any other file goes.
 
     ``store`` and ``base``: a smart run's manifest store and what it read at its start.
+    ``result`` is filled as deletes land, so a run a signal stops can still say them.
     """
     names, manifest_name = list(plan.names), plan.manifest_name
-    result = ClearResult()
+    result = ClearResult() if result is None else result
 
     def delete(batch: list[str]) -> None:
-        failed = backend.delete_many(batch, threads)
+        result.in_flight = batch
+        failed = backend.delete_listed(batch, threads)
+        result.in_flight = []
         for name in batch:
             error = failed.get(name, "")
             if error:
@@ -126,12 +159,13 @@ def clear(
             if on_deleted:
                 on_deleted(name, error)
 
-    if names and names[0] == manifest_name:
+    if names and names[0] == plan.manifest_listed:
         delete([names.pop(0)])
         if result.failed:
+            reason = result.failed[plan.manifest_listed]
             raise ClearError(
                 f"--clear: the deploy manifest '{manifest_name}' could not be deleted "
-                f"({result.failed[manifest_name]}), so nothing else was deleted or uploaded."
+                f"({reason}), so nothing else was deleted or uploaded. {verdict(reason)}"
             )
     elif plan.manifest_found and names:
         result.manifest = forget(store or backend.manifest_store(manifest_name), names, base)
@@ -140,20 +174,22 @@ def clear(
     return result
 
 
-def failures(result: ClearResult, listed: int = 20) -> str:
+def failures(result: ClearResult, listed: int = 3) -> str:
     failed = sorted(result.failed.items())
     lines = "\n".join(f"  {name}: {error}" for name, error in failed[:listed])
     if len(failed) > listed:
-        lines += f"\n  ... and {len(failed) - listed} more (see --report-json)."
-    return (
-        f"--clear: {len(failed)} files could not be deleted:\n{lines}\n"
-        "Run the command again to retry."
-    )
+        lines += f"\n  ... and {len(failed) - listed} more (-v 2 and --report-json list each)."
+    advice = dict.fromkeys(verdict(error) for _, error in failed)
+    return f"--clear: {len(failed)} files could not be deleted:\n{lines}\n" + "\n".join(advice)
 
 
 def report_data(plan: ClearPlan, result: ClearResult | None) -> dict[str, object]:
     """The ``clear`` section of the JSON report."""
-    data: dict[str, object] = {"selected": sorted(plan.names), "refused": plan.refused}
+    data: dict[str, object] = {
+        "selected": sorted(plan.names),
+        "refused": plan.refused,
+        "folder_markers": plan.markers,
+    }
     if result is not None:
         data["deleted"] = sorted(result.deleted)
         data["failed"] = [{"destination": n, "error": e} for n, e in sorted(result.failed.items())]

@@ -49,6 +49,10 @@ class Deployment:
     invalidation: Invalidating | None = None
     # --abort-uploads: abort what killed runs left open under the location first.
     abort_uploads: bool = False
+    # What --clear deleted so far, filled as deletes land (a signal may stop it).
+    cleared: ClearResult | None = None
+    # The JSON report was written (by the dry run or the finish).
+    reported: bool = False
 
     @property
     def post_processed(self) -> int:
@@ -69,6 +73,8 @@ class Executed:
     # theirs (multipart uploads) could not be undone.
     aborted: bool = False
     leftovers: list[str] = field(default_factory=list)
+    # The signal that stopped the run, if one did.
+    signum: int | None = None
 
 
 def report_extra(deployment: Deployment, cleared: ClearResult | None = None) -> dict[str, Any]:
@@ -76,6 +82,9 @@ def report_extra(deployment: Deployment, cleared: ClearResult | None = None) -> 
     extra: dict[str, Any] = {}
     if deployment.smart:
         extra["smart"] = deployment.smart.report()
+        # As the storage lists it: Azure drops a leading dot at the container's root.
+        stored = deployment.backend.listed_name(deployment.smart.store.name)
+        extra["smart"]["manifest_stored_as"] = stored
     if deployment.clearing:
         extra["clear"] = clear.report_data(deployment.clearing, cleared)
     return extra
@@ -105,8 +114,9 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
         return text + leftovers_note(executed.leftovers)
     if executed.interrupted:
         return (
-            f"Interrupted: {len(result.uploaded)} files were uploaded, "
-            f"{len(result.cancelled)} were not started. Run the command again to finish."
+            f"Interrupted: {cleared_first(executed.cleared)}{len(result.uploaded)} files were "
+            f"uploaded, {len(result.cancelled)} were not started. Run the command again "
+            "to finish."
         )
     if result.failed:
         return failures.closing_message(
@@ -122,6 +132,30 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
         or (pruned.manifest_error if pruned else None)
         or executed.report_error
     )
+
+
+def cleared_first(cleared: ClearResult | None) -> str:
+    """The clause naming what --clear deleted before the run stopped, if anything."""
+    if not cleared or not cleared.deleted:
+        return ""
+    return f"--clear deleted {plural(len(cleared.deleted), 'file')} first; "
+
+
+def interrupted_message(deployment: Deployment | None) -> str:
+    """The closing error of a run a signal ended before its uploads."""
+    cleared = deployment.cleared if deployment else None
+    if cleared and (cleared.deleted or cleared.in_flight):
+        doubt = (
+            f", and was deleting {len(cleared.in_flight)} more (they may be gone)"
+            if cleared.in_flight
+            else ""
+        )
+        return (
+            f"Interrupted during --clear after it deleted {plural(len(cleared.deleted), 'file')}"
+            f"{doubt}; -v 2 and --report-json name each. Nothing was uploaded: run the "
+            "command again to upload the files."
+        )
+    return "Interrupted before any upload: nothing was uploaded."
 
 
 def leftovers_note(leftovers: list[str]) -> str:

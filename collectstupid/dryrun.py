@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from collectstupid import github_actions, report
+from collectstupid import clear, github_actions, overlap, prune, report, smart
 from collectstupid.cdn import invalidate
+from collectstupid.collect import SourceFile
 from collectstupid.deploy import Deployment, report_extra
 from collectstupid.errors import DeployError, NameNotUTF8
 from collectstupid.output import Output
@@ -16,10 +17,24 @@ from collectstupid.upload import check_name
 def dry_run(deployment: Deployment, out: Output) -> None:
     plan, run = deployment.plan, deployment.smart
     extra: dict[str, Any] = {}
+    would: list[tuple[SourceFile, str, str | None]] = [
+        (source, report.WOULD_UPLOAD, None) for source in plan.all_files
+    ]
     if run:
-        run.preview(plan, deployment.threads)
-        would, unchanged, summary = run.dry_run(plan, deployment.destination)
-        for text in would:
+        if deployment.clearing:
+            # What the real run compares against: the manifest as --clear leaves it.
+            run.cleared(clear.without_cleared(run.base, deployment.clearing))
+        changes = run.preview(plan, deployment.threads)
+        if (warning := overlap.warning(run, plan.profile.name)) is not None:
+            out.warn(warning)
+        would = [
+            (c.source, report.UNCHANGED, None)
+            if c.reason == smart.UNCHANGED
+            else (c.source, report.WOULD_UPLOAD, c.reason)
+            for c in changes
+        ]
+        upload, unchanged, summary = run.dry_run(plan, deployment.destination)
+        for text in upload:
             out.say(text, level=1)
         for text in unchanged:
             out.say(text, level=2)
@@ -30,6 +45,11 @@ def dry_run(deployment: Deployment, out: Output) -> None:
                 out.say(f"Would prune '{path}'", level=1)
             summary = replace(summary, pruned=len(doomed))
             extra["would_prune"] = doomed
+            if run.shipped is not None:
+                reasons = prune.kept(run.base.contents, run.shipped)
+                for path, why in reasons.items():
+                    out.say(f"Would not prune '{path}': {why}", level=2)
+                extra["prune_kept"] = reasons
     else:
         sendable = [s for s in plan.all_files if not unnamed(s.dest)]
         summary = report.dry_run_summary(plan, deployment.destination, sendable)
@@ -46,13 +66,10 @@ def dry_run(deployment: Deployment, out: Output) -> None:
         report.write_json(
             deployment.report_json,
             report.report_data(
-                plan,
-                None,
-                deployment.destination,
-                True,
-                extra=extra | report_extra(deployment),
+                plan, None, deployment.destination, True, extra | report_extra(deployment), would
             ),
         )
+        deployment.reported = True
     out.say(report.render(summary))
     github_actions.publish(out, summary)
     refused = {s.dest: why for s in plan.all_files if (why := unnamed(s.dest))}

@@ -3,7 +3,7 @@ the manifests that name them last, the deploy manifest, and --prune's deletions.
 
 from __future__ import annotations
 
-from collectstupid import clear, failures, prune, report
+from collectstupid import clear, failures, overlap, prune, report
 from collectstupid.deploy import Deployment, Executed, manifest_cut_short
 from collectstupid.errors import Interrupted, ManifestError
 from collectstupid.interrupt import Signals
@@ -11,7 +11,15 @@ from collectstupid.link import link_writer
 from collectstupid.loaded import adopt_manifest
 from collectstupid.output import Output
 from collectstupid.redact import redact
-from collectstupid.upload import FAILED, Outcome, Pool, Writer, not_started, upload_in_order
+from collectstupid.upload import (
+    CANCELLED,
+    FAILED,
+    Outcome,
+    Pool,
+    Writer,
+    not_started,
+    upload_in_order,
+)
 
 
 def clear_first(deployment: Deployment, out: Output) -> clear.ClearResult | None:
@@ -22,17 +30,21 @@ def clear_first(deployment: Deployment, out: Output) -> clear.ClearResult | None
 
     def on_deleted(name: str, error: str) -> None:
         if error:
-            out.error(f"Failed to delete '{name}': {error}")
+            # Each at -v 2; the closing error names the first few and the cause once.
+            if out.verbosity >= 2:
+                out.error(f"Failed to delete '{name}': {error}")
         else:
             out.say(f"Deleting '{name}'", level=2)
 
-    cleared = clear.clear(
+    cleared = deployment.cleared = clear.ClearResult()
+    clear.clear(
         deployment.backend,
         clearing,
         deployment.threads,
         run.store if run else None,
         run.base if run else None,
         on_deleted,
+        cleared,
     )
     if run and cleared.manifest is not None:
         run.cleared(cleared.manifest)
@@ -60,7 +72,9 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
             if outcome.status == FAILED:
                 if (line := failed.line(outcome)) is not None:
                     out.error(line)
-            else:
+            elif outcome.status != CANCELLED:
+                # Only what was sent (or skipped as unchanged): a file never started,
+                # such as a manifest held back, gets no "Copying" line.
                 out.say(report.file_line(outcome, deployment.link is not None), level=2)
 
         backend.prepare(deployment.threads)
@@ -74,6 +88,8 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
                 # is one the next run takes over, as from a run that died.
                 with signals.raising(after=1):
                     run.prepare(plan, deployment.threads)
+                if (warning := overlap.warning(run, deployment.profile.name)) is not None:
+                    out.warn(warning)
             except ManifestError as exc:
                 # The manifest could not stop vouching for the old files: send none.
                 unsent = not_started(plan.all_files, "the manifest could not be updated first")
@@ -122,7 +138,12 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
             deployment.threads,
             on_deleted=lambda path: out.say(f"Pruned '{path}'", level=2),
         )
-        for path, why in pruned.failed.items():
+        for path, why in pruned.kept.items():
+            out.say(f"Not pruning '{path}': {why}", level=2)
+        for path, why in pruned.kept.items():
+            out.say(f"Not pruning '{path}': {why}", level=2)
+        # Each at -v 2; the closing error names the first few and the cause once.
+        for path, why in pruned.failed.items() if out.verbosity >= 2 else ():
             out.error(redact(f"Could not prune '{path}': {why}"))
     result.retries = backend.retries - retried_before
     staged = deployment.staged
@@ -135,4 +156,5 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
         pruned=pruned,
         aborted=signals.abort.is_set(),
         leftovers=leftovers,
+        signum=signals.last if signals.received else None,
     )

@@ -22,6 +22,11 @@ LISTED_FILES = 3
 URL = re.compile(r"""["']?\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"']*["']?""")
 
 RETRY = "run the command again to retry"
+# A refusal may be of one object only (a policy on a prefix): the storage may still serve.
+DENIED = (
+    "Check that these credentials may write to the bucket (its policy and the key's "
+    "permissions): a retry cannot fix this."
+)
 # Error codes and exception names a retry cannot fix, with what to do instead.
 ADVICE: tuple[tuple[frozenset[str], str], ...] = (
     (
@@ -35,20 +40,25 @@ ADVICE: tuple[tuple[frozenset[str], str], ...] = (
                 "AuthorizationHeaderMalformed",
                 "NoCredentialsError",
                 "PartialCredentialsError",
+                # Azure: a wrong account key or SAS token.
+                "AuthenticationFailed",
+                "AuthorizationFailure",
+                "ClientAuthenticationError",
+                # GCS: refused or expired credentials.
+                "Unauthorized",
+                "RefreshError",
+                "DefaultCredentialsError",
             }
         ),
-        "Check the credentials (access key and secret key) the storage uses: "
+        "Check the credentials the storage uses (S3: access and secret key; Azure: the "
+        "account key or SAS token): "
         "a retry cannot fix this.",
     ),
+    (frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem"}), DENIED),
     (
-        frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem"}),
-        "Check that these credentials may write to the bucket (its policy and the key's "
-        "permissions): a retry cannot fix this.",
-    ),
-    (
-        frozenset({"NoSuchBucket"}),
-        "Check the bucket name in the storage's settings, or create the bucket: "
-        "a retry cannot fix this.",
+        frozenset({"NoSuchBucket", "ContainerNotFound", "NotFound"}),
+        "Check the bucket (Azure: container) name in the storage's settings, or create "
+        "it: a retry cannot fix this.",
     ),
     (
         frozenset(
@@ -64,7 +74,21 @@ ADVICE: tuple[tuple[frozenset[str], str], ...] = (
         "a retry cannot fix this.",
     ),
     (
-        frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ConnectionRefusedError"}),
+        frozenset({"FileExistsError", "NotADirectoryError", "IsADirectoryError"}),
+        "Check the storage's location: it must be a folder (or a path where one can be "
+        "made): a retry cannot fix this.",
+    ),
+    (
+        frozenset(
+            {
+                "EndpointConnectionError",
+                "ConnectTimeoutError",
+                "ConnectionRefusedError",
+                "ServiceRequestError",
+                "ConnectionError",
+                "NewConnectionError",
+            }
+        ),
         "The endpoint is unreachable: check the storage's endpoint_url, that the server is "
         "up and that the network reaches it, then run the command again.",
     ),
@@ -118,13 +142,41 @@ def code_of(error: str) -> str:
     return head if head.isidentifier() else ""
 
 
+# Words that mark an error whatever type a library wraps it in.
+TEXT_CODES = (
+    (
+        re.compile(r"Connection refused|Failed to establish a new connection|Errno 111\]"),
+        "ConnectionRefusedError",
+    ),
+    (re.compile(r"Errno 20\]|Not a directory"), "NotADirectoryError"),
+)
+# Any known code as a word, for errors wrapped in another's message.
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+
+
 def advice_for(error: str) -> str | None:
-    """What to do about an error a retry cannot fix; None when a retry may."""
-    code = code_of(error)
+    """What to do about an error a retry cannot fix, or where to look first when the
+    endpoint is unreachable; None when a retry may simply help."""
+    known = {code_of(error)}
+    known.update(code for pattern, code in TEXT_CODES if pattern.search(error))
+    # A code wrapped in another message ("... (NoSuchBucket) when calling PutObject").
+    known.update(word for word in _WORD.findall(error) if word[0].isupper())
     for codes, advice in ADVICE:
-        if code in codes:
+        if known & codes:
             return advice
     return None
+
+
+def verdict(error: str) -> str:
+    """The one sentence on what to do after ``error``: advice, or that a retry may help."""
+    return advice_for(error) or f"{RETRY[0].upper()}{RETRY[1:]}."
+
+
+def unusable(error: str) -> bool:
+    """Whether ``error`` says the storage itself cannot be used as configured (a missing
+    bucket, refused credentials, an endpoint that does not answer), not one object."""
+    advice = advice_for(error)
+    return advice is not None and advice != DENIED
 
 
 @dataclass

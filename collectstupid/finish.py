@@ -3,7 +3,9 @@ the error the run ends with, if any."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from collectstupid import github_actions, report
@@ -13,6 +15,7 @@ from collectstupid.deploy import (
     Executed,
     closing_error,
     conflict_warning,
+    exit_status,
     report_extra,
 )
 from collectstupid.errors import CollectStupidError, DeployError
@@ -24,13 +27,18 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
     """The report, the summary line, and the error the run ends with, if any."""
     result, run, pruned = executed.result, deployment.smart, executed.pruned
     invalidated = invalidate.after_deploy(deployment, executed, out)
+    # One closing error: the deploy's own first, a failed invalidation otherwise.
+    own_error = closing_error(deployment, executed, out.verbosity)
+    error = own_error or (invalidated.error if invalidated else None)
     extra: dict[str, Any] = {"smart": run.report()} if run else {}
     if invalidated:
         extra["invalidation"] = invalidated.report()
     if run and run.prune:
         extra["pruned"] = pruned.deleted if pruned else []
         extra["prune_failed"] = pruned.failed if pruned else {}
+        extra["prune_kept"] = pruned.kept if pruned else {}
     if deployment.report_json:
+        status = 0 if not error else exit_status(executed.signum) if executed.signum else 1
         try:
             report.write_json(
                 deployment.report_json,
@@ -40,11 +48,17 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
                     deployment.destination,
                     dry_run=False,
                     extra=extra | report_extra(deployment, executed.cleared),
+                    ending=report.Ending(status, error),
                 ),
             )
+            deployment.reported = True
         except CollectStupidError as exc:
+            # Said once: as the closing error when nothing else went wrong.
             executed.report_error = str(exc)
-            out.error(redact(str(exc)))
+            if error:
+                out.error(redact(str(exc)))
+            else:
+                error = str(exc)
     copied, post_processed = None, deployment.post_processed
     counts = deployment.staged and deployment.backend.collectstatic_counts(
         deployment.plan, result, deployment.staged, smart=run is not None
@@ -73,10 +87,11 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
     warning = conflict_warning(run)
     if warning:
         out.warn(warning)
-    if executed.manifest_error:
+    # Said once: as the closing error when it is that, else as a line before it.
+    if executed.manifest_error and executed.manifest_error != error:
         out.error(redact(executed.manifest_error))
-    error = closing_error(deployment, executed, out.verbosity)
-    error = invalidate.closing(error, invalidated, out)
+    if own_error and invalidated and invalidated.error:
+        out.error(redact(invalidated.error))
     github_actions.publish(
         out,
         summary,
@@ -86,3 +101,24 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
     )
     if error:
         raise DeployError(error)
+
+
+def report_failure(
+    path: Path | None, deployment: Deployment | None, error: str, status: int, dry_run: bool
+) -> None:
+    """The JSON report of a run that ended before its own report was written.
+
+    Best effort: the closing error stands whether or not this can be written.
+    """
+    if path is None or (deployment is not None and deployment.reported):
+        return
+    data = report.report_data(
+        deployment.plan if deployment else None,
+        None,
+        deployment.destination if deployment else "",
+        dry_run,
+        extra=report_extra(deployment, deployment.cleared) if deployment else None,
+        ending=report.Ending(status, error),
+    )
+    with contextlib.suppress(CollectStupidError):
+        report.write_json(path, data)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from collectstupid import clear, object_parameters, report, smart
+from collectstupid import clear, failures, object_parameters, report, smart
 from collectstupid.backends import backend_for
 from collectstupid.cdn.invalidate import for_run
 from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
@@ -110,6 +110,8 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
                 f"--clear: not deleting '{name}': its name could reach "
                 "outside the storage's location."
             )
+        for name in deployment.clearing.markers:
+            out.say(f"--clear: leaving the folder marker '{name}' (no file, holds nothing)", 2)
     return deployment
 
 
@@ -188,15 +190,29 @@ def start_smart_run(
     )
     if opts.dry_run:
         check_dry_run_can_compare(run)
+    check_manifest_reachable(run)
     if run.warning:
         out.warn(redact(run.warning))
+
+
+def check_manifest_reachable(run: smart.SmartRun) -> None:
+    """A manifest read that failed because the storage cannot be used as configured (no
+    such bucket, refused credentials, no answer) ends the run before any write: every
+    write after it would fail alike."""
+    problem = run.base.problem
+    if problem and not run.base.found and failures.unusable(problem):
+        raise DeployError(
+            f"The deploy manifest '{run.store.name}' {problem.removeprefix('it ')}, so "
+            "nothing was uploaded. "
+            f"{failures.verdict(problem)}"
+        )
 
 
 def check_dry_run_can_compare(run: smart.SmartRun) -> None:
     """A dry run that could not read the manifest cannot say what changed: no guessing."""
     if run.base.problem and not run.base.found:
         raise DeployError(
-            f"The deploy manifest '{run.store.name}' {run.base.problem}, so a dry run "
-            "cannot say which files changed. Check the storage's settings and that it "
-            "is reachable, then run again."
+            f"The deploy manifest '{run.store.name}' {run.base.problem.removeprefix('it ')}, "
+            "so a dry run "
+            f"cannot say which files changed. {failures.verdict(run.base.problem)}"
         )

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from collectstupid.backends import Backend
-from collectstupid.manifest import forget_deleted, rewrite
+from collectstupid.failures import verdict
+from collectstupid.manifest import Contents, Record, Shipped, forget_deleted, rewrite
 from collectstupid.smart import SmartRun
 
 
@@ -25,20 +26,28 @@ class Pruned:
     failed: dict[str, str] = field(default_factory=dict)
     # The manifest could not forget the deleted paths (harmless: deleted again next time).
     manifest_error: str | None = None
+    # Paths the profile shipped before and no longer ships, kept, with the reason.
+    kept: dict[str, str] = field(default_factory=dict)
 
 
 def prune(
     run: SmartRun, backend: Backend, threads: int, on_deleted: Callable[[str], None] | None = None
 ) -> Pruned:
     """Delete the paths ``run`` doomed, then forget those that are gone."""
-    if not run.doomed or run.current is None or run.shipped is None:
+    if run.shipped is None:
         return Pruned()
-    failed = backend.delete_many(run.doomed, threads)
-    deleted = [path for path in run.doomed if path not in failed]
+    reasons = kept(run.base.contents, run.shipped)
+    if not run.doomed or run.current is None:
+        return Pruned(kept=reasons)
+    # Never the manifest itself, however the backend stores its name.
+    manifest = backend.listed_name(run.store.name)
+    doomed = [path for path in run.doomed if backend.listed_name(path) != manifest]
+    failed = backend.delete_many(doomed, threads)
+    deleted = [path for path in doomed if path not in failed]
     if on_deleted:
         for path in deleted:
             on_deleted(path)
-    pruned = Pruned(deleted, dict(sorted(failed.items())))
+    pruned = Pruned(deleted, dict(sorted(failed.items())), kept=reasons)
     if deleted:
         profile, project = run.shipped.profile, run.shipped.project
         try:
@@ -56,16 +65,50 @@ def prune(
     return pruned
 
 
-def closing_message(failed: dict[str, str], shown: int = 20) -> str:
+def kept(contents: Contents, shipped: Shipped) -> dict[str, str]:
+    """Why each path this profile shipped before and no longer ships is not pruned.
+
+    A hashed copy one of its last deploys shipped stays for ``keep`` deploys;
+    a path another profile ships, or keeps as a hashed copy, is that
+    profile's, never this one's to delete.
+    """
+    before = contents.profiles.get(shipped.profile, Record())
+    history = before.hashed
+    if not history or history[0] != shipped.hashed:
+        history = (shipped.hashed, *history)
+    candidates = set(before.stale).union(before.ships, *history) - shipped.paths
+    why: dict[str, str] = {}
+    for path in sorted(candidates):
+        age = next((n for n, copies in enumerate(history[: shipped.keep]) if path in copies), None)
+        if age is not None:
+            why[path] = (
+                f"a hashed copy of profile '{shipped.profile}''s deploy {age} before this "
+                f"one, kept for {shipped.keep} deploys"
+            )
+            continue
+        others = sorted(n for n, r in contents.profiles.items() if n != shipped.profile)
+        shipper = next((n for n in others if path in contents.profiles[n].ships), None)
+        if shipper is not None:
+            why[path] = f"profile '{shipper}' still ships it"
+            continue
+        keeper = next(
+            (n for n in others if any(path in c for c in contents.profiles[n].hashed)), None
+        )
+        if keeper is not None:
+            why[path] = f"profile '{keeper}' keeps it as a hashed copy"
+    return why
+
+
+def closing_message(failed: dict[str, str], shown: int = 3) -> str:
     """The error a run ends with when some deletes failed: each path and its reason."""
     lines = [f"  {path}: {why}" for path, why in list(failed.items())[:shown]]
     if len(failed) > shown:
-        lines.append(f"  ... and {len(failed) - shown} more")
+        lines.append(f"  ... and {len(failed) - shown} more (-v 2 and --report-json list each)")
     count = len(failed)
+    advice = " ".join(dict.fromkeys(verdict(why) for why in failed.values()))
     return (
         f"{count} stale file{'' if count == 1 else 's'} could not be pruned:\n"
         + "\n".join(lines)
-        + "\nThe deploy itself landed. They stay recorded in the deploy manifest, so the "
-        "next --prune run deletes them; check the storage's permissions (S3: "
-        "s3:DeleteObject) if this repeats."
+        + "\nThe deploy itself landed; they stay recorded in the deploy manifest for the "
+        f"next --prune run. {advice}"
     )

@@ -14,7 +14,8 @@ from typing import IO, Any
 from collectstupid.collect import SourceFile
 from collectstupid.errors import ReportError
 from collectstupid.plan import Plan
-from collectstupid.upload import SKIPPED, Outcome, UploadResult
+from collectstupid.redact import redact
+from collectstupid.upload import CANCELLED, FAILED, SKIPPED, UPLOADED, Outcome, UploadResult
 
 
 def format_size(size: float) -> str:
@@ -238,31 +239,41 @@ class ProgressBar:
             self._bar = None  # lines written after it need no room made
 
 
+# The JSON report's layout; raised when a key changes meaning or goes (docs/command.md).
+SCHEMA = 2
+WOULD_UPLOAD = "would_upload"
+# A dry run's unchanged file: what a real run reports for it.
+UNCHANGED = SKIPPED
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How the run ended, for the report: its exit status and closing error."""
+
+    exit_status: int = 0
+    error: str | None = None
+
+
 def report_data(
-    plan: Plan,
+    plan: Plan | None,
     result: UploadResult | None,
     destination: str,
     dry_run: bool,
     extra: dict[str, Any] | None = None,
+    would: list[tuple[SourceFile, str, str | None]] | None = None,
+    ending: Ending = Ending(),
 ) -> dict[str, Any]:
+    """The JSON report, the same for a dry run and a real one (docs/command.md).
+
+    ``would``: a dry run's verdict for each selected file (status and reason).
+    Without a result or ``would``, a run that ended before its uploads lists each
+    selected file as ``cancelled``: not started.
+    """
+    selected = plan.all_files if plan else []
     outcomes = result.outcomes if result else []
-    data: dict[str, Any] = {
-        "profile": plan.profile.name,
-        "destination": destination,
-        "dry_run": dry_run,
-        "seconds": round(result.seconds, 3) if result else 0.0,
-        "retries": result.retries if result else 0,
-        "totals": {
-            "selected_files": len(plan.files),
-            "selected_bytes": plan.bytes,
-            "left_out_files": len(plan.left_out),
-            "left_out_bytes": plan.left_out_bytes,
-            "uploaded_files": len(result.uploaded) if result else 0,
-            "uploaded_bytes": sum(o.source.size for o in result.uploaded) if result else 0,
-            "failed_files": len(result.failed) if result else 0,
-            "cancelled_files": len(result.cancelled) if result else 0,
-        },
-        "files": [
+    files: list[dict[str, Any]]
+    if result is not None:
+        files = [
             {
                 "destination": o.source.dest,
                 "bytes": o.source.size,
@@ -270,8 +281,53 @@ def report_data(
                 "error": o.error or None,
                 "seconds": round(o.seconds, 4),
             }
-            for o in sorted(outcomes, key=lambda o: o.source.dest)
-        ],
+            for o in outcomes
+        ]
+    elif would is not None:
+        files = [
+            {"destination": s.dest, "bytes": s.size, "status": status, "reason": why}
+            for s, status, why in would
+        ]
+    else:
+        files = [
+            {"destination": s.dest, "bytes": s.size, "status": CANCELLED, "error": None}
+            for s in ([] if dry_run else selected)
+        ]
+    files.sort(key=lambda f: f["destination"])
+
+    def count(status: str) -> int:
+        return sum(f["status"] == status for f in files)
+
+    def size(status: str) -> int:
+        return sum(f["bytes"] for f in files if f["status"] == status)
+
+    left_out = plan.left_out if plan else []
+    totals = {
+        "found_files": len(selected) + len(left_out),
+        "selected_files": len(files),
+        "selected_bytes": sum(f["bytes"] for f in files),
+        "left_out_files": len(left_out),
+        "left_out_bytes": sum(f.size for f in left_out),
+        "uploaded_files": count(UPLOADED),
+        "uploaded_bytes": size(UPLOADED),
+        "unchanged_files": count(SKIPPED),
+        "failed_files": count(FAILED),
+        "cancelled_files": count(CANCELLED),
+        "would_upload_files": count(WOULD_UPLOAD),
+        "would_upload_bytes": size(WOULD_UPLOAD),
+    }
+    data: dict[str, Any] = {
+        "schema": SCHEMA,
+        "exit_status": ending.exit_status,
+        "error": redact(ending.error) if ending.error else None,
+        "profile": plan.profile.name if plan else None,
+        "destination": destination,
+        "dry_run": dry_run,
+        "seconds": round(result.seconds, 3) if result else 0.0,
+        "retries": result.retries if result else 0,
+        "totals": totals,
+        "files": files,
+        "left_out": sorted(s.dest for s in left_out),
     }
     if extra:
         data.update(extra)

@@ -28,6 +28,7 @@ from collectstupid.errors import (
     SettingsError,
     SourceChanged,
 )
+from collectstupid.failures import verdict
 from collectstupid.manifest import (
     Contents,
     Entry,
@@ -44,6 +45,7 @@ from collectstupid.manifest import (
 from collectstupid.manifest.store import placed
 from collectstupid.object_parameters import digest as parameters_digest
 from collectstupid.plan import Plan
+from collectstupid.redact import describe_error
 from collectstupid.upload import SKIPPED, UPLOADED, UploadResult, Writer, check_name
 
 NEW = "new"
@@ -157,6 +159,14 @@ class Change:
 Parameters = Callable[[SourceFile], Mapping[str, Any] | None]
 
 
+def failed_write(exc: Exception, describe: Callable[[BaseException], str]) -> str:
+    """Why a manifest write failed, on one line, without credentials or our own preamble."""
+    text = str(exc) if isinstance(exc, CollectStupidError) else describe(exc)
+    # A ManifestError already names the manifest; its reason is what matters here.
+    head = "could not be written: "
+    return text.split(head, 1)[1].rstrip(".") if head in text else text
+
+
 def no_parameters(source: SourceFile) -> None:
     return None
 
@@ -247,6 +257,8 @@ class SmartRun:
     shipped: Shipped | None = None
     prune: bool = False
     doomed: list[str] = field(default_factory=list)
+    # The backend's one-line reason for a failed request.
+    describe: Callable[[BaseException], str] = describe_error
 
     @classmethod
     def start(
@@ -262,20 +274,31 @@ class SmartRun:
         ``location`` names where the deploy writes: a manifest recording
         another one is not trusted, and every write records this one.
         """
-        clash = [s.dest for s in plan.all_files if s.dest == name.lstrip("/")]
+        # Compared as stored: Azure drops a leading dot at the container's root.
+        stored = backend.listed_name(name.lstrip("/"))
+        clash = [s.dest for s in plan.all_files if backend.listed_name(s.dest) == stored]
         if clash:
             raise CollectStupidError(
                 f"The static file '{clash[0]}' has the same name as the deploy manifest. "
                 "Rename the file or set COLLECTSTUPID['MANIFEST_NAME'] to another name."
             )
         store = backend.manifest_store(name)
-        return cls(store, placed(store.read(), location), force, backend.parameters)
+        run = cls(store, placed(store.read(), location), force, backend.parameters)
+        run.describe = backend.describe_error
+        return run
 
     @property
     def warning(self) -> str | None:
         """The one warning for a manifest that was found but cannot be used."""
         if not self.base.problem:
             return None
+        if not self.base.found:
+            # Not read at all: what it holds is unknown, so it is merged with, not replaced.
+            return (
+                f"The deploy manifest '{self.store.name}' was ignored: {self.base.problem}. "
+                "Every selected file counts as changed; the manifest is updated before "
+                "the upload, or nothing is uploaded."
+            )
         return (
             f"The deploy manifest '{self.store.name}' was ignored: {self.base.problem}. "
             "Every selected file will be uploaded and the manifest rewritten."
@@ -309,9 +332,10 @@ class SmartRun:
                 lambda contents: (announce(contents, self.run, self.announced, self.force), []),
             )
         except Exception as exc:
+            reason = failed_write(exc, self.describe)
             raise ManifestError(
                 f"The deploy manifest '{self.store.name}' could not be updated before the "
-                f"upload ({exc}), so nothing was uploaded. Run the command again."
+                f"upload ({reason}), so nothing was uploaded. {verdict(reason)}"
             ) from exc
 
     def wrap(self, inner: Writer) -> Writer:
@@ -346,10 +370,17 @@ class SmartRun:
             self.published, self.current = rewrite(self.store, current, change)
         except Exception as exc:
             self.doomed = []
+            reason = failed_write(exc, self.describe)
+            if writer.uploaded:
+                landed = (
+                    "The files were uploaded; the manifest does not vouch for them yet, so "
+                    "the next smart run uploads them again."
+                )
+            else:
+                landed = "No file needed uploading; this deploy is not recorded yet."
             return (
-                f"The deploy manifest '{self.store.name}' could not be written ({exc}). The "
-                "files were uploaded; the manifest does not vouch for them yet, so the next "
-                "smart run uploads them again."
+                f"The deploy manifest '{self.store.name}' could not be written ({reason}). "
+                f"{landed} {verdict(reason)}"
             )
         return None
 
@@ -386,13 +417,6 @@ class SmartRun:
             "manifest_problem": self.base.problem or None,
             "force": self.force,
         }
-        if self.changes and self.writer is None:
-            data["would_upload"] = [
-                {"destination": c.source.dest, "bytes": c.source.size, "reason": c.reason}
-                for c in self.changes
-                if c.sent
-            ]
-            data["unchanged_files"] = sum(c.reason == UNCHANGED for c in self.changes)
         if self.writer is not None:
             data["reasons"] = dict(sorted(self.writer.reasons.items()))
         if self.published is not None:

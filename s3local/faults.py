@@ -57,6 +57,10 @@ class FaultPlan:
     ``deny_prefix`` is deterministic and independent: every PUT or POST on an
     object key starting with it gets 403 AccessDenied without reaching the
     server.
+
+    ``only_target`` restricts the random faults to requests whose target
+    (path and query, URL-decoded) contains it: the manifest's name, say, so
+    that its writes fail and the files' writes do not.
     """
 
     error_ratio: float = 0.0
@@ -67,6 +71,7 @@ class FaultPlan:
     deny_prefix: str | None = None
     only_methods: Collection[str] | None = None
     only_operations: Collection[str] | None = None
+    only_target: str | None = None
     max_faults: int | None = None
     seed: int | None = None
 
@@ -101,7 +106,7 @@ class FaultPicker:
         self._injected = 0
         self._lock = threading.Lock()
 
-    def decide(self, method: str, key: str, operation: str) -> Decision | None:
+    def decide(self, method: str, key: str, operation: str, target: str = "") -> Decision | None:
         plan = self.plan
         denied = plan.deny_prefix is not None and key.startswith(plan.deny_prefix)
         if denied and key and method in WRITE_METHODS:
@@ -109,6 +114,8 @@ class FaultPicker:
         if plan.only_methods is not None and method not in plan.only_methods:
             return None
         if plan.only_operations is not None and operation not in plan.only_operations:
+            return None
+        if plan.only_target is not None and plan.only_target not in target:
             return None
         with self._lock:
             if plan.max_faults is not None and self._injected >= plan.max_faults:

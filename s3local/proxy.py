@@ -16,6 +16,7 @@ import struct
 import threading
 from collections import Counter
 from collections.abc import Callable
+from urllib.parse import unquote
 
 from s3local import faults, http1
 from s3local.faults import Decision, FaultPicker, FaultPlan
@@ -123,7 +124,7 @@ class _Connection:
         """Serve one request; return whether the connection stays open."""
         operation = self.proxy.classify(request)
         _, key, _ = split_target(request.target)
-        decision = self.proxy._admit(request.method, key, operation)
+        decision = self.proxy._admit(request.method, key, operation, unquote(request.target))
         framing = http1.request_framing(request)
         hold = self.proxy._hold_for(operation, key)
         if hold is not None:
@@ -312,8 +313,8 @@ class S3Proxy(Service):
             holds = list(self._holds)
         return next((h for h in holds if h.takes(operation, key)), None)
 
-    def _admit(self, method: str, key: str, operation: str) -> Decision | None:
-        decision = self._picker.decide(method, key, operation)
+    def _admit(self, method: str, key: str, operation: str, target: str = "") -> Decision | None:
+        decision = self._picker.decide(method, key, operation, target)
         with self._lock:
             self._http_requests += 1
             self._counts[operation] += 1

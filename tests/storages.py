@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 from django.core.files.storage import FileSystemStorage
 
 
@@ -73,3 +74,7 @@ class PausingPostProcessStorage(_s3_manifest_static_storage()):  # type: ignore[
         while time.monotonic() < deadline:
             time.sleep(0.05)
         yield from super().post_process(*args, **kwargs)
+
+
+class FailingHashedStorage(FailingMixin, ManifestStaticFilesStorage):
+    """Hashed names, and saving any of the names in ``fail`` raises."""

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from collectstupid import manifest
 from collectstupid.management.commands.collectstupid import Command
-from tests.helpers import ASSETS, MANIFEST, counted, run, tree
+from tests.helpers import ASSETS, MANIFEST, counted, run, run_split, tree
 from tests.storages import FailingStorage
 from tests.test_hashed import use_storage
 
@@ -87,6 +87,7 @@ def test_dry_run_clear_lists_and_deletes_nothing(static_files, local_root, tmp_p
     assert json.loads(report.read_text())["clear"] == {
         "selected": sorted(KEPT | {"old.css"}),
         "refused": [],
+        "folder_markers": [],
     }
 
 
@@ -203,3 +204,65 @@ def test_s3_scoped_clear_strips_the_manifest_before_deleting(
     # Not a smart run: the media are uploaded again but not recorded.
     assert set(manifest.loads(s3.read(MANIFEST)).entries) == KEPT
     assert s3.names() == set(ASSETS) | {MANIFEST}
+
+
+@pytest.mark.parametrize("location", ["", "static", "a/b"])
+def test_azure_clear_never_selects_the_manifest_as_stored(
+    static_files, azure_settings_factory, no_azure_backoff, location, tmp_path
+):
+    # At the container's root the storage stores '.collectstupid/manifest.json' as
+    # 'collectstupid/manifest.json': --clear must still know it for the manifest.
+    target = azure_settings_factory(location=location)
+    static_files(ASSETS)
+    run("--smart")
+    stored = target.key(MANIFEST).lstrip(".") if not location else target.key(MANIFEST)
+    assert stored in target.list_blobs()
+    direct = azure_blob_client(target)
+    direct.upload_blob(target.key(".x/y.txt"), b"by hand")
+    # Not a smart run (the manifest is not this profile's to delete), then a smart one.
+    out, err = run_split("--clear", verbosity=2)
+    assert stored in target.list_blobs() and "manifest.json'" not in out, out
+    # The blob listed as '.x/y.txt' is the one deleted, and said so.
+    assert "Deleting '.x/y.txt'" in out and target.key(".x/y.txt") not in target.list_blobs()
+    report = tmp_path / "report.json"
+    out, err = run_split("--clear", "--smart", "--report-json", str(report), verbosity=2)
+    blobs = target.list_blobs()
+    stored_as = json.loads(report.read_text())["smart"]["manifest_stored_as"]
+    assert target.key(stored_as) == stored
+    assert stored in blobs, out
+    assert "manifest.json'" not in "".join(
+        line for line in out.splitlines() if line.startswith("Deleting")
+    )
+    assert err == ""
+    # Kept, stripped of the deleted files, then recording them uploaded again.
+    assert set(manifest.loads(target.read_blob(stored)).entries) == KEPT
+
+
+def azure_blob_client(target):
+    from azure.storage.blob import ContainerClient
+
+    return ContainerClient.from_connection_string(
+        target.options["connection_string"], target.container
+    )
+
+
+def test_s3_folder_markers_are_left_quietly(static_files, s3_storage_settings):
+    s3 = s3_storage_settings
+    static_files(ASSETS)
+    run("--profile", "full")
+    put(s3, "static/css/", b"")
+    out, err = run_split("--profile", "full", "--clear", verbosity=2)
+    assert "could reach outside" not in out + err and err == ""
+    assert "leaving the folder marker 'css/'" in out
+    assert "static/css/" in s3.keys(prefix="static/")
+    assert s3.names() == set(ASSETS) | {"css/"}
+
+
+def test_smart_clear_dry_run_predicts_what_the_real_run_does(static_files, local_root):
+    static_files(ASSETS)
+    run("--smart", "--profile", "no-media")
+    out = run("--smart", "--profile", "no-media", "--clear", "--dry-run")
+    assert "3 static files (" in out and "would be uploaded" in out, out
+    assert "0 unchanged would be skipped" in out and "3 would be deleted by --clear" in out
+    out = run("--smart", "--profile", "no-media", "--clear")
+    assert "3 static files copied" in out and "3 deleted by --clear" in out

@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 from collectstupid.collect import SourceFile
 from collectstupid.failures import LivePrinter, cause_of, closing_message, group
 from collectstupid.upload import FAILED, UPLOADED, Outcome, UploadResult
+from s3local import FaultPlan
 
 FILES = {f"css/f{n:02}.css": f"f{n}" for n in range(40)}
 
@@ -154,3 +155,21 @@ def test_smart_dry_run_with_the_server_down_does_not_claim_success(
         message
     )
     assert "manifest rewritten" not in out.getvalue() + message
+
+
+def test_copying_is_said_only_of_files_that_were_sent(
+    static_files, s3_storage_settings_factory, s3_proxy
+):
+    # A failed file holds staticfiles.json back: it is never sent, so never "Copying".
+    static_files({"css/site.css": "body {}", "js/app.js": "1", "img/a.png": b"png"})
+    s3_storage_settings_factory(
+        endpoint_url=s3_proxy.endpoint_url, backend="storages.backends.s3.S3ManifestStaticStorage"
+    )
+    s3_proxy.faults = FaultPlan(deny_prefix="static/js/app.")
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError):
+        call_command("collectstupid", interactive=False, verbosity=2, stdout=out, stderr=err)
+    copying = {line[9:-1] for line in out.getvalue().splitlines() if line.startswith("Copying '")}
+    assert "staticfiles.json" not in copying
+    assert not any(name.startswith("js/app.") for name in copying)
+    assert any(name.startswith("css/site.") for name in copying)

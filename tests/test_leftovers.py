@@ -34,7 +34,8 @@ def test_an_endpoint_with_credentials_is_redacted_in_every_message(
         assert USER not in text and PASSWORD not in text, text
     # The URL is still named, so the reader knows where the run tried to connect.
     assert f'Could not connect to the endpoint URL: "http://***@127.0.0.1:{port}/' in error
-    assert f"http://***@127.0.0.1:{port}/" in err  # the manifest read's warning
+    # Said once, by the closing error: the manifest read already shows the endpoint dead.
+    assert error not in err
 
 
 @pytest.mark.parametrize(

@@ -708,3 +708,28 @@ def yaml_mapping(text: str) -> dict[str, Any]:
     import yaml
 
     return yaml.safe_load(text)
+
+
+def test_s3_a_profile_replacing_anothers_parameters_warns_once(
+    tmp_path, settings, static_files, s3_storage_settings_factory
+):
+    static_files(SITE)
+    profiles(tmp_path, settings, cdn=CDN, plain="extends: full\n")
+    target = s3_storage_settings_factory()
+    run("--profile", "cdn", "--smart")
+    _, err = run_split("--profile", "plain", "--smart", "--dry-run")
+    warning = (
+        f"Profile 'plain' ships {len(SITE)} paths of profile 'cdn' with other object "
+        "parameters: this deploy sends them again with its own, which replace the other "
+        "profile's until it deploys again (the last deploy wins)."
+    )
+    assert err.count(warning) == 1, err
+    # The docs quote it (docs/caching.md), word for word.
+    quoted = (Path(__file__).parent.parent / "docs/caching.md").read_text()
+    assert err.strip() in quoted.replace("\n", " ") or err.strip() in quoted
+    _, err = run_split("--profile", "plain", "--smart")
+    assert err.count(warning) == 1, err
+    assert target.head("css/site.css").get("CacheControl") is None
+    # Nothing differs any more: no word.
+    _, err = run_split("--profile", "plain", "--smart")
+    assert err == ""

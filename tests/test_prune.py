@@ -431,3 +431,27 @@ def test_s3_a_one_off_selection_is_not_recorded_so_a_later_prune_keeps_what_it_l
     ops, out = counted(botocore_calls, "--prune")
     assert "DeleteObjects" not in ops and "; 0 pruned." in out
     assert "css/site.css" in target.names()
+
+
+def test_prune_says_why_it_kept_a_path_another_profile_ships(static_files, settings, tmp_path):
+    src = static_files({**ASSETS, "css/old.css": "old"})
+    target = tmp_path / "target"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(target)},
+        },
+    }
+    run("--profile", "full", "--smart")
+    run("--profile", "no-media", "--smart")
+    (src / "css/old.css").unlink()
+    report = tmp_path / "report.json"
+    why = "profile 'full' still ships it"
+    for dry in (True, False):
+        args = ("--profile", "no-media", "--smart", "--prune", "--report-json", str(report))
+        out = run(*args, *(["--dry-run"] if dry else []), verbosity=2)
+        verb = "Would not prune" if dry else "Not pruning"
+        assert f"{verb} 'css/old.css': {why}" in out
+        assert json.loads(report.read_text())["prune_kept"] == {"css/old.css": why}
+    assert (target / "css/old.css").exists()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import replace
+
+import pytest
 
 from collectstupid import report
 from collectstupid.plan import Plan
@@ -101,3 +104,78 @@ def test_progress_bar_draws_on_a_terminal_only():
         bar.update(outcome.source.size)
         bar.close()
         assert stream.getvalue() == ""
+
+
+def totals_add_up(data: dict) -> None:
+    totals, files = data["totals"], data["files"]
+    assert data["schema"] == 2
+    assert totals["selected_files"] == len(files)
+    assert totals["selected_bytes"] == sum(f["bytes"] for f in files)
+    assert totals["found_files"] == totals["selected_files"] + totals["left_out_files"]
+    assert totals["left_out_files"] == len(data["left_out"])
+    by_status = (
+        totals["uploaded_files"]
+        + totals["unchanged_files"]
+        + totals["failed_files"]
+        + totals["cancelled_files"]
+        + totals["would_upload_files"]
+    )
+    assert by_status == totals["selected_files"]
+
+
+def test_the_json_report_is_one_schema_whose_totals_add_up(static_files, settings, tmp_path):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from tests.helpers import ASSETS, run
+    from tests.test_hashed import use_storage
+
+    static_files(ASSETS)
+    target = tmp_path / "target"
+    use_storage(
+        settings,
+        "tests.storages.FailingHashedStorage",
+        location=str(target),
+    )
+    path = tmp_path / "report.json"
+    run("--smart", "--dry-run", "--report-json", str(path))
+    dry = json.loads(path.read_text())
+    run("--smart", "--report-json", str(path))
+    real = json.loads(path.read_text())
+    assert set(dry) == set(real)
+    for data in (dry, real):
+        totals_add_up(data)
+        # staticfiles.json is a selected file like the others, listed and counted.
+        assert "staticfiles.json" in {f["destination"] for f in data["files"]}
+        # Left-out paths by name: the media and their hashed copies.
+        assert {"media/intro.mp4", "media/theme.mp3"} <= set(data["left_out"])
+        assert all(name.startswith("media/") for name in data["left_out"])
+    assert (dry["exit_status"], dry["error"], real["exit_status"], real["error"]) == (
+        0,
+        None,
+        0,
+        None,
+    )
+    assert dry["totals"]["would_upload_files"] == real["totals"]["uploaded_files"]
+
+    use_storage(
+        settings,
+        "tests.storages.FailingHashedStorage",
+        location=str(target),
+        fail=["js/app.js"],
+    )
+    (tmp_path / "src0/js/app.js").write_text("changed")
+    with pytest.raises(CommandError) as raised:
+        call_command(
+            "collectstupid",
+            "--smart",
+            "--report-json",
+            str(path),
+            interactive=False,
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+    failed = json.loads(path.read_text())
+    totals_add_up(failed)
+    assert failed["exit_status"] == 1 and failed["error"] == str(raised.value)
+    assert failed["totals"]["failed_files"] == 1 and failed["totals"]["cancelled_files"] == 1

@@ -259,3 +259,46 @@ def test_concurrent_runs_that_wrote_one_path_differently_say_so_on_the_terminal(
     conflicts = [json.loads(r.read_text())["smart"]["manifest_conflicts"] for r in reports]
     assert conflicts == [["css/site.css"], ["css/site.css"]]
     assert set(assert_truthful(target)) == {"css/a.css", "css/b.css"}
+
+
+# --- --clear: the deletions a signal did not stop are said --------------------------
+
+
+@pytest.mark.parametrize("count", [1, 2], ids=["once", "twice"])
+def test_a_signal_during_clear_says_what_was_deleted(
+    static_files, s3_storage_settings_factory, s3_proxy: S3Proxy, tmp_path, count
+):
+    files = small_files(5)
+    src = static_files(files)
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    Watched(deploy_process(target, src)).ended()
+    hold = s3_proxy.hold("DeleteObjects")
+    report = tmp_path / "report.json"
+    process = Watched(deploy_process(target, src, "--clear", "--report-json", str(report)))
+    try:
+        hold.wait_held()
+        process.send_signal(signal.SIGINT)
+        process.wait_for("Stopping: nothing new starts")
+        if count == 1:
+            hold.release()  # the deletes in flight finish; no upload starts after them
+        else:
+            process.send_signal(signal.SIGINT)
+        out, err = process.ended()
+    finally:
+        hold.release()
+    assert "Traceback" not in out + err and process.returncode == 130, err
+    data = json.loads(report.read_text())
+    assert data["exit_status"] == 130 and data["error"] in err
+    if count == 1:
+        assert target.names() == {MANIFEST}
+        assert (
+            "Interrupted: --clear deleted 5 files first; 0 files were uploaded, "
+            "5 were not started. Run the command again to finish."
+        ) in err
+        assert "; 5 deleted by --clear." in out
+        assert sorted(data["clear"]["deleted"]) == sorted(files)
+    else:
+        assert (
+            "Interrupted during --clear after it deleted 0 files, and was deleting 5 more "
+            "(they may be gone)"
+        ) in err

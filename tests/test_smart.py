@@ -308,12 +308,15 @@ def test_dry_run_lists_what_and_why_and_writes_nothing(static_files, static_root
     )
     data = json.loads(report_path.read_text())
     assert data["dry_run"] is True
-    assert {f["destination"]: f["reason"] for f in data["smart"]["would_upload"]} == {
-        "css/site.css": "changed",
-        "media/intro.mp4": "new",
-        "media/theme.mp3": "new",
+    # The same schema as a real run: every selected file, each with its status.
+    assert {f["destination"]: (f["status"], f["reason"]) for f in data["files"]} == {
+        "css/site.css": ("would_upload", "changed"),
+        "media/intro.mp4": ("would_upload", "new"),
+        "media/theme.mp3": ("would_upload", "new"),
+        "js/app.js": ("skipped", None),
+        "img/logo.png": ("skipped", None),
     }
-    assert data["smart"]["unchanged_files"] == 2
+    assert data["totals"]["unchanged_files"] == 2 and data["totals"]["would_upload_files"] == 3
 
 
 def test_json_report_marks_skipped_files(static_files, static_root, tmp_path):

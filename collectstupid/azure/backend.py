@@ -67,8 +67,19 @@ class AzureBackend(StorageBackend):
     def _blob(self, name: str) -> str:
         return str(self.storage._get_valid_path(name))
 
+    def listed_name(self, name: str) -> str:
+        return self._blob(name)[len(location_prefix(self.storage)) :]
+
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
-        blobs = {self._blob(name): name for name in names}
+        return self._delete({self._blob(name): name for name in names}, threads)
+
+    def delete_listed(self, names: Sequence[str], threads: int) -> dict[str, str]:
+        # As listed: the storage's own path cleaning would strip a leading dot at the
+        # container's root, and delete another blob (or none) in its place.
+        prefix = location_prefix(self.storage)
+        return self._delete({prefix + name: name for name in names}, threads)
+
+    def _delete(self, blobs: dict[str, str], threads: int) -> dict[str, str]:
 
         def delete(batch: list[str]) -> dict[str, str]:
             try:

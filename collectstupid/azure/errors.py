@@ -12,6 +12,8 @@ def describe(exc: BaseException) -> str:
     lines: the same failure on twenty files would read as twenty reasons.
     """
     code = getattr(exc, "error_code", None)
+    # The SDK answers with a StorageErrorCode member: its value is the service's own code.
+    code = getattr(code, "value", code)
     text = str(getattr(exc, "message", None) or exc).strip()
     first = text.splitlines()[0] if text else ""
     if code:

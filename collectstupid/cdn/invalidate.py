@@ -321,12 +321,3 @@ def dry_run(deployment: Deployment, out: Output) -> dict[str, Any]:
     else:
         out.say(f"Nothing to invalidate on {cdn.name}.", level=1)
     return {"invalidation": {"cdn": cdn.name, "paths": paths, "changed_paths": len(chosen)}}
-
-
-def closing(error: str | None, invalidated: Invalidated | None, out: Output) -> str | None:
-    """The run's closing error: the deploy's own first; a failed invalidation otherwise,
-    printed besides when the deploy has an error of its own."""
-    failed = invalidated.error if invalidated else None
-    if error and failed:
-        out.error(failed)
-    return error or failed

@@ -93,5 +93,8 @@ class GcsBackend(StorageBackend):
         for blob in self.storage.bucket.list_blobs(prefix=prefix + path, retry=writer.retry()):
             yield blob.name[len(prefix) :]
 
+    def listed_name(self, name: str) -> str:
+        return plain_key(self.storage, name)[len(location_prefix(self.storage)) :]
+
     def manifest_store(self, name: str) -> GcsManifestStore:
         return GcsManifestStore(self.storage, name, writer.blob_name(self.storage, name))

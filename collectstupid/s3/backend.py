@@ -14,7 +14,7 @@ from collectstupid.s3.manifest import S3ManifestStore
 from collectstupid.s3.open_uploads import abort_left_under
 from collectstupid.s3.storage import saves_like_s3storage
 from collectstupid.s3.writer import S3Writer
-from collectstupid.storage import location_prefix, object_key
+from collectstupid.storage import location_prefix, object_key, plain_key
 
 # The most keys one DeleteObjects request takes.
 DELETE_BATCH = 1000
@@ -104,6 +104,9 @@ class S3Backend(StorageBackend):
         for page in pages:
             for item in page.get("Contents", []):
                 yield item["Key"][len(prefix) :]
+
+    def listed_name(self, name: str) -> str:
+        return plain_key(self.storage, name)[len(location_prefix(self.storage)) :]
 
     def manifest_store(self, name: str) -> S3ManifestStore:
         return S3ManifestStore(self.storage, name, self.client)

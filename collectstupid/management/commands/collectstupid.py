@@ -13,11 +13,11 @@ from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from collectstupid import confirm, github_actions, listing, options, planning
-from collectstupid.deploy import exit_status
+from collectstupid.deploy import exit_status, interrupted_message
 from collectstupid.dryrun import dry_run
 from collectstupid.errors import CollectStupidError, DeployError, Interrupted
 from collectstupid.execute import clear_first, upload
-from collectstupid.finish import finish
+from collectstupid.finish import finish, report_failure
 from collectstupid.interrupt import signals_handled
 from collectstupid.output import Output
 from collectstupid.redact import redact
@@ -37,6 +37,7 @@ class Command(BaseCommand):
     def handle(self, **parsed: Any) -> None:
         opts = options.Options.parsed(parsed)
         out = Output(self.stdout, self.stderr, opts.verbosity, self.style.WARNING)
+        deployment = None
         with signals_handled() as signals:
             try:
                 # Whatever the plan step enters (a staging folder) is removed however it
@@ -62,13 +63,11 @@ class Command(BaseCommand):
                     executed.cleared = cleared
                     finish(deployment, executed, out)
             except Interrupted as exc:
-                raise CommandError(
-                    "Interrupted before any upload: nothing was uploaded.",
-                    returncode=exit_status(exc.signum),
-                ) from None
+                message, status = interrupted_message(deployment), exit_status(exc.signum)
+                report_failure(opts.report_json, deployment, message, status, opts.dry_run)
+                raise CommandError(message, returncode=status) from None
             except CollectStupidError as exc:
                 github_actions.stopped(out, str(exc))
-                raise CommandError(
-                    redact(str(exc)),
-                    returncode=exit_status(signals.last) if signals.received else 1,
-                ) from exc
+                status = exit_status(signals.last) if signals.received else 1
+                report_failure(opts.report_json, deployment, str(exc), status, opts.dry_run)
+                raise CommandError(redact(str(exc)), returncode=status) from exc

@@ -1,0 +1,141 @@
+"""Output the README and the docs quote is output the command prints.
+
+Each quote is listed in ``QUOTES`` with the page it is on. Real runs (local
+targets, and S3 for a storage that cannot be used) make the lines they are
+compared with; numbers, sizes and quoted names may differ, the words may not.
+A summary line in a code block that ``QUOTES`` does not list fails the test,
+so no new example goes unchecked.
+"""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.helpers import ASSETS
+from tests.test_hashed import use_storage
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+QUOTES = [
+    (
+        "README.md",
+        "11 static files copied to 's3://example-static/static' (1.6 KB in 0.3s); "
+        "2 files (400.1 KB) left out by profile 'no-media'.",
+    ),
+    (
+        "docs/command.md",
+        "11 static files copied to 's3://example-static/static' (1.6 KB in 0.3s); "
+        "2 files (400.1 KB) left out by profile 'no-media'.",
+    ),
+    ("docs/command.md", "Copying 'css/site.css'"),
+    ("docs/command.md", "Skipping 'css/site.css' (not modified)"),
+    ("docs/command.md", "Post-processed 'css/site.css' as 'css/site.3f2a1c9b4e5d.css'"),
+    ("docs/command.md", ", 995 unmodified"),
+    ("docs/command.md", ", 20 post-processed"),
+    ("docs/command.md", "Dry run: nothing was written."),
+    (
+        "docs/django-compatibility.md",
+        "47 static files copied to '/srv/static', 3 unmodified, 12 post-processed "
+        "(59 files, 4.0 KB in 0.1s); nothing left out by profile 'no-media'.",
+    ),
+    ("docs/django-compatibility.md", "... would be uploaded to ... Dry run: nothing was written."),
+    ("docs/django-compatibility.md", "Copying 'css/site.css'"),
+    ("docs/lifecycle.md", "Pruned 'css/site.css'"),
+    ("docs/lifecycle.md", "Not pruning 'css/old.css': profile 'full' still ships it"),
+    ("docs/hashed-names.md", "..., 20 post-processed (..."),
+    (
+        "docs/local-targets.md",
+        "1005 static files copied to '/srv/static', 3877 post-processed "
+        "(4883 files, 107.3 MB in 1.8s); nothing left out by profile 'full'.",
+    ),
+    (
+        "docs/hashed-names.md",
+        "Post-processed 'css/site.css' as 'css/site.3f2a1c9b4e5d.css'",
+    ),
+    (
+        "docs/failures.md",
+        "The deploy manifest '.collectstupid/manifest.json' could not be read (NoSuchBucket: "
+        "The specified bucket does not exist), so nothing was uploaded. Check the bucket "
+        "(Azure: container) name in the storage's settings, or create it: a retry cannot "
+        "fix this.",
+    ),
+]
+
+SUMMARY = re.compile(r"^\d+ static files? ")
+SIZE = re.compile(r"\d+(\.\d+)? (B|KB|MB|GB)\b")
+NUMBER = re.compile(r"\d+(\.\d+)?")
+QUOTED = re.compile(r"'[^']*'")
+
+
+def shape(text: str) -> str:
+    """``text`` with what differs between runs (names, sizes, counts, times) made alike."""
+    text = QUOTED.sub("'Q'", text)
+    text = SIZE.sub("SIZE", text)
+    return NUMBER.sub("N", text)
+
+
+def said(*args: str, verbosity: int = 2) -> list[str]:
+    """Every line a run printed, and its closing error's, whether or not it failed."""
+    out, err = StringIO(), StringIO()
+    try:
+        call_command(
+            "collectstupid", *args, interactive=False, verbosity=verbosity, stdout=out, stderr=err
+        )
+        closing = ""
+    except CommandError as exc:
+        closing = str(exc)
+    return (out.getvalue() + err.getvalue() + closing).splitlines()
+
+
+@pytest.fixture
+def real_lines(static_files, settings, tmp_path, s3_storage_settings_factory) -> list[str]:
+    src = static_files(ASSETS)
+    lines: list[str] = []
+    plain = tmp_path / "plain"
+    use_storage(settings, "django.core.files.storage.FileSystemStorage", location=str(plain))
+    lines += said("--dry-run")
+    lines += said()
+    lines += said("--smart", "--clear")
+    lines += said("--smart")
+    lines += said("--smart", "--profile", "full")
+    (src / "js/app.js").unlink()
+    lines += said("--smart", "--prune")  # kept: 'full' still ships it
+    lines += said("--smart", "--profile", "full", "--prune")  # pruned
+    (src / "js/app.js").write_text(str(ASSETS["js/app.js"]))
+    hashed = tmp_path / "hashed"
+    backend = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+    use_storage(settings, backend, location=str(hashed))
+    lines += said("--profile", "full")
+    (src / "css/site.css").write_text("body { color: blue }")
+    lines += said("--smart", "--profile", "full")
+    s3_storage_settings_factory(bucket="t-docs-missing-bucket-never-made")
+    lines += said("--smart")
+    return lines
+
+
+def test_every_quoted_line_is_output_the_command_prints(real_lines):
+    shapes = [shape(line) for line in real_lines]
+    for page, quote in QUOTES:
+        assert quote in (ROOT / page).read_text().replace("\n", " ").replace("  ", " ") or (
+            quote in (ROOT / page).read_text()
+        ), f"{page} no longer quotes {quote!r}"
+        pieces = [shape(piece.strip()) for piece in quote.split("...") if piece.strip()]
+        assert any(all(piece in line for piece in pieces) for line in shapes), (
+            f"{page} quotes {quote!r}, which no run prints"
+        )
+
+
+def test_every_summary_line_in_the_docs_is_checked():
+    listed = {quote for _, quote in QUOTES}
+    for page in PAGES:
+        for line in page.read_text().splitlines():
+            line = line.strip()
+            if SUMMARY.match(line):
+                assert line in listed, f"{page.name}: {line!r} is not checked against output"
