@@ -11,24 +11,28 @@ from __future__ import annotations
 
 from collections import Counter
 
+from collectstupid.manifest import records, whose
 from collectstupid.report import plural
 from collectstupid.smart import PARAMETERS, SmartRun
 
 
 def warning(run: SmartRun, profile: str) -> str | None:
     """One warning naming how many such paths each other profile last shipped, or None."""
-    others = {name: record for name, record in run.base.profiles.items() if name != profile}
-    owners: Counter[str] = Counter()
+    project = run.shipped.project if run.shipped else ""
+    others = sorted(
+        (key, record) for key, record in records(run.base.contents) if key != (project, profile)
+    )
+    owners: Counter[tuple[str, str]] = Counter()
     for change in run.changes:
         if change.reason != PARAMETERS:
             continue
         path = change.source.dest
-        owner = next((name for name in sorted(others) if path in others[name].ships), None)
+        owner = next((key for key, record in others if path in record.ships), None)
         if owner is not None:
             owners[owner] += 1
     if not owners:
         return None
-    named = ", ".join(f"{plural(n, 'path')} of profile '{name}'" for name, n in owners.items())
+    named = ", ".join(f"{plural(n, 'path')} of {whose(key, project)}" for key, n in owners.items())
     return (
         f"Profile '{profile}' ships {named} with other object parameters: this deploy "
         "sends them again with its own, which replace the other profile's until it "

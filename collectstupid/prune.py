@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 
 from collectstupid.backends import Backend
 from collectstupid.failures import verdict
-from collectstupid.manifest import Contents, Record, Shipped, forget_deleted, rewrite
+from collectstupid.manifest import (
+    Contents,
+    Record,
+    Shipped,
+    forget_deleted,
+    record_of,
+    records,
+    rewrite,
+    whose,
+)
 from collectstupid.smart import SmartRun
 
 
@@ -72,7 +81,8 @@ def kept(contents: Contents, shipped: Shipped) -> dict[str, str]:
     a path another profile ships, or keeps as a hashed copy, is that
     profile's, never this one's to delete.
     """
-    before = contents.profiles.get(shipped.profile, Record())
+    own = (shipped.project, shipped.profile)
+    before = record_of(contents, *own) or Record()
     history = before.hashed
     if not history or history[0] != shipped.hashed:
         history = (shipped.hashed, *history)
@@ -86,16 +96,14 @@ def kept(contents: Contents, shipped: Shipped) -> dict[str, str]:
                 f"one, kept for {shipped.keep} deploys"
             )
             continue
-        others = sorted(n for n, r in contents.profiles.items() if n != shipped.profile)
-        shipper = next((n for n in others if path in contents.profiles[n].ships), None)
+        others = sorted((key, r) for key, r in records(contents) if key != own)
+        shipper = next((key for key, r in others if path in r.ships), None)
         if shipper is not None:
-            why[path] = f"profile '{shipper}' still ships it"
+            why[path] = f"{whose(shipper, shipped.project)} still ships it"
             continue
-        keeper = next(
-            (n for n in others if any(path in c for c in contents.profiles[n].hashed)), None
-        )
+        keeper = next((key for key, r in others if any(path in c for c in r.hashed)), None)
         if keeper is not None:
-            why[path] = f"profile '{keeper}' keeps it as a hashed copy"
+            why[path] = f"{whose(keeper, shipped.project)} keeps it as a hashed copy"
     return why
 
 

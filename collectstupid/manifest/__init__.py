@@ -11,7 +11,14 @@ change, and after them, to record what landed (see publish.py).
 ``deploys`` what each profile shipped and what it no longer ships.
 """
 
-from collectstupid.manifest.deploys import Shipped, forget_deleted, record_deploy
+from collectstupid.manifest.deploys import (
+    Shipped,
+    forget_deleted,
+    record_deploy,
+    record_of,
+    records,
+    whose,
+)
 from collectstupid.manifest.entries import (
     Contents,
     Entries,
@@ -41,6 +48,9 @@ __all__ = [
     "forget_deleted",
     "loads",
     "record_deploy",
+    "record_of",
+    "records",
     "rewrite",
     "settle",
+    "whose",
 ]

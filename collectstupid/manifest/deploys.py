@@ -43,7 +43,7 @@ class Shipped:
     project: str = ""
 
 
-def _records(contents: Contents) -> Iterator[tuple[tuple[str, str], Record]]:
+def records(contents: Contents) -> Iterator[tuple[tuple[str, str], Record]]:
     """Every record, keyed by (project, profile); an unknown project is ''."""
     for name, record in contents.profiles.items():
         yield ("", name), record
@@ -52,16 +52,27 @@ def _records(contents: Contents) -> Iterator[tuple[tuple[str, str], Record]]:
             yield (project, name), record
 
 
+def whose(key: tuple[str, str], project: str) -> str:
+    """A record named for a person: its profile, and its project when not ``project``."""
+    other, profile = key
+    if other == project:
+        return f"profile '{profile}'"
+    if not other:
+        return f"profile '{profile}' of an unknown project (a version 3 record)"
+    return f"profile '{profile}' of project '{other}'"
+
+
 def _owned_elsewhere(contents: Contents, key: tuple[str, str]) -> set[str]:
     """What other records ship or keep: never this record's to delete."""
     owned: set[str] = set()
-    for other, record in _records(contents):
+    for other, record in records(contents):
         if other != key:
             owned.update(record.ships, *record.hashed)
     return owned
 
 
-def _get(contents: Contents, project: str, profile: str) -> Record | None:
+def record_of(contents: Contents, project: str, profile: str) -> Record | None:
+    """The record of ``project``'s ``profile`` (an unknown project's with ``project`` '')."""
     if not project:
         return contents.profiles.get(profile)
     return contents.projects.get(project, {}).get(profile)
@@ -84,7 +95,7 @@ def record_deploy(
     stale (another run may be writing it) and deleted by a later run.
     """
     project, profile = shipped.project, shipped.profile
-    before = _get(contents, project, profile) or Record()
+    before = record_of(contents, project, profile) or Record()
     history = before.hashed
     if not history or history[0] != shipped.hashed:
         history = (shipped.hashed, *history)
@@ -125,7 +136,7 @@ def forget_deleted(
         for path, marker in contents.pending.items()
     }
     after = replace(contents, entries=entries, pending=pending)
-    record = _get(contents, project, profile)
+    record = record_of(contents, project, profile)
     if record is None:
         return after
     return _put(after, project, profile, Record(record.ships, record.hashed, record.stale - gone))
