@@ -24,6 +24,9 @@ DEFAULTS: dict[str, Any] = {
     # --prune keeps the hashed copies of this many deploys of a profile, the current one
     # included: pages and CDNs still holding the previous HTML keep finding theirs.
     "KEEP_DEPLOYS": 2,
+    # S3's fast path (replayed PutObjects, docs/cpu.md): None decides per run, True uses it
+    # even where tracing handlers listen to botocore's calls, False never.
+    "FAST_PATH": None,
 }
 # Past a few hundred, more threads only queue on the connection pool and the GIL, while
 # each one costs a connection and a read buffer: a typo such as 10000000 must not get them.
@@ -42,6 +45,7 @@ class Settings:
     smart: bool = DEFAULTS["SMART"]
     manifest_name: str = DEFAULTS["MANIFEST_NAME"]
     keep_deploys: int = DEFAULTS["KEEP_DEPLOYS"]
+    fast_path: bool | None = DEFAULTS["FAST_PATH"]
 
 
 def _raw() -> dict[str, Any]:
@@ -124,7 +128,17 @@ def get_settings() -> Settings:
         smart=raw["SMART"],
         manifest_name=_manifest_name(raw["MANIFEST_NAME"]),
         keep_deploys=keep_deploys_value(raw["KEEP_DEPLOYS"], "COLLECTSTUPID['KEEP_DEPLOYS']"),
+        fast_path=_fast_path(raw["FAST_PATH"]),
     )
+
+
+def _fast_path(value: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise SettingsError(
+            "COLLECTSTUPID['FAST_PATH'] must be True, False or None (the default: on unless "
+            f"tracing handlers listen to botocore's calls), not {value!r}."
+        )
+    return value
 
 
 def _manifest_name(value: Any) -> str:

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.core.files.storage import FileSystemStorage
 from storages.backends.s3 import S3Storage
 
@@ -16,6 +17,14 @@ from collectstupid.s3.endpoints import CachedEndpoints
 from collectstupid.s3.writer import S3Writer
 from tests.helpers import OFFLINE_S3, SMALL_PARTS, MiB, on_the_wire
 from tests.s3_fixtures import storage_options
+
+
+@pytest.fixture(autouse=True)
+def fast_path_on(settings: Any) -> None:
+    """These tests count botocore's calls by wrapping ``_make_api_call``, as tracing
+    libraries do, which keeps a deploy on botocore unless the fast path is switched on."""
+    settings.COLLECTSTUPID = {"FAST_PATH": True}
+
 
 FILES: dict[str, bytes] = {
     "css/site.css": b"body { color: red }\n" * 40,
