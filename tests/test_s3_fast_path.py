@@ -155,10 +155,10 @@ def test_the_installed_botocore_is_inside_the_tested_range():
 
 @pytest.mark.parametrize(
     ("installed", "inside"),
-    [("1.38.10", False), ("1.38.11", True), ("1.44.8", True), ("1.44.99", True), ("1.45.0", False)],
+    [("1.35.99", False), ("1.36.0", True), ("1.44.8", True), ("1.44.99", True), ("1.45.0", False)],
 )
 def test_the_range_is_read_from_release_numbers(installed, inside):
-    assert fast_path.LOWEST == (1, 38, 11) and fast_path.NEWEST_SERIES == (1, 44)
+    assert fast_path.LOWEST == (1, 36, 0) and fast_path.NEWEST_SERIES == (1, 44)
     assert fast_path.in_tested_range(installed) is inside
 
 

@@ -38,10 +38,8 @@ from botocore.handlers import add_expect_header
 from collectstupid.conf import DEFAULTS, get_settings
 from collectstupid.errors import CollectStupidError
 from collectstupid.s3 import fast_path
-from collectstupid.s3.endpoints import cache_endpoints
 from collectstupid.s3.replay import Replay
 from collectstupid.s3.storage import make_session
-from collectstupid.s3.useragent import cache_user_agent
 
 
 class RetryCounter:
@@ -145,14 +143,11 @@ def make_client(
     threads: int,
     retries: RetryCounter,
     fewer_attempts: BaseClient | None = None,
-    fast: bool = True,
 ) -> BaseClient:
     """An S3 client for ``storage``'s bucket, shared by ``threads`` workers.
 
     ``retries`` counts the requests it sends again. With ``fewer_attempts``, the
     client makes one attempt fewer than that client, in the same retry mode.
-    ``fast``: it caches its endpoints and User-Agent (botocore internals, see
-    fast_path.py).
     """
     session = session_for(storage)
     config = client_config(storage, threads, session)
@@ -173,9 +168,6 @@ def make_client(
     # other client, including the storage's own.
     client.meta.events.unregister("before-call.s3", add_expect_header)
     client.meta.events.register("request-created.s3", retries)
-    if fast:
-        cache_user_agent(client)
-        cache_endpoints(client)
     client.meta.events.register_first("needs-retry.s3", no_retry_for_local_errors)
     return client
 
@@ -211,7 +203,6 @@ class S3Client:
         self._client: BaseClient | None = None
         self._replay: Replay | None = None
         self._after_replay: BaseClient | None = None
-        self._fast = False
         # A replay failed without an answer from the server: none for the rest of the run.
         self._broken = False
         self._notes: list[str] = []
@@ -237,15 +228,11 @@ class S3Client:
 
     def _make(self) -> BaseClient:
         self.threads = self.threads or DEFAULTS["THREADS"]
-        client = make_client(self.storage, self.threads, self.retries, fast=False)
+        client = make_client(self.storage, self.threads, self.retries)
         decision = fast_path.decide(client, get_settings().fast_path)
         self._note(decision.note)
-        self._fast = decision.on
-        if decision.on:
-            cache_user_agent(client)
-            cache_endpoints(client)
-            if attempts(client) > 1 and not self._broken:
-                self._replay = Replay.for_client(client, self.retries.add, self.broken)
+        if decision.on and attempts(client) > 1 and not self._broken:
+            self._replay = Replay.for_client(client, self.retries.add, self.broken)
         return client
 
     def _note(self, text: str) -> None:
@@ -280,6 +267,6 @@ class S3Client:
         with self._lock:
             if self._after_replay is None:
                 self._after_replay = make_client(
-                    self.storage, self.threads, self.retries, client, self._fast
+                    self.storage, self.threads, self.retries, fewer_attempts=client
                 )
             return self._after_replay

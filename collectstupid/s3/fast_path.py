@@ -1,11 +1,10 @@
 """Whether the deploy's S3 client may use botocore's internals, and why not where it may not.
 
-Replayed PutObjects (replay.py) and the endpoint and User-Agent caches
-(endpoints.py, useragent.py) rely on botocore's private attributes. They run
-only on the botocore releases the test matrix covers, when the setting allows
-them, and when nothing but botocore itself listens to the calls they skip;
-otherwise every request goes through botocore's public path. See docs/cpu.md,
-"The fast path's guards".
+Replayed PutObjects (replay.py) rely on botocore's private attributes. They
+run only on the botocore releases the test matrix covers, when the setting
+allows them, and when nothing but botocore itself listens to the calls they
+skip; otherwise every request goes through botocore's public path. See
+docs/cpu.md, "The fast path's guards".
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from botocore.client import BaseClient
 # The botocore releases the test matrix runs: the lowest-versions environment
 # installs LOWEST (the declared floor), the newest-versions one the latest
 # release, which a test requires to be inside NEWEST_SERIES (1.44.x).
-LOWEST = (1, 38, 11)
+LOWEST = (1, 36, 0)
 NEWEST_SERIES = (1, 44)
 TESTED = f"{'.'.join(map(str, LOWEST))} to {'.'.join(map(str, NEWEST_SERIES))}.x"
 
