@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import botocore
@@ -313,3 +314,22 @@ def test_the_setting_is_checked(settings, value):
 def test_the_setting_takes_true_false_or_none(settings, value):
     settings.COLLECTSTUPID = {"FAST_PATH": value}
     assert get_settings().fast_path is value
+
+
+def test_the_lines_docs_cpu_quotes(s3_server, s3_bucket, monkeypatch):
+    """docs/cpu.md quotes these lines whole, with the range as it is."""
+    from storages.backends.s3 import S3Storage
+
+    from tests.s3_fixtures import storage_options
+
+    client = s3client.make_client(
+        S3Storage(**storage_options(s3_server, s3_bucket)), 4, s3client.RetryCounter()
+    )
+    docs = (Path(__file__).parent.parent / "docs" / "cpu.md").read_text()
+    docs = " ".join(docs.split())
+    monkeypatch.setattr(botocore, "__version__", "1.45.0")
+    outside = fast_path.decide(client, None)
+    assert not outside.on and f"`{outside.note}`" in docs
+    off = fast_path.decide(client, False)
+    assert not off.on and f"`{off.note}`" in docs
+    assert f"`{fast_path.breaker_note(TypeError('...'))}`" in docs
