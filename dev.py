@@ -4,7 +4,9 @@
     python3 dev.py demo            deploy example/ to a local S3 server, profile by profile
     python3 dev.py test [ARGS]     ruff (lint and format), mypy, the import layers, the docs,
                                    then the whole suite in every tox environment of the
-                                   matrix (Python 3.11-3.13 x Django 4.2/5.2/6.0): what CI runs
+                                   matrix (Python 3.11-3.13 x Django 4.2/5.2/6.0, then the
+                                   lowest declared and the newest versions of every
+                                   dependency): what CI runs
     python3 dev.py quick [ARGS]    ruff, mypy and the import layers, then pytest in .venv
                                    on this Python and its Django only: the fast path while
                                    working (ARGS go to pytest, e.g. `quick tests/test_x.py -x`)
@@ -43,7 +45,8 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 MATRIX_PYTHONS = ("3.11", "3.12", "3.13")
-MATRIX_ENV = re.compile(r"^py3(\d+)-django\d+$")
+# py3X-djangoNN, and py311-lowest / py313-newest (every dependency at its floor / newest).
+MATRIX_ENV = re.compile(r"^py3(\d+)-(django\d+|lowest|newest)$")
 PARALLEL = "2"  # CI has two cores; the suite in one environment keeps about one busy
 TOOLS = ROOT / ".tools"
 # The newest Azurite that runs on Node.js 20 (3.36 and later want Node.js 21+).

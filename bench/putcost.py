@@ -3,6 +3,8 @@
     python -m bench.putcost                        # 200 PutObjects of 9 KB files
     python -m bench.putcost --requests 500 --size 2000
     python -m bench.putcost --keep DIR             # keep callgrind.out for callgrind_annotate
+    python -m bench.putcost --cold                 # count from the first write: each file
+                                                   # type's first PutObject goes through botocore
 
 Starts a SeaweedFS (no latency proxy), then runs this module under
 ``valgrind --tool=callgrind``: in one thread, a few warm-up writes, then N
@@ -81,10 +83,11 @@ def write(args: argparse.Namespace) -> None:
         name = names[n % len(names)]
         writer(SourceFile(f"app/{n}-{name}", source, name, args.size))
 
-    for n in range(WARM_UP):
+    warm_up = 0 if args.cold else WARM_UP
+    for n in range(warm_up):
         step(None, n)
     # Callgrind counts only inside reduce (see the module's docstring).
-    functools.reduce(step, range(WARM_UP, WARM_UP + args.count), None)
+    functools.reduce(step, range(warm_up, warm_up + args.count), None)
 
 
 def fixture(folder: Path, size: int) -> None:
@@ -107,6 +110,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=200, help="PutObjects counted (default 200)")
     p.add_argument("--size", type=int, default=9000, help="bytes per file (default 9000)")
     p.add_argument("--keep", type=Path, help="folder for callgrind.out")
+    p.add_argument(
+        "--cold",
+        action="store_true",
+        help="no warm-up: the counted writes include the client's creation and each "
+        "file type's first PutObject, which replayed ones are built from",
+    )
     # The measured process's own arguments.
     p.add_argument("--write", type=int, dest="count", help=argparse.SUPPRESS)
     for name in ("endpoint", "bucket", "access-key", "secret-key", "source"):
@@ -137,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "bench.putcost",
                 f"--write={args.requests}",
                 f"--size={args.size}",
+                *(["--cold"] if args.cold else []),
                 f"--endpoint={server.endpoint_url}",
                 f"--bucket={server.create_bucket('putcost')}",
                 f"--access-key={server.access_key}",

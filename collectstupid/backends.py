@@ -166,6 +166,10 @@ class Backend(Protocol):
 
     def describe_error(self, exc: BaseException) -> str: ...
 
+    def notes(self) -> list[str]:
+        """Lines for -v 2 about how the writes were sent (S3: which request path), once each."""
+        ...
+
 
 class StorageBackend:
     """Any Django storage, through its own ``save``, ``delete`` and ``listdir``."""
@@ -212,6 +216,9 @@ class StorageBackend:
 
     def prepare(self, threads: int) -> None:
         pass  # each save() makes its own connections, if any
+
+    def notes(self) -> list[str]:
+        return []
 
     @property
     def retries(self) -> int:

@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "CDN": None,
     # Whose deploys the manifest records (--prune): None derives it from ROOT_URLCONF.
     "PROJECT": None,
+    # S3's fast path (replayed PutObjects, docs/cpu.md): None decides per run, True uses it
+    # even where tracing handlers listen to botocore's calls, False never.
+    "FAST_PATH": None,
 }
 # Past a few hundred, more threads only queue on the connection pool and the GIL, while
 # each one costs a connection and a read buffer: a typo such as 10000000 must not get them.
@@ -53,6 +56,7 @@ class Settings:
     keep_deploys: int = DEFAULTS["KEEP_DEPLOYS"]
     cdn: CdnSettings | None = None
     project: str = "default"
+    fast_path: bool | None = DEFAULTS["FAST_PATH"]
 
 
 def _raw() -> dict[str, Any]:
@@ -137,6 +141,7 @@ def get_settings() -> Settings:
         keep_deploys=keep_deploys_value(raw["KEEP_DEPLOYS"], "COLLECTSTUPID['KEEP_DEPLOYS']"),
         cdn=cdn_settings(raw["CDN"]),
         project=_project(raw["PROJECT"]),
+        fast_path=_fast_path(raw["FAST_PATH"]),
     )
 
 
@@ -169,6 +174,15 @@ def _project(value: Any) -> str:
             "COLLECTSTUPID['PROJECT'] must be a short printable name for the project "
             f"(1 to {MAX_PROJECT_LENGTH} characters), not {value!r}. Unset, it is "
             "ROOT_URLCONF."
+        )
+    return value
+
+
+def _fast_path(value: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise SettingsError(
+            "COLLECTSTUPID['FAST_PATH'] must be True, False or None (the default: on unless "
+            f"tracing handlers listen to botocore's calls), not {value!r}."
         )
     return value
 

@@ -117,6 +117,8 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
             if not returned or signals.abort.is_set():
                 # Workers may still be sending: what they started must not stay open.
                 leftovers = backend.abort_writes()
+    for note in backend.notes():
+        out.say(note, level=2)
     # Last of all writes, after plan.last: the manifest records only what landed
     # (an aborted run's files in flight count as failed). A signal that the run
     # has not had yet waits for it: cut short, it would leave the old manifest

@@ -75,8 +75,13 @@ def matrix_versions() -> tuple[set[str], set[str]]:
     tox = configparser.ConfigParser()
     tox.read(ROOT / "tox.ini")
     envs = [name for line in tox["tox"]["env_list"].split() for name in expand(line)]
-    pairs = [re.fullmatch(r"py3(\d+)-django(\d)(\d)", env) for env in envs]
-    assert all(pairs), envs
+    pair = re.compile(r"py3(\d+)-django(\d)(\d)")
+    pairs = [m for env in envs if (m := pair.fullmatch(env))]
+    # Besides the pairs: every dependency at its declared floor, and at its newest release.
+    assert [env for env in envs if not pair.fullmatch(env)] == [
+        "py311-lowest",
+        "py313-newest",
+    ], envs
     pythons = {f"3.{m.group(1)}" for m in pairs}
     djangos = {f"{m.group(2)}.{m.group(3)}" for m in pairs}
     return pythons, djangos

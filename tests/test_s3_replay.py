@@ -24,6 +24,14 @@ from collectstupid.s3.writer import S3Writer
 from tests.helpers import counted, on_the_wire
 from tests.s3_fixtures import before_send, client_config, storage_options
 
+
+@pytest.fixture(autouse=True)
+def fast_path_on(settings: Any) -> None:
+    """These tests count botocore's calls by wrapping ``_make_api_call``, as tracing
+    libraries do, which keeps a deploy on botocore unless the fast path is switched on."""
+    settings.COLLECTSTUPID = {"FAST_PATH": True}
+
+
 # Several files per combination of parameters, names that need encoding, an empty file.
 FILES: dict[str, bytes] = {
     **{f"css/c{i}.css": f".c{i} {{ order: {i} }}\n".encode() * (i + 1) for i in range(6)},
@@ -75,7 +83,7 @@ def _write_all(
     and how many went through botocore. ``offline``: each request is answered 200 in
     ``before-send``, as botocore lets a handler do, so nothing leaves the machine."""
     if not replayed:
-        monkeypatch.setattr(s3client.Replay, "for_client", lambda client, on_retry: None)
+        monkeypatch.setattr(s3client.Replay, "for_client", lambda *args: None)
     calls = _botocore_calls(monkeypatch)
     storage = S3Storage(**options)
     client = S3Client(storage)

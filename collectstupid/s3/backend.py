@@ -113,3 +113,6 @@ class S3Backend(StorageBackend):
 
     def describe_error(self, exc: BaseException) -> str:
         return describe(exc)
+
+    def notes(self) -> list[str]:
+        return self.client.notes() if self._writer is not None else []

@@ -26,6 +26,7 @@ retries, for the report.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -34,12 +35,11 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.handlers import add_expect_header
 
-from collectstupid.conf import DEFAULTS
+from collectstupid.conf import DEFAULTS, get_settings
 from collectstupid.errors import CollectStupidError
-from collectstupid.s3.endpoints import cache_endpoints
+from collectstupid.s3 import fast_path
 from collectstupid.s3.replay import Replay
 from collectstupid.s3.storage import make_session
-from collectstupid.s3.useragent import cache_user_agent
 
 
 class RetryCounter:
@@ -81,15 +81,33 @@ def retries_configured(storage: Any, session: Any) -> bool:
     return botocore_session.get_config_variable("max_attempts") is not None
 
 
+def mode_configured(storage: Any, session: Any) -> bool:
+    """Whether somebody chose the retry mode: the storage's client config,
+    ``AWS_RETRY_MODE`` or the AWS config file."""
+    if "mode" in (storage.client_config.retries or {}) or os.environ.get("AWS_RETRY_MODE"):
+        return True
+    botocore_session = getattr(session, "_session", session)
+    try:
+        return botocore_session.get_scoped_config().get("retry_mode") is not None
+    except Exception:  # a profile that does not exist: botocore says so when it signs
+        return False
+
+
 def client_config(storage: Any, threads: int, session: Any) -> Config:
     """The storage's client config with a connection pool for ``threads`` workers,
     and a deploy's retry budget where nobody set one."""
     config: Config = storage.client_config
     pool = max(threads, config.max_pool_connections or 0)
     ours = Config(max_pool_connections=pool)
+    retries = dict(config.retries or {})
     if not retries_configured(storage, session):
-        # The mode is left to botocore (standard unless AWS_RETRY_MODE says otherwise).
-        ours = ours.merge(Config(retries={"total_max_attempts": DEPLOY_ATTEMPTS}))
+        retries["total_max_attempts"] = DEPLOY_ATTEMPTS
+    if not mode_configured(storage, session):
+        # botocore's own default from 1.44 on; before, it was legacy mode, whose
+        # retries have no quota and no jitter.
+        retries["mode"] = "standard"
+    if retries:
+        ours = ours.merge(Config(retries=retries))
     return config.merge(ours)
 
 
@@ -121,7 +139,10 @@ def attempts(client: BaseClient) -> int:
 
 
 def make_client(
-    storage: Any, threads: int, retries: RetryCounter, fewer_attempts: BaseClient | None = None
+    storage: Any,
+    threads: int,
+    retries: RetryCounter,
+    fewer_attempts: BaseClient | None = None,
 ) -> BaseClient:
     """An S3 client for ``storage``'s bucket, shared by ``threads`` workers.
 
@@ -147,8 +168,6 @@ def make_client(
     # other client, including the storage's own.
     client.meta.events.unregister("before-call.s3", add_expect_header)
     client.meta.events.register("request-created.s3", retries)
-    cache_user_agent(client)
-    cache_endpoints(client)
     client.meta.events.register_first("needs-retry.s3", no_retry_for_local_errors)
     return client
 
@@ -171,6 +190,10 @@ class S3Client:
     A run that sends nothing (smart mode, nothing changed, beyond the manifest
     read) pays for one client at most; the writer and the manifest store share
     it, and its retry counter.
+
+    Whether it uses botocore's internals is decided once it is made
+    (fast_path.py); what was decided, and a replay that broke, are kept as
+    notes for the run's output.
     """
 
     def __init__(self, storage: Any) -> None:
@@ -180,6 +203,9 @@ class S3Client:
         self._client: BaseClient | None = None
         self._replay: Replay | None = None
         self._after_replay: BaseClient | None = None
+        # A replay failed without an answer from the server: none for the rest of the run.
+        self._broken = False
+        self._notes: list[str] = []
         self._lock = threading.Lock()
 
     def size_for(self, threads: int) -> None:
@@ -196,12 +222,35 @@ class S3Client:
         if client is None:
             with self._lock:
                 if self._client is None:
-                    self.threads = self.threads or DEFAULTS["THREADS"]
-                    self._client = make_client(self.storage, self.threads, self.retries)
-                    if attempts(self._client) > 1:
-                        self._replay = Replay.for_client(self._client, self.retries.add)
+                    self._client = self._make()
                 client = self._client
         return client
+
+    def _make(self) -> BaseClient:
+        self.threads = self.threads or DEFAULTS["THREADS"]
+        client = make_client(self.storage, self.threads, self.retries)
+        decision = fast_path.decide(client, get_settings().fast_path)
+        self._note(decision.note)
+        if decision.on and attempts(client) > 1 and not self._broken:
+            self._replay = Replay.for_client(client, self.retries.add, self.broken)
+        return client
+
+    def _note(self, text: str) -> None:
+        if text not in self._notes:
+            self._notes.append(text)
+
+    def notes(self) -> list[str]:
+        """What the output says at -v 2 about the path the requests took, each line once."""
+        with self._lock:
+            return list(self._notes)
+
+    def broken(self, exc: BaseException) -> None:
+        """A replayed request failed without an answer: no replay for the rest of the run."""
+        with self._lock:
+            if not self._broken:
+                self._broken = True
+                self._replay = None
+                self._note(fast_path.breaker_note(exc))
 
     def replay(self) -> Replay | None:
         """The PutObject templates of the current client (see replay.py)."""

@@ -21,9 +21,12 @@ signer, CRC32C, an S3 Express session...) stays with botocore. A replayed
 request goes through the client's own ``before-send`` handlers and HTTP
 session (its connection pool, proxies, TLS settings and timeouts), so what
 reaches S3 is what botocore would send. A replayed request that fails (any
-answer but a success, any error on the way) was the file's first attempt:
-it counts as a retry, and the caller sends the file through botocore with
-the attempts left, where it is retried, parsed and reported as any call.
+answer but a success) was the file's first attempt: it counts as a retry,
+and the caller sends the file through botocore with the attempts left, where
+it is retried, parsed and reported as any call. One that fails without an
+answer (an exception on the way: a changed botocore, a dropped connection)
+is reported as broken, and the caller goes back to botocore for the rest of
+the run (client.py).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ EVENT = "before-send.s3.PutObject"
 MAX_SIZE = 1024 * 1024
 UNSIGNED = "UNSIGNED-PAYLOAD"
 # What ``Replay.put`` did.
-SENT, UNTRIED, FAILED = "sent", "untried", "failed"
+SENT, UNTRIED, FAILED, BROKEN = "sent", "untried", "failed", "broken"
 
 
 def _crc32(body: bytes) -> str:
@@ -274,9 +277,15 @@ class Replay:
     as the template if it rebuilds exactly. Safe to use from many threads.
     """
 
-    def __init__(self, client: BaseClient, on_retry: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        client: BaseClient,
+        on_retry: Callable[[], None],
+        on_broken: Callable[[BaseException], None],
+    ) -> None:
         self._client = client
         self._on_retry = on_retry
+        self._on_broken = on_broken
         self._send = client._endpoint._send
         self._credentials = client._request_signer._credentials
         self._templates: dict[Hashable, Template] = {}
@@ -287,10 +296,15 @@ class Replay:
         client.meta.events.register_last(EVENT, self._capture)
 
     @classmethod
-    def for_client(cls, client: BaseClient, on_retry: Callable[[], None]) -> Replay | None:
+    def for_client(
+        cls,
+        client: BaseClient,
+        on_retry: Callable[[], None],
+        on_broken: Callable[[BaseException], None],
+    ) -> Replay | None:
         """A replay for ``client``, or None where botocore's internals are not as expected."""
         try:
-            return cls(client, on_retry)
+            return cls(client, on_retry, on_broken)
         except AttributeError:
             return None
 
@@ -312,7 +326,9 @@ class Replay:
 
         SENT: it landed. UNTRIED: no template (yet); botocore sends it, best
         under ``learning``. FAILED: the request was the file's first attempt
-        and failed (counted as a retry); botocore makes the others.
+        and the server refused it (counted as a retry); botocore makes the
+        others. BROKEN: it failed without an answer (``on_broken`` was told);
+        botocore makes all the file's attempts.
         """
         combination = shape(params)
         template = self._templates.get(combination) if combination is not None else None
@@ -324,7 +340,6 @@ class Replay:
         if request is None:
             self._forget(combination)
             return UNTRIED
-        transient = True  # no answer at all: a dropped connection, a timeout
         try:
             response = None
             for _, answer in self._client.meta.events.emit(EVENT, request=request):
@@ -333,11 +348,13 @@ class Replay:
                     break
             if response is None:
                 response = self._send(request)
-            if 200 <= response.status_code < 300:
-                return SENT
-            transient = transient_status(response.status_code)
-        except Exception:  # botocore sends it again, and reports what fails
-            pass
+            status = int(response.status_code)
+        except Exception as exc:  # botocore sends it again, and reports what fails
+            self._on_broken(exc)
+            return BROKEN
+        if 200 <= status < 300:
+            return SENT
+        transient = transient_status(status)
         self._forget(combination)
         if transient:
             # A refusal (403, 400) is not a retry: botocore's own attempt is the one

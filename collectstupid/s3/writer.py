@@ -31,7 +31,7 @@ from collectstupid.collect import SourceFile
 from collectstupid.errors import SourceChanged
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.open_uploads import OpenUploads, abort_twins
-from collectstupid.s3.replay import FAILED, MAX_SIZE, UNTRIED
+from collectstupid.s3.replay import BROKEN, FAILED, MAX_SIZE, UNTRIED
 from collectstupid.s3.storage import compressed, write_parameters
 from collectstupid.storage import object_key, plain_key
 
@@ -233,6 +233,9 @@ class S3Writer:
             elif outcome == UNTRIED:
                 with replay.learning(key, data, put):
                     self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **put)
+            elif outcome == BROKEN:
+                # Not an attempt that reached the server: botocore makes all of them.
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **put)
         else:
             # Sized: a file cut short after botocore took its length fails at once,
             # not after the server waited a read timeout for the missing bytes.

@@ -91,7 +91,14 @@ CACHES = {
 }
 
 # collectstupid: only read when "collectstupid" is in BENCH_EXTRA_APPS.
-COLLECTSTUPID: dict[str, Any] = {"THREADS": THREADS}
+# The bench counts botocore's calls by wrapping _make_api_call (sitecustomize), which
+# keeps a deploy on botocore's public path unless the fast path is switched on; a
+# deploy without such a wrapper takes it by default. BENCH_FAST_PATH=0 measures the
+# public path.
+COLLECTSTUPID: dict[str, Any] = {
+    "THREADS": THREADS,
+    "FAST_PATH": os.environ.get("BENCH_FAST_PATH", "1") != "0",
+}
 
 LOGGING = {
     "version": 1,
