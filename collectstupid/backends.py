@@ -23,10 +23,10 @@ from collectstupid.collect import SourceFile
 from collectstupid.errors import LinkError, SettingsError
 from collectstupid.manifest.store import ManifestStore, StorageManifestStore
 from collectstupid.object_parameters import Carries
-from collectstupid.redact import describe_error
+from collectstupid.output import describe_error
 
 if TYPE_CHECKING:
-    from collectstupid.plan import Plan
+    from collectstupid.profiles import Plan
     from collectstupid.stage import Staged
     from collectstupid.upload import UploadResult
 

@@ -25,8 +25,8 @@ from collectstupid.collect import safe_dest
 from collectstupid.errors import ClearError, CollectError
 from collectstupid.failures import verdict
 from collectstupid.manifest import Contents, ManifestStore, Snapshot, rewrite
+from collectstupid.output import redact
 from collectstupid.profiles import MATCH_EVERYTHING, Profile
-from collectstupid.redact import redact
 
 
 @dataclass

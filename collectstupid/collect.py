@@ -18,8 +18,8 @@ from django.apps import apps
 from django.contrib.staticfiles.finders import get_finders
 from django.core.files.storage import Storage
 
+from collectstupid.conf import is_safe_relative
 from collectstupid.errors import CollectError
-from collectstupid.paths import is_safe_relative
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 from django.conf import settings as django_settings
 
 from collectstupid.errors import SettingsError
-from collectstupid.paths import is_safe_relative
 
 DEFAULTS: dict[str, Any] = {
     "PROFILES": [],
@@ -293,3 +292,14 @@ def wildcard_above(value: Any) -> int:
             f"not {value!r}. The default is {WILDCARD_ABOVE}."
         )
     return value
+
+
+def is_safe_relative(path: str) -> bool:
+    """True for a ``/``-separated relative path that cannot climb out of where it is joined.
+
+    No empty, ``.`` or ``..`` part (so no leading, trailing or doubled ``/``), no
+    backslash (a separator on Windows and on some storages), no NUL byte.
+    """
+    if not path or "\\" in path or "\x00" in path:
+        return False
+    return all(part not in ("", ".", "..") for part in path.split("/"))

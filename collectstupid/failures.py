@@ -1,9 +1,6 @@
-"""Failed uploads grouped by cause: a wrong key or a dead endpoint is said once, not per file.
-
-Two files share a cause when their errors read the same once URLs and the
-files' own names are left out: the same S3 error code and message, or the same
-connection error to another URL. Used both for the lines printed while the
-run goes on and for the closing error.
+"""What a failure means, decided once: its cause (two files failing alike are one cause),
+what to do about it, and whether running again can help. Every path that reports a
+failure (uploads, --clear, --prune, the deploy manifest) asks here. See docs/failures.md.
 """
 
 from __future__ import annotations
@@ -11,22 +8,32 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from collectstupid.upload import Outcome, UploadResult
+from collectstupid.upload import (
+    Outcome,
+)
 
 # At verbosity 1, the most causes spelled out; -v 2 shows every one.
 SHOWN_CAUSES = 5
+
+
 # A cause with this many files or fewer lists each of them.
 LISTED_FILES = 3
+
+
 URL = re.compile(r"""["']?\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"']*["']?""")
 
+
 RETRY = "run the command again to retry"
+
+
 # A refusal may be of one object only (a policy on a prefix): the storage may still serve.
 DENIED = (
     "Check that these credentials may write to the bucket (its policy and the key's "
     "permissions): a retry cannot fix this."
 )
+
+
 # Error codes and exception names a retry cannot fix, with what to do instead.
 ADVICE: tuple[tuple[frozenset[str], str], ...] = (
     (
@@ -150,6 +157,8 @@ TEXT_CODES = (
     ),
     (re.compile(r"Errno 20\]|Not a directory"), "NotADirectoryError"),
 )
+
+
 # Any known code as a word, for errors wrapped in another's message.
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 
@@ -208,68 +217,3 @@ def group(failed: Iterable[Outcome]) -> list[Cause]:
         key = cause_of(outcome)
         causes.setdefault(key, Cause(key)).outcomes.append(outcome)
     return sorted(causes.values(), key=lambda cause: -len(cause.outcomes))
-
-
-class LivePrinter:
-    """Which failures to print as they happen: each at -v 2, at -v 1 the first of a cause."""
-
-    def __init__(self, verbosity: int) -> None:
-        self.verbosity = verbosity
-        self.seen: set[str] = set()
-
-    def line(self, outcome: Outcome) -> str | None:
-        """The line to print for this failure now, or None to stay quiet."""
-        text = f"Failed to upload '{outcome.source.dest}': {one_line(outcome.error)}"
-        if self.verbosity >= 2:
-            return text
-        if self.verbosity < 1:
-            return None
-        key = cause_of(outcome)
-        if key in self.seen or len(self.seen) >= SHOWN_CAUSES:
-            return None
-        self.seen.add(key)
-        return text + " (further files failing alike are counted, not printed)"
-
-
-def closing_message(
-    result: UploadResult, total: int, verbosity: int = 1, report: Path | None = None
-) -> str:
-    """The closing error: every cause once, with a count, an example and what to do."""
-    causes = group(result.failed)
-    head = f"{len(result.failed)} of {total} files failed to upload"
-    if len(causes) == 1 and len(causes[0].outcomes) > LISTED_FILES:
-        only = causes[0]
-        names = ", ".join(o.source.dest for o in only.outcomes[:5])
-        lines = [f"{head}, all with {only.example}", f"  among them: {names}, ..."]
-    else:
-        shown = causes if verbosity >= 2 else causes[:SHOWN_CAUSES]
-        lines = [f"{head}:"] + [line for cause in shown for line in cause.lines()]
-        hidden = len(causes) - len(shown)
-        if hidden:
-            where = (
-                f"every file is listed in the report {report}"
-                if report
-                else "run with -v 2 to list every one"
-            )
-            lines.append(f"  ... and {hidden} other cause{'s' if hidden != 1 else ''} ({where}).")
-    advice = list(dict.fromkeys(a for c in causes if (a := c.advice) is not None))
-    lines += advice
-    wrote = sum(o.wrote for o in result.failed)
-    if not result.uploaded and wrote:
-        # Nothing landed as planned, but these replaced what was online.
-        rest = (
-            f"{wrote} of the failed files replaced what was online before failing; "
-            "nothing else was uploaded"
-        )
-    elif not result.uploaded:
-        rest = "Nothing was uploaded"
-    elif result.cancelled:
-        rest = (
-            f"{len(result.uploaded)} file{'s' if len(result.uploaded) != 1 else ''} "
-            f"uploaded; {len(result.cancelled)} held back until the others land"
-        )
-    else:
-        rest = "The other files were uploaded"
-    retryable = any(c.advice is None for c in causes)
-    lines.append(f"{rest}; {RETRY}." if retryable else f"{rest}.")
-    return "\n".join(lines)

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from collectstupid import failures
-from collectstupid.output import Output
-from collectstupid.redact import redact
+from collectstupid.output import Output, redact
 from collectstupid.report import Summary, format_size, plural
 from collectstupid.upload import Outcome
 

@@ -33,7 +33,7 @@ from django.core.files.storage import FileSystemStorage, Storage
 
 from collectstupid.backends import StorageBackend
 from collectstupid.collect import SourceFile
-from collectstupid.plan import Plan
+from collectstupid.profiles import Plan
 from collectstupid.stage import Staged, StagingFolder
 from collectstupid.storage import saves_like
 from collectstupid.upload import UploadResult

@@ -12,13 +12,15 @@ reader, as for any Unix tool: the run finishes without writing to it.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import IO, Protocol
 
-from collectstupid.redact import redact
-from collectstupid.report import ProgressBar
+from collectstupid.errors import CollectStupidError
 
 
 class Stream(Protocol):
@@ -109,3 +111,93 @@ def discard_later_writes(stream: object) -> None:
         os.dup2(null, fd)
     finally:
         os.close(null)
+
+
+HIDDEN = "***"
+
+
+# scheme://user[:password]@ : everything between the scheme and the last @ of
+# the authority (a password may itself contain @ once percent-decoded).
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#'\"<>]*@")
+
+
+# Query parameters that sign or authorise a request (SigV4, SigV2, SAS, tokens).
+_SECRET_PARAMS = re.compile(
+    r"(?i)([?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|signature"
+    r"|awsaccesskeyid|sig|token|access_token|x-goog-signature|x-goog-credential)=)[^&\s'\"<>#]*"
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with credentials in URLs replaced by ``***``."""
+    text = _USERINFO.sub(rf"\1{HIDDEN}@", text)
+    return _SECRET_PARAMS.sub(rf"\1{HIDDEN}", text)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line reason for a failed request or write, without credentials."""
+    text = str(exc) or type(exc).__name__
+    if not isinstance(exc, CollectStupidError) and type(exc).__name__ not in text:
+        # Our own errors are written for people; a library's needs its type to be read.
+        text = f"{type(exc).__name__}: {text}"
+    return redact(text)
+
+
+def terminal_width(stream: IO[str]) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
+class ProgressBar:
+    """A bar on stderr when it is a terminal: files, bytes, rate, time left."""
+
+    def __init__(
+        self, total_bytes: int, total_files: int, enabled: bool, stream: IO[str] | None = None
+    ) -> None:
+        stream = stream or sys.stderr
+        self.enabled = enabled and stream.isatty()
+        self.files = 0
+        self.total_files = total_files
+        self._bar = None
+        if self.enabled:
+            # Imported only for a terminal: most deploys run without one (CI, scripts).
+            from tqdm import tqdm
+
+            width = terminal_width(stream)
+            self._bar = tqdm(
+                total=total_bytes,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1000,
+                file=stream,
+                leave=False,
+                desc=f"0/{total_files} files",
+                # Follow resizes, unless the terminal reports no size (a pty
+                # nobody sized): tqdm would then draw nothing at all.
+                dynamic_ncols=width > 0,
+                ncols=None if width > 0 else 80,
+                nrows=None if width > 0 else 24,
+            )
+
+    @contextlib.contextmanager
+    def hidden(self) -> Iterator[None]:
+        """Clear the bar while the caller prints a line, then draw it again below."""
+        if self._bar is None:
+            yield
+            return
+        with self._bar.external_write_mode(file=self._bar.fp):
+            yield
+
+    def update(self, size: int) -> None:
+        """One more file done, of ``size`` bytes."""
+        self.files += 1
+        if self._bar is not None:
+            self._bar.set_description_str(f"{self.files}/{self.total_files} files", refresh=False)
+            self._bar.update(size)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None  # lines written after it need no room made

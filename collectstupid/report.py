@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from collectstupid import clear, prune, smart
+from collectstupid.clear import ClearResult
+from collectstupid.clear import failures as clear_failures
 from collectstupid.collect import SourceFile
+from collectstupid.deploy import Deployment, Executed
 from collectstupid.errors import ReportError
-from collectstupid.plan import Plan
-from collectstupid.redact import redact
-from collectstupid.upload import CANCELLED, FAILED, SKIPPED, UPLOADED, Outcome, UploadResult
+from collectstupid.failures import (
+    LISTED_FILES,
+    RETRY,
+    SHOWN_CAUSES,
+    cause_of,
+    group,
+    one_line,
+)
+from collectstupid.manifest.publish import STALE_AFTER
+from collectstupid.output import redact
+from collectstupid.profiles import Catalog, Plan, make_plan
+from collectstupid.smart import SmartRun
+from collectstupid.upload import (
+    ABANDONED,
+    CANCELLED,
+    FAILED,
+    SKIPPED,
+    UPLOADED,
+    Outcome,
+    UploadResult,
+)
 
 
 def format_size(size: float) -> str:
@@ -179,66 +199,6 @@ def file_line(outcome: Outcome, linked: bool = False) -> str:
     return f"{'Linking' if linked else 'Copying'} '{dest}'"
 
 
-def terminal_width(stream: IO[str]) -> int:
-    try:
-        return os.get_terminal_size(stream.fileno()).columns
-    except (AttributeError, OSError, ValueError):
-        return 0
-
-
-class ProgressBar:
-    """A bar on stderr when it is a terminal: files, bytes, rate, time left."""
-
-    def __init__(
-        self, total_bytes: int, total_files: int, enabled: bool, stream: IO[str] | None = None
-    ) -> None:
-        stream = stream or sys.stderr
-        self.enabled = enabled and stream.isatty()
-        self.files = 0
-        self.total_files = total_files
-        self._bar = None
-        if self.enabled:
-            # Imported only for a terminal: most deploys run without one (CI, scripts).
-            from tqdm import tqdm
-
-            width = terminal_width(stream)
-            self._bar = tqdm(
-                total=total_bytes,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1000,
-                file=stream,
-                leave=False,
-                desc=f"0/{total_files} files",
-                # Follow resizes, unless the terminal reports no size (a pty
-                # nobody sized): tqdm would then draw nothing at all.
-                dynamic_ncols=width > 0,
-                ncols=None if width > 0 else 80,
-                nrows=None if width > 0 else 24,
-            )
-
-    @contextlib.contextmanager
-    def hidden(self) -> Iterator[None]:
-        """Clear the bar while the caller prints a line, then draw it again below."""
-        if self._bar is None:
-            yield
-            return
-        with self._bar.external_write_mode(file=self._bar.fp):
-            yield
-
-    def update(self, size: int) -> None:
-        """One more file done, of ``size`` bytes."""
-        self.files += 1
-        if self._bar is not None:
-            self._bar.set_description_str(f"{self.files}/{self.total_files} files", refresh=False)
-            self._bar.update(size)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None  # lines written after it need no room made
-
-
 # The JSON report's layout; raised when a key changes meaning or goes (docs/command.md).
 SCHEMA = 2
 WOULD_UPLOAD = "would_upload"
@@ -356,3 +316,240 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ReportError(f"The report could not be written to {path}: {exc}.") from exc
+
+
+def question(deployment: Deployment) -> str:
+    """What will be overwritten or deleted where; the run goes on only on 'yes'."""
+    if deployment.clearing is None:
+        warning = "Existing files with the same names will be overwritten.\n"
+    elif clear.owns_everything(deployment.profile):
+        warning = "This will DELETE ALL FILES in this location!\n"
+    else:
+        warning = (
+            f"This will DELETE the files profile '{deployment.profile.name}' "
+            "selects in this location (the files it leaves out stay)!\n"
+        )
+    return (
+        f"\nYou have requested to upload static files to '{deployment.destination}'.\n"
+        f"{warning}"
+        "Are you sure you want to do this?\n\nType 'yes' to continue, or 'no' to cancel: "
+    )
+
+
+def profile_entries(catalog: Catalog, files: list[SourceFile]) -> Iterator[str]:
+    """One entry per profile, two lines each: its name, origin and selection, then its
+    description (or why it cannot be used)."""
+    for name in catalog.names:
+        if name in catalog.problems:
+            yield f"{name}  [cannot be used]\n    {catalog.problems[name]}"
+            continue
+        profile = catalog.profiles[name]
+        plan = make_plan(files, profile)
+        yield (
+            f"{name}  [{profile.origin}]  {len(plan.files)} files, "
+            f"{format_size(plan.bytes)}\n    {profile.description}"
+        )
+
+
+class LivePrinter:
+    """Which failures to print as they happen: each at -v 2, at -v 1 the first of a cause."""
+
+    def __init__(self, verbosity: int) -> None:
+        self.verbosity = verbosity
+        self.seen: set[str] = set()
+
+    def line(self, outcome: Outcome) -> str | None:
+        """The line to print for this failure now, or None to stay quiet."""
+        text = f"Failed to upload '{outcome.source.dest}': {one_line(outcome.error)}"
+        if self.verbosity >= 2:
+            return text
+        if self.verbosity < 1:
+            return None
+        key = cause_of(outcome)
+        if key in self.seen or len(self.seen) >= SHOWN_CAUSES:
+            return None
+        self.seen.add(key)
+        return text + " (further files failing alike are counted, not printed)"
+
+
+def closing_message(
+    result: UploadResult, total: int, verbosity: int = 1, report: Path | None = None
+) -> str:
+    """The closing error: every cause once, with a count, an example and what to do."""
+    causes = group(result.failed)
+    head = f"{len(result.failed)} of {total} files failed to upload"
+    if len(causes) == 1 and len(causes[0].outcomes) > LISTED_FILES:
+        only = causes[0]
+        names = ", ".join(o.source.dest for o in only.outcomes[:5])
+        lines = [f"{head}, all with {only.example}", f"  among them: {names}, ..."]
+    else:
+        shown = causes if verbosity >= 2 else causes[:SHOWN_CAUSES]
+        lines = [f"{head}:"] + [line for cause in shown for line in cause.lines()]
+        hidden = len(causes) - len(shown)
+        if hidden:
+            where = (
+                f"every file is listed in the report {report}"
+                if report
+                else "run with -v 2 to list every one"
+            )
+            lines.append(f"  ... and {hidden} other cause{'s' if hidden != 1 else ''} ({where}).")
+    advice = list(dict.fromkeys(a for c in causes if (a := c.advice) is not None))
+    lines += advice
+    wrote = sum(o.wrote for o in result.failed)
+    if not result.uploaded and wrote:
+        # Nothing landed as planned, but these replaced what was online.
+        rest = (
+            f"{wrote} of the failed files replaced what was online before failing; "
+            "nothing else was uploaded"
+        )
+    elif not result.uploaded:
+        rest = "Nothing was uploaded"
+    elif result.cancelled:
+        rest = (
+            f"{len(result.uploaded)} file{'s' if len(result.uploaded) != 1 else ''} "
+            f"uploaded; {len(result.cancelled)} held back until the others land"
+        )
+    else:
+        rest = "The other files were uploaded"
+    retryable = any(c.advice is None for c in causes)
+    lines.append(f"{rest}; {RETRY}." if retryable else f"{rest}.")
+    return "\n".join(lines)
+
+
+def report_extra(deployment: Deployment, cleared: ClearResult | None = None) -> dict[str, Any]:
+    """The JSON report's sections for smart mode and --clear, when the run has them."""
+    extra: dict[str, Any] = {}
+    if deployment.smart:
+        extra["smart"] = deployment.smart.report()
+        # As the storage lists it: Azure drops a leading dot at the container's root.
+        stored = deployment.backend.listed_name(deployment.smart.store.name)
+        extra["smart"]["manifest_stored_as"] = stored
+    if deployment.clearing:
+        extra["clear"] = clear.report_data(deployment.clearing, cleared)
+    return extra
+
+
+def exit_status(signum: int) -> int:
+    """The shell's status for a process a signal ended: 130 for SIGINT, 143 for SIGTERM."""
+    return 128 + signum
+
+
+def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1) -> str | None:
+    """The one error the run ends with, most urgent first; None when it succeeded.
+
+    An interruption says how to finish; failed files come next, with their
+    reasons, then failed deletes; a manifest or report that could not be
+    written last, because the files themselves did land.
+    """
+    result = executed.result
+    if executed.aborted:
+        abandoned = sum(o.error == ABANDONED for o in result.failed)
+        clauses = [f"{len(result.uploaded)} files were uploaded"]
+        if abandoned:
+            clauses.append(f"{abandoned} abandoned while being written")
+        if result.cancelled:
+            clauses.append(f"{len(result.cancelled)} not started")
+        text = f"Aborted: {', '.join(clauses)}. Run the command again to finish."
+        return text + leftovers_note(executed.leftovers)
+    if executed.interrupted:
+        return (
+            f"Interrupted: {cleared_first(executed.cleared)}{len(result.uploaded)} files were "
+            f"uploaded, {len(result.cancelled)} were not started. Run the command again "
+            "to finish."
+        )
+    if result.failed:
+        return closing_message(
+            result, len(deployment.plan.all_files), verbosity, deployment.report_json
+        )
+    if executed.cleared and executed.cleared.failed:
+        return clear_failures(executed.cleared)
+    pruned = executed.pruned
+    if pruned and pruned.failed:
+        return prune.closing_message(pruned.failed)
+    return (
+        executed.manifest_error
+        or (pruned.manifest_error if pruned else None)
+        or executed.report_error
+    )
+
+
+def leftovers_note(leftovers: list[str]) -> str:
+    if not leftovers:
+        return ""
+    listed = "\n".join(f"  {line}" for line in leftovers[:20])
+    return (
+        f"\n{plural(len(leftovers), 'multipart upload')} could not be aborted and "
+        f"will be billed until a lifecycle rule (AbortIncompleteMultipartUpload) removes "
+        f"them:\n{listed}"
+    )
+
+
+def manifest_cut_short(name: str) -> str:
+    return (
+        f"The deploy manifest '{name}' may not have been updated: a signal cut its write "
+        "short. It does not vouch for this run's files yet, so the next smart run uploads "
+        "them again."
+    )
+
+
+def conflict_warning(run: SmartRun | None) -> str | None:
+    """The terminal's word on entries dropped because another run wrote the same paths."""
+    published = run.published if run else None
+    if run is None or published is None or not published.conflicts:
+        return None
+    paths = published.conflicts
+    them = "it" if len(paths) == 1 else "them"
+    shown = ", ".join(paths[:5]) + (", ..." if len(paths) > 5 else "")
+    return (
+        f"{plural(len(paths), 'path')} dropped from the deploy manifest "
+        f"'{run.store.name}': another run marked {them} as being written at the same "
+        f"time, so which write landed last is unknown ({shown}). The next smart run "
+        f"uploads {them} again. A run that was killed keeps its marks for "
+        f"{STALE_AFTER / 60:.0f} minutes after it started; if no other deploy is "
+        "running, one run with --force clears them now."
+    )
+
+
+def cleared_first(cleared: ClearResult | None) -> str:
+    """The clause naming what --clear deleted before the run stopped, if anything."""
+    if not cleared or not cleared.deleted:
+        return ""
+    return f"--clear deleted {plural(len(cleared.deleted), 'file')} first; "
+
+
+def interrupted_message(deployment: Deployment | None) -> str:
+    """The closing error of a run a signal ended before its uploads."""
+    cleared = deployment.cleared if deployment else None
+    if cleared and (cleared.deleted or cleared.in_flight):
+        doubt = (
+            f", and was deleting {len(cleared.in_flight)} more (they may be gone)"
+            if cleared.in_flight
+            else ""
+        )
+        return (
+            f"Interrupted during --clear after it deleted {plural(len(cleared.deleted), 'file')}"
+            f"{doubt}; -v 2 and --report-json name each. Nothing was uploaded: run the "
+            "command again to upload the files."
+        )
+    return "Interrupted before any upload: nothing was uploaded."
+
+
+def smart_dry_run(
+    run: SmartRun, plan: Plan, destination: str
+) -> tuple[list[str], list[str], Summary]:
+    """A smart dry run's lines for each file to upload and each unchanged one, and its summary."""
+    upload = [c for c in run.changes if c.sent]
+    unchanged = [c for c in run.changes if c.reason == smart.UNCHANGED]
+    would = [
+        f"Would upload '{c.source.dest}' ({c.reason}, {format_size(c.source.size)})" for c in upload
+    ]
+    skip = [f"Unchanged, would skip '{c.source.dest}'" for c in unchanged]
+    reasons = tuple(
+        (r, n)
+        for r in (smart.NEW, smart.CHANGED, smart.PARAMETERS, smart.FORCED)
+        if (n := sum(c.reason == r for c in upload))
+    )
+    summary = dry_run_summary(
+        plan, destination, [c.source for c in upload], unchanged=len(unchanged), reasons=reasons
+    )
+    return would, skip, summary

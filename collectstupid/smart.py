@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectstupid import report
 from collectstupid.backends import Backend
 from collectstupid.collect import SourceFile
 from collectstupid.errors import (
@@ -44,8 +43,8 @@ from collectstupid.manifest import (
 )
 from collectstupid.manifest.store import placed
 from collectstupid.object_parameters import digest as parameters_digest
-from collectstupid.plan import Plan
-from collectstupid.redact import describe_error
+from collectstupid.output import describe_error
+from collectstupid.profiles import Plan
 from collectstupid.upload import SKIPPED, UPLOADED, UploadResult, Writer, check_name
 
 NEW = "new"
@@ -389,25 +388,6 @@ class SmartRun:
         if self.shipped is None:
             return []
         return record_deploy(self.base.contents, self.shipped, True, self.store.name)[1]
-
-    def dry_run(self, plan: Plan, destination: str) -> tuple[list[str], list[str], report.Summary]:
-        """Lines for each file to upload, each unchanged file, and the summary."""
-        upload = [c for c in self.changes if c.sent]
-        unchanged = [c for c in self.changes if c.reason == UNCHANGED]
-        would = [
-            f"Would upload '{c.source.dest}' ({c.reason}, {report.format_size(c.source.size)})"
-            for c in upload
-        ]
-        skip = [f"Unchanged, would skip '{c.source.dest}'" for c in unchanged]
-        reasons = tuple(
-            (r, n)
-            for r in (NEW, CHANGED, PARAMETERS, FORCED)
-            if (n := sum(c.reason == r for c in upload))
-        )
-        summary = report.dry_run_summary(
-            plan, destination, [c.source for c in upload], unchanged=len(unchanged), reasons=reasons
-        )
-        return would, skip, summary
 
     def report(self) -> dict[str, Any]:
         """The ``smart`` section of the JSON report."""

@@ -29,13 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.contrib.staticfiles.storage import HashedFilesMixin
+from django.conf import STATICFILES_STORAGE_ALIAS
+from django.contrib.staticfiles.storage import HashedFilesMixin, staticfiles_storage
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import FileSystemStorage, Storage
+from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.utils.functional import empty
 
 from collectstupid.collect import SourceFile
 from collectstupid.errors import PostProcessError
-from collectstupid.plan import Plan
+from collectstupid.profiles import Plan
 from collectstupid.storage import configured
 
 
@@ -500,3 +502,31 @@ def hashed_copies(
         return frozenset()
     final = {h for o, h in getattr(storage, "hashed_files", {}).items() if h != o}
     return frozenset((final | storage.saved) - originals - {manifest_name})
+
+
+def loaded_staticfiles_storages() -> list[Storage]:
+    """The instances this process already made of the staticfiles storage.
+
+    One not made yet is left alone: made later, it reads the manifest the
+    deploy wrote, and making it now would cost a remote read on S3.
+    """
+    found: list[Storage] = []
+    for candidate in (
+        storages._storages.get(STATICFILES_STORAGE_ALIAS),
+        staticfiles_storage._wrapped,
+    ):
+        if (
+            candidate is not None
+            and candidate is not empty
+            and not any(candidate is seen for seen in found)
+        ):
+            found.append(candidate)
+    return found
+
+
+def adopt_manifest(hashed_files: dict[str, str], manifest_hash: str) -> None:
+    """Give every loaded hashed-name staticfiles storage the manifest that was deployed."""
+    for storage in loaded_staticfiles_storages():
+        if hasattr(storage, "hashed_files") and hasattr(storage, "manifest_hash"):
+            storage.hashed_files = dict(hashed_files)
+            storage.manifest_hash = manifest_hash

@@ -16,7 +16,7 @@ from queue import Empty, SimpleQueue
 
 from collectstupid.collect import SourceFile
 from collectstupid.errors import NameNotUTF8
-from collectstupid.redact import describe_error
+from collectstupid.output import describe_error
 
 UPLOADED = "uploaded"
 SKIPPED = "skipped"

@@ -12,7 +12,7 @@ from storages.backends.s3boto3 import S3Boto3Storage
 from collectstupid.backends import StorageBackend, backend_for
 from collectstupid.collect import SourceFile
 from collectstupid.manifest import StorageManifestStore
-from collectstupid.redact import describe_error
+from collectstupid.output import describe_error
 from collectstupid.s3.backend import S3Backend
 from collectstupid.s3.errors import describe
 from collectstupid.storage import stupid_class

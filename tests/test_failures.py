@@ -12,7 +12,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from collectstupid.collect import SourceFile
-from collectstupid.failures import LivePrinter, cause_of, closing_message, group
+from collectstupid.failures import cause_of, group
+from collectstupid.report import LivePrinter, closing_message
 from collectstupid.upload import FAILED, UPLOADED, Outcome, UploadResult
 from s3local import FaultPlan
 

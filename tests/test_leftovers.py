@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from collectstupid import smart
-from collectstupid.redact import redact
+from collectstupid.output import redact
 from s3local import FaultPlan, S3Proxy
 from s3local.ports import pick_ports
 from tests.helpers import SMALL_PARTS, MiB, assert_truthful, counted, entry, run, run_reporting

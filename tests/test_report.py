@@ -8,9 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from collectstupid import report
-from collectstupid.plan import Plan
-from collectstupid.profiles import Profile
+from collectstupid import output, report
+from collectstupid.profiles import Plan, Profile
 from collectstupid.upload import UPLOADED, Pool, upload
 from tests.helpers import planned
 
@@ -93,14 +92,14 @@ class Terminal(io.StringIO):
 def test_progress_bar_draws_on_a_terminal_only():
     outcome = upload(planned("a"), lambda source: None, Pool(1)).outcomes[0]
     screen = Terminal()
-    bar = report.ProgressBar(10, 1, enabled=True, stream=screen)
+    bar = output.ProgressBar(10, 1, enabled=True, stream=screen)
     bar.update(outcome.source.size)
     bar.close()
     drawn = screen.getvalue()
     # tqdm redraws at most every 0.1 s: the first frame is what a fast test sees.
     assert "0/1 files:   0%" in drawn and "0.00/10.0" in drawn and "B/s" in drawn
     for stream, enabled in ((io.StringIO(), True), (Terminal(), False)):
-        bar = report.ProgressBar(10, 1, enabled=enabled, stream=stream)
+        bar = output.ProgressBar(10, 1, enabled=enabled, stream=stream)
         bar.update(outcome.source.size)
         bar.close()
         assert stream.getvalue() == ""

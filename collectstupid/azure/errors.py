@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collectstupid.redact import describe_error
+from collectstupid.output import describe_error
 
 
 def describe(exc: BaseException) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from collectstupid.cdn.base import InvalidationError
-from collectstupid.redact import redact
+from collectstupid.output import redact
 
 # What to do about the errors a retry cannot fix, by botocore's error code or exception name.
 ADVICE = {

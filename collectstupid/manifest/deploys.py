@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
+from collectstupid.conf import is_safe_relative
 from collectstupid.manifest.entries import Contents, Pending, Record
 from collectstupid.manifest.publish import live
-from collectstupid.paths import is_safe_relative
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collectstupid.redact import describe_error, redact
+from collectstupid.output import describe_error, redact
 
 
 def error_code(exc: BaseException) -> str:

@@ -12,15 +12,13 @@ from typing import Any
 from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collectstupid import confirm, github_actions, listing, options, planning
-from collectstupid.deploy import exit_status, interrupted_message
-from collectstupid.dryrun import dry_run
+from collectstupid import github_actions, options, planning, report
 from collectstupid.errors import CollectStupidError, DeployError, Interrupted
-from collectstupid.execute import clear_first, upload
-from collectstupid.finish import finish, report_failure
+from collectstupid.execute import clear_first, finish, report_failure, upload
 from collectstupid.interrupt import signals_handled
-from collectstupid.output import Output
-from collectstupid.redact import redact
+from collectstupid.output import Output, redact
+from collectstupid.planning import dry_run
+from collectstupid.report import exit_status, interrupted_message
 
 
 class Command(BaseCommand):
@@ -47,14 +45,14 @@ class Command(BaseCommand):
                     with signals.raising(after=0):
                         start = planning.survey(opts, out)
                         if opts.list_profiles:
-                            for entry in listing.profile_entries(start.catalog, start.found.files):
+                            for entry in report.profile_entries(start.catalog, start.found.files):
                                 out.say(entry, level=0)
                             return
                         deployment = planning.plan_deployment(start, opts, cleanup, out)
                         if opts.dry_run:
                             dry_run(deployment, out)
                             return
-                        if opts.interactive and out.ask(confirm.question(deployment)) != "yes":
+                        if opts.interactive and out.ask(report.question(deployment)) != "yes":
                             raise DeployError("Collecting static files cancelled.")
                     # --clear deletes before the uploads; a first signal lets it finish.
                     with signals.raising(after=1):
