@@ -290,6 +290,30 @@ class StorageBackend:
         return describe_error(exc)
 
 
+class WriterBackend(StorageBackend):
+    """A storage whose files a writer of ours sends as its ``save()`` would, object
+    parameters included, unless the storage's class saves in a way of its own."""
+
+    # What the writer can carry of a profile's object parameters.
+    CARRIES: Carries
+    # Whether files go through the writer rather than ``storage.save()``.
+    fast: bool = False
+
+    def send(self, source: SourceFile) -> None:
+        """The writer's request for ``source``."""
+        raise NotImplementedError
+
+    def write(self, source: SourceFile) -> None:
+        if self.fast:
+            self.send(source)
+        else:
+            super().write(source)
+
+    @property
+    def carries(self) -> Carries | None:
+        return self.CARRIES if self.fast else None
+
+
 class BackendPackage(Protocol):
     def claims(self, storage: Storage) -> bool: ...
 

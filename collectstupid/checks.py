@@ -1,12 +1,6 @@
-"""System checks for deploy configuration: ``manage.py check --deploy``.
-
-Profiles and the COLLECTSTUPID setting matter only when static files are
-deployed, so they are deploy checks (tag ``collectstupid``): a typo in a
-profile never stops ``migrate`` or ``runserver``. The command checks the same
-things itself before it writes anything.
-
-Ids: E001 the setting, E002 a profile, E003 the default profile, E004 the destination,
-E005 the CDN's client library.
+"""System checks for the COLLECTSTUPID setting, the profiles, the destination and the CDN's
+client library (E001 to E005). They are deploy checks (``manage.py check --deploy``), so a
+typo in a profile never stops ``migrate`` or ``runserver``. See docs/settings.md.
 """
 
 from __future__ import annotations

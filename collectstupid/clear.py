@@ -1,18 +1,6 @@
-"""``--clear``: delete what the profile selects in the storage, before uploading.
-
-collectstatic's ``--clear`` empties the storage's whole location. Here only the
-files the chosen profile selects go: with one job per profile, a code deploy
-never deletes the media another job uploaded. A profile that selects every
-path (``full``) clears like collectstatic.
-
-The backend lists what is under the location (on S3 one listing, elsewhere
-the storage's ``listdir``) and deletes many at once (``DeleteObjects``
-batches on S3, the storage's ``delete`` elsewhere). Nothing outside the
-location is touched: names come from the listing below it, and each is
-checked like a destination path. The deploy manifest (smart mode) is deleted
-only when the profile selects everything, and first; otherwise its entries
-for the files about to go are dropped before they go, so it never vouches
-for a missing file.
+"""``--clear``: delete what the chosen profile selects under the storage's location before
+uploading. The deploy manifest is deleted, or stripped of those files' entries, before any
+of them goes, so it never vouches for a missing file. See docs/django-compatibility.md.
 """
 
 from __future__ import annotations
@@ -25,7 +13,6 @@ from collectstupid.collect import safe_dest
 from collectstupid.errors import ClearError, CollectError
 from collectstupid.failures import verdict
 from collectstupid.manifest import Contents, ManifestStore, Snapshot, rewrite
-from collectstupid.output import redact
 from collectstupid.profiles import MATCH_EVERYTHING, Profile
 
 
@@ -122,7 +109,7 @@ def forget(store: ManifestStore, names: list[str], base: Snapshot | None = None)
     try:
         return rewrite(store, base or store.read(), without)[1]
     except Exception as exc:
-        reason = redact(str(exc))
+        reason = str(exc)
         raise ClearError(
             f"--clear: the deploy manifest '{store.name}' could not be updated before "
             f"deleting ({reason}), so nothing was deleted or uploaded. {verdict(reason)}"

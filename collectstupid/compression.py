@@ -1,18 +1,6 @@
-"""WhiteNoise's compression during staging: once per distinct content, only for what ships.
-
-``CompressedManifestStaticFilesStorage`` compresses every original and
-every hashed copy. Most hashed copies hold exactly their original's bytes
-(images, fonts, media, any file without references), so collectstatic runs
-Brotli and gzip twice over the same data; Brotli at its default quality is
-by far the slowest step of such a deploy. Here the first file with given
-content is compressed by WhiteNoise's own compressor, and every other file
-with the same content gets the same bytes written by that compressor's
-``write_data``: names, bytes and timestamps are what WhiteNoise would make.
-A file that is the first one under another name (a hashed copy staging
-linked to its original) gets links to the first one's compressed files.
-Files the profile leaves out are not compressed at all, since nothing made
-from them ships. WhiteNoise already spreads the work over a thread pool,
-and Brotli and zlib release the GIL, so the work uses every core.
+"""WhiteNoise's compression during staging: each distinct content compressed once, by
+WhiteNoise's own compressor, and only for the files the profile ships.
+See docs/local-targets.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The ``COLLECTSTUPID`` setting: one dict, read and validated in one place.
-
-``DEFAULTS`` is the one home of every default; other modules import it.
+"""The ``COLLECTSTUPID`` setting, ``CDN`` included: one dict, read and validated in one
+place, and the rule for a path that must stay inside a storage's location.
+``DEFAULTS`` is the one home of every default. See docs/settings.md.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""One deploy as data: what the plan step decided, what the upload step did, and
-which of the problems found along the way ends the run."""
+"""One deploy as data: :class:`Deployment`, everything decided before the first write
+(built in planning.py), and :class:`Executed`, what the writes did (execute.py).
+report.py renders both.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""The writes of a deploy, in their order: --clear's deletions first, then every file,
-the manifests that name them last, the deploy manifest, and --prune's deletions."""
+"""The writes of a deploy, in their order: --abort-uploads and --clear's deletions first,
+then every file (--link makes symlinks), the manifests that name them last, the deploy
+manifest, --prune's deletions; then the finish: the CDN, the report and the summary
+(report.py renders them). See docs/lifecycle.md.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from collectstupid.collect import SourceFile
 from collectstupid.deploy import Deployment, Executed
 from collectstupid.errors import CollectStupidError, DeployError, Interrupted, ManifestError
 from collectstupid.interrupt import Signals
-from collectstupid.output import Output, redact
+from collectstupid.output import Output
 from collectstupid.report import (
     closing_error,
     conflict_warning,
@@ -39,11 +42,11 @@ from collectstupid.upload import (
 )
 
 
-def clear_first(deployment: Deployment, out: Output) -> clear.ClearResult | None:
+def clear_first(deployment: Deployment, out: Output) -> None:
     """--clear: delete what the profile selects, before the upload."""
     clearing, run = deployment.clearing, deployment.smart
     if clearing is None:
-        return None
+        return
 
     def on_deleted(name: str, error: str) -> None:
         if error:
@@ -65,7 +68,6 @@ def clear_first(deployment: Deployment, out: Output) -> clear.ClearResult | None
     )
     if run and cleared.manifest is not None:
         run.cleared(cleared.manifest)
-    return cleared
 
 
 def abort_left_uploads(deployment: Deployment, out: Output) -> None:
@@ -75,10 +77,10 @@ def abort_left_uploads(deployment: Deployment, out: Output) -> None:
         out.say(f"Aborted an upload left open: '{name}'", level=2)
     out.say(f"{report.plural(len(aborted), 'upload')} left open aborted.", level=1)
     for problem in problems:
-        out.warn(redact(f"Could not abort an upload left open: {problem}"))
+        out.warn(f"Could not abort an upload left open: {problem}")
 
 
-def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
+def write_files(deployment: Deployment, signals: Signals, out: Output) -> Executed:
     """Every file once, the manifests that name them last, then the deploy manifest."""
     plan, backend, run = deployment.plan, deployment.backend, deployment.smart
     with out.progress(plan.bytes, len(plan.all_files)) as bar:
@@ -111,7 +113,7 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
                 # The manifest could not stop vouching for the old files: send none.
                 unsent = not_started(plan.all_files, "the manifest could not be updated first")
                 unsent.retries = backend.retries - retried_before
-                return Executed(unsent, manifest_error=str(exc))
+                return Executed(unsent, manifest_error=str(exc), cleared=deployment.cleared)
         returned = False
         leftovers: list[str] = []
         try:
@@ -163,7 +165,7 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
             out.say(f"Not pruning '{path}': {why}", level=2)
         # Each at -v 2; the closing error names the first few and the cause once.
         for path, why in pruned.failed.items() if out.verbosity >= 2 else ():
-            out.error(redact(f"Could not prune '{path}': {why}"))
+            out.error(f"Could not prune '{path}': {why}")
     result.retries = backend.retries - retried_before
     staged = deployment.staged
     if staged and staged.hashed_files is not None and not (result.failed or result.cancelled):
@@ -176,6 +178,7 @@ def upload(deployment: Deployment, signals: Signals, out: Output) -> Executed:
         aborted=signals.abort.is_set(),
         leftovers=leftovers,
         signum=signals.last if signals.received else None,
+        cleared=deployment.cleared,
     )
 
 
@@ -234,7 +237,7 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
             # Said once: as the closing error when nothing else went wrong.
             executed.report_error = str(exc)
             if error:
-                out.error(redact(str(exc)))
+                out.error(str(exc))
             else:
                 error = str(exc)
     copied, post_processed = None, deployment.post_processed
@@ -267,9 +270,9 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
         out.warn(warning)
     # Said once: as the closing error when it is that, else as a line before it.
     if executed.manifest_error and executed.manifest_error != error:
-        out.error(redact(executed.manifest_error))
+        out.error(executed.manifest_error)
     if own_error and invalidated and invalidated.error:
-        out.error(redact(invalidated.error))
+        out.error(invalidated.error)
     github_actions.publish(
         out,
         summary,

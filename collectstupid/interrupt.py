@@ -1,12 +1,7 @@
-"""SIGINT and SIGTERM for the whole run: what each one does depends on the phase.
-
-Before the first write nothing needs finishing, so the first signal stops the
-run at once (the staging folder is still removed on the way out). During the
-uploads the first signal starts nothing new and lets the uploads in flight
-finish; the second gives up on them (``abort``), and the command aborts what
-they left open. While the deploy manifest is written, one more signal than
-the run has already had is needed to cut the write short. Cleanup itself
-(removing the staging folder, aborting multipart uploads) is never cut short.
+"""SIGINT and SIGTERM for the whole run. Before the first write the first signal stops it;
+during the uploads the first starts nothing new and the second gives up on those in flight;
+a deploy manifest write is cut short only by the second signal (the third, if the second came
+during the uploads). Cleanup is never cut short. See docs/failure-modes.md.
 """
 
 from __future__ import annotations

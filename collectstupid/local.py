@@ -1,21 +1,8 @@
-"""Local targets: put each file in STATIC_ROOT the cheapest way that keeps collectstatic's bytes.
-
-For a ``FileSystemStorage`` target (``StaticFilesStorage``,
-``ManifestStaticFilesStorage``, WhiteNoise's storages) the staging folder
-sits next to STATIC_ROOT, on the same file system. A file this run made
-there (a rewritten CSS or JS file, a compressed sibling, the manifest)
-then reaches the target as a hard link: no byte is written twice. A
-project file is copied, as collectstatic copies it: a target file never
-shares its inode with a source, or an edit of one would change the other.
-
-A hashed copy that Django made from its original unchanged holds the
-original's bytes: in STATIC_ROOT it is a second name of the original's
-copy, where collectstatic writes the same bytes twice. Names, bytes and
-modes are collectstatic's.
-
-Every file lands under a temporary name in its final folder and is renamed
-over the old one, so a web server reading STATIC_ROOT meanwhile sees the
-old file or the new one, never half of one."""
+"""Local targets (``FileSystemStorage``): each file placed in STATIC_ROOT with collectstatic's
+names, bytes and modes, hard-linked when this run made it, copied when it is a project file,
+and renamed over the old one so that a reader never sees half a file.
+See docs/local-targets.md.
+"""
 
 from __future__ import annotations
 

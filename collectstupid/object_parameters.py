@@ -1,23 +1,6 @@
-"""Object parameters by pattern: a profile's ``object_parameters`` rules.
-
-A rule names the files it applies to (gitignore-style ``match`` patterns on
-destination paths, and optionally ``hashed``: only hashed copies, or none of
-them) and the S3 object parameters to send with them (``CacheControl``,
-``ContentType``, ``Metadata``...). Rules apply in order over what the storage
-itself would send, a later rule winning per parameter name; a profile's rules
-come after those of the profile it extends.
-
-The names are S3's; Azure and Google Cloud Storage take the six they share
-(``PORTABLE``) under their own names. Values are checked as HTTP header values
-when the profile loads; what only some storages can carry is checked against
-the target storage before anything is written.
-
-Manifests that name other files (``staticfiles.json``) are only given
-parameters by a rule whose ``match`` names them exactly: a long cache life
-meant for hashed copies must never reach the one file that says which copies
-are current.
-
-See docs/caching.md.
+"""A profile's ``object_parameters`` rules: S3 object parameters by pattern (hashed copies or
+not), applied in order over the storage's own, checked as HTTP header values when the profile
+loads and against what the target storage can carry. See docs/caching.md.
 """
 
 from __future__ import annotations
@@ -112,6 +95,8 @@ class Rule:
         if self.hashed is not None and self.hashed != hashed:
             return False
         if manifest:
+            # Only by exact name: a year's cache life meant for hashed copies must never
+            # reach the file that says which copies are current.
             return any(p.text.lstrip("/") == dest for p in self.match)
         return self._spec.match_file(dest)
 

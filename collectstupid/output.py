@@ -1,13 +1,8 @@
-"""Where a run's messages go. The steps say what happened through an :class:`Output`;
-only it writes to the command's streams, applies the verbosity and the warning style,
-takes credentials out of every line (redact.py), and keeps lines from garbling the
-progress bar.
-
-(Signal handlers are the exception: they write to the file descriptor directly, see
-interrupt.py.)
-
-A stream whose reader went away (``collectstupid -v 2 | head -3``) is a quiet
-reader, as for any Unix tool: the run finishes without writing to it.
+"""Where a run's messages go: only :class:`Output` writes to the command's streams. It
+applies the verbosity and the warning style, takes credentials out of every line
+(``redact``), keeps lines from garbling the progress bar, and treats a stream whose
+reader went away (``collectstupid -v 2 | head -3``) as a quiet reader. Signal handlers
+write to the file descriptor directly (interrupt.py).
 """
 
 from __future__ import annotations

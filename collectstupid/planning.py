@@ -1,6 +1,8 @@
-"""Everything that can fail before a write: settings, the profile, the files found, their
+"""Everything before the first write: settings, the profile, the files found, their
 post-processing, object parameters, the deploy manifest's read and what --clear would
-delete. Its result, a :class:`~collectstupid.deploy.Deployment`, is all the writes need."""
+delete, gathered into one :class:`~collectstupid.deploy.Deployment`; and --dry-run,
+which ends there. See docs/command.md.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from collectstupid import (
     report,
     smart,
 )
-from collectstupid.backends import backend_for
+from collectstupid.backends import Backend, backend_for
 from collectstupid.cdn import invalidate
 from collectstupid.cdn.invalidate import for_run
 from collectstupid.collect import Found, SourceFile, find_files, ignore_patterns, unreadable
@@ -27,10 +29,10 @@ from collectstupid.deploy import Deployment
 from collectstupid.errors import DeployError, NameNotUTF8, ProfileError
 from collectstupid.manifest import Shipped
 from collectstupid.options import Options
-from collectstupid.output import Output, redact
+from collectstupid.output import Output
 from collectstupid.profiles import Catalog, Plan, Profile, load_catalog, make_plan, with_parameters
 from collectstupid.report import report_extra
-from collectstupid.stage import hashes_names, staged_plan
+from collectstupid.stage import Staged, hashes_names, staged_plan
 from collectstupid.storage import class_name, target_storage
 from collectstupid.upload import check_name
 
@@ -62,8 +64,9 @@ def survey(opts: Options, out: Output) -> Survey:
 
 
 def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Output) -> Deployment:
-    """The deployment the profile selects; ``cleanup`` removes the staging folder, if any."""
-    profile, found = start.profile, start.found
+    """The deployment the profile selects, built once; ``cleanup`` removes the staging
+    folder, if any."""
+    profile, found, conf = start.profile, start.found, start.conf
     for dest in found.duplicates:
         out.say(
             f"Found another file with the destination path '{dest}'. It will be "
@@ -76,20 +79,10 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
     backend = backend_for(storage)
     if opts.link:
         backend.check_linkable()
-    deployment = Deployment(
-        profile,
-        plan,
-        backend,
-        backend.destination(),
-        backend.writers(start.threads),
-        report_json=opts.report_json,
-        invalidation=for_run(start.conf.cdn, opts.invalidate, opts.wait_invalidation),
-        abort_uploads=opts.abort_uploads,
-    )
-    if opts.link:
-        deployment.link = found.files
+    destination, threads = backend.destination(), backend.writers(start.threads)
+    staged = None
     if opts.post_process and hashes_names(storage):
-        deployment.staged = cleanup.enter_context(
+        staged = cleanup.enter_context(
             staged_plan(
                 plan,
                 found.files,
@@ -99,31 +92,44 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
                 parent=backend.staging_parent(),
             )
         )
-        deployment.plan = deployment.staged.plan
-    apply_object_parameters(deployment, out)
+        plan = staged.plan
+    plan = with_profile_parameters(plan, backend, staged, out)
     out.say(
-        f"Profile '{profile.name}' ({profile.origin}); {deployment.threads} threads; "
+        f"Profile '{profile.name}' ({profile.origin}); {threads} threads; "
         f"storage {class_name(storage)}.",
         level=3,
     )
-    keep = opts.kept_deploys(start.conf)
-    if smart.enabled(opts.smart, opts.force, profile.smart, start.conf.smart, opts.prune):
-        start_smart_run(deployment, start.conf, opts, keep, out)
-    if opts.clear:
-        deployment.clearing = clear.plan_clear(
-            deployment.backend,
-            profile,
-            start.conf.manifest_name,
-            keep_manifest=deployment.smart is not None,
+    run = None
+    if smart.enabled(opts.smart, opts.force, profile.smart, conf.smart, opts.prune):
+        run = start_smart_run(plan, backend, destination, staged, conf, opts, out)
+    return Deployment(
+        profile,
+        plan,
+        backend,
+        destination,
+        threads,
+        staged=staged,
+        smart=run,
+        report_json=opts.report_json,
+        link=found.files if opts.link else None,
+        clearing=plan_clearing(backend, profile, conf, run, out) if opts.clear else None,
+        invalidation=for_run(conf.cdn, opts.invalidate, opts.wait_invalidation),
+        abort_uploads=opts.abort_uploads,
+    )
+
+
+def plan_clearing(
+    backend: Backend, profile: Profile, conf: Settings, run: smart.SmartRun | None, out: Output
+) -> clear.ClearPlan:
+    """What --clear will delete, listed once; what it leaves and why, said."""
+    clearing = clear.plan_clear(backend, profile, conf.manifest_name, keep_manifest=run is not None)
+    for name in clearing.refused:
+        out.error(
+            f"--clear: not deleting '{name}': its name could reach outside the storage's location."
         )
-        for name in deployment.clearing.refused:
-            out.error(
-                f"--clear: not deleting '{name}': its name could reach "
-                "outside the storage's location."
-            )
-        for name in deployment.clearing.markers:
-            out.say(f"--clear: leaving the folder marker '{name}' (no file, holds nothing)", 2)
-    return deployment
+    for name in clearing.markers:
+        out.say(f"--clear: leaving the folder marker '{name}' (no file, holds nothing)", 2)
+    return clearing
 
 
 def check_plan(plan: Plan, allow_empty: bool) -> None:
@@ -147,55 +153,60 @@ def check_plan(plan: Plan, allow_empty: bool) -> None:
         )
 
 
-def apply_object_parameters(deployment: Deployment, out: Output) -> None:
-    """Give each planned file its profile's object parameters, or refuse the run."""
-    rules, profile = deployment.profile.object_parameters, deployment.profile
+def with_profile_parameters(
+    plan: Plan, backend: Backend, staged: Staged | None, out: Output
+) -> Plan:
+    """``plan`` with each file's object parameters from its profile, or the run refused."""
+    profile = plan.profile
+    rules = profile.object_parameters
     if not rules:
-        return
-    carries = deployment.backend.carries
+        return plan
+    carries = backend.carries
     if carries is None:
         raise ProfileError(
             object_parameters.unsupported(
-                profile.name, profile.origin, rules, class_name(deployment.backend.storage)
+                profile.name, profile.origin, rules, class_name(backend.storage)
             )
         )
     problems = object_parameters.refusals(rules, carries)
     if problems:
         raise ProfileError(object_parameters.refused(profile.name, profile.origin, problems))
-    hashed = deployment.staged.hashed if deployment.staged else frozenset()
+    hashed = staged.hashed if staged else frozenset()
     if rules.for_hashed_copies and not hashed:
         out.warn(
             f"Profile '{profile.name}' has object parameters for hashed copies, but "
             "this run makes none (the storage does not hash names, or --no-post-process)."
         )
-    deployment.plan = with_parameters(deployment.plan, rules, hashed)
-    given = sum(1 for source in deployment.plan.all_files if source.parameters)
+    plan = with_parameters(plan, rules, hashed)
+    given = sum(1 for source in plan.all_files if source.parameters)
     out.say(f"Object parameters from profile '{profile.name}' for {given} files.", 3)
+    return plan
 
 
 def start_smart_run(
-    deployment: Deployment, conf: Settings, opts: Options, keep: int, out: Output
-) -> None:
+    plan: Plan,
+    backend: Backend,
+    destination: str,
+    staged: Staged | None,
+    conf: Settings,
+    opts: Options,
+    out: Output,
+) -> smart.SmartRun:
     """Smart mode: read the deploy manifest, and record what this deploy ships."""
+    keep = opts.kept_deploys(conf)
     one_off = bool(opts.include or opts.exclude)
     smart.check_one_off_selection(opts.prune, one_off)
-    run = deployment.smart = smart.SmartRun.start(
-        deployment.backend,
-        deployment.plan,
-        conf.manifest_name,
-        opts.force,
-        location=deployment.destination,
-    )
-    paths = frozenset(s.dest for s in deployment.plan.all_files)
-    copies = deployment.staged.copies if deployment.staged else frozenset()
+    run = smart.SmartRun.start(backend, plan, conf.manifest_name, opts.force, location=destination)
+    paths = frozenset(s.dest for s in plan.all_files)
+    copies = staged.copies if staged else frozenset()
     if not one_off:
         # A one-off selection is not what the profile ships: recorded as its deploy,
         # every path it leaves out would become stale, and hashed copies age early.
-        run.shipped = Shipped(deployment.profile.name, paths, copies & paths, keep, conf.project)
+        run.shipped = Shipped(plan.profile.name, paths, copies & paths, keep, conf.project)
     run.prune = opts.prune
     out.say(
-        f"Deploy manifest '{run.store.name}' of {deployment.destination}; this deploy is "
-        f"recorded as profile '{deployment.profile.name}' of project '{conf.project}'"
+        f"Deploy manifest '{run.store.name}' of {destination}; this deploy is "
+        f"recorded as profile '{plan.profile.name}' of project '{conf.project}'"
         + (" (not recorded: --include/--exclude)." if one_off else "."),
         level=3,
     )
@@ -203,7 +214,8 @@ def start_smart_run(
         check_dry_run_can_compare(run)
     check_manifest_reachable(run)
     if run.warning:
-        out.warn(redact(run.warning))
+        out.warn(run.warning)
+    return run
 
 
 def check_manifest_reachable(run: smart.SmartRun) -> None:

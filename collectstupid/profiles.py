@@ -1,8 +1,9 @@
-"""Profiles: named sets of gitignore-style patterns that choose which files ship.
+"""Profiles: named sets of gitignore-style patterns that choose which files ship, and the
+:class:`Plan` a profile makes of the files found (what to upload, what goes last).
 
 The files are read by profile_files.py; here each profile is resolved once,
-``extends`` chains followed without recursion, and a broken profile stays
-that profile's problem (see ``Catalog``).
+``extends`` chains followed without recursion, and a broken profile stays that
+profile's problem (see ``Catalog``). See docs/profiles.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""What a run tells the user: the summary line, the progress bar, the JSON report."""
+"""What a run tells the user, rendered in one place from the deploy's data: the summary
+line, the -v 2 lines, the closing error (one, with one verdict on retrying), the JSON
+report (schema 2), the question asked before writing and --list-profiles. Printed only
+through output.Output. See docs/command.md.
+"""
 
 from __future__ import annotations
 
@@ -279,7 +283,7 @@ def report_data(
     data: dict[str, Any] = {
         "schema": SCHEMA,
         "exit_status": ending.exit_status,
-        "error": redact(ending.error) if ending.error else None,
+        "error": ending.error or None,
         "profile": plan.profile.name if plan else None,
         "destination": destination,
         "dry_run": dry_run,
@@ -308,7 +312,9 @@ def check_writable(path: Path) -> None:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write the report whole, so a reader never sees half of it."""
+    """Write the report whole, so a reader never sees half of it, credentials out of every
+    string in it (an output boundary, as the terminal is)."""
+    data = redacted(data)
     tmp = path.with_name(path.name + ".tmp")
     try:
         tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -553,3 +559,14 @@ def smart_dry_run(
         plan, destination, [c.source for c in upload], unchanged=len(unchanged), reasons=reasons
     )
     return would, skip, summary
+
+
+def redacted(value: Any) -> Any:
+    """``value`` with ``redact`` applied to every string in it, keys included."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redacted(k): redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redacted(v) for v in value]
+    return value

@@ -1,11 +1,6 @@
-"""Smart mode: skip the files the deploy manifest already records, record the rest.
-
-Every planned file is hashed first (streamed, on the workers). A run with
-nothing to upload stops there: one manifest read, no write. Otherwise it
-writes ahead that the changed files are changing (see manifest/publish.py),
-uploads them, with ``SmartRun.wrap`` returning SKIPPED for the rest without a
-request, and records what landed last of all, after ``plan.last`` too: one
-read, two manifest writes and one write per changed file.
+"""Smart mode: hash every planned file, skip those the deploy manifest already records
+(``SmartRun.wrap``), write ahead before the uploads and record what landed after them, last
+of all. See docs/smart-mode.md.
 """
 
 from __future__ import annotations

@@ -1,19 +1,7 @@
-"""Hashed file names without remote reads: post-process a local staging copy.
-
-collectstatic post-processes a ``ManifestFilesMixin`` storage on the storage
-itself; on S3 that means exists checks, reads, deletes and rewrites over the
-network, for up to ``max_post_process_passes`` passes. Here Django's own
-post-processing runs against a temporary folder instead, through an instance
-of the target's own class whose file operations are redirected to that
-folder. Every setting and override that shapes hashed names (``patterns``,
-``hashed_name``, ``file_hash``, ``manifest_name``, ``keep_intermediate_files``,
-``max_post_process_passes``, JS module support) therefore applies unchanged.
-
-The result becomes the upload plan: each original followed by the copies
-made from it (a profile selects them by the original's path), and the
-manifest in ``Plan.last``, so it is published only once every file it names
-is in place. Post-processing always covers every found file, selected or
-not, so the manifest is complete whatever the profile leaves out.
+"""Hashed file names without remote reads: Django's post-processing run in a local staging
+folder through the target's own class, its result the upload plan (``staticfiles.json`` in
+``Plan.last``), and ``adopt_manifest`` for the staticfiles storages this process loaded.
+See docs/hashed-names.md.
 """
 
 from __future__ import annotations

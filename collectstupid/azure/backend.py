@@ -1,13 +1,8 @@
-"""django-storages' Azure storage: one Put Blob per file, as its own ``save()`` sends.
-
-``AzureStorage.save()`` already sends a single request for a file under the
-SDK's single-put size (64 MiB); larger files go in blocks. What it gets wrong
-for a deploy is the overwrite: unless ``overwrite_files`` is set it sends
-``If-None-Match: *``, so with StupidStorageMixin (no ``exists()``, no new
-name) a second deploy would fail on every file with ``BlobAlreadyExists``.
-What it cannot do is take a profile's object parameters: the writer
-(writer.py) sends the same request with them, unless the storage's class
-saves in a way of its own.
+"""django-storages' Azure storage as a deploy target: one Put Blob per file through writer.py
+(through the storage's own ``save()`` if its class saves in a way of its own), with
+``overwrite_files`` set so that a second deploy does not fail with ``BlobAlreadyExists``;
+listing under the location, Blob Batch deletes and the deploy manifest's store.
+See docs/storages.md.
 """
 
 from __future__ import annotations
@@ -19,7 +14,7 @@ from typing import Any
 from collectstupid.azure import writer
 from collectstupid.azure.errors import describe
 from collectstupid.azure.manifest import AzureManifestStore
-from collectstupid.backends import StorageBackend, in_batches
+from collectstupid.backends import WriterBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.object_parameters import PORTABLE, Carries
 from collectstupid.storage import location_prefix
@@ -36,7 +31,8 @@ CARRIES = Carries(
 )
 
 
-class AzureBackend(StorageBackend):
+class AzureBackend(WriterBackend):
+    CARRIES = CARRIES
     storage: Any
     scheme = "azure"
     bucket_attribute = "azure_container"
@@ -47,15 +43,8 @@ class AzureBackend(StorageBackend):
         storage.overwrite_files = True
         self.fast = writer.saves_like_azure(storage)
 
-    def write(self, source: SourceFile) -> None:
-        if self.fast:
-            writer.write(self.storage, source)
-        else:
-            super().write(source)
-
-    @property
-    def carries(self) -> Carries | None:
-        return CARRIES if self.fast else None
+    def send(self, source: SourceFile) -> None:
+        writer.write(self.storage, source)
 
     def parameters(self, source: SourceFile) -> dict[str, Any] | None:
         if not self.fast:

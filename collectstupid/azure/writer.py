@@ -1,13 +1,6 @@
-"""Write a file as ``AzureStorage.save()`` does, with a profile's object parameters.
-
-``save()`` sends the storage's content settings (its ``object_parameters``,
-``cache_control``, the guessed content type and encoding) and no metadata.
-This writer sends the same Put Blob through the same container client, with
-the profile's parameters over those settings and its ``Metadata`` as blob
-metadata. The settings come from the storage's own helpers; two are private to
-django-storages (``_get_valid_path``, ``_get_content_settings_parameters``),
-called here and nowhere else; tests/test_azure.py compares the result with
-``save()``.
+"""Write a file as ``AzureStorage.save()`` does: one Put Blob with the content settings the
+storage's own helpers give, a profile's object parameters over them and its ``Metadata`` as
+blob metadata. See docs/storages.md.
 """
 
 from __future__ import annotations
@@ -46,6 +39,8 @@ def properties(
 ) -> tuple[dict[str, Any], dict[str, str] | None]:
     """The content settings ``save()`` would send for ``blob``, the profile's
     parameters (``extra``, by S3's names) over them, and the blob's metadata."""
+    # Asked of django-storages rather than copied, though private (as is _get_valid_path),
+    # so the settings stay save()'s: tests/test_azure.py compares the two.
     settings = storage._get_content_settings_parameters(blob)
     metadata = None
     if extra:

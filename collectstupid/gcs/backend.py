@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from collectstupid.backends import StorageBackend, in_batches
+from collectstupid.backends import WriterBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.gcs import writer
 from collectstupid.gcs.manifest import GcsManifestStore
@@ -16,9 +16,10 @@ from collectstupid.storage import location_prefix, plain_key
 CARRIES = Carries("Google Cloud Storage", frozenset(PORTABLE), ascii_metadata=False)
 
 
-class GcsBackend(StorageBackend):
+class GcsBackend(WriterBackend):
     """Writes with the fast writer unless the storage's class saves in a way of its own."""
 
+    CARRIES = CARRIES
     storage: Any
     scheme = "gs"
 
@@ -52,15 +53,8 @@ class GcsBackend(StorageBackend):
                     HTTPAdapter(pool_maxsize=max(threads, 10), max_retries=adapter.max_retries),
                 )
 
-    def write(self, source: SourceFile) -> None:
-        if self.fast:
-            writer.write(self.storage, source)
-        else:
-            super().write(source)
-
-    @property
-    def carries(self) -> Carries | None:
-        return CARRIES if self.fast else None
+    def send(self, source: SourceFile) -> None:
+        writer.write(self.storage, source)
 
     def parameters(self, source: SourceFile) -> dict[str, Any] | None:
         if not self.fast:

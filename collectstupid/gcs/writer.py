@@ -1,13 +1,6 @@
-"""Write a file as ``GoogleCloudStorage.save()`` does, less its metadata read.
-
-``save()`` builds a ``GoogleCloudFile``, whose constructor fetches the
-object's metadata (one GET per file, whose answer a write never needs) before
-the upload. This writer makes the same blob with the same properties (object
-parameters, ACL, content type and encoding, gzip) through the storage's own
-helpers and sends only the upload. Two of those helpers are private to
-django-storages (``_normalize_name``, ``_compress_content``); they are called
-here and nowhere else, and tests/test_gcs.py checks the result against
-``save()``. A profile's object parameters go over the storage's own.
+"""Write a file as ``GoogleCloudStorage.save()`` does, less the metadata read its
+``GoogleCloudFile`` makes first: one upload, the blob's name and properties asked of the
+storage itself, a profile's object parameters over its own. See docs/storages.md.
 """
 
 from __future__ import annotations
@@ -81,6 +74,8 @@ def write(storage: Any, source: SourceFile) -> None:
     with source.storage.open(source.path, "rb") as content:
         size: int | None = source.size
         body = content
+        # _compress_content is private to django-storages, as is the _normalize_name behind
+        # object_key: asked rather than copied, and tests/test_gcs.py compares with save().
         if gzip:
             body, size = storage._compress_content(content), None  # gzip: length unknown
         for prop, value in props.items():

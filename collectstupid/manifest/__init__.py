@@ -1,14 +1,7 @@
-"""The deploy manifest: one object in the target storage that says what a run uploaded.
-
-For each destination path it records the SHA-256 and size of the source file
-that was written there. Smart mode reads it once before uploading and skips
-files whose content it already records. A run that changes files writes it
-twice: ahead of its uploads, to stop vouching for what it is about to
-change, and after them, to record what landed (see publish.py).
-
-``entries`` is the format, ``store`` reading and writing it in a storage
-(each backend may bring a store of its own), ``publish`` the two writes,
-``deploys`` what each profile shipped and what it no longer ships.
+"""The deploy manifest: one object in the target storage that says what each destination path
+holds, so that smart mode skips what did not change. ``entries`` is its format, ``store``
+reads and writes it in a storage, ``publish`` writes it before and after the uploads, and
+``deploys`` keeps what each profile shipped, for --prune. See docs/smart-mode.md.
 """
 
 from collectstupid.manifest.deploys import (

@@ -1,21 +1,6 @@
-"""What each profile of each project shipped, and which objects no deploy needs any more.
-
-Records are kept per project and profile: two projects deploying to one
-location under the same profile name never take each other's paths for
-their own, and what any other record ships or keeps is never deleted.
-Records of an unknown project (manifest version 3) are only ever kept.
-
-A complete deploy (every file and ``staticfiles.json`` landed) replaces its
-profile's record: the paths it ships, its hashed copies pushed onto the
-history of the last ``keep`` deploys, and ``stale``, the paths the profile
-shipped before and neither ships nor keeps now. Stale paths stay recorded
-until their delete succeeded, so a run killed anywhere, or a failed delete,
-leaves them for the next ``--prune`` to delete.
-
-A pruning run stops vouching for its stale paths in the same manifest write
-that records the deploy, deletes them afterwards, and only then forgets them
-(``forget_deleted``): at no instant does the manifest vouch for a deleted
-object or forget one that still needs deleting.
+"""What each profile of each project shipped, and which paths no deploy needs any more: a
+complete deploy replaces its own profile's record, never another's, and a stale path stays
+recorded until its delete succeeded (``forget_deleted``). See docs/lifecycle.md.
 """
 
 from __future__ import annotations

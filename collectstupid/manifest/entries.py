@@ -1,14 +1,6 @@
-"""The manifest's bytes: what each destination path holds, as JSON.
-
-A path is either vouched for (``files``: the hash and size of what was
-written there, and in version 3 optionally a hash of the object parameters
-it was written with) or pending (``pending``: runs that may be writing it now, so
-nothing is known of it). ``projects`` says, per project and profile, what its
-deploys shipped, for ``--prune`` (see docs/lifecycle.md), and ``location``
-names the place the manifest describes, so a copy elsewhere is not trusted.
-Version 1 had no pending paths, version 2 no profiles, version 3 kept its
-profile records under ``profiles`` with no project or location; all are
-still read, and version 3's records are kept as those of an unknown project.
+"""The manifest's bytes, as JSON: each destination path vouched for (``files``: hash, size and
+object parameters' hash) or ``pending``, what each project's profiles shipped, and the
+location it describes. Every earlier format version is still read. See docs/smart-mode.md.
 """
 
 from __future__ import annotations
@@ -22,6 +14,8 @@ from collectstupid.errors import ManifestFormatError
 
 FORMAT = "collectstupid-deploy-manifest"
 VERSION = 4
+# Version 1 had no pending paths, 2 no profile records; 3 kept its records under
+# 'profiles', with no project or location: read as an unknown project's, and only kept.
 READS = (1, 2, 3, 4)
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -1,23 +1,7 @@
-"""Write the manifest once, last, merging with any run that wrote meanwhile.
-
-The manifest must never claim content that is not in the bucket, whatever
-instant a run dies at. A run that is about to change files writes ahead:
-
-1. ``announce``: before its first upload, the run removes the entries of the
-   files it will write and marks them pending under its id (one conditional
-   write). From then on nothing vouches for them, so a run killed at any
-   later instant leaves them unknown, and the next run uploads them again.
-2. ``settle``: after its uploads, it records what landed. A path is vouched
-   for only if no other run announced it in the meantime: overlapping runs
-   mark the path contended and the last of them drops it, because whose
-   write landed last is unknown. A failed or unstarted file loses its entry:
-   a failed write may have landed (a lost response) or half-landed.
-
-A missing entry is always safe: it costs one upload on the next run. A run
-that changes nothing writes nothing. Markers of runs older than STALE_AFTER
-are taken for those of dead runs and ignored; until then, the paths a killed
-run announced stay unvouched (uploaded by every smart run), unless a forced
-run takes them over.
+"""The manifest's writes around the uploads: ``announce`` before them (the files about to
+change lose their entries and are marked pending), ``settle`` after them (what landed is
+vouched for, unless another run announced it meanwhile), each merged with whatever another
+run wrote in between. See docs/smart-mode.md.
 """
 
 from __future__ import annotations

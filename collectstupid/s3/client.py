@@ -1,27 +1,7 @@
-"""One S3 client for a whole deploy, built from the storage's own settings.
-
-django-storages gives each thread its own boto3 resource. We build a single
-client instead (botocore clients are thread-safe) from the same session,
-region, endpoint, TLS and client config (addressing style, signature version,
-proxies, retries, checksums), with two changes:
-
-- its connection pool holds one connection per worker, so no worker waits for
-  a connection and none is opened only to be thrown away;
-- botocore's ``Expect: 100-continue`` is off. botocore adds it to every PUT
-  whose body is a file object, whatever its size, and the client then waits a
-  full round trip for the server's go-ahead before sending a 2 KB stylesheet:
-  two round trips per file instead of one. The header only pays off when a
-  large body would be refused, which a deploy to its own bucket does not
-  expect; a refusal still arrives, after the body.
-
-Retries stay botocore's own: the retry mode and maximum attempts come from the
-storage's client config (``AWS_S3_CLIENT_CONFIG``) or the usual AWS settings
-(``AWS_RETRY_MODE``, ``AWS_MAX_ATTEMPTS``, the config file). Only where none
-of them sets the number of attempts do we choose it: DEPLOY_ATTEMPTS instead
-of botocore's 3, which suits one interactive call but not a deploy of
-thousands of requests that fails if any one file does. Standard mode's retry
-quota still bounds the retries when every request fails. We count the
-retries, for the report.
+"""The deploy's one S3 client, shared by every worker (botocore clients are thread-safe) and
+made from the storage's own session and client config, with a connection per worker, no
+``Expect: 100-continue``, and DEPLOY_ATTEMPTS where nothing sets the number of attempts.
+See docs/speed.md.
 """
 
 from __future__ import annotations
@@ -166,6 +146,10 @@ def make_client(
         )
     # Each client has its own copy of the session's handlers: this changes no
     # other client, including the storage's own.
+    # botocore asks for 100-continue on every PUT with a file body, whatever its size: a
+    # round trip of waiting before a 2 KB stylesheet. It pays off only when a large body
+    # would be refused, which a deploy to its own bucket does not expect; a refusal still
+    # arrives, after the body.
     client.meta.events.unregister("before-call.s3", add_expect_header)
     client.meta.events.register("request-created.s3", retries)
     client.meta.events.register_first("needs-retry.s3", no_retry_for_local_errors)

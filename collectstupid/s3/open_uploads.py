@@ -1,18 +1,7 @@
-"""The multipart uploads this run started and has not finished, so a run that gives
-up can abort them: their parts are stored, and billed, until somebody does.
-
-A worker registers each upload as S3 answers its CreateMultipartUpload. The
-calling thread, once it gives up on the workers (a second signal), closes the
-register: no worker starts another upload or sends another part, and every
-upload still open is aborted from the calling thread, whatever its worker is
-waiting for. Creations whose answer is on its way are waited for, briefly,
-so their uploads are aborted too.
-
-A CreateMultipartUpload whose answer was lost and that botocore sent again
-made two uploads, of which the run knows one: ``abort_twins`` finds the other
-with one listing of the key and aborts it. ``abort_left_under`` aborts every
-upload open under the location, for a run told a killed run left some
-(``--abort-uploads``, see docs/failure-modes.md).
+"""The multipart uploads this run started and has not finished, so that a run that gives up
+aborts them (their parts are billed until somebody does); also the twin uploads of a resent
+CreateMultipartUpload, and the uploads --abort-uploads finds left open under the location.
+See docs/failure-modes.md.
 """
 
 from __future__ import annotations

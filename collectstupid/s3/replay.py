@@ -1,32 +1,6 @@
-"""PutObjects built from the request botocore sent for the same parameters.
-
-A PutObject through botocore costs about 2.5 ms of CPU here, most of it in
-the machinery around the request (events, serialization, endpoint rules,
-signing) that gives the same answer for every file of a deploy but for the
-key, the body and the time. A deploy sends thousands of PutObjects that
-differ only in those, in a few dozen combinations of parameters (content
-type, cache control, ACL...).
-
-So the first file of each combination goes through botocore as usual, and
-its request, as botocore put it on the wire, becomes the template for the
-rest: the same URL but for the key, the same headers in the same order but
-for the few that depend on the key, the body, the time or the call (length,
-payload hash, checksums, date, signature, invocation id, session token).
-Both bodies botocore sends are rebuilt: the file's bytes as they are, and,
-over HTTPS with its default checksums, the aws-chunked body whose checksum
-trails it. Before a template is used, it is rebuilt from the very file,
-time and id botocore used, and must come out equal to botocore's request,
-body and signature included; a combination whose request does not (another
-signer, CRC32C, an S3 Express session...) stays with botocore. A replayed
-request goes through the client's own ``before-send`` handlers and HTTP
-session (its connection pool, proxies, TLS settings and timeouts), so what
-reaches S3 is what botocore would send. A replayed request that fails (any
-answer but a success) was the file's first attempt: it counts as a retry,
-and the caller sends the file through botocore with the attempts left, where
-it is retried, parsed and reported as any call. One that fails without an
-answer (an exception on the way: a changed botocore, a dropped connection)
-is reported as broken, and the caller goes back to botocore for the rest of
-the run (client.py).
+"""PutObjects replayed from the request botocore sent for the same parameters: only what
+depends on the key, the body, the time or the call is rebuilt, and a template is used only
+once it rebuilds botocore's own request exactly, signature included. See docs/cpu.md.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
-"""AWS Signature Version 4 for a request whose signed headers are already chosen.
-
-botocore's ``S3SigV4Auth`` decides which headers to sign and how to hash the
-payload, then signs. replay.py takes those decisions from a request botocore
-signed and needs only the last step, done here the same way: the canonical
-request (S3 paths are not normalised), the string to sign, the HMAC chain.
-The signing key depends only on the secret, the day, the region and the
-service, so it is derived once per day instead of four HMACs per request.
+"""AWS Signature Version 4's last step, for a request whose signed headers botocore already
+chose (replay.py): the canonical request, the string to sign and the signature, the signing
+key derived once per day. See docs/cpu.md.
 """
 
 from __future__ import annotations
@@ -73,6 +68,7 @@ def authorization(
     names = scope.signed_headers
     canonical_headers = "".join(f"{name}:{' '.join(values[name].split())}\n" for name in names)
     signed = ";".join(names)
+    # The path as sent: S3 signs it without normalising it, unlike other services.
     canonical = f"{method}\n{path}\n\n{canonical_headers}\n{signed}\n{payload_hash}"
     day = timestamp[:8]
     credential_scope = f"{day}/{scope.region}/{scope.service}/aws4_request"

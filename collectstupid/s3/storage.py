@@ -1,12 +1,7 @@
-"""What django-storages' ``S3Storage.save()`` would send, asked of the storage itself.
-
-The fast S3 writer must land the same object as ``storage.save()``: the same
-key (location and name cleaning), the same parameters (object parameters,
-``get_object_parameters(name)``, ACL, content type, content encoding) and the
-same gzip bytes. Rather than copy ``S3Storage._save`` we call the storage's own
-helpers, so a subclass that overrides one of them is still honoured; the key
-helpers every remote backend shares are in collectstupid/storage.py. Tested
-against ``save()`` in tests/test_s3_writer.py.
+"""What django-storages' ``S3Storage.save()`` would send, asked of the storage's own helpers
+rather than copied, so that a subclass overriding one is honoured; object keys come from
+collectstupid/storage.py. Tested against ``save()`` in tests/test_s3_writer.py.
+See docs/speed.md.
 """
 
 from __future__ import annotations

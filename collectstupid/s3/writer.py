@@ -1,14 +1,6 @@
-"""The fast writer for django-storages' ``S3Storage``: about one round trip per file.
-
-``storage.save()`` hands every file to s3transfer's ``upload_fileobj``, which
-sets up a transfer manager with its own threads for each call and sends a
-file body, so botocore waits for ``100 Continue`` first. Here each file below
-the storage's multipart threshold is one PutObject on a shared client without
-that wait, and each file at or above it is one multipart upload whose parts
-are read from disk as they are sent, so memory does not grow with file size.
-
-Key, parameters and gzip come from the storage itself (see storage.py), so
-the objects are those ``save()`` would write.
+"""The fast writer for django-storages' ``S3Storage``: one PutObject per file below the
+storage's multipart threshold, one multipart upload read from disk part by part at or above
+it, landing the objects ``save()`` would (see storage.py). See docs/speed.md.
 """
 
 from __future__ import annotations

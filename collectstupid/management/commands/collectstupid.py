@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from collectstupid import github_actions, options, planning, report
 from collectstupid.errors import CollectStupidError, DeployError, Interrupted
-from collectstupid.execute import clear_first, finish, report_failure, upload
+from collectstupid.execute import clear_first, finish, report_failure, write_files
 from collectstupid.interrupt import signals_handled
 from collectstupid.output import Output, redact
 from collectstupid.planning import dry_run
@@ -56,10 +56,8 @@ class Command(BaseCommand):
                             raise DeployError("Collecting static files cancelled.")
                     # --clear deletes before the uploads; a first signal lets it finish.
                     with signals.raising(after=1):
-                        cleared = clear_first(deployment, out)
-                    executed = upload(deployment, signals, out)
-                    executed.cleared = cleared
-                    finish(deployment, executed, out)
+                        clear_first(deployment, out)
+                    finish(deployment, write_files(deployment, signals, out), out)
             except Interrupted as exc:
                 message, status = interrupted_message(deployment), exit_status(exc.signum)
                 report_failure(opts.report_json, deployment, message, status, opts.dry_run)
