@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from collectstupid.gcs.writer import retry
+from collectstupid.gcs import writer
 from collectstupid.manifest.store import NamedObjectStore, Snapshot, parsed
 
 # Marks a token that is a generation number rather than a digest of the bytes.
@@ -25,7 +25,7 @@ class GcsManifestStore(NamedObjectStore):
 
         blob = self.storage.bucket.blob(self.blob)
         try:
-            data = blob.download_as_bytes(retry=retry())
+            data = blob.download_as_bytes(retry=writer.retry())
         except NotFound:
             return Snapshot()
         except (GoogleAPIError, OSError) as exc:
@@ -50,7 +50,7 @@ class GcsManifestStore(NamedObjectStore):
         blob = self.storage.bucket.blob(self.blob)
         try:
             blob.upload_from_string(
-                data, content_type="application/json", retry=retry(), **condition
+                data, content_type="application/json", retry=writer.retry(), **condition
             )
         except PreconditionFailed:
             return None
