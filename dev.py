@@ -68,25 +68,51 @@ def setup(task: str) -> None:
         sys.exit(f"collectstupid needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         print(f"Creating a virtualenv in {VENV}", flush=True)
-        venv.create(VENV, with_pip=True)
+        # Installing pip into it takes seconds a first demo need not spend (see pip()).
+        venv.create(VENV, with_pip=False)
     if task == "demo":
-        # The venv's own pip installs an editable project too; upgrading it is a download.
-        # Bytecode is compiled on first import, for the modules the demo uses only.
-        run(
-            PYTHON,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-compile",
-            "-e",
-            ".[demo]",
-        )
+        # Only the dependencies: the demo runs the project from this checkout, so no
+        # build backend is fetched, and bytecode is compiled on first import, for the
+        # modules the demo uses only.
+        run(*pip(), "install", "--quiet", "--no-compile", *demo_requirements())
         return
-    run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(*pip(), "install", "--quiet", "--upgrade", "pip")
     run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
     install_azurite()
+
+
+def pip() -> list[str | Path]:
+    """How to run pip for .venv: its own, else the pip wheel Python ships for ensurepip,
+    run from the wheel as ensurepip itself does, else pip installed by ensurepip."""
+    import ensurepip
+
+    if (BIN / "pip").exists():
+        return [PYTHON, "-m", "pip", "--disable-pip-version-check"]
+    bundled = sorted((Path(ensurepip.__file__).parent / "_bundled").glob("pip-*.whl"))
+    if bundled:
+        return [PYTHON, bundled[-1] / "pip", "--disable-pip-version-check"]
+    # Some distributions keep the wheels elsewhere; ensurepip knows where.
+    run(PYTHON, "-m", "ensurepip", "--upgrade", "--default-pip")
+    return [PYTHON, "-m", "pip", "--disable-pip-version-check"]
+
+
+def demo_requirements() -> list[str]:
+    """The project's dependencies with its ``demo`` extra, self-references expanded."""
+    import tomllib  # here, so that Python 3.10 and older get the message in setup()
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras: dict[str, list[str]] = project["optional-dependencies"]
+    wanted, todo, seen = list(project["dependencies"]), ["demo"], set()
+    while todo:
+        extra = todo.pop()
+        seen.add(extra)
+        for requirement in extras[extra]:
+            own = re.fullmatch(r"collectstupid\[(.+)\]", requirement)
+            if own:
+                todo += [name for name in own[1].split(",") if name not in seen]
+            else:
+                wanted.append(requirement)
+    return wanted
 
 
 def install_azurite() -> None:
