@@ -75,6 +75,7 @@ def setup(task: str) -> None:
         # build backend is fetched, and bytecode is compiled on first import, for the
         # modules the demo uses only.
         run(*pip(), "install", "--quiet", "--no-compile", *demo_requirements())
+        add_checkout_to_path()
         return
     run(*pip(), "install", "--quiet", "--upgrade", "pip")
     run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
@@ -94,6 +95,15 @@ def pip() -> list[str | Path]:
     # Some distributions keep the wheels elsewhere; ensurepip knows where.
     run(PYTHON, "-m", "ensurepip", "--upgrade", "--default-pip")
     return [PYTHON, "-m", "pip", "--disable-pip-version-check"]
+
+
+def add_checkout_to_path() -> None:
+    """Make this checkout importable in .venv, as an editable install would, by a .pth
+    file: the project then needs no build backend before its first run."""
+    site = subprocess.check_output(
+        [PYTHON, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], text=True
+    )
+    (Path(site.strip()) / "collectstupid-checkout.pth").write_text(f"{ROOT}\n")
 
 
 def demo_requirements() -> list[str]:

@@ -41,8 +41,6 @@ def main() -> None:
         server.create_bucket(BUCKET)
         print(f"Local S3 server at {server.endpoint_url}, bucket '{BUCKET}'.")
         env = {**os.environ, **server.env(), "EXAMPLE_BUCKET": BUCKET}
-        # The project runs from this checkout (dev.py demo installs its dependencies only).
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         manage(env, "collectstupid", "--list-profiles")
         manage(env, "collectstupid", "--profile", "no-media", "--noinput")
         manage(env, "collectstupid", "--profile", "media-only", "--noinput")
