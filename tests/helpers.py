@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -70,6 +71,17 @@ def counted(calls: Any, *args: str, **options: Any) -> tuple[dict[str, int], str
     calls.reset()
     out = run(*args, **options)
     return dict(calls.operations), out
+
+
+def assert_lands_as_saved(target: Any, storage: Any, root: Path, names: list[str]) -> None:
+    """Each file saved by ``storage.save()`` under ``saved/``, then all deployed by the
+    command: every deployed object has the saved one's properties and bytes."""
+    for name in names:
+        storage.save(f"saved/{name}", ContentFile((root / name).read_bytes()))
+    run("--profile", "full")
+    for name in names:
+        assert target.head(name) == target.head(f"saved/{name}"), name
+        assert target.read(name) == target.read(f"saved/{name}"), name
 
 
 def tree(root: Path) -> dict[str, bytes]:

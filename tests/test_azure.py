@@ -56,7 +56,7 @@ def test_object_parameters_reach_every_blob(static_files, azure_settings_factory
     ],
 )
 def test_the_writer_lands_what_save_lands(static_files, azure_settings_factory, options):
-    from tests.helpers import run
+    from tests.helpers import assert_lands_as_saved
 
     names = ["css/site.css", "js/app.js", "img/logo.png", "data/map.json.gz", "notes.unknownext"]
     files = {name: "body{}" * 50 for name in names}
@@ -66,12 +66,7 @@ def test_the_writer_lands_what_save_lands(static_files, azure_settings_factory, 
     assert backend_for(target_storage()).fast  # the deploy below goes through the writer
     storage = target_storage()
     storage.overwrite_files = True
-    for name in names:
-        storage.save(f"saved/{name}", ContentFile((root / name).read_bytes()))
-    run("--profile", "full")
-    for name in names:
-        assert target.head(name) == target.head(f"saved/{name}"), name
-        assert target.read(name) == target.read(f"saved/{name}"), name
+    assert_lands_as_saved(target, storage, root, names)
 
 
 def test_a_storage_that_saves_its_own_way_refuses_rules_before_any_request(

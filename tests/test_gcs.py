@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from collectstupid.backends import backend_for
 from collectstupid.gcs.backend import GcsBackend
 from collectstupid.storage import target_storage
-from tests.helpers import run
+from tests.helpers import assert_lands_as_saved, run
 
 
 def test_save_itself_reads_metadata_before_each_upload(gcs_settings, gcs_proxy):
@@ -41,13 +41,7 @@ def test_the_fast_writer_lands_what_save_lands(static_files, gcs_settings_factor
     }
     root = static_files(files)
     target = gcs_settings_factory(**options)
-    storage = target_storage()
-    for name in names:
-        storage.save(f"saved/{name}", ContentFile((root / name).read_bytes()))
-    run("--profile", "full")
-    for name in names:
-        assert target.head(name) == target.head(f"saved/{name}"), name
-        assert target.read(name) == target.read(f"saved/{name}"), name
+    assert_lands_as_saved(target, target_storage(), root, names)
     if options.get("gzip"):
         assert gzip.decompress(target.read("css/site.css")) == b"body{}" * 50
 
