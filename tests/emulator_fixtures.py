@@ -252,6 +252,8 @@ class Remote:
     deletes: dict[str, int]  # deleting three names, one of them never written
     # Reads a manifest write makes first, where the server gives no version to hold it to.
     reads_before_manifest_write: int = 0
+    # What a smart run asks besides the manifest read when there is no manifest yet.
+    no_manifest_reads: dict[str, int] = field(default_factory=dict)
 
     def counted(self, *args: str, **options: Any) -> tuple[dict[str, int], str]:
         from tests.helpers import run
@@ -291,8 +293,10 @@ def remote(request: pytest.FixtureRequest) -> Remote:
         read="DownloadObject",
         missing_option="bucket_name",
         missing_reason="NotFound: 404 POST ",
-        missing_manifest_reason="404 POST ",
+        missing_manifest_reason="NotFound: the bucket ",
         listing="ListObjects",
         deletes={"DeleteObject": 3},
         reads_before_manifest_write=1,
+        # A download answers 404 alike for a missing object and a missing bucket.
+        no_manifest_reads={"GetBucket": 1},
     )

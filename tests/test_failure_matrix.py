@@ -328,7 +328,14 @@ NOT_PRODUCIBLE = {
 
 # What the message must name for each condition, on each storage: the cause.
 CAUSES: dict[str, tuple[str, ...]] = {
-    MISSING: ("NoSuchBucket", "ContainerNotFound", "404", "not a directory", "Not a directory"),
+    MISSING: (
+        "NoSuchBucket",
+        "ContainerNotFound",
+        "NotFound",
+        "404",
+        "not a directory",
+        "Not a directory",
+    ),
     CREDENTIALS: ("SignatureDoesNotMatch", "AuthorizationFailure", "InvalidAccessKeyId"),
     REFUSED: ("unreachable", "Connection refused", "connect"),
     USERINFO: ("unreachable", "Connection refused", "connect"),
@@ -344,12 +351,7 @@ SHORT = 8
 
 
 # Cells that do not hold yet, and why: each is expected to fail until it is fixed.
-GAPS = {
-    ("smart-dry-run", "gcs", MISSING): (
-        "a GCS download answers 404 alike for a missing object and a missing bucket, so "
-        "a smart dry run sees no manifest and predicts every file new"
-    ),
-}
+GAPS: dict[tuple[str, str, str], str] = {}
 
 
 def cells() -> list[Any]:

@@ -27,6 +27,17 @@ class GcsManifestStore(NamedObjectStore):
         try:
             data = blob.download_as_bytes(retry=writer.retry())
         except NotFound:
+            # A download answers 404 alike for a missing object and a missing bucket;
+            # a first smart run asks once more, rather than plan every file as new.
+            try:
+                exists = self.storage.bucket.exists(retry=writer.retry())
+            except (GoogleAPIError, OSError) as exc:
+                return Snapshot(problem=f"it could not be read ({exc})")
+            if not exists:
+                name = self.storage.bucket.name
+                return Snapshot(
+                    problem=f"it could not be read (NotFound: the bucket '{name}' does not exist)"
+                )
             return Snapshot()
         except (GoogleAPIError, OSError) as exc:
             return Snapshot(problem=f"it could not be read ({exc})")
