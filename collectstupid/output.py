@@ -62,6 +62,20 @@ class Output:
     def ask(self, question: str) -> str:
         return input(question)
 
+    def flush(self) -> None:
+        """Send what the streams still buffer, at the end of a run: a reader gone since
+        the last write that failed is then met here, quietly, and not by the
+        interpreter's own flush at exit (which would print an error and exit 120)."""
+        for stream in (self._stdout, self._stderr):
+            flush = getattr(stream, "flush", None)
+            if id(stream) in self._gone or flush is None:
+                continue
+            try:
+                flush()
+            except BrokenPipeError:
+                self._gone.add(id(stream))
+                discard_later_writes(stream)
+
     @contextmanager
     def progress(self, total_bytes: int, total_files: int) -> Iterator[ProgressBar]:
         """The bar on a terminal at -v 1, closed when the block ends if not before; lines

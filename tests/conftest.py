@@ -5,6 +5,7 @@ from pathlib import Path
 
 import django.test.signals  # noqa: F401  (Django's receivers must connect before ours)
 import pytest
+from django.conf import settings
 from django.core.files.storage import storages
 from django.core.signals import setting_changed
 
@@ -23,13 +24,14 @@ def write_tree(root: Path, files: Files) -> Path:
     return root
 
 
-def _pin_storages(*, setting: str, value: object, **_: object) -> None:
+def _pin_storages(*, setting: str, **_: object) -> None:
     # On Django 4.2, overriding STORAGES also marks STATICFILES_STORAGE as
     # overridden, and the handler then rebuilds the staticfiles entry from it
-    # without OPTIONS: the target would silently become the current folder.
-    # Connected after Django's own receiver, so this runs last.
-    if setting == "STORAGES" and isinstance(value, dict):
-        storages.__dict__["backends"] = dict(value)
+    # without OPTIONS: the target would silently become the current folder (or an
+    # S3 storage without its bucket). Django rebuilds on a change of STATIC_URL or
+    # STATIC_ROOT too. Connected after Django's own receiver, so this runs last.
+    if setting in ("STORAGES", "STATIC_URL", "STATIC_ROOT"):
+        storages.__dict__["backends"] = dict(settings.STORAGES)
         storages._storages = {}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -110,3 +111,21 @@ def test_no_step_writes_to_a_stream_itself_or_imports_the_command():
     for path in sorted(PACKAGE.rglob("*.py")):
         if path != COMMAND:
             assert writers(path) == allowed.get(path, []), path
+
+
+def test_a_reader_gone_before_the_last_flush_is_met_quietly_and_later_writes_vanish():
+    """``collectstupid | head -3`` where the rest fits in the buffer: no write fails,
+    only the flush at the end would, after the command, at interpreter exit."""
+    read_end, write_end = os.pipe()
+    stream = open(write_end, "w", buffering=64 * 1024)  # noqa: SIM115 (closed below)
+    try:
+        out = Output(stream, Lines(), verbosity=1)
+        out.say("Copying 'css/site.css'")  # buffered: the pipe is not written yet
+        os.close(read_end)  # the reader goes away
+        with pytest.raises(BrokenPipeError):
+            os.write(write_end, b"x")  # what a flush now meets
+        out.flush()  # quiet
+        out.say("1 static file copied")
+        stream.flush()  # as the interpreter does at exit: the null device takes it
+    finally:
+        stream.close()

@@ -67,3 +67,5 @@ class Command(BaseCommand):
                 status = exit_status(signals.last) if signals.received else 1
                 report_failure(opts.report_json, deployment, str(exc), status, opts.dry_run)
                 raise CommandError(redact(str(exc)), returncode=status) from exc
+            finally:
+                out.flush()
