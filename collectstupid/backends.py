@@ -140,9 +140,13 @@ class Backend(Protocol):
         for a run that gave up on them; return what could not be undone, as reasons."""
         ...
 
-    def abort_left_uploads(self) -> tuple[list[str], list[str]]:
-        """Abort every write left open under the location by runs that were killed
-        (S3: multipart uploads); return the names aborted and the problems met."""
+    def left_uploads(self) -> list[tuple[str, str]]:
+        """The writes runs that were killed left open under the location (S3: multipart
+        uploads), as (name, id); a failure to list them is raised."""
+        ...
+
+    def abort_left_uploads(self, uploads: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+        """Abort ``uploads`` (from :meth:`left_uploads`): the names aborted, the problems met."""
         ...
 
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
@@ -246,8 +250,11 @@ class StorageBackend:
     def abort_writes(self) -> list[str]:
         return []  # a save() in flight leaves nothing the Storage API could undo
 
-    def abort_left_uploads(self) -> tuple[list[str], list[str]]:
-        return [], []  # the Storage API leaves nothing open that it could list
+    def left_uploads(self) -> list[tuple[str, str]]:
+        return []  # the Storage API leaves nothing open that it could list
+
+    def abort_left_uploads(self, uploads: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+        return [], []
 
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
         failed = {}

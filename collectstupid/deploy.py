@@ -28,6 +28,20 @@ class Invalidating:
 
 
 @dataclass
+class LeftOpen:
+    """--abort-uploads: the uploads killed runs left open, listed when planning."""
+
+    uploads: list[tuple[str, str]]  # (name, upload ID)
+    aborted: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def report(self) -> dict[str, list[str]]:
+        """The JSON report's ``abort_uploads`` section (a dry run's aborts none)."""
+        listed = [name for name, _ in self.uploads]
+        return {"listed": listed, "aborted": self.aborted, "failed": self.problems}
+
+
+@dataclass
 class Deployment:
     """Everything decided before the first write."""
 
@@ -44,8 +58,8 @@ class Deployment:
     clearing: ClearPlan | None = None
     # The CDN to invalidate once the files landed (COLLECTSTUPID['CDN']).
     invalidation: Invalidating | None = None
-    # --abort-uploads: abort what killed runs left open under the location first.
-    abort_uploads: bool = False
+    # --abort-uploads: what killed runs left open under the location, aborted first.
+    left_open: LeftOpen | None = None
     # What --clear deleted so far, filled as deletes land (a signal may stop it).
     cleared: ClearResult | None = None
     # The JSON report was written (by the dry run or the finish).

@@ -16,9 +16,10 @@ from typing import Any
 from django.core.files.storage import Storage
 
 from collectstupid import clear, github_actions, overlap, prune, report
+from collectstupid.backends import Backend
 from collectstupid.cdn import invalidate
 from collectstupid.collect import SourceFile
-from collectstupid.deploy import Deployment, Executed
+from collectstupid.deploy import Deployment, Executed, LeftOpen
 from collectstupid.errors import CollectStupidError, DeployError, Interrupted, ManifestError
 from collectstupid.interrupt import Signals
 from collectstupid.output import Output
@@ -43,7 +44,9 @@ from collectstupid.upload import (
 
 
 def clear_first(deployment: Deployment, out: Output) -> None:
-    """--clear: delete what the profile selects, before the upload."""
+    """--abort-uploads, then --clear: abort and delete before the upload."""
+    if deployment.left_open:
+        abort_left_uploads(deployment.left_open, deployment.backend, out)
     clearing, run = deployment.clearing, deployment.smart
     if clearing is None:
         return
@@ -70,9 +73,10 @@ def clear_first(deployment: Deployment, out: Output) -> None:
         run.cleared(cleared.manifest)
 
 
-def abort_left_uploads(deployment: Deployment, out: Output) -> None:
+def abort_left_uploads(left: LeftOpen, backend: Backend, out: Output) -> None:
     """--abort-uploads: before this run opens any, abort the uploads left open."""
-    aborted, problems = deployment.backend.abort_left_uploads()
+    aborted, problems = left.aborted, left.problems
+    aborted[:], problems[:] = backend.abort_left_uploads(left.uploads)
     for name in aborted:
         out.say(f"Aborted an upload left open: '{name}'", level=2)
     out.say(f"{report.plural(len(aborted), 'upload')} left open aborted.", level=1)
@@ -98,8 +102,6 @@ def write_files(deployment: Deployment, signals: Signals, out: Output) -> Execut
 
         backend.prepare(deployment.threads)
         retried_before = backend.retries
-        if deployment.abort_uploads:
-            abort_left_uploads(deployment, out)
         if run:
             try:
                 # Hashing, then a manifest write: a first signal lets them finish (and no

@@ -25,8 +25,9 @@ from collectstupid.cdn import invalidate
 from collectstupid.cdn.invalidate import for_run
 from collectstupid.collect import Found, SourceFile, find_files, ignore_patterns, unreadable
 from collectstupid.conf import Settings, get_settings
-from collectstupid.deploy import Deployment
+from collectstupid.deploy import Deployment, LeftOpen
 from collectstupid.errors import DeployError, NameNotUTF8, ProfileError
+from collectstupid.failures import verdict
 from collectstupid.manifest import Shipped
 from collectstupid.options import Options
 from collectstupid.output import Output
@@ -114,8 +115,20 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
         link=found.files if opts.link else None,
         clearing=plan_clearing(backend, profile, conf, run, out) if opts.clear else None,
         invalidation=for_run(conf.cdn, opts.invalidate, opts.wait_invalidation),
-        abort_uploads=opts.abort_uploads,
+        left_open=list_left_open(backend) if opts.abort_uploads else None,
     )
+
+
+def list_left_open(backend: Backend) -> LeftOpen:
+    """--abort-uploads: what to abort, listed before the run writes or deletes anything."""
+    try:
+        return LeftOpen(backend.left_uploads())
+    except Exception as exc:
+        reason = backend.describe_error(exc)
+        raise DeployError(
+            f"--abort-uploads: the uploads left open could not be listed ({reason}), so "
+            f"nothing was aborted, deleted or uploaded. {verdict(reason)}"
+        ) from exc
 
 
 def plan_clearing(
@@ -284,6 +297,9 @@ def dry_run(deployment: Deployment, out: Output) -> None:
             out.say(f"Would upload '{source.dest}' ({report.format_size(source.size)})", level=1)
     for source in plan.left_out:
         out.say(f"Left out by the profile: '{source.dest}'", level=2)
+    if deployment.left_open:
+        for name, _ in deployment.left_open.uploads:
+            out.say(f"Would abort an upload left open: '{name}'", level=1)
     if deployment.clearing:
         for name in deployment.clearing.names:
             out.say(f"Would delete '{name}'", level=1)

@@ -423,7 +423,8 @@ def closing_message(
 
 
 def report_extra(deployment: Deployment, cleared: ClearResult | None = None) -> dict[str, Any]:
-    """The JSON report's sections for smart mode and --clear, when the run has them."""
+    """The JSON report's sections for smart mode, --clear and --abort-uploads, when the
+    run has them."""
     extra: dict[str, Any] = {}
     if deployment.smart:
         extra["smart"] = deployment.smart.report()
@@ -432,6 +433,8 @@ def report_extra(deployment: Deployment, cleared: ClearResult | None = None) -> 
         extra["smart"]["manifest_stored_as"] = stored
     if deployment.clearing:
         extra["clear"] = clear.report_data(deployment.clearing, cleared)
+    if deployment.left_open:
+        extra["abort_uploads"] = deployment.left_open.report()
     return extra
 
 

@@ -97,6 +97,13 @@ OPERATIONS = (
         ("--profile", "full", "--clear", "--smart"),
         REACHING | {LIST_5XX, READ_5XX, WRITE_5XX},
     ),
+    # Only S3 keeps uploads open; the listing of them meets what every request meets.
+    Operation(
+        "abort-uploads",
+        ("--profile", "full", "--abort-uploads"),
+        REACHING,
+        storages=frozenset({"s3"}),
+    ),
     # Remote storages refuse --link before any request (tests/test_link.py).
     Operation("link", ("--profile", "full", "--link"), REACHING, storages=frozenset({"local"})),
 )

@@ -9,6 +9,7 @@ must never vouch for a hash the object in the bucket does not have.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -159,7 +160,7 @@ def test_a_reader_that_goes_away_is_quiet_and_the_deploy_finishes(s3_storage_set
 
 
 def test_uploads_a_killed_run_left_open_are_aborted_by_a_run_asked_to(
-    static_files, s3_storage_settings_factory, s3_proxy
+    static_files, s3_storage_settings_factory, s3_proxy, tmp_path
 ):
     files = {**small_files(3), "media/film.mp4": os.urandom(9 * MiB)}
     src = static_files(files)
@@ -180,9 +181,28 @@ def test_uploads_a_killed_run_left_open_are_aborted_by_a_run_asked_to(
     assert open_keys() == ["elsewhere/x", target.key("media/film.mp4")]
     run("--smart", "--profile", "full")  # a plain run leaves them: it cannot tell dead from slow
     assert open_keys() == ["elsewhere/x", target.key("media/film.mp4")]
-    out = run("--smart", "--profile", "full", "--abort-uploads", verbosity=2)
-    assert f"Aborted an upload left open: '{target.key('media/film.mp4')}'" in out
+    film = target.key("media/film.mp4")
+    # A dry run lists what it would abort, and aborts nothing.
+    s3_proxy.reset_counts()
+    report = tmp_path / "dry.json"
+    out = run("--smart", "--profile", "full", "--abort-uploads", "--dry-run", report_json=report)
+    assert f"Would abort an upload left open: '{film}'" in out
+    assert json.loads(report.read_text())["abort_uploads"] == {
+        "listed": [film],
+        "aborted": [],
+        "failed": [],
+    }
+    assert s3_proxy.counts == {"GetObject": 1, "ListMultipartUploads": 1}
+    assert open_keys() == ["elsewhere/x", film]
+    report = tmp_path / "real.json"
+    out = run("--smart", "--profile", "full", "--abort-uploads", verbosity=2, report_json=report)
+    assert f"Aborted an upload left open: '{film}'" in out
     assert "1 upload left open aborted." in out
+    assert json.loads(report.read_text())["abort_uploads"] == {
+        "listed": [film],
+        "aborted": [film],
+        "failed": [],
+    }
     assert open_keys() == ["elsewhere/x"]
     target.client.abort_multipart_upload(
         Bucket=target.bucket, Key="elsewhere/x", UploadId=theirs["UploadId"]

@@ -11,7 +11,7 @@ from collectstupid.object_parameters import Carries
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.errors import describe
 from collectstupid.s3.manifest import S3ManifestStore
-from collectstupid.s3.open_uploads import abort_left_under
+from collectstupid.s3.open_uploads import abort_each, left_under
 from collectstupid.s3.storage import saves_like_s3storage
 from collectstupid.s3.writer import S3Writer
 from collectstupid.storage import location_prefix, object_key, plain_key
@@ -62,14 +62,13 @@ class S3Backend(StorageBackend):
             return []  # s3transfer's uploads inside storage.save() are out of our reach
         return self._writer.abort_open(self.describe_error)
 
-    def abort_left_uploads(self) -> tuple[list[str], list[str]]:
+    def left_uploads(self) -> list[tuple[str, str]]:
         location = (getattr(self.storage, "location", "") or "").strip("/")
-        return abort_left_under(
-            self.client.get(),
-            self.storage.bucket_name,
-            f"{location}/" if location else "",
-            self.describe_error,
-        )
+        prefix = f"{location}/" if location else ""
+        return left_under(self.client.get(), self.storage.bucket_name, prefix)
+
+    def abort_left_uploads(self, uploads: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+        return abort_each(self.client.get(), self.storage.bucket_name, uploads, self.describe_error)
 
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
         keys = {object_key(self.storage, name): name for name in names}

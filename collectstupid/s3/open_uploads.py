@@ -106,26 +106,33 @@ def abort_twins(client: Any, where: dict[str, Any], upload_id: str, seconds: flo
                 client.abort_multipart_upload(**where, UploadId=upload["UploadId"])
 
 
-def abort_left_under(
-    client: Any, bucket: str, prefix: str, describe: Callable[[BaseException], str]
-) -> tuple[list[str], list[str]]:
-    """Abort every multipart upload open under ``prefix``: (keys aborted, problems).
+def left_under(client: Any, bucket: str, prefix: str) -> list[tuple[str, str]]:
+    """The multipart uploads open under ``prefix``, as (key, upload ID): one
+    ListMultipartUploads per thousand. A failure is raised: nothing was aborted."""
+    paginator = client.get_paginator("list_multipart_uploads")
+    return [
+        (upload["Key"], upload["UploadId"])
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+        for upload in page.get("Uploads", [])
+    ]
 
-    One ListMultipartUploads per thousand uploads, one abort per upload.
-    """
+
+def abort_each(
+    client: Any,
+    bucket: str,
+    uploads: list[tuple[str, str]],
+    describe: Callable[[BaseException], str],
+) -> tuple[list[str], list[str]]:
+    """Abort each listed upload, one request each: (keys aborted, problems)."""
     aborted: list[str] = []
     problems: list[str] = []
-    paginator = client.get_paginator("list_multipart_uploads")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        for upload in page.get("Uploads", []):
-            try:
-                client.abort_multipart_upload(
-                    Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-                )
-            except Exception as exc:
-                reason = describe(exc)
-                if not reason.startswith("NoSuchUpload"):  # finished meanwhile
-                    problems.append(f"{upload['Key']}: {reason}")
-            else:
-                aborted.append(upload["Key"])
+    for key, upload_id in uploads:
+        try:
+            client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        except Exception as exc:
+            reason = describe(exc)
+            if not reason.startswith("NoSuchUpload"):  # finished meanwhile
+                problems.append(f"{key}: {reason}")
+        else:
+            aborted.append(key)
     return aborted, problems
