@@ -14,8 +14,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from collectstupid import github_actions, options, planning, report
 from collectstupid.errors import CollectStupidError, DeployError, Interrupted
-from collectstupid.execute import clear_first, finish, report_failure, write_files
-from collectstupid.interrupt import signals_handled
+from collectstupid.execute import (
+    clear_first,
+    finish,
+    report_failure,
+    signals_handled,
+    write_files,
+)
 from collectstupid.output import Output, redact
 from collectstupid.planning import dry_run
 from collectstupid.report import exit_status, interrupted_message
@@ -39,7 +44,7 @@ class Command(BaseCommand):
         with signals_handled() as signals:
             try:
                 # Whatever the plan step enters (a staging folder) is removed however it
-                # ends; a signal never cuts that removal short (see interrupt.py).
+                # ends; a signal never cuts that removal short (see execute.py).
                 with ExitStack() as cleanup:
                     # Nothing is written before the uploads: a signal stops the run at once.
                     with signals.raising(after=0):
