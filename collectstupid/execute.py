@@ -22,10 +22,11 @@ from django.core.files.storage import Storage
 from collectstupid import clear, github_actions, overlap, prune, report
 from collectstupid.cdn import invalidate
 from collectstupid.collect import SourceFile
-from collectstupid.deploy import Deployment, Executed
 from collectstupid.errors import CollectStupidError, DeployError, Interrupted, ManifestError
 from collectstupid.output import Output
 from collectstupid.report import (
+    Deployment,
+    Executed,
     closing_error,
     conflict_warning,
     exit_status,

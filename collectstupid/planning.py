@@ -1,7 +1,7 @@
 """Everything before the first write: the command's options (:class:`Options`), settings,
 the profile, the files found, their post-processing, object parameters, the deploy
 manifest's read and what --clear would delete, gathered into one
-:class:`~collectstupid.deploy.Deployment`; and --dry-run, which ends there.
+:class:`~collectstupid.report.Deployment`; and --dry-run, which ends there.
 See docs/command.md.
 """
 
@@ -27,12 +27,11 @@ from collectstupid.cdn import invalidate
 from collectstupid.cdn.invalidate import for_run
 from collectstupid.collect import Found, SourceFile, find_files, ignore_patterns, unreadable
 from collectstupid.conf import Settings, get_settings, keep_deploys_value, threads_value
-from collectstupid.deploy import Deployment
 from collectstupid.errors import DeployError, NameNotUTF8, ProfileError
 from collectstupid.manifest import Shipped
 from collectstupid.output import Output
 from collectstupid.profiles import Catalog, Plan, Profile, load_catalog, make_plan, with_parameters
-from collectstupid.report import report_extra
+from collectstupid.report import Deployment, report_extra
 from collectstupid.stage import Staged, hashes_names, staged_plan
 from collectstupid.storage import class_name, target_storage
 from collectstupid.upload import check_name
