@@ -1,10 +1,9 @@
 """What a deploy needs from a storage, and the fastest way to get it for each storage.
 
-A backend writes one file as ``storage.save()`` would, deletes many, lists
-what is under the storage's location, and keeps the deploy manifest. The
-generic backend does all of it through Django's Storage API, so it works for
-any storage; a package under ``collectstupid/`` (``s3``, ``azure``, ``gcs``) may
-claim the storages it knows and do the same work with fewer, faster requests.
+A backend writes one file as ``storage.save()`` would, deletes many, lists what is under
+the storage's location, and keeps the deploy manifest. The generic backend does it all
+through Django's Storage API; ``FAST_BACKENDS`` names the storages a backend of ours
+(``s3``, ``azure``, ``gcs``, ``local``) does with fewer, faster requests. See docs/storages.md.
 """
 
 from __future__ import annotations
@@ -12,9 +11,11 @@ from __future__ import annotations
 import importlib
 import os
 import posixpath
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import Storage
@@ -24,20 +25,12 @@ from collectstupid.errors import LinkError, SettingsError
 from collectstupid.manifest.store import ManifestStore, StorageManifestStore
 from collectstupid.object_parameters import Carries
 from collectstupid.output import describe_error
+from collectstupid.storage import saves_like
 
 if TYPE_CHECKING:
     from collectstupid.profiles import Plan
     from collectstupid.stage import Staged
     from collectstupid.upload import UploadResult
-
-# Asked in order; each package has ``claims(storage)``, cheap and importing
-# nothing heavy, and ``make_backend(storage)``.
-FAST_BACKENDS = (
-    "collectstupid.s3",
-    "collectstupid.azure",
-    "collectstupid.gcs",
-    "collectstupid.local",
-)
 
 
 def in_batches(
@@ -321,16 +314,73 @@ class WriterBackend(StorageBackend):
         return self.CARRIES if self.fast else None
 
 
-class BackendPackage(Protocol):
-    def claims(self, storage: Storage) -> bool: ...
+@dataclass(frozen=True)
+class FastBackend:
+    """A storage class (and its subclasses) that a backend of ours writes to.
 
-    def make_backend(self, storage: Storage) -> Backend: ...
+    The class is looked up in ``sys.modules`` only: a storage instance implies its
+    module is loaded, so asking costs nothing and never imports a cloud SDK for
+    another storage. Only the backend that claims the storage is imported.
+    """
+
+    storage_module: str
+    storage_name: str
+    backend_module: str
+    backend_name: str
+    # Claim only a storage whose save() is exactly the class's, so that a subclass that
+    # saves in a way of its own goes to the generic backend. Otherwise every subclass is
+    # claimed, and the backend writes such a one through its save() (``saves_like``).
+    same_save_only: bool = False
+
+    def storage_class(self) -> type[Storage] | None:
+        """The storage class, if something already imported it."""
+        return getattr(sys.modules.get(self.storage_module), self.storage_name, None)
+
+    def saves_like(self, storage: Storage) -> bool:
+        """True if ``storage.save()`` is exactly the storage class's, bar our mixin."""
+        return saves_like(storage, self.storage_class())
+
+    def claims(self, storage: Storage) -> bool:
+        """True if this backend is the one for ``storage``."""
+        if self.same_save_only:
+            return self.saves_like(storage)
+        base = self.storage_class()
+        return base is not None and isinstance(storage, base)
+
+    def make(self, storage: Storage) -> Backend:
+        backend_class = getattr(importlib.import_module(self.backend_module), self.backend_name)
+        return backend_class(storage)
+
+
+S3 = FastBackend("storages.backends.s3", "S3Storage", "collectstupid.s3.backend", "S3Backend")
+AZURE = FastBackend(
+    "storages.backends.azure_storage",
+    "AzureStorage",
+    "collectstupid.azure.backend",
+    "AzureBackend",
+)
+GCS = FastBackend(
+    "storages.backends.gcloud",
+    "GoogleCloudStorage",
+    "collectstupid.gcs.backend",
+    "GcsBackend",
+)
+# A save on a local storage only puts bytes at path(name); a subclass that does more
+# is written through its own save(), by the generic backend.
+LOCAL = FastBackend(
+    "django.core.files.storage",
+    "FileSystemStorage",
+    "collectstupid.local",
+    "LocalBackend",
+    same_save_only=True,
+)
+# Asked in order.
+FAST_BACKENDS = (S3, AZURE, GCS, LOCAL)
 
 
 def backend_for(storage: Storage) -> Backend:
     """The fastest backend that honours every setting of ``storage``."""
-    for name in FAST_BACKENDS:
-        package = cast(BackendPackage, importlib.import_module(name))
-        if package.claims(storage):
-            return package.make_backend(storage)
+    for fast in FAST_BACKENDS:
+        if fast.claims(storage):
+            return fast.make(storage)
     return StorageBackend(storage)

@@ -18,22 +18,11 @@ from typing import BinaryIO
 
 from django.core.files.storage import FileSystemStorage, Storage
 
-from collectstupid.backends import StorageBackend
+from collectstupid.backends import LOCAL, StorageBackend
 from collectstupid.collect import SourceFile
 from collectstupid.profiles import Plan
 from collectstupid.stage import Staged, StagingFolder
-from collectstupid.storage import saves_like
 from collectstupid.upload import UploadResult
-
-
-def claims(storage: Storage) -> bool:
-    """True when a save on ``storage`` only puts bytes at ``path(name)``, as FileSystemStorage's.
-
-    A subclass that changes ``save`` or ``_save`` keeps them: it is written
-    through its own ``save()``, by the generic backend.
-    """
-    return saves_like(storage, FileSystemStorage)
-
 
 # Threads for a local target's writes and deletes, whatever THREADS or --threads
 # ask: each is a few system calls on local disk, and every one of them hands
@@ -43,17 +32,13 @@ def claims(storage: Storage) -> bool:
 THREADS = 1
 
 
-def make_backend(storage: Storage) -> LocalBackend:
-    return LocalBackend(storage)
-
-
 def staging_parent(storage: Storage) -> str | None:
     """A folder beside the target's root, on its file system, for the staging folder.
 
     None (the system's temporary folder, files then copied) when the target's
     parent cannot be written.
     """
-    if not claims(storage):
+    if not LOCAL.claims(storage):
         return None
     parent = Path(storage.location).resolve().parent
     try:

@@ -2,7 +2,7 @@
 applies the verbosity and the warning style, takes credentials out of every line
 (``redact``), keeps lines from garbling the progress bar, and treats a stream whose
 reader went away (``collectstupid -v 2 | head -3``) as a quiet reader. Signal handlers
-write to the file descriptor directly (interrupt.py).
+write to the file descriptor directly (execute.py).
 """
 
 from __future__ import annotations

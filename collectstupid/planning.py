@@ -1,13 +1,15 @@
-"""Everything before the first write: settings, the profile, the files found, their
-post-processing, object parameters, the deploy manifest's read and what --clear would
-delete, gathered into one :class:`~collectstupid.deploy.Deployment`; and --dry-run,
-which ends there. See docs/command.md.
+"""Everything before the first write: the command's options (:class:`Options`), settings,
+the profile, the files found, their post-processing, object parameters, the deploy
+manifest's read and what --clear would delete, gathered into one
+:class:`~collectstupid.report.Deployment`; and --dry-run, which ends there.
+See docs/command.md.
 """
 
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
 from collectstupid import (
@@ -24,18 +26,63 @@ from collectstupid.backends import Backend, backend_for
 from collectstupid.cdn import invalidate
 from collectstupid.cdn.invalidate import for_run
 from collectstupid.collect import Found, SourceFile, find_files, ignore_patterns, unreadable
-from collectstupid.conf import Settings, get_settings
-from collectstupid.deploy import Deployment, LeftOpen
+from collectstupid.conf import Settings, get_settings, keep_deploys_value, threads_value
 from collectstupid.errors import DeployError, NameNotUTF8, ProfileError
 from collectstupid.failures import verdict
 from collectstupid.manifest import Shipped
-from collectstupid.options import Options
 from collectstupid.output import Output
 from collectstupid.profiles import Catalog, Plan, Profile, load_catalog, make_plan, with_parameters
-from collectstupid.report import report_extra
+from collectstupid.report import Deployment, LeftOpen, report_extra
 from collectstupid.stage import Staged, hashes_names, staged_plan
 from collectstupid.storage import class_name, target_storage
 from collectstupid.upload import check_name
+
+
+@dataclass(frozen=True)
+class Options:
+    """The command's options as parsed, by name; Django adds ``verbosity``. Checked where
+    they are used, so a bad value is reported at the same point of the run as the setting
+    it overrides."""
+
+    verbosity: int
+    profile: str | None
+    include: list[str]
+    exclude: list[str]
+    list_profiles: bool
+    interactive: bool
+    dry_run: bool
+    ignore_patterns: list[str]
+    use_default_ignore_patterns: bool
+    clear: bool
+    link: bool
+    post_process: bool
+    threads: int | None
+    report_json: Path | None
+    allow_empty: bool
+    smart: bool | None
+    force: bool
+    prune: bool
+    keep_deploys: int | None
+    invalidate: bool
+    wait_invalidation: bool
+    abort_uploads: bool
+
+    @classmethod
+    def parsed(cls, options: dict[str, Any]) -> Options:
+        """Ours from what ``handle`` receives, Django's own options left out."""
+        return cls(**{f.name: options[f.name] for f in fields(cls)})
+
+    def thread_count(self, conf: Settings) -> int:
+        """--threads, checked, else the THREADS setting."""
+        if self.threads is None:
+            return conf.threads
+        return threads_value(self.threads, "--threads")
+
+    def kept_deploys(self, conf: Settings) -> int:
+        """--keep-deploys, checked, else the KEEP_DEPLOYS setting."""
+        if self.keep_deploys is None:
+            return conf.keep_deploys
+        return keep_deploys_value(self.keep_deploys, "--keep-deploys")
 
 
 @dataclass

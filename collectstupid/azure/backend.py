@@ -14,7 +14,7 @@ from typing import Any
 from collectstupid.azure import writer
 from collectstupid.azure.errors import describe
 from collectstupid.azure.manifest import AzureManifestStore
-from collectstupid.backends import WriterBackend, in_batches
+from collectstupid.backends import AZURE, WriterBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.object_parameters import PORTABLE, Carries
 from collectstupid.storage import location_prefix
@@ -41,7 +41,7 @@ class AzureBackend(WriterBackend):
         super().__init__(storage)
         # A deploy replaces what is there; this instance is the command's own.
         storage.overwrite_files = True
-        self.fast = writer.saves_like_azure(storage)
+        self.fast = AZURE.saves_like(storage)
 
     def send(self, source: SourceFile) -> None:
         writer.write(self.storage, source)

@@ -5,23 +5,13 @@ blob metadata. See docs/storages.md.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.files.storage import Storage
 from django.core.files.utils import validate_file_name
 
 from collectstupid.collect import SourceFile
 from collectstupid.object_parameters import storage_names
-from collectstupid.storage import saves_like
-
-AZURE_MODULE = "storages.backends.azure_storage"
-
-
-def saves_like_azure(storage: Storage) -> bool:
-    """True if ``storage.save()`` is exactly ``AzureStorage``'s, bar our mixin."""
-    return saves_like(storage, getattr(sys.modules.get(AZURE_MODULE), "AzureStorage", None))
 
 
 def blob_name(storage: Any, name: str, ask: bool = True) -> str:

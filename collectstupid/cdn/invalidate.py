@@ -18,11 +18,10 @@ from urllib.parse import quote
 
 from collectstupid.cdn import CDN, InvalidationError, for_settings
 from collectstupid.conf import CdnSettings, missing_client
-from collectstupid.deploy import Deployment, Executed, Invalidating
 from collectstupid.errors import SettingsError
 from collectstupid.manifest import Contents, ManifestStore, Snapshot, rewrite
 from collectstupid.output import Output
-from collectstupid.report import plural
+from collectstupid.report import Deployment, Executed, Invalidating, plural
 from collectstupid.smart import UNCHANGED
 
 # RFC 1738's safe characters stay as they are: CloudFront matches the path as the

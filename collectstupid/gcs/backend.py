@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from collectstupid.backends import WriterBackend, in_batches
+from collectstupid.backends import GCS, WriterBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.gcs import writer
 from collectstupid.gcs.manifest import GcsManifestStore
@@ -25,7 +25,7 @@ class GcsBackend(WriterBackend):
 
     def __init__(self, storage: Any) -> None:
         super().__init__(storage)
-        self.fast = writer.saves_like_gcs(storage)
+        self.fast = GCS.saves_like(storage)
         client = storage.client
         if getattr(client, "_bucket_metadata_cache", None) is not None:
             # google-cloud-storage 3.17+ fetches the bucket's metadata in a background

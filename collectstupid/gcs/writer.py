@@ -9,12 +9,9 @@ import mimetypes
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.files.storage import Storage
-
 from collectstupid.collect import SourceFile
-from collectstupid.gcs import storage_class
 from collectstupid.object_parameters import storage_names
-from collectstupid.storage import object_key, saves_like
+from collectstupid.storage import object_key
 
 
 def retry() -> Any:
@@ -22,11 +19,6 @@ def retry() -> Any:
     from google.cloud.storage.retry import DEFAULT_RETRY
 
     return DEFAULT_RETRY
-
-
-def saves_like_gcs(storage: Storage) -> bool:
-    """True if ``storage.save()`` is exactly ``GoogleCloudStorage``'s, bar our mixin."""
-    return saves_like(storage, storage_class())
 
 
 def blob_name(storage: Any, name: str) -> str:

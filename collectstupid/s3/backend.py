@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from collectstupid.backends import StorageBackend, in_batches
+from collectstupid.backends import S3, StorageBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.object_parameters import Carries
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.errors import describe
 from collectstupid.s3.manifest import S3ManifestStore
 from collectstupid.s3.open_uploads import abort_each, left_under
-from collectstupid.s3.storage import saves_like_s3storage
 from collectstupid.s3.writer import S3Writer
 from collectstupid.storage import location_prefix, object_key, plain_key
 
@@ -30,7 +29,7 @@ class S3Backend(StorageBackend):
     def __init__(self, storage: Any) -> None:
         super().__init__(storage)
         self.client = S3Client(storage)
-        self._writer = S3Writer(storage, self.client) if saves_like_s3storage(storage) else None
+        self._writer = S3Writer(storage, self.client) if S3.saves_like(storage) else None
 
     @property
     def fast(self) -> bool:

@@ -6,30 +6,8 @@ See docs/speed.md.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import IO, Any
-
-from django.core.files.storage import Storage
-
-from collectstupid.storage import saves_like
-
-S3_MODULE = "storages.backends.s3"
-
-
-def s3_storage_class() -> type[Storage] | None:
-    """django-storages' ``S3Storage``, if something already imported it.
-
-    An S3 storage instance implies its module is loaded, so looking in
-    ``sys.modules`` costs nothing and never imports boto3 for other storages.
-    """
-    module = sys.modules.get(S3_MODULE)
-    return getattr(module, "S3Storage", None)
-
-
-def saves_like_s3storage(storage: Storage) -> bool:
-    """True if ``storage.save()`` is exactly ``S3Storage``'s, bar our mixin."""
-    return saves_like(storage, s3_storage_class())
 
 
 def write_parameters(
