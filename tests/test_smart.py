@@ -620,7 +620,7 @@ def test_s3_a_deeply_nested_manifest_warns_once_and_the_run_goes_on(
     target = s3_storage_settings
     static_files(ASSETS)
     target.client.put_object(
-        Bucket=target.bucket, Key=target.key(MANIFEST), Body=b"[" * 1000 + b"]" * 1000
+        Bucket=target.bucket, Key=target.key(MANIFEST), Body=b"[" * 100_000 + b"]" * 100_000
     )
     botocore_calls.reset()
     out, err = run_split(*args, "--profile", "full")
