@@ -111,9 +111,15 @@ def discard_later_writes(stream: object) -> None:
     What its buffer still holds is then flushed there at exit, instead of
     failing again with a second broken pipe the interpreter would report.
     """
-    try:
-        fd = stream.fileno()  # type: ignore[attr-defined]
-    except (AttributeError, OSError, ValueError):
+    # Django 4.2's OutputWrapper answers fileno() from io.TextIOBase (unsupported)
+    # instead of from the stream it wraps; later versions pass it through.
+    for candidate in (stream, getattr(stream, "_out", None)):
+        try:
+            fd = candidate.fileno()  # type: ignore[union-attr]
+            break
+        except (AttributeError, OSError, ValueError):
+            continue
+    else:
         return  # not a file (a StringIO): nothing is flushed at exit
     null = os.open(os.devnull, os.O_WRONLY)
     try:
