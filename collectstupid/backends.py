@@ -133,9 +133,10 @@ class Backend(Protocol):
         for a run that gave up on them; return what could not be undone, as reasons."""
         ...
 
-    def left_uploads(self) -> list[tuple[str, str]]:
+    def left_uploads(self) -> list[tuple[str, str]] | None:
         """The writes runs that were killed left open under the location (S3: multipart
-        uploads), as (name, id); a failure to list them is raised."""
+        uploads), as (name, id); None where the storage keeps none open. A failure to
+        list them is raised."""
         ...
 
     def abort_left_uploads(self, uploads: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
@@ -243,8 +244,8 @@ class StorageBackend:
     def abort_writes(self) -> list[str]:
         return []  # a save() in flight leaves nothing the Storage API could undo
 
-    def left_uploads(self) -> list[tuple[str, str]]:
-        return []  # the Storage API leaves nothing open that it could list
+    def left_uploads(self) -> list[tuple[str, str]] | None:
+        return None  # the Storage API leaves nothing open that it could list
 
     def abort_left_uploads(self, uploads: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
         return [], []

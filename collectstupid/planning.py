@@ -162,20 +162,28 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
         link=found.files if opts.link else None,
         clearing=plan_clearing(backend, profile, conf, run, out) if opts.clear else None,
         invalidation=for_run(conf.cdn, opts.invalidate, opts.wait_invalidation),
-        left_open=list_left_open(backend) if opts.abort_uploads else None,
+        left_open=list_left_open(backend, out) if opts.abort_uploads else None,
     )
 
 
-def list_left_open(backend: Backend) -> LeftOpen:
+def list_left_open(backend: Backend, out: Output) -> LeftOpen | None:
     """--abort-uploads: what to abort, listed before the run writes or deletes anything."""
     try:
-        return LeftOpen(backend.left_uploads())
+        uploads = backend.left_uploads()
     except Exception as exc:
         reason = backend.describe_error(exc)
         raise DeployError(
             f"--abort-uploads: the uploads left open could not be listed ({reason}), so "
             f"nothing was aborted, deleted or uploaded. {verdict(reason)}"
         ) from exc
+    if uploads is None:
+        out.warn(
+            f"--abort-uploads does nothing on {class_name(backend.storage)}: only S3 keeps "
+            "uploads open (Azure's uncommitted blocks and Google Cloud Storage's resumable "
+            "uploads expire on their own)."
+        )
+        return None
+    return LeftOpen(uploads)
 
 
 def plan_clearing(

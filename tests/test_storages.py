@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 
 from collectstupid.backends import backend_for
 from collectstupid.storage import target_storage
-from tests.helpers import ASSETS, MANIFEST, assert_truthful, run
+from tests.helpers import ASSETS, MANIFEST, assert_truthful, run, run_split
 
 NO_MEDIA = {"css/site.css", "js/app.js", "img/logo.png"}
 MEDIA = {"media/intro.mp4", "media/theme.mp3"}
@@ -138,3 +138,15 @@ def test_listing_stays_under_the_location_and_deletes_are_counted(static_files, 
     assert backend.delete_many([*sorted(MEDIA), "media/never.mp4"], threads=4) == {}
     assert dict(remote.proxy.counts) == {remote.listing: 2, **remote.deletes}
     assert remote.target.names() == NO_MEDIA
+
+
+def test_abort_uploads_says_it_does_nothing_where_no_upload_stays_open(static_files, remote):
+    static_files({"css/site.css": "a{}", "js/app.js": "b()"})
+    remote.proxy.reset_counts()
+    out, err = run_split("--profile", "full", "--abort-uploads")
+    # Warned once, no listing asked for, and the deploy as without the option.
+    assert err.count("--abort-uploads does nothing on") == 1, err
+    assert "only S3 keeps uploads open" in err
+    assert dict(remote.proxy.counts) == {remote.write: 2}
+    assert "2 static files copied" in out
+    assert "left open aborted" not in out

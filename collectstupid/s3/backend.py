@@ -61,7 +61,7 @@ class S3Backend(StorageBackend):
             return []  # s3transfer's uploads inside storage.save() are out of our reach
         return self._writer.abort_open(self.describe_error)
 
-    def left_uploads(self) -> list[tuple[str, str]]:
+    def left_uploads(self) -> list[tuple[str, str]] | None:
         location = (getattr(self.storage, "location", "") or "").strip("/")
         prefix = f"{location}/" if location else ""
         return left_under(self.client.get(), self.storage.bucket_name, prefix)
