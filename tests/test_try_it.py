@@ -111,9 +111,8 @@ def wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, ready: 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert server.poll() is None, log.read_text()[-2000:]
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0 and ready in log.read_text():
-                return
+        if port_answers(port) and ready in log.read_text():
+            return
         time.sleep(0.2)
     raise AssertionError(f"nothing answered on port {port}:\n{log.read_text()[-2000:]}")
 
@@ -125,9 +124,8 @@ def port_of(command: str, default: int) -> int:
 
 @contextmanager
 def running(command: str, cwd: Path, port: int, ready: str = "") -> Iterator[None]:
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", port)) == 0:
-            pytest.fail(f"port {port}, which the recipe uses, is taken on this machine")
+    if port_answers(port):
+        pytest.fail(f"port {port}, which the recipe uses, is taken on this machine")
     log = cwd / "server.log"
     with open(log, "wb") as out:
         server = subprocess.Popen(
@@ -145,6 +143,16 @@ def running(command: str, cwd: Path, port: int, ready: str = "") -> Iterator[Non
         # The recipes' data is thrown away: no need to wait for a clean shutdown.
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
+        # The server runs under bash: until it is gone too, the next recipe (another
+        # environment of the matrix, under the same lock) would find its port taken.
+        deadline = time.monotonic() + 30
+        while port_answers(port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+def port_answers(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def shell(command: str, cwd: Path) -> str:
