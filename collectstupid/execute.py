@@ -80,12 +80,11 @@ def clear_first(deployment: Deployment, out: Output) -> None:
 
 def abort_left_uploads(left: LeftOpen, backend: Backend, out: Output) -> None:
     """--abort-uploads: before this run opens any, abort the uploads left open."""
-    aborted, problems = left.aborted, left.problems
-    aborted[:], problems[:] = backend.abort_left_uploads(left.uploads)
-    for name in aborted:
+    left.aborted, left.problems = backend.abort_left_uploads(left.uploads)
+    for name in left.aborted:
         out.say(f"Aborted an upload left open: '{name}'", level=2)
-    out.say(f"{report.plural(len(aborted), 'upload')} left open aborted.", level=1)
-    for problem in problems:
+    out.say(f"{report.plural(len(left.aborted), 'upload')} left open aborted.", level=1)
+    for problem in left.problems:
         out.warn(f"Could not abort an upload left open: {problem}")
 
 
