@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -51,6 +52,9 @@ def command_process(
         "DJANGO_SETTINGS_MODULE": settings,
         "COLLECTSTUPID_TEST_STATIC_DIR": str(static_dir),
         "COLLECTSTUPID_TEST_STORAGE": json.dumps(options),
+        # A child that hangs is sent SIGABRT (see Watched.ended): faulthandler then
+        # prints where each of its threads was.
+        "PYTHONFAULTHANDLER": "1",
         **(env or {}),
     }
     return subprocess.Popen(
@@ -124,13 +128,23 @@ class Watched:
             assert seen(), f"no {text!r} on stderr: {''.join(self.lines)}"
 
     def ended(self, timeout: float = 30) -> tuple[str, str]:
-        """stdout and stderr once the process exits; killed (failing the test) if it does not."""
+        """stdout and stderr once the process exits; if it does not, the test fails with
+        the stack of each of its threads."""
         try:
             self.process.wait(timeout)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)
+            try:
+                self.process.wait(10)
+            finally:
+                if self.process.poll() is None:
+                    self.process.kill()
+                    self.process.wait()
+            self._reader.join(10)
+            raise AssertionError(
+                f"still running {timeout} s on; its stderr, then its threads' stacks:\n"
+                + "".join(self.lines)
+            ) from None
         assert self.process.stdout is not None
         out = self.process.stdout.read()
         self._reader.join(timeout)
