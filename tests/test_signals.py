@@ -8,13 +8,18 @@ post-processing) until the test has sent its signals.
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from collectstupid.errors import Interrupted
+from collectstupid.execute import signals_handled
 from s3local import S3Proxy
 from tests.helpers import MANIFEST, assert_truthful, entry
 from tests.processes import Watched, deploy_process, wait_for_objects
@@ -302,3 +307,53 @@ def test_a_signal_during_clear_says_what_was_deleted(
             "Interrupted during --clear after it deleted 0 files, and was deleting 5 more "
             "(they may be gone)"
         ) in err
+
+
+# --- a signal the main thread was not woken for --------------------------------------
+
+
+def blocked(thread: threading.Thread) -> bool:
+    """Whether ``thread`` sleeps in the kernel (Linux)."""
+    stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] == "S"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_a_second_signal_that_does_not_wake_the_main_thread_still_cuts_its_wait_short():
+    """Python runs handlers in the main thread, between bytecodes: a signal that lands
+    as the main thread goes back to waiting on a socket (as a second Ctrl-C right after
+    "Stopping" can) must not wait for the socket's answer. Sent here to another thread,
+    which wakes the main thread just as little, it is handled within a tick."""
+    waiting, peer = socket.socketpair()
+    main = threading.main_thread()
+    receiving = threading.Event()
+    interrupted = threading.Event()
+    woken_by_data: list[bool] = []
+
+    def second_signal() -> None:
+        receiving.wait(10)
+        while not blocked(main):  # asleep in recv: the last step before it is the flag
+            time.sleep(0.01)
+        # Runs Python's C-level handler in this thread: the main thread sleeps on.
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+        if not interrupted.wait(10):
+            woken_by_data.append(True)
+            peer.send(b"x")  # the answer the wait would otherwise have needed
+
+    helper = threading.Thread(target=second_signal)
+    try:
+        with signals_handled() as signals, signals.raising(after=1):
+            os.kill(os.getpid(), signal.SIGINT)  # the first: no raise, "Stopping"
+            helper.start()
+            try:
+                receiving.set()
+                waiting.recv(1)
+            except Interrupted:
+                interrupted.set()
+            helper.join()
+        assert signals.received == [signal.SIGINT, signal.SIGINT]
+    finally:
+        waiting.close()
+        peer.close()
+    assert interrupted.is_set() and not woken_by_data
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # the wake-ups ended with the run
