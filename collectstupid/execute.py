@@ -374,7 +374,7 @@ class Signals:
         run is winding down, so a run no signal reached is never woken.
         """
         if self._ticking or not hasattr(signal, "setitimer"):
-            return  # on Windows the console's handler thread does not block on sockets
+            return  # Windows: no interval timer, and no signal cuts a socket wait short there
         self._ticking = True
         self._before_tick = signal.signal(signal.SIGALRM, lambda signum, frame: None)
         signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
