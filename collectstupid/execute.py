@@ -321,7 +321,7 @@ STOPPING = (
     "Stopping: nothing new starts, what is in flight finishes. Send the signal again to abort.\n"
 )
 ABORTING = "Aborting: undoing the uploads in flight, then exiting.\n"
-# Seconds between wake-ups of the main thread once a signal came (Signals._keep_awake).
+# Seconds between wake-ups of the main thread while signals are handled (see woken).
 TICK = 0.1
 
 
@@ -345,8 +345,6 @@ class Signals:
         self.received: list[int] = []
         self._raise_after: int | None = None  # raise on the signal past this count
         self._tell = tell
-        self._ticking = False
-        self._before_tick: Any = None
 
     @property
     def last(self) -> int:
@@ -360,31 +358,6 @@ class Signals:
             self.abort.set()
         self._maybe_raise()
         self._tell(STOPPING if len(self.received) == 1 else ABORTING)
-        self._keep_awake()
-
-    def _keep_awake(self) -> None:
-        """From now on, wake the main thread every TICK seconds until the run ends.
-
-        Python runs a handler only in the main thread and only between bytecodes.
-        A signal that lands between the end of this handler and the main thread
-        blocking again on a socket (where a person sending a second Ctrl-C as soon
-        as "Stopping" shows lands it) would wait for that socket's answer, which a
-        stalled server may never send. SIGALRM interrupts the wait instead; Python
-        retries the call after running the pending handlers. Armed only once the
-        run is winding down, so a run no signal reached is never woken.
-        """
-        if self._ticking or not hasattr(signal, "setitimer"):
-            return  # Windows: no interval timer, and no signal cuts a socket wait short there
-        self._ticking = True
-        self._before_tick = signal.signal(signal.SIGALRM, lambda signum, frame: None)
-        signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
-
-    def quiet(self) -> None:
-        """Stop the wake-ups :meth:`handle` started, if it did."""
-        if self._ticking:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._before_tick)
-            self._ticking = False
 
     def _maybe_raise(self) -> None:
         if self._raise_after is not None and len(self.received) > self._raise_after:
@@ -413,8 +386,35 @@ def signals_handled() -> Iterator[Signals]:
         return
     previous = {sig: signal.signal(sig, signals.handle) for sig in SIGNALS}
     try:
-        yield signals
+        with woken(TICK):
+            yield signals
     finally:
-        signals.quiet()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextmanager
+def woken(every: float) -> Iterator[None]:
+    """Wake the main thread with SIGALRM every ``every`` seconds while the block runs.
+
+    Python runs a handler only in the main thread, between bytecodes. A signal
+    that lands just as the main thread blocks on a socket (a second Ctrl-C as soon
+    as "Stopping" shows can) would wait for the socket's answer, which a stalled
+    server may never send. SIGALRM ends the wait; Python runs the handlers, then
+    retries the call. An interval timer the program armed itself is left alone.
+    """
+    if not hasattr(signal, "setitimer") or signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
+        yield  # Windows has no interval timer, and no signal cuts a socket wait short there
+        return
+    before = signal.signal(signal.SIGALRM, _woken)
+    signal.setitimer(signal.ITIMER_REAL, every, every)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if before is not None:  # None: a handler not set from Python, which stays
+            signal.signal(signal.SIGALRM, before)
+
+
+def _woken(signum: int, frame: object) -> None:
+    """Nothing to do: being woken was the point."""

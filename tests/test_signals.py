@@ -319,7 +319,8 @@ def blocked(thread: threading.Thread) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
-def test_a_second_signal_that_does_not_wake_the_main_thread_still_cuts_its_wait_short():
+@pytest.mark.parametrize("count", [1, 2], ids=["first", "second"])
+def test_a_signal_that_does_not_wake_the_main_thread_still_cuts_its_wait_short(count):
     """Python runs handlers in the main thread, between bytecodes: a signal that lands
     as the main thread goes back to waiting on a socket (as a second Ctrl-C right after
     "Stopping" can) must not wait for the socket's answer. Sent here to another thread,
@@ -330,7 +331,7 @@ def test_a_second_signal_that_does_not_wake_the_main_thread_still_cuts_its_wait_
     interrupted = threading.Event()
     woken_by_data: list[bool] = []
 
-    def second_signal() -> None:
+    def send_signal() -> None:
         receiving.wait(10)
         while not blocked(main):  # asleep in recv: the last step before it is the flag
             time.sleep(0.01)
@@ -340,10 +341,11 @@ def test_a_second_signal_that_does_not_wake_the_main_thread_still_cuts_its_wait_
             woken_by_data.append(True)
             peer.send(b"x")  # the answer the wait would otherwise have needed
 
-    helper = threading.Thread(target=second_signal)
+    helper = threading.Thread(target=send_signal)
     try:
-        with signals_handled() as signals, signals.raising(after=1):
-            os.kill(os.getpid(), signal.SIGINT)  # the first: no raise, "Stopping"
+        with signals_handled() as signals, signals.raising(after=count - 1):
+            if count == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # the first: no raise, "Stopping"
             helper.start()
             try:
                 receiving.set()
@@ -351,9 +353,27 @@ def test_a_second_signal_that_does_not_wake_the_main_thread_still_cuts_its_wait_
             except Interrupted:
                 interrupted.set()
             helper.join()
-        assert signals.received == [signal.SIGINT, signal.SIGINT]
+        assert signals.received == [signal.SIGINT] * count
     finally:
         waiting.close()
         peer.close()
     assert interrupted.is_set() and not woken_by_data
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # the wake-ups ended with the run
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="no interval timer")
+def test_an_interval_timer_the_program_armed_is_left_alone():
+    def own(signum, frame):
+        pass
+
+    before = signal.signal(signal.SIGALRM, own)
+    signal.setitimer(signal.ITIMER_REAL, 100, 50)
+    try:
+        with signals_handled():
+            assert signal.getsignal(signal.SIGALRM) is own
+            assert signal.getitimer(signal.ITIMER_REAL)[1] == 50
+        assert signal.getsignal(signal.SIGALRM) is own
+        assert signal.getitimer(signal.ITIMER_REAL)[1] == 50
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)
