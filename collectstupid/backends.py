@@ -33,6 +33,21 @@ if TYPE_CHECKING:
     from collectstupid.upload import UploadResult
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One object as a listing of the location shows it, for ``--verify``.
+
+    ``md5``: the hex MD5 of its bytes where the listing gives one (a single-part S3
+    ETag, Azure's Content-MD5, GCS's md5Hash), else None. ``path``: where a local
+    storage keeps it, so its bytes can be compared without a request.
+    """
+
+    name: str
+    size: int
+    md5: str | None = None
+    path: str | None = None
+
+
 def in_batches(
     items: Sequence[str],
     size: int,
@@ -149,6 +164,11 @@ class Backend(Protocol):
 
     def list_names(self) -> Iterator[str]:
         """Every name under the storage's location, with ``/`` separators."""
+        ...
+
+    def list_objects(self) -> Iterator[Listed]:
+        """Every object under the storage's location with its size and what the listing
+        says of its bytes (``--verify``); one listing where the storage allows it."""
         ...
 
     def listed_name(self, name: str) -> str:
@@ -277,6 +297,15 @@ class StorageBackend:
                 yield name
             else:
                 yield from self.list_names(name)
+
+    def list_objects(self) -> Iterator[Listed]:
+        # The Storage API lists names only: each size is one more call (a stat locally).
+        for name in self.list_names():
+            try:
+                path: str | None = self.storage.path(name)
+            except NotImplementedError:
+                path = None
+            yield Listed(name, self.storage.size(name), path=path)
 
     def listed_name(self, name: str) -> str:
         return name

@@ -125,6 +125,14 @@ def publish(
     _publish(out, annotation_lines(run), section(run))
 
 
+def publish_section(out: Output, errors: list[str], markdown: str) -> None:
+    """Append a section built elsewhere (--verify's) and annotate ``errors`` and the
+    run's warnings; nothing outside GitHub Actions."""
+    lines = [annotation("error", error) for error in errors]
+    lines += [annotation("warning", warning) for warning in out.warnings]
+    _publish(out, lines, redact(markdown))
+
+
 def stopped(out: Output, error: str) -> None:
     """For a run that ends in an error before its summary (a wrong setting, a broken
     profile, a failed --clear): the error and the warnings, once."""

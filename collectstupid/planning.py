@@ -66,6 +66,7 @@ class Options:
     invalidate: bool
     wait_invalidation: bool
     abort_uploads: bool
+    verify: bool
 
     @classmethod
     def parsed(cls, options: dict[str, Any]) -> Options:
@@ -105,6 +106,7 @@ def survey(opts: Options, out: Output) -> Survey:
     for problem in catalog.problems_besides(name):
         out.warn(f"Not used in this run: {problem}")
     threads = opts.thread_count(conf)
+    check_verify(opts)
     if opts.report_json:
         report.check_writable(opts.report_json)
     found = find_files(ignore_patterns(opts.ignore_patterns, opts.use_default_ignore_patterns))
@@ -148,7 +150,9 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
         level=3,
     )
     run = None
-    if smart.enabled(opts.smart, opts.force, profile.smart, conf.smart, opts.prune):
+    if not opts.verify and smart.enabled(
+        opts.smart, opts.force, profile.smart, conf.smart, opts.prune
+    ):
         run = start_smart_run(plan, backend, destination, staged, conf, opts, out)
     return Deployment(
         profile,
@@ -164,6 +168,28 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
         invalidation=for_run(conf.cdn, opts.invalidate, opts.wait_invalidation),
         left_open=list_left_open(backend, out) if opts.abort_uploads else None,
     )
+
+
+def check_verify(opts: Options) -> None:
+    """--verify writes nothing: refuse the options that would write or delete."""
+    if not opts.verify:
+        return
+    given = [
+        name
+        for name, on in (
+            ("--clear", opts.clear),
+            ("--prune", opts.prune),
+            ("--force", opts.force),
+            ("--abort-uploads", opts.abort_uploads),
+            ("--link", opts.link),
+        )
+        if on
+    ]
+    if given:
+        raise DeployError(
+            f"--verify writes and deletes nothing, so it cannot be combined with "
+            f"{', '.join(given)}. Run the deploy, then --verify on its own."
+        )
 
 
 def list_left_open(backend: Backend, out: Output) -> LeftOpen | None:

@@ -14,7 +14,7 @@ from typing import Any
 from collectstupid.azure import writer
 from collectstupid.azure.errors import describe
 from collectstupid.azure.manifest import AzureManifestStore
-from collectstupid.backends import AZURE, WriterBackend, in_batches
+from collectstupid.backends import AZURE, Listed, WriterBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.object_parameters import PORTABLE, Carries
 from collectstupid.storage import location_prefix
@@ -94,6 +94,16 @@ class AzureBackend(WriterBackend):
             name_starts_with=prefix + path, timeout=self.storage.timeout
         ):
             yield blob.name[len(prefix) :]
+
+    def list_objects(self) -> Iterator[Listed]:
+        prefix = location_prefix(self.storage)
+        for blob in self.storage.client.list_blobs(
+            name_starts_with=prefix, timeout=self.storage.timeout
+        ):
+            # Put Blob stores the MD5 the service computed; a blob committed from
+            # blocks has none.
+            md5 = blob.content_settings.content_md5
+            yield Listed(blob.name[len(prefix) :], blob.size, bytes(md5).hex() if md5 else None)
 
     def manifest_store(self, name: str) -> AzureManifestStore:
         return AzureManifestStore(self.storage, name, self._blob(name))

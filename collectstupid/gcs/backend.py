@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from collectstupid.backends import GCS, WriterBackend, in_batches
+from collectstupid.backends import GCS, Listed, WriterBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.gcs import writer
 from collectstupid.gcs.manifest import GcsManifestStore
@@ -86,6 +87,13 @@ class GcsBackend(WriterBackend):
         prefix = location_prefix(self.storage)
         for blob in self.storage.bucket.list_blobs(prefix=prefix + path, retry=writer.retry()):
             yield blob.name[len(prefix) :]
+
+    def list_objects(self) -> Iterator[Listed]:
+        prefix = location_prefix(self.storage)
+        for blob in self.storage.bucket.list_blobs(prefix=prefix, retry=writer.retry()):
+            # A composite object has no MD5, only a CRC32C: compared by the manifest.
+            md5 = base64.b64decode(blob.md5_hash).hex() if blob.md5_hash else None
+            yield Listed(blob.name[len(prefix) :], blob.size or 0, md5)
 
     def listed_name(self, name: str) -> str:
         return plain_key(self.storage, name)[len(location_prefix(self.storage)) :]

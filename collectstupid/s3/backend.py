@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from collectstupid.backends import S3, StorageBackend, in_batches
+from collectstupid.backends import S3, Listed, StorageBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.object_parameters import Carries
 from collectstupid.s3.client import S3Client
@@ -103,6 +103,17 @@ class S3Backend(StorageBackend):
             for item in page.get("Contents", []):
                 yield item["Key"][len(prefix) :]
 
+    def list_objects(self) -> Iterator[Listed]:
+        prefix = location_prefix(self.storage)
+        pages = (
+            self.client.get()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.storage.bucket_name, Prefix=prefix)
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield Listed(item["Key"][len(prefix) :], item["Size"], etag_md5(item["ETag"]))
+
     def listed_name(self, name: str) -> str:
         return plain_key(self.storage, name)[len(location_prefix(self.storage)) :]
 
@@ -114,3 +125,13 @@ class S3Backend(StorageBackend):
 
     def notes(self) -> list[str]:
         return self.client.notes() if self._writer is not None else []
+
+
+def etag_md5(etag: str) -> str | None:
+    """The MD5 an ETag is, or None: a multipart upload's (``md5-N``) is a hash of its
+    parts' hashes, and an encrypted object's (SSE-KMS, SSE-C) is no MD5 of its bytes,
+    which a listing does not tell apart (so a mismatch falls back to the manifest)."""
+    value = etag.strip('"').lower()
+    if len(value) != 32 or any(c not in "0123456789abcdef" for c in value):
+        return None
+    return value

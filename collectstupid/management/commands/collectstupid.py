@@ -15,7 +15,7 @@ from typing import Any
 from django.core.checks import Tags
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from collectstupid import github_actions, planning, report
+from collectstupid import github_actions, planning, report, verify
 from collectstupid.conf import DEFAULTS, MAX_THREADS
 from collectstupid.errors import CollectStupidError, DeployError, Interrupted
 from collectstupid.execute import (
@@ -172,6 +172,13 @@ class Command(BaseCommand):
             f"{DEFAULTS['KEEP_DEPLOYS']} unless set).",
         )
         parser.add_argument(
+            "--verify",
+            action="store_true",
+            help="Write nothing: compare what this build and profile would ship "
+            "(hashed copies included) with one listing of the storage, and fail "
+            "if a file is missing or different there.",
+        )
+        parser.add_argument(
             "--no-invalidate",
             action="store_false",
             dest="invalidate",
@@ -200,6 +207,9 @@ class Command(BaseCommand):
                                 out.say(entry, level=0)
                             return
                         deployment = planning.plan_deployment(start, opts, cleanup, out)
+                        if opts.verify:
+                            verify.run(deployment, start.conf.manifest_name, out)
+                            return
                         if opts.dry_run:
                             dry_run(deployment, out)
                             return
