@@ -94,33 +94,44 @@ def same_bytes(source: SourceFile, path: str) -> bool:
                 return True
 
 
-def transformed(backend: Backend, source: SourceFile) -> bool:
-    """Whether the storage stores other bytes than the file's (it gzips them)."""
+# How the storage keeps a file when its listing's hash says nothing of the file's bytes.
+GZIPPED = "gzipped"  # compressed by the storage: other bytes, another size
+ENCRYPTED = "encrypted"  # SSE-KMS or SSE-C on S3: the ETag is no MD5 of the bytes
+
+
+def stored_as(backend: Backend, source: SourceFile) -> str:
+    """GZIPPED, ENCRYPTED, or '' when the storage keeps the file's own bytes under a
+    plain hash; from what the backend sends with the file, asking nothing remote."""
     params = backend.parameters(source) or {}
-    return bool(params.get("gzip")) or params.get("ContentEncoding") == "gzip"
+    if params.get("gzip") or params.get("ContentEncoding") == "gzip":
+        return GZIPPED
+    if str(params.get("ServerSideEncryption", "")).startswith("aws:kms") or params.get(
+        "SSECustomerAlgorithm"
+    ):
+        return ENCRYPTED
+    return ""
 
 
 def compare(
-    source: SourceFile, obj: Listed | None, entry: Entry | None, gzipped: bool
+    source: SourceFile, obj: Listed | None, entry: Entry | None, how: str = ""
 ) -> tuple[str, str]:
-    """(kind, reason) for one shipped file against its listed object; kind '' if it matches,
-    'manifest' if it matches by the deploy manifest's hash."""
+    """(kind, reason) for one shipped file against its listed object; kind '' if it
+    matches, 'manifest' if it matches by the deploy manifest's hash. ``how``: from
+    :func:`stored_as`."""
     if obj is None:
         return MISSING, "not in the storage"
-    if obj.path is not None:
-        if obj.size != source.size:
-            return DIFFERENT, f"{obj.size} bytes, this build's has {source.size}"
-        return ("", "") if same_bytes(source, obj.path) else (DIFFERENT, "other bytes")
-    if obj.size != source.size and not gzipped:
+    if obj.size != source.size and how != GZIPPED:
         return DIFFERENT, f"{obj.size} bytes, this build's has {source.size}"
+    if obj.path is not None:
+        return ("", "") if same_bytes(source, obj.path) else (DIFFERENT, "other bytes")
     md5, sha256 = digests(source)
     if obj.md5 is not None and obj.md5 == md5:
         return "", ""
-    if obj.md5 is not None and not gzipped:
+    if obj.md5 is not None and not how:
         return DIFFERENT, f"MD5 {obj.md5}, this build's is {md5}"
     if entry is None:
         return UNCHECKED, "the storage gives no MD5 and the deploy manifest records none"
-    if entry.sha256 != sha256 or (entry.size != obj.size and not gzipped):
+    if entry.sha256 != sha256 or (entry.size != obj.size and how != GZIPPED):
         return DIFFERENT, "the deploy manifest records other bytes than this build's"
     return "manifest", ""
 
@@ -156,16 +167,17 @@ def verify(backend: Backend, plan: Plan, manifest_name: str, threads: int) -> Ve
     """Compare what ``plan`` ships with one listing of the location; write nothing."""
     listing = list_location(backend)
     shipped = {backend.listed_name(s.dest): s for s in plan.all_files}
-    gzipped = {name for name, s in shipped.items() if transformed(backend, s)}
+    opaque = {name: how for name, s in shipped.items() if (how := stored_as(backend, s))}
     entries: Mapping[str, Entry] = {}
     unhashed = (o for n, o in listing.items() if n in shipped and o.md5 is o.path is None)
-    if gzipped or any(unhashed):
+    if opaque or any(unhashed):
         entries = manifest_entries(backend, manifest_name)
     result = Verified(backend.destination(), plan.profile.name, len(shipped), len(listing))
 
     def one(item: tuple[str, SourceFile]) -> tuple[str, str, str]:
         name, source = item
-        kind, why = compare(source, listing.get(name), entries.get(source.dest), name in gzipped)
+        entry = entries.get(source.dest)
+        kind, why = compare(source, listing.get(name), entry, opaque.get(name, ""))
         return name, kind, why
 
     with ThreadPoolExecutor(max(1, min(threads, len(shipped))), "collectstupid") as pool:

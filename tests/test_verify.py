@@ -33,7 +33,12 @@ def verify_failing(*args: str, **options: Any) -> tuple[str, str]:
     out = StringIO()
     with pytest.raises(CommandError) as failed:
         call_command(
-            "collectstupid", "--verify", *args, interactive=False, stdout=out, stderr=out,
+            "collectstupid",
+            "--verify",
+            *args,
+            interactive=False,
+            stdout=out,
+            stderr=out,
             **options,
         )
     assert failed.value.returncode == 1
@@ -217,6 +222,36 @@ def test_s3_multipart_without_manifest_is_unchecked(
         "records none)" in out
     )
     assert f"{len(ASSETS) - 2} match, 0 missing, 0 different, 2 unchecked" in out
+
+
+def test_s3_hashed_copies_are_one_listing(
+    static_files, s3_storage_settings_factory, botocore_calls
+):
+    s3 = s3_storage_settings_factory(backend="storages.backends.s3.S3ManifestStaticStorage")
+    static_files(ASSETS)
+    run("--profile", "full")
+    shipped = s3.names()
+    ops, out = counted(botocore_calls, "--verify", "--profile", "full")
+    assert ops == {"ListObjectsV2": 1}
+    assert f"Verified {len(shipped)} files" in out and f"{len(shipped)} match" in out
+
+
+def test_s3_gzipped_objects_are_checked_by_the_manifest(
+    static_files, s3_storage_settings_factory, botocore_calls
+):
+    s3 = s3_storage_settings_factory(gzip=True)
+    src = static_files(ASSETS)
+    run("--smart", "--profile", "full")
+    assert s3.head(CHANGED)["ContentEncoding"] == "gzip"
+    ops, out = counted(botocore_calls, "--verify", "--profile", "full")
+    # The storage stored other bytes than the file's: the manifest vouches for them.
+    assert ops == {"ListObjectsV2": 1, "GetObject": 1}
+    assert f"{len(ASSETS)} match, 0 missing, 0 different, 0 unchecked" in out
+    (src / CHANGED).write_text("body { color: green }")
+    error = verify_fails("--profile", "full")
+    assert error.splitlines()[1:-1] == [
+        f"  different  {CHANGED}  the deploy manifest records other bytes than this build's"
+    ]
 
 
 # Azure and GCS -----------------------------------------------------------------------------

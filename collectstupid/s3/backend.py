@@ -128,9 +128,10 @@ class S3Backend(StorageBackend):
 
 
 def etag_md5(etag: str) -> str | None:
-    """The MD5 an ETag is, or None: a multipart upload's (``md5-N``) is a hash of its
-    parts' hashes, and an encrypted object's (SSE-KMS, SSE-C) is no MD5 of its bytes,
-    which a listing does not tell apart (so a mismatch falls back to the manifest)."""
+    """The MD5 an ETag is, or None for a multipart upload's (``md5-N``: a hash of its
+    parts' hashes). An object encrypted with SSE-KMS or SSE-C has an ETag of this shape
+    that is no MD5 of its bytes: the listing does not say so, what the deploy sends does
+    (verify.stored_as)."""
     value = etag.strip('"').lower()
     if len(value) != 32 or any(c not in "0123456789abcdef" for c in value):
         return None
