@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from collectstupid import github_actions, report
@@ -196,7 +197,9 @@ def verify(backend: Backend, plan: Plan, manifest_name: str, threads: int) -> Ve
 
 def lines(result: Verified) -> list[str]:
     """The table of what is not as this build ships it, failures first, a line each."""
-    rows = [f"  {f.kind:<10} {escaped(f.name)}  {f.reason}" for f in result.failed]
+    failed = result.failed
+    width = max((len(escaped(f.name)) for f in failed[:LISTED]), default=0)
+    rows = [f"  {f.kind:<10} {escaped(f.name):<{width}}  {f.reason}" for f in failed]
     shown = rows[:LISTED]
     if len(rows) > LISTED:
         shown.append(f"  ... and {len(rows) - LISTED} more (--report-json lists each).")
@@ -209,7 +212,7 @@ def summary(result: Verified) -> str:
     counts += [f"{len(result.named(kind))} {kind}" for kind in (MISSING, DIFFERENT, UNCHECKED)]
     extra = len(result.named(EXTRA))
     return (
-        f"Verified {report.plural(result.shipped, 'file')} against {result.destination} "
+        f"Verified {report.plural(result.shipped, 'file')} against '{result.destination}' "
         f"({report.plural(result.listed, 'object')} listed): {', '.join(counts)}; "
         f"{extra} extra (under the location, not shipped by this build)."
     )
@@ -246,10 +249,34 @@ def job_summary(result: Verified) -> str:
     ]
     text = [f"### {mark} collectstupid --verify: profile `{result.profile}`", ""]
     text += ["| Check | Result |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)]
-    text += [""] + [
+    if result.findings:
+        text.append("")
+    text += [
         f"- {f.kind}: {markdown_code(f.name)} {f.reason}".rstrip() for f in result.findings[:LISTED]
     ]
+    if len(result.findings) > LISTED:
+        text.append(f"- ... and {len(result.findings) - LISTED} more (--report-json lists each)")
     return "\n".join(text) + "\n\n"
+
+
+def write_report(path: Path, deployment: Deployment, result: Verified, error: str | None) -> None:
+    """The JSON report: each shipped file's verdict as its status, and the verify section."""
+    kinds = {f.name: (f.kind, f.reason) for f in result.findings}
+    would = [
+        (s, *kinds.get(deployment.backend.listed_name(s.dest), ("matches", None)))
+        for s in deployment.plan.all_files
+    ]
+    data = report.report_data(
+        deployment.plan,
+        None,
+        result.destination,
+        False,
+        extra={"verify": report_section(result)},
+        would=would,
+        ending=report.Ending(1 if error else 0, error),
+    )
+    report.write_json(path, data)
+    deployment.reported = True
 
 
 def run(deployment: Deployment, manifest_name: str, out: Output) -> None:
@@ -262,30 +289,15 @@ def run(deployment: Deployment, manifest_name: str, out: Output) -> None:
     failed = result.failed
     error = None
     if failed:
-        one = len(failed) == 1
         error = (
-            f"--verify: {report.plural(len(failed), 'file')} of this build "
-            f"{'is' if one else 'are'} not as it ships {'it' if one else 'them'}:\n"
+            f"--verify: {len(failed)} of the {report.plural(result.shipped, 'file')} this "
+            f"build ships {'is' if len(failed) == 1 else 'are'} missing or different in "
+            f"'{result.destination}':\n"
             + "\n".join(lines(result))
             + "\nDeploy again to put them back, or find what changed them."
         )
     if deployment.report_json:
-        kinds = {f.name: (f.kind, f.reason) for f in result.findings}
-        would = [
-            (s, *kinds.get(deployment.backend.listed_name(s.dest), ("matches", None)))
-            for s in deployment.plan.all_files
-        ]
-        data = report.report_data(
-            deployment.plan,
-            None,
-            result.destination,
-            False,
-            extra={"verify": report_section(result)},
-            would=would,
-            ending=report.Ending(1 if failed else 0, error),
-        )
-        report.write_json(deployment.report_json, data)
-        deployment.reported = True
+        write_report(deployment.report_json, deployment, result, error)
     github_actions.publish_section(
         out, [f"{f.kind}: {escaped(f.name)}" for f in failed], job_summary(result)
     )

@@ -50,7 +50,7 @@ def assert_names_the_three(out: str, error: str) -> None:
     information only."""
     table = [line.split() for line in error.splitlines() if line.startswith("  ")]
     assert [row[:2] for row in table] == [["different", CHANGED], ["missing", DELETED]]
-    assert error.startswith("--verify: 2 files of this build are not as it ships them:")
+    assert error.startswith(f"--verify: 2 of the {len(ASSETS)} files this build ships are ")
     assert [line for line in out.splitlines() if line.startswith("Extra")] == [
         f"Extra: '{ADDED}' (not shipped by this build)"
     ]
@@ -70,7 +70,7 @@ def test_local_clean_deploy_verifies(static_files, local_root):
     before = tree(local_root)
     out = run("--verify", "--profile", "full")
     assert out == (
-        f"Verified {len(ASSETS)} files against {local_root} ({len(ASSETS)} objects listed): "
+        f"Verified {len(ASSETS)} files against '{local_root}' ({len(ASSETS)} objects listed): "
         f"{len(ASSETS)} match, 0 missing, 0 different, 0 unchecked; "
         "0 extra (under the location, not shipped by this build).\n"
     )
@@ -278,3 +278,36 @@ def test_remote_changed_deleted_and_added_by_hand(static_files, remote):
     assert_names_the_three(*verify_failing("--profile", "full"))
     assert dict(remote.proxy.counts) == {remote.listing: 1}
     assert remote.target.read(CHANGED) == changed
+
+
+def test_job_summary_and_annotations(static_files, local_root, monkeypatch, tmp_path):
+    summary = tmp_path / "step_summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    static_files(ASSETS)
+    run("--profile", "full")
+    summary.unlink()
+    run("--verify", "--profile", "full")
+    assert summary.read_text().endswith("| Extra (information) | 0 |\n\n")
+    assert summary.read_text().startswith("### \u2705 collectstupid --verify: profile `full`\n")
+    (local_root / CHANGED).write_text("changed by hand")
+    (local_root / DELETED).unlink()
+    (local_root / ADDED).write_text("added")
+    summary.unlink()
+    out, error = verify_failing("--profile", "full")
+    assert error.count("\n  ") == 2
+    assert summary.read_text() == (
+        "### \u274c collectstupid --verify: profile `full`\n\n"
+        "| Check | Result |\n|---|---|\n"
+        f"| Destination | `{local_root}` |\n"
+        f"| Match | {len(ASSETS) - 2} of {len(ASSETS)} |\n"
+        "| Missing | 1 |\n| Different | 1 |\n| Extra (information) | 1 |\n\n"
+        f"- different: `{CHANGED}` 15 bytes, this build's has {len(ASSETS[CHANGED])}\n"
+        f"- missing: `{DELETED}` not in the storage\n"
+        f"- extra: `{ADDED}` not shipped by this build\n\n"
+    )
+    annotations = [line for line in out.splitlines() if line.startswith("::")]
+    assert annotations == [
+        f"::error title=collectstupid::different: {CHANGED}",
+        f"::error title=collectstupid::missing: {DELETED}",
+    ]
