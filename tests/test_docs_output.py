@@ -60,6 +60,27 @@ QUOTES = [
         "Post-processed 'css/site.css' as 'css/site.3f2a1c9b4e5d.css'",
     ),
     (
+        "docs/verify.md",
+        "Verified 13 files against 's3://example-static/static' (14 objects listed): 13 match, "
+        "0 missing, 0 different, 0 unchecked; 0 extra (under the location, not shipped by "
+        "this build).",
+    ),
+    (
+        "docs/verify.md",
+        "Verified 13 files against 's3://example-static/static' (14 objects listed): 11 match, "
+        "1 missing, 1 different, 0 unchecked; 1 extra (under the location, not shipped by "
+        "this build).",
+    ),
+    ("docs/verify.md", "Extra: 'css/added.css' (not shipped by this build)"),
+    (
+        "docs/verify.md",
+        "--verify: 2 of the 13 files this build ships are missing or different in "
+        "'s3://example-static/static':",
+    ),
+    ("docs/verify.md", "  different  css/site.css  20 bytes, this build's has 19"),
+    ("docs/verify.md", "  missing    js/app.js     not in the storage"),
+    ("docs/verify.md", "Deploy again to put them back, or find what changed them."),
+    (
         "docs/failures.md",
         "The deploy manifest '.collectstupid/manifest.json' could not be read (NoSuchBucket: "
         "The specified bucket does not exist), so nothing was uploaded. Check the bucket "
@@ -115,6 +136,14 @@ def real_lines(static_files, settings, tmp_path, s3_storage_settings_factory) ->
     lines += said("--profile", "full")
     (src / "css/site.css").write_text("body { color: blue }")
     lines += said("--smart", "--profile", "full")
+    verified = tmp_path / "verified"
+    use_storage(settings, "django.core.files.storage.FileSystemStorage", location=str(verified))
+    lines += said("--smart", "--profile", "full")
+    lines += said("--verify", "--profile", "full")
+    (verified / "css/site.css").write_text("body { color: tomato }")  # another size
+    (verified / "js/app.js").unlink()
+    (verified / "css/added.css").write_text("added")
+    lines += said("--verify", "--profile", "full")
     s3_storage_settings_factory(bucket="t-docs-missing-bucket-never-made")
     lines += said("--smart")
     return lines
