@@ -104,6 +104,15 @@ OPERATIONS = (
         REACHING,
         storages=frozenset({"s3"}),
     ),
+    # One listing; a local location that is missing holds nothing, so every file is
+    # reported missing (tests/test_verify.py).
+    Operation(
+        "verify",
+        ("--profile", "full", "--verify"),
+        REACHING | {LIST_5XX},
+        False,
+        storages=frozenset({"s3", "azure", "gcs"}),
+    ),
     # Remote storages refuse --link before any request (tests/test_link.py).
     Operation("link", ("--profile", "full", "--link"), REACHING, storages=frozenset({"local"})),
 )

@@ -311,3 +311,13 @@ def test_job_summary_and_annotations(static_files, local_root, monkeypatch, tmp_
         f"::error title=collectstupid::different: {CHANGED}",
         f"::error title=collectstupid::missing: {DELETED}",
     ]
+
+
+def test_a_location_never_deployed_to_holds_every_file_missing(static_files, local_root):
+    static_files(ASSETS)
+    error = verify_fails("--profile", "full")
+    assert error.startswith(
+        f"--verify: {len(ASSETS)} of the {len(ASSETS)} files this build ships are missing"
+    )
+    assert error.count("  not in the storage") == len(ASSETS)
+    assert not local_root.exists()
