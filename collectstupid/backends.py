@@ -305,7 +305,11 @@ class StorageBackend:
                 path: str | None = self.storage.path(name)
             except NotImplementedError:
                 path = None
-            yield Listed(name, self.storage.size(name), path=path)
+            try:
+                size = self.storage.size(name)
+            except FileNotFoundError:
+                continue  # a broken link serves nothing: as good as missing
+            yield Listed(name, size, path=path)
 
     def listed_name(self, name: str) -> str:
         return name

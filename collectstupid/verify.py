@@ -4,10 +4,10 @@ One listing of the location gives each object's size and, where the storage keep
 the MD5 of its bytes (a single-part S3 ETag, Azure's Content-MD5, GCS's md5Hash); a local
 storage's bytes are read. Each file this run would ship (hashed copies included) is
 compared with what is listed; an object whose listing gives no MD5 (an S3 multipart
-upload, a body the storage gzipped) is compared through the deploy manifest's SHA-256,
-read only then. Nothing is written. Missing and different objects fail the run; objects
-under the location that the profile selects and this build does not ship are listed as
-information. See docs/verify.md.
+upload, a body the storage gzipped, an object encrypted with SSE-KMS) is compared
+through the deploy manifest's SHA-256, read only then. Nothing is written. Missing and
+different objects fail the run; objects under the location that the profile selects and
+this build does not ship are listed as information. See docs/verify.md.
 """
 
 from __future__ import annotations
@@ -150,8 +150,8 @@ def list_location(backend: Backend) -> dict[str, Listed]:
 
 
 def manifest_entries(backend: Backend, manifest_name: str) -> Mapping[str, Entry]:
-    """The deploy manifest's entries (none when it is missing or unreadable: what the
-    listing cannot check is then said to be unchecked)."""
+    """The deploy manifest's entries: none without a manifest (what the listing cannot
+    check is then unchecked); a read that fails ends the run."""
     try:
         snapshot = backend.manifest_store(manifest_name).read()
     except Exception as exc:
@@ -177,8 +177,12 @@ def verify(backend: Backend, plan: Plan, manifest_name: str, threads: int) -> Ve
 
     def one(item: tuple[str, SourceFile]) -> tuple[str, str, str]:
         name, source = item
-        entry = entries.get(source.dest)
-        kind, why = compare(source, listing.get(name), entry, opaque.get(name, ""))
+        try:
+            kind, why = compare(
+                source, listing.get(name), entries.get(source.dest), opaque.get(name, "")
+            )
+        except OSError as exc:  # a local copy gone or unreadable since the listing
+            kind, why = DIFFERENT, f"could not be read ({backend.describe_error(exc)})"
         return name, kind, why
 
     with ThreadPoolExecutor(max(1, min(threads, len(shipped))), "collectstupid") as pool:

@@ -321,3 +321,12 @@ def test_a_location_never_deployed_to_holds_every_file_missing(static_files, loc
     )
     assert error.count("  not in the storage") == len(ASSETS)
     assert not local_root.exists()
+
+
+def test_a_broken_link_in_the_location_counts_as_missing(static_files, local_root):
+    static_files(ASSETS)
+    run("--profile", "full")
+    (local_root / DELETED).unlink()
+    (local_root / DELETED).symlink_to(local_root / "nowhere.js")
+    error = verify_fails("--profile", "full")
+    assert error.splitlines()[1:-1] == [f"  missing    {DELETED}  not in the storage"]
