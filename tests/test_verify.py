@@ -146,7 +146,7 @@ def test_hashed_copies_are_verified(static_files, settings, tmp_path):
     assert f"  missing    {hashed[0]}  not in the storage" in error
 
 
-@pytest.mark.parametrize("option", ["--clear", "--prune", "--force", "--abort-uploads"])
+@pytest.mark.parametrize("option", ["--clear", "--prune", "--force", "--abort-uploads", "--link"])
 def test_verify_refuses_what_writes(static_files, local_root, option):
     static_files(ASSETS)
     error = verify_fails(option)
