@@ -8,6 +8,7 @@ through Django's Storage API; ``FAST_BACKENDS`` names the storages a backend of 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import posixpath
@@ -23,6 +24,7 @@ from django.core.files.storage import Storage
 from collectstupid.collect import SourceFile
 from collectstupid.errors import LinkError, SettingsError
 from collectstupid.manifest.store import ManifestStore, StorageManifestStore
+from collectstupid.media_types import media_type
 from collectstupid.object_parameters import Carries
 from collectstupid.output import describe_error
 from collectstupid.storage import saves_like
@@ -244,6 +246,12 @@ class StorageBackend:
 
     def write(self, source: SourceFile) -> None:
         with source.storage.open(source.path) as content:
+            typed = media_type(source.dest)
+            if typed:
+                # S3Storage's and AzureStorage's save() take a type the file carries
+                # over their mimetypes guess (their own object parameters still win).
+                with contextlib.suppress(AttributeError):
+                    content.content_type = typed
             self.storage.save(source.dest, content)
 
     @property

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.files.utils import validate_file_name
 
 from collectstupid.collect import SourceFile
+from collectstupid.media_types import chosen
 from collectstupid.object_parameters import storage_names
 
 
@@ -32,6 +33,9 @@ def properties(
     # Asked of django-storages rather than copied, though private (as is _get_valid_path),
     # so the settings stay save()'s: tests/test_azure.py compares the two.
     settings = storage._get_content_settings_parameters(blob)
+    if "content_type" not in storage.get_object_parameters(blob):
+        # save() guessed it from the host's mimetypes: the package's table comes first.
+        settings["content_type"] = chosen(blob, settings.get("content_type"))
     metadata = None
     if extra:
         own = storage_names(extra)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from collectstupid.collect import SourceFile
+from collectstupid.media_types import chosen
 from collectstupid.object_parameters import storage_names
 from collectstupid.storage import object_key
 
@@ -38,7 +39,9 @@ def properties(
     ``extra`` (a profile's object parameters, by S3's names) goes over the
     storage's own, before the gzip decision, as on S3.
     """
-    mime_type, mime_encoding = mimetypes.guess_type(name)
+    guessed, mime_encoding = mimetypes.guess_type(name)
+    # The package's table before the host's mimetypes, which save() asks alone.
+    mime_type = chosen(name, guessed)
     props = storage.get_object_parameters(name)
     if extra:
         props.update(storage_names(extra))
