@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.conf import STATICFILES_STORAGE_ALIAS
 from django.contrib.staticfiles.storage import HashedFilesMixin, staticfiles_storage
@@ -77,6 +79,26 @@ class StagingFolder(FileSystemStorage):
         return False
 
 
+class MissingFile(ValueError):
+    """A reference post-processing follows names a file that is not there (the name)."""
+
+
+def missing_references(missing: dict[tuple[str, int, str], str]) -> str:
+    """One error for every missing reference, each where it is written, and what to do."""
+    listed = "\n".join(
+        f"  {name}, line {line}: '{reference}' ({wanted} is not among the static files)"
+        for (name, line, reference), wanted in sorted(missing.items())
+    )
+    count = len(missing)
+    return (
+        f"Post-processing found {count} reference{'s' if count != 1 else ''} to "
+        f"missing files, so nothing was uploaded:\n{listed}\n"
+        "Add each missing file, correct the reference, or leave the referring file out "
+        "of the static files with --ignore (post-processing covers every file found, "
+        "whatever the profile ships)."
+    )
+
+
 def hashes_names(storage: Storage) -> bool:
     """Whether collectstatic would post-process this storage (any ``HashedFilesMixin``)."""
     return callable(getattr(storage, "post_process", None))
@@ -105,6 +127,9 @@ class StagedFiles:
         # until the step ends: the step may save the same bytes again.
         self._doomed: set[str] = set()
         self._deferring = False
+        # References to files that do not exist, by (referring file, line, reference):
+        # the name it resolved to. All are reported at once when post-processing ends.
+        self.missing: dict[tuple[str, int, str], str] = {}
         # Every original, and those the profile ships (None: all of them).
         self.originals: set[str] = set()
         self.shipped: set[str] | None = None
@@ -174,6 +199,30 @@ class StagedFiles:
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         return name  # _save replaces; a renamed copy would break the manifest
+
+    def hashed_name(self, name: str, content: Any = None, filename: str | None = None) -> str:
+        try:
+            return super().hashed_name(name, content, filename)  # type: ignore[misc]
+        except ValueError as exc:
+            wanted = urlsplit(unquote(filename or name)).path.strip()
+            if content is None and not self.exists(wanted):
+                raise MissingFile(wanted) from exc
+            raise
+
+    def url_converter(self, name: str, hashed_files: Any, template: Any = None) -> Any:
+        # Django's converter stops at the first missing file of a run; this one notes
+        # each and leaves its reference as written, so one run finds every one.
+        convert = super().url_converter(name, hashed_files, template)  # type: ignore[misc]
+
+        def noting(match: re.Match[str]) -> str:
+            try:
+                return str(convert(match))
+            except MissingFile as exc:
+                line = match.string.count("\n", 0, match.start()) + 1
+                self.missing.setdefault((name, line, match["url"].strip()), str(exc))
+                return match["matched"]
+
+        return noting
 
     def ships(self) -> Callable[[str], bool]:
         """Whether a staged name is made from an original the profile ships, as of now."""
@@ -409,6 +458,8 @@ def _stage(
     # Django reads each original from its finder's storage, as in collectstatic.
     paths = {source.dest: (source.storage, source.path) for source in found}
     processed = _run_post_process(storage, paths, on_processed)
+    if storage.missing:
+        raise PostProcessError(missing_references(storage.missing))
 
     originals = set(paths)
     manifest_name = getattr(storage, "manifest_name", None)

@@ -81,6 +81,21 @@ QUOTES = [
     ("docs/verify.md", "  missing    js/app.js     not in the storage"),
     ("docs/verify.md", "Deploy again to put them back, or find what changed them."),
     (
+        "docs/hashed-names.md",
+        "Post-processing found 3 references to missing files, so nothing was uploaded:",
+    ),
+    (
+        "docs/hashed-names.md",
+        "css/vendor.css, line 2: '../fonts/gone.woff2' (fonts/gone.woff2 is not among the "
+        "static files)",
+    ),
+    (
+        "docs/hashed-names.md",
+        "Add each missing file, correct the reference, or leave the referring file out of "
+        "the static files with --ignore (post-processing covers every file found, whatever "
+        "the profile ships).",
+    ),
+    (
         "docs/failures.md",
         "The deploy manifest '.collectstupid/manifest.json' could not be read (NoSuchBucket: "
         "The specified bucket does not exist), so nothing was uploaded. Check the bucket "
@@ -136,6 +151,10 @@ def real_lines(static_files, settings, tmp_path, s3_storage_settings_factory) ->
     lines += said("--profile", "full")
     (src / "css/site.css").write_text("body { color: blue }")
     lines += said("--smart", "--profile", "full")
+    broken = src / "css/vendor.css"
+    broken.write_text("/**/\n@font-face { src: url('../fonts/gone.woff2'); }\nb{x: url(x.png)}")
+    lines += said("--profile", "full")
+    broken.unlink()
     verified = tmp_path / "verified"
     use_storage(settings, "django.core.files.storage.FileSystemStorage", location=str(verified))
     lines += said("--smart", "--profile", "full")

@@ -361,15 +361,47 @@ def test_missing_reference_fails_before_any_upload(static_files, local_target, s
     target = local_target("tests.test_hashed.JSModuleManifestStorage")
     with pytest.raises(CommandError) as info:
         run()
-    message = str(info.value)
-    assert message.startswith("Post-processing 'css/broken.css' failed, so nothing was uploaded")
-    # Django's own words, naming the target's class rather than the staging one.
-    assert (
-        "The file 'img/missing.png' could not be found with "
-        "<JSModuleManifestStorage, staged locally>."
-    ) in message
+    assert str(info.value).startswith(
+        "Post-processing found 1 reference to missing files, so nothing was uploaded:\n"
+        "  css/broken.css, line 1: '../img/missing.png' (img/missing.png is not among "
+        "the static files)\n"
+    )
     assert not target.exists()
     assert staging_dirs() == []
+
+
+THIRD_PARTY_CSS = (
+    "/* vendor.css */\n"
+    "@font-face { src: url('../fonts/gone.woff2') format('woff2'); }\n"
+    ".ok { background: url(../img/bg.png); }\n"
+    '.icon { background: url("icons/arrow.svg#up"); }\n'
+    "/*# sourceMappingURL=vendor.css.map */\n"
+)
+
+
+def test_every_missing_reference_is_reported_in_one_run(static_files, local_target, staging_dirs):
+    static_files({**ASSETS, "css/vendor.css": THIRD_PARTY_CSS})
+    target = local_target("tests.test_hashed.JSModuleManifestStorage")
+    with pytest.raises(CommandError) as info:
+        run("-v", "2")
+    assert str(info.value) == (
+        "Post-processing found 3 references to missing files, so nothing was uploaded:\n"
+        "  css/vendor.css, line 2: '../fonts/gone.woff2' (fonts/gone.woff2 is not among "
+        "the static files)\n"
+        "  css/vendor.css, line 4: 'icons/arrow.svg#up' (css/icons/arrow.svg is not among "
+        "the static files)\n"
+        "  css/vendor.css, line 5: 'vendor.css.map' (css/vendor.css.map is not among "
+        "the static files)\n"
+        "Add each missing file, correct the reference, or leave the referring file out of "
+        "the static files with --ignore (post-processing covers every file found, whatever "
+        "the profile ships)."
+    )
+    assert not target.exists()
+    assert staging_dirs() == []
+    # What the message offers works: without the stylesheet, the same files deploy.
+    out = run("--ignore", "vendor.css")
+    assert "post-processed" in out and target.exists()
+    assert not any(name.startswith("css/vendor") for name in tree(target))
 
 
 def test_staging_is_removed_when_uploads_fail(static_files, settings, tmp_path, staging_dirs):
@@ -528,7 +560,7 @@ def test_s3_errors_and_no_post_process(
 ):
     static_files({**ASSETS, "css/broken.css": "a { background: url(../img/missing.png); }"})
     botocore_calls.reset()
-    with pytest.raises(CommandError, match="could not be found with <JSModuleS3Storage, "):
+    with pytest.raises(CommandError, match=r"'\.\./img/missing\.png' \(img/missing\.png is not "):
         run()
     assert dict(botocore_calls.operations) == {}
 
