@@ -1,16 +1,15 @@
 """docs/try-it.md followed as written: each recipe's server started with its own
 command, a small project given the recipe's settings, and its deploy command run.
 
-The commands run as the page gives them, in a shell, so the recipes' fixed ports
-are used: a lock file keeps two test runs on this machine (tox runs environments
-in parallel) from starting the same recipe at once. The install commands are
-not run (the test environment has the packages); each package they name is
-checked to be installed.
+The commands run as the page gives them, in a shell, on free ports given through
+the environment variable each recipe offers for another port (so two test runs
+on this machine, as tox runs environments in parallel, never meet). The install
+commands are not run (the test environment has the packages); each package they
+name is checked to be installed.
 """
 
 from __future__ import annotations
 
-import fcntl
 import importlib.metadata
 import os
 import re
@@ -19,7 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from emulators.azurite import TOOLS
+from emulators.azurite import ACCOUNT, KEY, TOOLS
+from s3local.ports import GRPC_OFFSET, is_free, pick_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "try-it.md"
@@ -83,15 +82,17 @@ def recipe(title: str) -> Recipe:
     )
 
 
-@contextmanager
-def recipe_lock(name: str) -> Iterator[None]:
-    path = Path(tempfile.gettempdir()) / f"collectstupid-try-it-{name}.lock"
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free ports whose gRPC twins (+10000) are free
+    too, as SeaweedFS wants them."""
+    for first, _ in zip(pick_ports(64), range(64), strict=False):
+        wanted = [first + i for i in range(count)]
+        if all(is_free(p) and is_free(p + GRPC_OFFSET) for p in wanted):
+            return first
+    raise AssertionError(f"no {count} consecutive free ports found")
 
 
-def environment() -> dict[str, str]:
+def environment(ports: dict[str, str] | None = None) -> dict[str, str]:
     """A shell as a user has it: this venv's commands first, no test settings, and the
     project under test importable before any installed copy."""
     keep = {
@@ -103,6 +104,7 @@ def environment() -> dict[str, str]:
         **keep,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{keep.get('PATH', '')}",
         "PYTHONPATH": str(ROOT),
+        **(ports or {}),
     }
 
 
@@ -117,13 +119,10 @@ def wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, ready: 
     raise AssertionError(f"nothing answered on port {port}:\n{log.read_text()[-2000:]}")
 
 
-def port_of(command: str, default: int) -> int:
-    found = re.search(r"(?:--port |127\.0\.0\.1:)(\d+)", command)
-    return int(found.group(1)) if found else default
-
-
 @contextmanager
-def running(command: str, cwd: Path, port: int, ready: str = "") -> Iterator[None]:
+def running(
+    command: str, cwd: Path, port: int, ready: str = "", ports: dict[str, str] | None = None
+) -> Iterator[None]:
     if port_answers(port):
         pytest.fail(f"port {port}, which the recipe uses, is taken on this machine")
     log = cwd / "server.log"
@@ -131,7 +130,7 @@ def running(command: str, cwd: Path, port: int, ready: str = "") -> Iterator[Non
         server = subprocess.Popen(
             ["bash", "-c", command],
             cwd=cwd,
-            env=environment(),
+            env=environment(ports),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -155,16 +154,16 @@ def port_answers(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def shell(command: str, cwd: Path) -> str:
+def shell(command: str, cwd: Path, ports: dict[str, str] | None = None, code: int = 0) -> str:
     done = subprocess.run(
         ["bash", "-c", command],
         cwd=cwd,
-        env=environment(),
+        env=environment(ports),
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == code, done.stdout + done.stderr
     return done.stdout + done.stderr
 
 
@@ -190,13 +189,13 @@ def assert_installed(install: list[str]) -> None:
             pytest.skip(f"{package} is not installed in {TOOLS} (python3 dev.py test does it)")
 
 
-def deploy_twice(recipe_: Recipe, root: Path) -> None:
+def deploy_twice(recipe_: Recipe, root: Path, ports: dict[str, str]) -> None:
     """The recipe's deploy, then the same command in smart mode twice."""
-    out = shell(recipe_.deploy, root)
+    out = shell(recipe_.deploy, root, ports)
     assert "2 static files copied to '" in out and "/static'" in out, out
     smart = f"{recipe_.deploy} --smart"
-    shell(smart, root)
-    out = shell(smart, root)
+    shell(smart, root, ports)
+    out = shell(smart, root, ports)
     assert "0 static files copied" in out and "2 unmodified" in out, out
 
 
@@ -207,15 +206,17 @@ def test_s3_recipe(tmp_path):
     # The page: "It answers on port 8333 once it prints `Press Ctrl+C ...`".
     banner = "Press Ctrl+C to stop all components"
     assert f"port 8333 once it prints `{banner}`" in PAGE.read_text().replace("\n", " ")
-    with recipe_lock("s3"), running(steps.server, root, 8333, banner):
+    port = free_ports(5)  # S3 and the four parts after it
+    ports = {"S3_PORT": str(port)}
+    with running(steps.server, root, port, banner, ports):
         for command in steps.steps:
-            shell(command, root)
-        deploy_twice(steps, root)
+            shell(command, root, ports)
+        deploy_twice(steps, root, ports)
         import boto3
 
         client = boto3.client(
             "s3",
-            endpoint_url="http://127.0.0.1:8333",
+            endpoint_url=f"http://127.0.0.1:{port}",
             aws_access_key_id="local",
             aws_secret_access_key="local-secret",
             region_name="us-east-1",
@@ -223,6 +224,12 @@ def test_s3_recipe(tmp_path):
         for name, text in ASSETS.items():
             body = client.get_object(Bucket="static", Key=f"static/{name}")["Body"].read()
             assert body == text.encode(), name
+        # A misspelled bucket fails as on AWS, rather than being made on the fly.
+        settings = root / "trysettings.py"
+        settings.write_text(settings.read_text().replace('"static",', '"statik",', 1))
+        out = shell(steps.deploy, root, ports, code=1)
+        assert "NoSuchBucket" in out, out
+        assert "statik" not in {b["Name"] for b in client.list_buckets()["Buckets"]}
     assert (root / ".seaweedfs").is_dir()  # where the page says its data goes
 
 
@@ -230,18 +237,18 @@ def test_azure_recipe(tmp_path):
     steps = recipe("Azure Blob Storage: Azurite")
     assert_installed(steps.install)
     root = project(tmp_path, steps.settings)
+    port = free_ports(1)
+    ports = {"AZURITE_PORT": str(port)}
     # npx finds the Azurite that `npm install` put in the folder it runs in.
-    with (
-        recipe_lock("azure"),
-        running(f"cd {shlex.quote(str(TOOLS))} && {steps.server}", root, 10000),
-    ):
+    with running(f"cd {shlex.quote(str(TOOLS))} && {steps.server}", root, port, ports=ports):
         for command in steps.steps:
-            shell(command, root)
-        deploy_twice(steps, root)
+            shell(command, root, ports)
+        deploy_twice(steps, root, ports)
         from azure.storage.blob import BlobServiceClient
 
-        container = BlobServiceClient.from_connection_string(
-            "UseDevelopmentStorage=true"
+        container = BlobServiceClient(
+            f"http://127.0.0.1:{port}/{ACCOUNT}",
+            credential={"account_name": ACCOUNT, "account_key": KEY},
         ).get_container_client("static")
         for name, text in ASSETS.items():
             assert container.download_blob(f"static/{name}").readall() == text.encode(), name
@@ -251,11 +258,12 @@ def test_gcs_recipe(tmp_path):
     steps = recipe("Google Cloud Storage: gcp-storage-emulator")
     assert_installed(steps.install)
     root = project(tmp_path, steps.settings)
-    port = port_of(steps.server, 0)
-    with recipe_lock("gcs"), running(steps.server, root, port):
+    port = free_ports(1)
+    ports = {"GCS_PORT": str(port)}
+    with running(steps.server, root, port, ports=ports):
         for command in steps.steps:
-            shell(command, root)
-        deploy_twice(steps, root)
+            shell(command, root, ports)
+        deploy_twice(steps, root, ports)
         from tests.emulator_fixtures import gcs_client
 
         bucket = gcs_client(f"http://127.0.0.1:{port}").bucket("static")
