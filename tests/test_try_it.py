@@ -65,9 +65,9 @@ class Recipe:
     deploy: str
 
 
-def recipe(title: str) -> Recipe:
+def recipe(title: str, page: Path = PAGE) -> Recipe:
     """The blocks of the page's section ``title``, in the order the page gives them."""
-    text = PAGE.read_text()
+    text = page.read_text()
     start = text.index(f"\n## {title}\n")
     end = text.find("\n## ", start + 1)
     blocks = BLOCK.findall(text[start : end if end != -1 else None])
@@ -269,3 +269,18 @@ def test_gcs_recipe(tmp_path):
         bucket = gcs_client(f"http://127.0.0.1:{port}").bucket("static")
         for name, text in ASSETS.items():
             assert bucket.blob(f"static/{name}").download_as_bytes() == text.encode(), name
+
+
+def test_cdn_recipe(tmp_path):
+    # docs/cdn.md's way to try invalidations without AWS, followed the same way.
+    steps = recipe("Try it without AWS", ROOT / "docs" / "cdn.md")
+    assert_installed(["pip", "install", "moto"])
+    assert steps.install == ["pip", "install", '"moto[server]"']
+    root = project(tmp_path, steps.settings + f"STATIC_ROOT = {str(tmp_path / 'root')!r}\n")
+    port = free_ports(1)
+    ports = {"MOTO_PORT": str(port)}
+    with running(steps.server, root, port, ports=ports):
+        # The exports hold for the deploy: one shell, as one terminal.
+        out = shell("\n".join([*steps.steps, steps.deploy]), root, ports)
+    assert "2 static files copied to '" in out, out
+    assert re.search(r"Invalidated 2 paths on CloudFront distribution [A-Z0-9]+ \(", out), out
