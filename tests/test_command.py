@@ -434,3 +434,24 @@ def test_help_names_the_profiles(settings, tmp_path):
 
     text = " ".join(Command().create_parser("manage.py", "collectstupid").format_help().split())
     assert "Profile to deploy: full, lean, media-only, no-media (default" in text
+
+
+def test_help_groups_the_options_with_djangos_own_last():
+    from collectstupid.management.commands.collectstupid import Command
+
+    text = Command().create_parser("manage.py", "collectstupid").format_help()
+    headings = [line for line in text.splitlines() if line.endswith(":") and line[0] != " "]
+    assert headings == [
+        "what is deployed:",
+        "how it is uploaded:",
+        "smart mode and cleanup:",
+        "CDN:",
+        "output:",
+        "Django's options:",
+    ]
+    # Each option once, under its heading: --prune with cleanup, -v with Django's.
+    sections = text.split("\n\n")
+    (cleanup,) = [s for s in sections if s.startswith("smart mode and cleanup:")]
+    (django,) = [s for s in sections if s.startswith("Django's options:")]
+    assert "  --prune " in cleanup and "  -c, --clear " in cleanup
+    assert "  -v {0,1,2,3}, --verbosity" in django and "--profile" not in django
