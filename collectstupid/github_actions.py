@@ -63,7 +63,34 @@ def _cell(text: str) -> str:
 def section(run: Run) -> str:
     """The job summary's Markdown section for one run."""
     s = run.summary
-    title = f"### collectstupid: profile {_code(s.profile)}" + (" (dry run)" if s.dry_run else "")
+    lines = [_heading(run), "", *_table(run)]
+    found = causes(run)
+    if found or s.failed or s.cancelled:
+        lines += ["", "**Failed**", ""]
+        if s.failed and not run.failed:
+            lines.append(f"- {plural(s.failed, 'file')} failed to upload")
+        lines += [f"- {_cell(line)}" for line in found[:SHOWN_CAUSES]]
+        if len(found) > SHOWN_CAUSES:
+            lines.append(f"- ... and {len(found) - SHOWN_CAUSES} more causes")
+        if s.cancelled:
+            lines.append(f"- {plural(s.cancelled, 'file')} not started")
+    if run.warnings:
+        # Apart from the failures: a warning never failed the run.
+        lines += ["", "**Warnings**", ""]
+        lines += [f"- :warning: {_cell(failures.one_line(w))}" for w in run.warnings]
+    return redact("\n".join(lines)) + "\n\n"
+
+
+def _heading(run: Run) -> str:
+    s = run.summary
+    failed = bool(run.error or run.failed or s.failed or s.cancelled)
+    dry = " (dry run)" if s.dry_run else ""
+    return f"### {'❌' if failed else '✅'} collectstupid: profile {_code(s.profile)}{dry}"
+
+
+def _table(run: Run) -> list[str]:
+    """The run's figures as a two-column table; its first row is the header row."""
+    s = run.summary
     verb = "Would copy" if s.dry_run else s.action.capitalize()
     files = f"{plural(s.files, 'file')} ({format_size(s.bytes)})"
     rows = [("Destination", _code(s.destination))]
@@ -81,17 +108,8 @@ def section(run: Run) -> str:
     rows.append(("Left out", left_out))
     if run.invalidation:
         rows.append(("Invalidation", _cell(run.invalidation)))
-    lines = [title, "", "| | |", "|---|---|"]
-    lines += [f"| {name} | {value} |" for name, value in rows]
-    found = causes(run)
-    if found or s.failed or s.cancelled:
-        lines += ["", f"**Failed**: {s.failed} files, {s.cancelled} not started" + "."]
-        lines += [f"- {_cell(line)}" for line in found[:SHOWN_CAUSES]]
-        if len(found) > SHOWN_CAUSES:
-            lines.append(f"- ... and {len(found) - SHOWN_CAUSES} more causes")
-    for warning in run.warnings:
-        lines.append(f"- :warning: {_cell(failures.one_line(warning))}")
-    return redact("\n".join(lines)) + "\n\n"
+    table = [f"| {name} | {value} |" for name, value in rows]
+    return [table[0], "|---|---|", *table[1:]]
 
 
 def escape_data(text: str) -> str:
@@ -103,13 +121,32 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(kind: str, text: str) -> str:
-    return f"::{kind} title={escape_property(TITLE)}::{escape_data(redact(text))}"
+def annotation(kind: str, text: str, file: str | None = None) -> str:
+    """A workflow command; ``file`` (relative to the workspace) places it on that file."""
+    where = f"file={escape_property(file)}," if file else ""
+    return f"::{kind} {where}title={escape_property(TITLE)}::{escape_data(redact(text))}"
 
 
 def annotation_lines(run: Run) -> list[str]:
-    lines = [annotation("error", cause) for cause in causes(run)]
+    groups = failures.group(run.failed)
+    files = [workspace_file(cause.outcomes[0]) for cause in groups]
+    lines = [
+        annotation("error", cause, files[i] if i < len(files) else None)
+        for i, cause in enumerate(causes(run))
+    ]
     return lines + [annotation("warning", warning) for warning in run.warnings]
+
+
+def workspace_file(outcome: Outcome) -> str | None:
+    """The source file of ``outcome`` relative to the checkout (``GITHUB_WORKSPACE``), for
+    an annotation GitHub shows on that file; None for a file outside it (a hashed copy
+    made in the staging folder) or without a local path."""
+    try:
+        path = Path(outcome.source.storage.path(outcome.source.path)).resolve()
+    except (NotImplementedError, OSError, ValueError):
+        return None
+    root = Path(os.environ.get("GITHUB_WORKSPACE") or os.getcwd()).resolve()
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else None
 
 
 def publish(
@@ -141,7 +178,7 @@ def stopped(out: Output, error: str) -> None:
     lines = [annotation("error", error)]
     lines += [annotation("warning", warning) for warning in out.warnings]
     text = [
-        "### collectstupid: stopped",
+        "### ❌ collectstupid: stopped",
         "",
         f"- {_cell(failures.one_line(error))}",
         *(f"- :warning: {_cell(failures.one_line(w))}" for w in out.warnings),

@@ -46,7 +46,8 @@ def test_a_run_appends_its_section_and_annotates_its_failure_and_warnings(
 ):
     command("--smart")
     first = actions.read_text()
-    assert first.startswith("### collectstupid: profile `full`\n")
+    assert first.startswith("### ✅ collectstupid: profile `full`\n\n| Destination | `")
+    assert first.count("|---|---|") == 1 and "| | |" not in first
     # Counted as collectstatic counts on local disk: the originals (11 files written).
     assert "| Copied | 5 files (" in first
     assert "| Unmodified | 0 |" in first and "| Post-processed | 5 |" in first
@@ -71,9 +72,12 @@ def test_a_run_appends_its_section_and_annotates_its_failure_and_warnings(
     assert both.startswith(first)  # appended
     second = both[len(first) :]
     assert "| Unmodified | 8 |" in second, second
-    assert "**Failed**: 0 files, 0 not started." in second
-    assert "- The deploy landed, but invalidating 2 paths" in second
-    assert "- :warning: Not used in this run: " in second
+    assert second.startswith("### ❌ collectstupid: profile `full`\n")
+    failed, warned = second.split("**Failed**\n\n")[1].split("\n\n**Warnings**\n\n")
+    # The failure alone under "Failed"; the warning under its own heading.
+    assert failed.startswith("- The deploy landed, but invalidating 2 paths"), second
+    assert "\n" not in failed.strip() and "files" not in failed.split(":")[0]
+    assert warned.startswith("- :warning: Not used in this run: ")
     assert "s3cret" not in out + err + both
     shown = doc_blocks(ROOT / "docs" / "ci.md")[-1].splitlines()
     assert len(shown) == len(annotations)
@@ -104,7 +108,7 @@ def test_a_dry_run_has_its_section_too(site: Path, cloudfront: CloudFrontTarget,
     out, _, error = command("--dry-run")
     assert not error
     text = actions.read_text()
-    assert text.startswith("### collectstupid: profile `full` (dry run)\n")
+    assert text.startswith("### ✅ collectstupid: profile `full` (dry run)\n")
     assert "| Would copy | 11 files (" in text, text
     assert "::" not in out
 
@@ -135,4 +139,30 @@ def test_a_run_stopped_before_its_summary_reports_its_error_once(
     annotations = [line for line in out.splitlines() if line.startswith("::")]
     assert annotations == [f"::error title=collectstupid::{error}"]
     text = actions.read_text()
-    assert text.startswith("### collectstupid: stopped\n\n- ") and text.count("###") == 1
+    assert text.startswith("### ❌ collectstupid: stopped\n\n- ") and text.count("###") == 1
+
+
+def test_a_failed_upload_is_annotated_on_its_file_and_counted_in_words(
+    static_files, settings, tmp_path: Path, actions: Path, monkeypatch: pytest.MonkeyPatch
+):
+    source = static_files({"css/site.css": "a{}", "robots.txt": "User-agent: *"})
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "tests.storages.FailingStorage",
+            "OPTIONS": {"location": str(tmp_path / "root"), "fail": ["robots.txt"]},
+        },
+    }
+    out, _, error = command()
+    assert error
+    where = (source / "robots.txt").relative_to(tmp_path).as_posix()
+    annotations = [line for line in out.splitlines() if line.startswith("::")]
+    assert annotations == [
+        f"::error file={where},title=collectstupid::1 file failed to upload: "
+        "OSError: disk on fire (robots.txt)"
+    ]
+    text = actions.read_text()
+    assert text.startswith("### ❌ collectstupid: profile `full`\n")
+    assert "**Failed**\n\n- 1 file failed to upload: OSError: disk on fire (robots.txt)\n" in text
+    assert "1 files" not in text
