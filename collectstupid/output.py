@@ -165,6 +165,12 @@ def terminal_width(stream: IO[str]) -> int:
         return 0
 
 
+# "46/134 files, 3.2MB of 3.3MB (96%) |█████▋| 00:02<00:00, 1.4MB/s"
+BAR_FORMAT = (
+    "{desc}, {n_fmt}B of {total_fmt}B ({percentage:.0f}%) |{bar}| {elapsed}<{remaining}, {rate_fmt}"
+)
+
+
 class ProgressBar:
     """A bar on stderr when it is a terminal: files, bytes, rate, time left."""
 
@@ -189,6 +195,9 @@ class ProgressBar:
                 file=stream,
                 leave=False,
                 desc=f"0/{total_files} files",
+                # The percentage is of bytes (what sets the time left), so it stands
+                # beside the bytes rather than beside the file count.
+                bar_format=BAR_FORMAT,
                 # Follow resizes, unless the terminal reports no size (a pty
                 # nobody sized): tqdm would then draw nothing at all.
                 dynamic_ncols=width > 0,
