@@ -8,6 +8,8 @@ profile's problem (see ``Catalog``). See docs/profiles.md.
 
 from __future__ import annotations
 
+import difflib
+
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -217,12 +219,14 @@ def load_profiles(locations: Iterable[str | Path] = ()) -> dict[str, Profile]:
 
 
 def get_profile(name: str, profiles: Mapping[str, Profile]) -> Profile:
-    """The named profile, or an error that lists the known ones."""
+    """The named profile, or an error that lists the known ones (and the closest)."""
     try:
         return profiles[name]
     except KeyError:
+        close = difflib.get_close_matches(name, profiles, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
         raise ProfileError(
-            f"Unknown profile '{name}'. Known profiles: {', '.join(sorted(profiles))}. "
+            f"Unknown profile '{name}'.{hint} Known profiles: {', '.join(sorted(profiles))}. "
             "Add your own with COLLECTSTUPID['PROFILES']."
         ) from None
 

@@ -192,6 +192,10 @@ def test_project_profiles_and_default_profile_setting(
     ("args", "message"),
     [
         (("--profile", "nope"), "Unknown profile 'nope'. Known profiles: full, media-only"),
+        (
+            ("--profile", "no_media"),
+            "Unknown profile 'no_media'. Did you mean 'no-media'? Known profiles: full, ",
+        ),
         (("--include", "!"), "The command line's --include '!' is not a pattern"),
         (
             ("--exclude", "[z-a]"),
