@@ -81,6 +81,11 @@ QUOTES = [
     ("docs/verify.md", "  missing    js/app.js     not in the storage"),
     ("docs/verify.md", "Deploy again to put them back, or find what changed them."),
     (
+        "docs/profiles.md",
+        "Unknown profile 'no_media'. Did you mean 'no-media'? Known profiles: full, media-only, "
+        "no-media.",
+    ),
+    (
         "docs/hashed-names.md",
         "Post-processing found 3 references to missing files, so nothing was uploaded:",
     ),
@@ -163,6 +168,7 @@ def real_lines(static_files, settings, tmp_path, s3_storage_settings_factory) ->
     (verified / "js/app.js").unlink()
     (verified / "css/added.css").write_text("added")
     lines += said("--verify", "--profile", "full")
+    lines += said("--profile", "no_media")
     s3_storage_settings_factory(bucket="t-docs-missing-bucket-never-made")
     lines += said("--smart")
     return lines
