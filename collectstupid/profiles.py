@@ -9,7 +9,6 @@ profile's problem (see ``Catalog``). See docs/profiles.md.
 from __future__ import annotations
 
 import difflib
-
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property

@@ -60,8 +60,11 @@ class SeaweedServer(Service):
         secret_key: str = "collectstupid-secret",
         auto_create_bucket: bool = True,
         startup_timeout: float = 30.0,
+        s3_port: int | None = None,
     ) -> None:
         self.workdir = Path(workdir)
+        # The S3 port asked for (the other parts still get free ones); None: a free one.
+        self.s3_port = s3_port
         self._access_key = access_key
         self._secret_key = secret_key
         self.auto_create_bucket = auto_create_bucket
@@ -153,6 +156,8 @@ class SeaweedServer(Service):
         for attempt in range(1, _START_ATTEMPTS + 1):
             self._admin_client = None
             self.ports = dict(zip(_PORT_NAMES, pick_ports(len(_PORT_NAMES)), strict=True))
+            if self.s3_port:
+                self.ports["s3"] = self.s3_port
             self._spawn()
             try:
                 self._wait_healthy()
@@ -160,8 +165,9 @@ class SeaweedServer(Service):
             except RuntimeError:
                 in_use = "address already in use" in self.log_tail().lower()
                 self.stop()
-                # Another process may take a port between our check and weed's bind.
-                if not in_use or attempt == _START_ATTEMPTS:
+                # Another process may take a port between our check and weed's bind
+                # (a port asked for stays taken: no use trying again).
+                if not in_use or attempt == _START_ATTEMPTS or self.s3_port:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
