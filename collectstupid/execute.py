@@ -268,6 +268,7 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
             deleted=len(executed.cleared.deleted),
             delete_failed=len(executed.cleared.failed),
         )
+    out.warn_pending()
     out.say(report.render(summary))
     warning = conflict_warning(run)
     if warning:

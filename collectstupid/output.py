@@ -41,6 +41,8 @@ class Output:
         self.warnings: list[str] = []
         # The run's section of the CI job summary is written (github_actions.py).
         self.ci_reported = False
+        # Warnings about the run as a whole, said after its per-file lines (warn_later).
+        self._later: list[str] = []
         # Streams whose reader is gone (by id: Django's wrappers are not hashable by value).
         self._gone: set[int] = set()
 
@@ -55,6 +57,18 @@ class Output:
         self.warnings.append(redact(text))
         self._write(self._stderr, self.warning_style(text))
 
+    def warn_later(self, text: str) -> None:
+        """A warning about the run as a whole, said once the per-file lines are out (just
+        before the summary line, or as the run stops), where a long listing cannot
+        scroll it out of sight."""
+        self._later.append(text)
+
+    def warn_pending(self) -> None:
+        """Say the warnings kept by ``warn_later``."""
+        later, self._later = self._later, []
+        for text in later:
+            self.warn(text)
+
     def error(self, text: str) -> None:
         """To stderr, plain: something failed (a file, a delete, the report)."""
         self._write(self._stderr, text)
@@ -66,6 +80,7 @@ class Output:
         """Send what the streams still buffer, at the end of a run: a reader gone since
         the last write that failed is then met here, quietly, and not by the
         interpreter's own flush at exit (which would print an error and exit 120)."""
+        self.warn_pending()  # a run that stopped before its summary line still says them
         for stream in (self._stdout, self._stderr):
             flush = getattr(stream, "flush", None)
             if id(stream) in self._gone or flush is None:

@@ -267,10 +267,19 @@ def with_profile_parameters(
         raise ProfileError(object_parameters.refused(profile.name, profile.origin, problems))
     hashed = staged.hashed if staged else frozenset()
     if rules.for_hashed_copies and not hashed:
-        out.warn(
-            f"Profile '{profile.name}' has object parameters for hashed copies, but "
-            "this run makes none (the storage does not hash names, or --no-post-process)."
-        )
+        if hashes_names(backend.storage):
+            # --no-post-process: asked for, so said rather than warned of on every run.
+            out.say(
+                f"The rules for hashed copies of profile '{profile.name}' apply to no "
+                "file: --no-post-process makes none.",
+                2,
+            )
+        else:
+            out.warn_later(
+                f"Profile '{profile.name}' has object parameters for hashed copies, but "
+                "this run makes none: the storage does not hash names. Deploy to this "
+                "storage with a profile without 'hashed: true' rules."
+            )
     plan = with_parameters(plan, rules, hashed)
     given = sum(1 for source in plan.all_files if source.parameters)
     out.say(f"Object parameters from profile '{profile.name}' for {given} files.", 3)
@@ -394,6 +403,7 @@ def dry_run(deployment: Deployment, out: Output) -> None:
             ),
         )
         deployment.reported = True
+    out.warn_pending()
     out.say(report.render(summary))
     github_actions.publish(out, summary)
     refused = {s.dest: why for s in plan.all_files if (why := unnamed(s.dest))}

@@ -529,6 +529,25 @@ def test_rules_for_hashed_copies_without_hashing_warn(
     _, err = run_split("--profile", "cdn")
     assert "has object parameters for hashed copies, but this run makes none" in err
     assert s3_storage_settings.head("js/app.js")["CacheControl"] == "no-cache"
+    # After the per-file lines, just before the summary: a long list does not hide it.
+    lines = run("--profile", "cdn", "--dry-run", "-v", "2").splitlines()
+    (warned,) = [i for i, line in enumerate(lines) if "for hashed copies, but" in line]
+    assert warned == len(lines) - 2 and lines[-1].startswith(f"{len(SITE)} static files ")
+    assert all(line.startswith("Would upload") for line in lines[:warned])
+
+
+def test_rules_for_hashed_copies_with_no_post_process_say_so_without_a_warning(
+    tmp_path, settings, static_files, s3_storage_settings_factory
+):
+    static_files(SITE)
+    profiles(tmp_path, settings, cdn=HASHED)
+    s3_storage_settings_factory(backend="storages.backends.s3.S3ManifestStaticStorage")
+    out, err = run_split("--profile", "cdn", "--no-post-process", "--dry-run", "-v", "2")
+    assert "for hashed copies" not in err
+    assert (
+        "The rules for hashed copies of profile 'cdn' apply to no file: "
+        "--no-post-process makes none."
+    ) in out
 
 
 # --- the same rules on Azure (Azurite) and Google Cloud (the GCS emulator) ------------

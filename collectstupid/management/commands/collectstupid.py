@@ -92,6 +92,7 @@ class Command(BaseCommand):
                 report_failure(opts.report_json, deployment, message, status, opts.dry_run)
                 raise CommandError(message, returncode=status) from None
             except CollectStupidError as exc:
+                out.warn_pending()
                 github_actions.stopped(out, str(exc))
                 status = exit_status(signals.last) if signals.received else 1
                 report_failure(opts.report_json, deployment, str(exc), status, opts.dry_run)
