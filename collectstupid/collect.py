@@ -65,7 +65,20 @@ def _size(storage: Storage, path: str, dest: str) -> int:
     try:
         return storage.size(path)
     except OSError as exc:
+        if dangling(storage, path) is not None:
+            return 0  # named with what to do before any upload (``unreadable``)
         raise CollectError(f"Cannot read the size of static file {dest!r}: {exc}.") from exc
+
+
+def dangling(storage: Storage, path: str) -> str | None:
+    """Where the symbolic link at ``path`` points, when nothing is there; else None."""
+    try:
+        local = storage.path(path)
+    except NotImplementedError:
+        return None  # a remote source has no links
+    if os.path.islink(local) and not os.path.exists(local):
+        return os.readlink(local)
+    return None
 
 
 def find_files(patterns: Iterable[str]) -> Found:
@@ -127,7 +140,10 @@ def unreadable(files: Iterable[SourceFile]) -> list[tuple[SourceFile, str]]:
             local = source.storage.path(source.path)
         except NotImplementedError:
             continue  # a remote source: its errors surface during the upload
-        if not os.path.exists(local):
+        target = dangling(source.storage, source.path)
+        if target is not None:
+            problems.append((source, f"a symbolic link to '{target}', which does not exist"))
+        elif not os.path.exists(local):
             problems.append((source, "not found"))
         elif not os.path.isfile(local):
             problems.append((source, "not a regular file"))

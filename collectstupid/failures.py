@@ -133,8 +133,9 @@ def profile_advice(outcome: Outcome) -> str | None:
 
 
 def one_line(error: str) -> str:
-    """An error on one line: botocore's validation errors span several."""
-    return " ".join(part.strip() for part in error.splitlines() if part.strip())
+    """An error on one line: botocore's validation errors span several. Only line feeds
+    join: any other control character is a name's, shown escaped (output.printable)."""
+    return " ".join(part.strip() for part in error.split("\n") if part.strip())
 
 
 def cause_of(outcome: Outcome) -> str:

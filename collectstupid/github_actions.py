@@ -4,18 +4,19 @@ for each failure cause and each warning, so they show at the top of the run's pa
 ``GITHUB_STEP_SUMMARY`` names the file the section is appended to; with
 ``GITHUB_ACTIONS=true`` failures and warnings become ``::error::`` and
 ``::warning::`` workflow commands. Outside GitHub Actions nothing changes.
-Everything written passes redaction. See docs/ci.md.
+Everything written passes redaction and ``output.printable``, then the escaping of its
+place: a command's data, a table cell. See docs/ci.md.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from collectstupid import failures
-from collectstupid.output import Output, redact
+from collectstupid.output import Output, printable, redact
 from collectstupid.report import Summary, format_size, plural
 from collectstupid.upload import Outcome
 
@@ -35,6 +36,8 @@ class Run:
     # The error the run ends with, when it is not the failed uploads themselves.
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # The run's names that need escaping, raw to shown (Output.names).
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 def causes(run: Run) -> list[str]:
@@ -53,11 +56,13 @@ def causes(run: Run) -> list[str]:
 
 
 def _code(text: str) -> str:
-    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+    return "`" + printable(text).replace("`", "'").replace("|", "\\|") + "`"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _cell(text: str, names: Mapping[str, str]) -> str:
+    """``text`` in one table cell or list item: escaped, its own line breaks as spaces,
+    so that nothing in it starts a row, a heading or a command."""
+    return printable(text, names).replace("|", "\\|").replace("\n", " ")
 
 
 def section(run: Run) -> str:
@@ -69,7 +74,7 @@ def section(run: Run) -> str:
         lines += ["", "**Failed**", ""]
         if s.failed and not run.failed:
             lines.append(f"- {plural(s.failed, 'file')} failed to upload")
-        lines += [f"- {_cell(line)}" for line in found[:SHOWN_CAUSES]]
+        lines += [f"- {_cell(line, run.names)}" for line in found[:SHOWN_CAUSES]]
         if len(found) > SHOWN_CAUSES:
             lines.append(f"- ... and {len(found) - SHOWN_CAUSES} more causes")
         if s.cancelled:
@@ -77,7 +82,7 @@ def section(run: Run) -> str:
     if run.warnings:
         # Apart from the failures: a warning never failed the run.
         lines += ["", "**Warnings**", ""]
-        lines += [f"- :warning: {_cell(failures.one_line(w))}" for w in run.warnings]
+        lines += [f"- :warning: {_cell(failures.one_line(w), run.names)}" for w in run.warnings]
     return redact("\n".join(lines)) + "\n\n"
 
 
@@ -107,7 +112,7 @@ def _table(run: Run) -> list[str]:
     left_out = f"{plural(s.left_out_files, 'file')} ({format_size(s.left_out_bytes)})"
     rows.append(("Left out", left_out))
     if run.invalidation:
-        rows.append(("Invalidation", _cell(run.invalidation)))
+        rows.append(("Invalidation", _cell(run.invalidation, run.names)))
     table = [f"| {name} | {value} |" for name, value in rows]
     return [table[0], "|---|---|", *table[1:]]
 
@@ -121,20 +126,25 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(kind: str, text: str, file: str | None = None) -> str:
-    """A workflow command; ``file`` (relative to the workspace) places it on that file."""
+def annotation(
+    kind: str, text: str, file: str | None = None, names: Mapping[str, str] | None = None
+) -> str:
+    """A workflow command; ``file`` (relative to the workspace) places it on that file.
+    Its message is shown as the terminal shows it (``names`` escaped), then escaped as
+    the runner unescapes it, so it stays on its line."""
     where = f"file={escape_property(file)}," if file else ""
-    return f"::{kind} {where}title={escape_property(TITLE)}::{escape_data(redact(text))}"
+    data = escape_data(printable(redact(text), names))
+    return f"::{kind} {where}title={escape_property(TITLE)}::{data}"
 
 
 def annotation_lines(run: Run) -> list[str]:
     groups = failures.group(run.failed)
     files = [workspace_file(cause.outcomes[0]) for cause in groups]
     lines = [
-        annotation("error", cause, files[i] if i < len(files) else None)
+        annotation("error", cause, files[i] if i < len(files) else None, run.names)
         for i, cause in enumerate(causes(run))
     ]
-    return lines + [annotation("warning", warning) for warning in run.warnings]
+    return lines + [annotation("warning", w, names=run.names) for w in run.warnings]
 
 
 def workspace_file(outcome: Outcome) -> str | None:
@@ -158,15 +168,15 @@ def publish(
 ) -> None:
     """Append the run's section to the job summary and print its annotations; nothing
     outside GitHub Actions. A summary that cannot be written is a warning, not a failure."""
-    run = Run(summary, invalidation, list(failed), error, list(out.warnings))
+    run = Run(summary, invalidation, list(failed), error, list(out.warnings), out.names)
     _publish(out, annotation_lines(run), section(run))
 
 
 def publish_section(out: Output, errors: list[str], markdown: str) -> None:
     """Append a section built elsewhere (--verify's) and annotate ``errors`` and the
     run's warnings; nothing outside GitHub Actions."""
-    lines = [annotation("error", error) for error in errors]
-    lines += [annotation("warning", warning) for warning in out.warnings]
+    lines = [annotation("error", error, names=out.names) for error in errors]
+    lines += [annotation("warning", warning, names=out.names) for warning in out.warnings]
     _publish(out, lines, redact(markdown))
 
 
@@ -175,13 +185,14 @@ def stopped(out: Output, error: str) -> None:
     profile, a failed --clear): the error and the warnings, once."""
     if out.ci_reported:
         return
-    lines = [annotation("error", error)]
-    lines += [annotation("warning", warning) for warning in out.warnings]
+    names = out.names
+    lines = [annotation("error", error, names=names)]
+    lines += [annotation("warning", warning, names=names) for warning in out.warnings]
     text = [
         "### ❌ collectstupid: stopped",
         "",
-        f"- {_cell(failures.one_line(error))}",
-        *(f"- :warning: {_cell(failures.one_line(w))}" for w in out.warnings),
+        f"- {_cell(failures.one_line(error), names)}",
+        *(f"- :warning: {_cell(failures.one_line(w), names)}" for w in out.warnings),
     ]
     _publish(out, lines, redact("\n".join(text)) + "\n\n")
 
@@ -190,7 +201,7 @@ def _publish(out: Output, lines: list[str], markdown: str) -> None:
     out.ci_reported = True
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in lines:
-            out.say(line, level=0)
+            out.command(line)
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if target:
         try:

@@ -1,8 +1,9 @@
 """Where a run's messages go: only :class:`Output` writes to the command's streams. It
-applies the verbosity and the warning style, takes credentials out of every line
-(``redact``), keeps lines from garbling the progress bar, and treats a stream whose
-reader went away (``collectstupid -v 2 | head -3``) as a quiet reader. Signal handlers
-write to the file descriptor directly (execute.py).
+applies the verbosity and the warning style, takes credentials out of every line and
+escapes the control characters a file name, key or server message may carry
+(``Output.printable``), keeps lines from garbling the progress bar, and treats a stream
+whose reader went away (``collectstupid -v 2 | head -3``) as a quiet reader. Signal
+handlers write to the file descriptor directly (execute.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, Protocol
 
@@ -45,17 +46,36 @@ class Output:
         self._later: list[str] = []
         # Streams whose reader is gone (by id: Django's wrappers are not hashable by value).
         self._gone: set[int] = set()
+        # The run's names that need escaping, as each is shown (see ``know``).
+        self.names: dict[str, str] = {}
+
+    def know(self, names: Iterable[str]) -> None:
+        """Learn the names (files, keys) this run may show: a line break inside one of
+        them is then shown escaped, where the line breaks of a message stay breaks."""
+        for name in names:
+            if _IN_NAME.search(name):
+                self.names[name] = escape_name(name)
+
+    def printable(self, text: str) -> str:
+        """``text`` as it may be shown: credentials out, control characters escaped, and
+        no line starting with a workflow command (see ``printable``)."""
+        return printable(redact(text), self.names)
 
     def say(self, text: str, level: int = 1) -> None:
         """To stdout from verbosity ``level`` up: 1 the summary, 2 a line per file, 3 debug;
         0 at every verbosity, for what the user asked to see (--list-profiles)."""
         if self.verbosity >= level:
-            self._write(self._stdout, text)
+            self._write(self._stdout, self.printable(text))
+
+    def command(self, line: str) -> None:
+        """A workflow command for the CI runner (github_actions.py escapes its data), to
+        stdout at every verbosity: the one kind of line that may start with ``::``."""
+        self._write(self._stdout, redact(line))
 
     def warn(self, text: str) -> None:
         """To stderr in the warning style: the run goes on, but something needs a look."""
         self.warnings.append(redact(text))
-        self._write(self._stderr, self.warning_style(text))
+        self._write(self._stderr, self.warning_style(self.printable(text)))
 
     def warn_later(self, text: str) -> None:
         """A warning about the run as a whole, said once the per-file lines are out (just
@@ -71,7 +91,7 @@ class Output:
 
     def error(self, text: str) -> None:
         """To stderr, plain: something failed (a file, a delete, the report)."""
-        self._write(self._stderr, text)
+        self._write(self._stderr, self.printable(text))
 
     def ask(self, question: str) -> str:
         return input(question)
@@ -106,9 +126,6 @@ class Output:
     def _write(self, stream: Stream, text: str) -> None:
         if id(stream) in self._gone:
             return
-        # Every line, not only errors: a failed delete or a warning may quote a URL too.
-        # A file name that is not UTF-8 is shown escaped, never left to fail the stream.
-        text = redact(text).encode("utf-8", "backslashreplace").decode("utf-8")
         try:
             if self.bar is None:
                 stream.write(text)
@@ -162,6 +179,48 @@ def redact(text: str) -> str:
     """``text`` with credentials in URLs replaced by ``***``."""
     text = _USERINFO.sub(rf"\1{HIDDEN}@", text)
     return _SECRET_PARAMS.sub(rf"\1{HIDDEN}", text)
+
+
+# What a name must not carry onto a line as is: C0 controls (line feed included), DEL,
+# C1 controls (NEL among them), the Unicode line and paragraph separators, and the lone
+# surrogates a file name that is not UTF-8 decodes to.
+_IN_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# The same within a message, whose own line breaks stay.
+_IN_TEXT = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# Where a CI runner reads a workflow command the tool did not mean: "::" opening a line
+# (after any blank space, which GitHub's runner skips) and the older "##[" anywhere.
+_COMMAND = re.compile(r"^(\s*):(?=:)|(##)\[", re.MULTILINE)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    # As Python's backslashreplace shows a name that is not UTF-8: \x0a, \u2028, \udcff.
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _defused(match: re.Match[str]) -> str:
+    if match.group(2):
+        return "##\\x5b"
+    return match.group(1) + "\\x3a"
+
+
+def escape_name(name: str) -> str:
+    """``name`` on one line, every control character shown as its escape (``\\x0a``)."""
+    return _IN_NAME.sub(_escaped, name)
+
+
+def printable(text: str, names: Mapping[str, str] | None = None) -> str:
+    """``text`` safe to put on a terminal or a CI log: each of ``names`` (raw to escaped)
+    shown escaped, every other control character escaped but the line feeds that end
+    the message's own lines, and nothing a CI runner takes for a workflow command.
+
+    Every line that may carry a file name, a key or a server message passes here once.
+    """
+    names = names or {}
+    # Longest first: a name may hold another (a folder's name and a file's in it).
+    for raw in sorted(names, key=len, reverse=True):
+        text = text.replace(raw, names[raw])
+    return _COMMAND.sub(_defused, _IN_TEXT.sub(_escaped, text))
 
 
 def describe_error(exc: BaseException) -> str:

@@ -110,6 +110,7 @@ def survey(opts: Options, out: Output) -> Survey:
     if opts.report_json:
         report.check_writable(opts.report_json)
     found = find_files(ignore_patterns(opts.ignore_patterns, opts.use_default_ignore_patterns))
+    out.know(source.dest for source in found.files)
     return Survey(conf, catalog, profile, threads, found)
 
 
@@ -243,7 +244,8 @@ def check_plan(plan: Plan, allow_empty: bool) -> None:
         raise DeployError(
             f"{report.plural(len(problems), 'static file')} cannot be read, "
             f"so nothing was uploaded:\n"
-            f"{listed}\nFix their permissions or remove them, then run again."
+            f"{listed}\nFix them (a file's permissions, a link's target) or remove them, then "
+            "run again."
         )
 
 

@@ -114,6 +114,20 @@ class Executed:
     signum: int | None = None
 
 
+def names(deployment: Deployment) -> Iterator[str]:
+    """Every name the run may show: the files planned and left out (hashed copies
+    included), and the keys --clear, --abort-uploads and --prune work on."""
+    plan = deployment.plan
+    yield from (source.dest for source in [*plan.all_files, *plan.left_out])
+    if deployment.clearing:
+        clearing = deployment.clearing
+        yield from [*clearing.names, *clearing.refused, *clearing.markers]
+    if deployment.left_open:
+        yield from (name for name, _ in deployment.left_open.uploads)
+    if deployment.smart:
+        yield from deployment.smart.base.entries
+
+
 def format_size(size: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1000 or unit == "GB":

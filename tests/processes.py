@@ -47,7 +47,21 @@ def command_process(
 ) -> subprocess.Popen[str]:
     """The command in a child process with the ``settings`` module, which reads the
     source folder and the storage's OPTIONS from the environment."""
-    environ = {
+    return subprocess.Popen(
+        command_line(*args),
+        cwd=ROOT,
+        env=command_environ(settings, static_dir, options, env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def command_environ(
+    settings: str, static_dir: Path, options: dict[str, Any], env: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The child's environment: ``settings`` with the source folder and OPTIONS given."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings,
         "COLLECTSTUPID_TEST_STATIC_DIR": str(static_dir),
@@ -57,26 +71,23 @@ def command_process(
         "PYTHONFAULTHANDLER": "1",
         **(env or {}),
     }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "django",
-            "collectstupid",
-            "--noinput",
-            "--smart",
-            "--profile",
-            "full",
-            "--threads",
-            "2",
-            *args,
-        ],
-        cwd=ROOT,
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+
+
+def command_line(*args: str) -> list[str]:
+    """``collectstupid --noinput --smart --profile full --threads 2``, then ``args``."""
+    return [
+        sys.executable,
+        "-m",
+        "django",
+        "collectstupid",
+        "--noinput",
+        "--smart",
+        "--profile",
+        "full",
+        "--threads",
+        "2",
+        *args,
+    ]
 
 
 def wait_for_objects(target: Any, process: subprocess.Popen[str], count: int) -> None:

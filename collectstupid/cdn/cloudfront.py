@@ -70,4 +70,5 @@ def described(exc: Exception) -> str:
     # botocore quotes the endpoint URL, which may carry credentials (user:password@).
     text = redact(" ".join(f"{code}: {message}".split()))
     advice = ADVICE.get(code)
-    return f"{text}. {advice}" if advice else text
+    # CloudFront's messages are sentences already ("... does not exist."): one period.
+    return f"{text.rstrip('.')}. {advice}" if advice else text

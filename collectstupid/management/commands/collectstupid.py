@@ -25,7 +25,7 @@ from collectstupid.execute import (
     signals_handled,
     write_files,
 )
-from collectstupid.output import Output, redact
+from collectstupid.output import Output
 from collectstupid.planning import Options, dry_run
 from collectstupid.profile_files import available_profiles
 from collectstupid.report import exit_status, interrupted_message
@@ -75,6 +75,7 @@ class Command(BaseCommand):
                                 out.say(entry, level=0)
                             return
                         deployment = planning.plan_deployment(start, opts, cleanup, out)
+                        out.know(report.names(deployment))
                         if opts.verify:
                             verify.run(deployment, start.conf.manifest_name, out)
                             return
@@ -90,13 +91,13 @@ class Command(BaseCommand):
             except Interrupted as exc:
                 message, status = interrupted_message(deployment), exit_status(exc.signum)
                 report_failure(opts.report_json, deployment, message, status, opts.dry_run)
-                raise CommandError(message, returncode=status) from None
+                raise CommandError(out.printable(message), returncode=status) from None
             except CollectStupidError as exc:
                 out.warn_pending()
                 github_actions.stopped(out, str(exc))
                 status = exit_status(signals.last) if signals.received else 1
                 report_failure(opts.report_json, deployment, str(exc), status, opts.dry_run)
-                raise CommandError(redact(str(exc)), returncode=status) from exc
+                raise CommandError(out.printable(str(exc)), returncode=status) from exc
             finally:
                 out.flush()
 
