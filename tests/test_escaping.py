@@ -17,7 +17,7 @@ import pytest
 from django.core.management.base import CommandError
 
 from collectstupid.output import escape_name, printable
-from tests.cdn_fixtures import CloudFrontTarget
+from tests.cdn_fixtures import CloudFrontTarget, doc_blocks
 from tests.helpers import MANIFEST, run
 from tests.processes import ROOT, command_environ, command_line
 
@@ -29,12 +29,14 @@ HOSTILE = {
     "d\r::error::z.css": r"d\x0d::error::z.css",
     "e\x85##[add-mask]nel.css": r"e\x85##\x5badd-mask]nel.css",
 }
+FIRST = "a\n::add-mask::X.css"
 # Not UTF-8, so it fails alone at upload and is listed in the closing error and summary.
 FAILING = os.fsdecode(b"g\r| fake | row |\r### HEADING\xff.css")
 FAILING_SHOWN = r"g\x0d| fake | row |\x0d### HEADING\udcff.css"
 # What the runner may read as a line ending: anything the child wrote raw would show here.
 RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 MEANT = ("::error title=collectstupid::", "::warning title=collectstupid::")
+DOCS = doc_blocks(ROOT / "docs" / "ci.md")
 
 
 def deploy(target: Any, src: Path, summary: Path, *args: str) -> tuple[int, str, str]:
@@ -91,17 +93,20 @@ def test_hostile_names_start_no_command_and_the_job_summary_keeps_its_rows(
     copying = {line for line in out.split("\n") if line.startswith("Copying ")}
     if verbosity == "2":
         assert copying == {f"Copying '{shown}'" for shown in HOSTILE.values()}
+        assert f"Copying '{HOSTILE[FIRST]}'\n" in DOCS
     else:
         assert copying == set()
     refused = (
         "its name is not valid UTF-8, which storage keys must be, so it is never sent; "
         "rename the file"
     )
-    assert err.endswith(
+    closing = (
         "CommandError: 1 of 6 files failed to upload:\n"
         f"  {FAILING_SHOWN}: {refused}\n"
         "The other files were uploaded; run the command again to retry.\n"
     )
+    assert err.endswith(closing)
+    assert closing in DOCS
     annotation = (
         f"::error title=collectstupid::1 file failed to upload: {refused} ({FAILING_SHOWN})"
     )
