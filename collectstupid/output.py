@@ -193,9 +193,9 @@ _COMMAND = re.compile(r"^(\s*):(?=:)|(##)\[", re.MULTILINE)
 
 
 def _escaped(match: re.Match[str]) -> str:
-    # As Python's backslashreplace shows a name that is not UTF-8: \x0a, \u2028, \udcff.
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    # As Python writes it in a string literal (\n, \r, \x1b, \u2028), which is how a
+    # name that is not UTF-8 is shown too (\udcff), and how --verify shows names.
+    return repr(match.group())[1:-1]
 
 
 def _defused(match: re.Match[str]) -> str:
@@ -205,7 +205,7 @@ def _defused(match: re.Match[str]) -> str:
 
 
 def escape_name(name: str) -> str:
-    """``name`` on one line, every control character shown as its escape (``\\x0a``)."""
+    """``name`` on one line, every control character shown as its escape (``\\n``)."""
     return _IN_NAME.sub(_escaped, name)
 
 

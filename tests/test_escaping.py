@@ -23,16 +23,16 @@ from tests.processes import ROOT, command_environ, command_line
 
 # Names that would each start a workflow command if a line carried them as they are.
 HOSTILE = {
-    "a\n::add-mask::X.css": r"a\x0a::add-mask::X.css",
-    "b\r::stop-commands::x.css": r"b\x0d::stop-commands::x.css",
+    "a\n::add-mask::X.css": r"a\n::add-mask::X.css",
+    "b\r::stop-commands::x.css": r"b\r::stop-commands::x.css",
     "c\u2028::warning::y.css": r"c\u2028::warning::y.css",
-    "d\r::error::z.css": r"d\x0d::error::z.css",
+    "d\r::error::z.css": r"d\r::error::z.css",
     "e\x85##[add-mask]nel.css": r"e\x85##\x5badd-mask]nel.css",
 }
 FIRST = "a\n::add-mask::X.css"
 # Not UTF-8, so it fails alone at upload and is listed in the closing error and summary.
 FAILING = os.fsdecode(b"g\r| fake | row |\r### HEADING\xff.css")
-FAILING_SHOWN = r"g\x0d| fake | row |\x0d### HEADING\udcff.css"
+FAILING_SHOWN = r"g\r| fake | row |\r### HEADING\udcff.css"
 # What the runner may read as a line ending: anything the child wrote raw would show here.
 RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 MEANT = ("::error title=collectstupid::", "::warning title=collectstupid::")
@@ -142,9 +142,9 @@ def test_files_that_cannot_be_read_are_named_escaped_before_any_upload(
     listed = sorted(line for line in err.split("\n") if line.startswith("  "))
     assert listed == [
         f"  \\x3a:error::fifo.css ({src}/::error::fifo.css): not a regular file",
-        f"  c\\x0d| fake | row |\\x0d### HEADING.css ({src}/c\\x0d| fake | row |\\x0d### "
+        f"  c\\r| fake | row |\\r### HEADING.css ({src}/c\\r| fake | row |\\r### "
         "HEADING.css): not a regular file",
-        f"  f\\x0a::add-mask::FIFO.css ({src}/f\\x0a::add-mask::FIFO.css): not a regular file",
+        f"  f\\n::add-mask::FIFO.css ({src}/f\\n::add-mask::FIFO.css): not a regular file",
     ]
     assert err.startswith("CommandError: 3 static files cannot be read, so nothing was uploaded:\n")
     assert s3_storage_settings.names() == set()
@@ -165,7 +165,7 @@ def test_a_dangling_symlink_is_named_with_what_to_do(static_files, s3_storage_se
     assert status == 1, (out, err)
     assert err == (
         "CommandError: 1 static file cannot be read, so nothing was uploaded:\n"
-        f"  h\\x0a::add-mask::link.css ({src}/h\\x0a::add-mask::link.css): a symbolic link "
+        f"  h\\n::add-mask::link.css ({src}/h\\n::add-mask::link.css): a symbolic link "
         f"to '{missing}', which does not exist\n"
         "Fix them (a file's permissions, a link's target) or remove them, then run again.\n"
     )
