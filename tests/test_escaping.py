@@ -124,8 +124,9 @@ def test_hostile_names_start_no_command_and_the_job_summary_keeps_its_rows(
     ]
 
 
+@pytest.mark.parametrize("verbosity", ["1", "2"])
 def test_files_that_cannot_be_read_are_named_escaped_before_any_upload(
-    static_files, s3_storage_settings, tmp_path
+    static_files, s3_storage_settings, tmp_path, verbosity
 ):
     src = static_files({"ok.css": "ok"})
     for name in (
@@ -135,7 +136,7 @@ def test_files_that_cannot_be_read_are_named_escaped_before_any_upload(
     ):
         os.mkfifo(src / name)
     summary = tmp_path / "summary.md"
-    status, out, err = deploy(s3_storage_settings, src, summary, "-v", "2")
+    status, out, err = deploy(s3_storage_settings, src, summary, "-v", verbosity)
     assert status == 1, (out, err)
     assert stray_commands(out, err) == []
     assert not RAW_CONTROL.search(out + err)
@@ -150,11 +151,15 @@ def test_files_that_cannot_be_read_are_named_escaped_before_any_upload(
     assert s3_storage_settings.names() == set()
     lines = summary.read_text(encoding="utf-8").split("\n")
     assert [line for line in lines if line.startswith(("#", "|"))] == ["### collectstupid: stopped"]
-    assert (
-        len(lines) == 5
-        and lines[2].startswith("- 3 static files cannot be read")
-        and lines[3:] == ["", ""]
+    assert len(lines) == 5 and lines[3:] == ["", ""]
+    assert lines[2].startswith("- 3 static files cannot be read, so nothing was uploaded: ")
+    assert "c\\r\\| fake \\| row \\|\\r### HEADING.css (" in lines[2]
+    # One annotation: the message's own line breaks escaped for the runner, the names' shown.
+    [annotation] = [line for line in out.split("\n") if line.startswith("::")]
+    assert annotation.startswith(
+        "::error title=collectstupid::3 static files cannot be read, so nothing was uploaded:%0A"
     )
+    assert "%0A  f\\n::add-mask::FIFO.css (" in annotation
 
 
 def test_a_dangling_symlink_is_named_with_what_to_do(static_files, s3_storage_settings, tmp_path):
