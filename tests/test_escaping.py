@@ -112,12 +112,15 @@ def test_hostile_names_start_no_command_and_the_job_summary_keeps_its_rows(
     )
     assert [line for line in out.split("\n") if line.startswith("::")] == [annotation]
     lines = summary.read_text(encoding="utf-8").split("\n")
-    assert [line for line in lines if line.startswith("#")] == ["### collectstupid: profile `full`"]
+    headings = [line for line in lines if line.startswith("#")]
+    assert headings == ["### ❌ collectstupid: profile `full`"]
     # read_text() ends a line at a carriage return too, as a Markdown renderer does.
     rows = [line.split("|")[1].strip() for line in lines if line.startswith("|")]
-    assert rows == ["", "---", "Destination", "Copied", "Unmodified", "Left out"]
+    assert rows == ["Destination", "---", "Copied", "Unmodified", "Left out"]
     cells = FAILING_SHOWN.replace("|", "\\|")
-    assert lines[lines.index("**Failed**: 1 files, 0 not started.") + 1 :] == [
+    assert lines[lines.index("**Failed**") :] == [
+        "**Failed**",
+        "",
         f"- 1 file failed to upload: {refused} ({cells})",
         "",
         "",
@@ -150,7 +153,8 @@ def test_files_that_cannot_be_read_are_named_escaped_before_any_upload(
     assert err.startswith("CommandError: 3 static files cannot be read, so nothing was uploaded:\n")
     assert s3_storage_settings.names() == set()
     lines = summary.read_text(encoding="utf-8").split("\n")
-    assert [line for line in lines if line.startswith(("#", "|"))] == ["### collectstupid: stopped"]
+    headings = [line for line in lines if line.startswith(("#", "|"))]
+    assert headings == ["### ❌ collectstupid: stopped"]
     assert len(lines) == 5 and lines[3:] == ["", ""]
     assert lines[2].startswith("- 3 static files cannot be read, so nothing was uploaded: ")
     assert "c\\r\\| fake \\| row \\|\\r### HEADING.css (" in lines[2]
