@@ -8,10 +8,10 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from collectstupid.backends import Backend
 from collectstupid.collect import SourceFile
@@ -42,6 +42,9 @@ from collectstupid.output import describe_error
 from collectstupid.profiles import Plan
 from collectstupid.upload import SKIPPED, UPLOADED, UploadResult, Writer, check_name
 
+# Size, modification time and inode of a local file.
+Fingerprint = tuple[int, int, int]
+
 NEW = "new"
 CHANGED = "changed"
 UNCHANGED = "unchanged"
@@ -51,20 +54,46 @@ PARAMETERS = "new parameters"
 # Large enough that hashlib releases the GIL for most of the work, small
 # enough that sixteen threads hashing media stay far below a gigabyte.
 CHUNK = 1 << 20
+# Files one worker hashes per task, at most: a future per file costs the main
+# thread more than reading a small file does. Smaller plans get smaller batches,
+# so that every worker has some.
+BATCH = 256
 
 
 def file_entry(source: SourceFile, parameters: str | None = None) -> Entry:
     """SHA-256 and size of a source file, read in chunks (never whole into memory)."""
+    with source.storage.open(source.path, "rb") as handle:
+        return _entry_of(handle, parameters)
+
+
+def _entry_of(handle: IO[bytes], parameters: str | None, first: int = CHUNK) -> Entry:
     digest = hashlib.sha256()
     size = 0
-    with source.storage.open(source.path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
+    # A first read no larger than the file spares a small file a megabyte's buffer.
+    while chunk := handle.read(first):
+        digest.update(chunk)
+        size += len(chunk)
+        first = CHUNK
     return Entry(digest.hexdigest(), size, parameters)
 
 
-def fingerprint(source: SourceFile) -> tuple[int, int, int] | None:
+def hashed(source: SourceFile, parameters: str | None) -> tuple[Entry, Fingerprint | None]:
+    """The entry of a source file and, for a local one, its fingerprint as it was opened.
+
+    A local file is opened by its path, once: the storage's own file objects
+    cost more than the read itself for a file of a few hundred bytes.
+    """
+    try:
+        path = source.storage.path(source.path)
+    except NotImplementedError:
+        return file_entry(source, parameters), None
+    with open(path, "rb", buffering=0) as handle:
+        stat = os.fstat(handle.fileno())
+        entry = _entry_of(handle, parameters, min(CHUNK, stat.st_size + 1))
+    return entry, (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def fingerprint(source: SourceFile) -> Fingerprint | None:
     """Size, modification time and inode of a local source file (None if not local).
 
     Taken before hashing and again after the upload: if they differ, the
@@ -131,14 +160,18 @@ def check_one_off_selection(prune: bool, one_off: bool) -> None:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
-    """One planned file as hashed before the upload: whether it must be sent, and why."""
+    """One planned file as hashed before the upload: whether it must be sent, and why.
+
+    An unchanged file keeps neither its entry nor its fingerprint: nothing is
+    sent or recorded for it, and a large site has many.
+    """
 
     source: SourceFile
     reason: str
     entry: Entry | None = None
-    fingerprint: tuple[int, int, int] | None = None
+    fingerprint: Fingerprint | None = None
     # Why the file could not be read, or its name used; the upload then fails it
     # without a request.
     error: OSError | NameNotUTF8 | None = None
@@ -178,24 +211,31 @@ def assess(
         return Change(source, NEW, error=exc)
     params = parameters(source)
     try:
-        before = fingerprint(source)
-        entry = file_entry(source, None if params is None else parameters_digest(params))
+        entry, before = hashed(source, None if params is None else parameters_digest(params))
     except OSError as exc:
         return Change(source, NEW, error=exc)
     why = reason(entry, known.get(source.dest))
-    return Change(source, FORCED if force and why == UNCHANGED else why, entry, before)
+    if why == UNCHANGED and not force:
+        return Change(source, UNCHANGED)
+    return Change(source, FORCED if why == UNCHANGED else why, entry, before)
 
 
 def preview(
-    files: Iterable[SourceFile],
+    files: Sequence[SourceFile],
     known: Mapping[str, Entry],
     threads: int,
     force: bool = False,
     parameters: Parameters = no_parameters,
 ) -> list[Change]:
-    """What a smart run would upload and why, hashing on ``threads`` workers."""
+    """What a smart run would upload and why, hashing on ``threads`` workers in batches."""
+    size = max(1, min(BATCH, len(files) // (threads * 4)))
+    batches = [files[start : start + size] for start in range(0, len(files), size)]
+
+    def assess_all(batch: Sequence[SourceFile]) -> list[Change]:
+        return [assess(source, known, force, parameters) for source in batch]
+
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="collectstupid") as pool:
-        return list(pool.map(lambda source: assess(source, known, force, parameters), files))
+        return [change for changes in pool.map(assess_all, batches) for change in changes]
 
 
 class SmartWriter:

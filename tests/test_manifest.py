@@ -23,7 +23,8 @@ from collectstupid.manifest import (
     rewrite,
     settle,
 )
-from collectstupid.manifest.entries import FORMAT, VERSION
+from collectstupid.manifest import packed
+from collectstupid.manifest.entries import FORMAT, VERSION, dumps_contents
 from collectstupid.manifest.publish import STALE_AFTER
 from collectstupid.s3.manifest import S3ManifestStore
 from collectstupid.storage import target_storage
@@ -38,9 +39,10 @@ def test_dumps_loads_round_trip_and_is_stable():
     data = manifest.dumps(entries, pending)
     assert manifest.loads(data) == Contents(entries, pending)
     assert manifest.dumps(dict(reversed(list(entries.items()))), pending) == data
-    doc = json.loads(data)
+    assert data.startswith(packed.MAGIC)
+    doc = json.loads(packed.unpack(data))
     assert doc["format"] == FORMAT
-    assert doc["version"] == VERSION
+    assert doc["version"] == VERSION == 5
 
 
 @pytest.mark.parametrize(
@@ -278,6 +280,112 @@ def test_a_version_1_manifest_is_still_read():
         {"format": FORMAT, "version": 1, "files": {"a.css": {"sha256": "0" * 64, "size": 3}}}
     ).encode()
     assert manifest.loads(data) == Contents({"a.css": Entry("0" * 64, 3)})
+
+
+# Today's manifest before format 5: plain JSON, an object per path.
+VERSION_4 = {
+    "format": FORMAT,
+    "version": 4,
+    "location": "s3://bucket/static",
+    "files": {
+        "css/a.css": {"sha256": "a" * 64, "size": 3, "parameters": "0123456789abcdef"},
+        "js/b.js": {"sha256": "b" * 64, "size": 0},
+    },
+    "pending": {"img/c.png": {"runs": {"run1": 1.5}, "contended": False}},
+    "projects": {
+        "site.settings": {
+            "full": {"ships": ["css/a.css", "js/b.js"], "hashed": [["js/b.js"]], "stale": ["x"]}
+        }
+    },
+    "invalidations_owed": {"cloudfront:E2": ["css/a.css"]},
+}
+VERSION_4_CONTENTS = Contents(
+    {"css/a.css": Entry("a" * 64, 3, "0123456789abcdef"), "js/b.js": Entry("b" * 64, 0)},
+    {"img/c.png": Pending({"run1": 1.5})},
+    {},
+    {
+        "site.settings": {
+            "full": manifest.Record(
+                frozenset({"css/a.css", "js/b.js"}), (frozenset({"js/b.js"}),), frozenset({"x"})
+            )
+        }
+    },
+    "s3://bucket/static",
+    {"cloudfront:E2": frozenset({"css/a.css"})},
+)
+
+
+def test_a_version_4_manifest_is_read_and_rewritten_as_version_5():
+    contents = manifest.loads(json.dumps(VERSION_4).encode())
+    assert contents == VERSION_4_CONTENTS
+    data = dumps_contents(contents)
+    assert json.loads(packed.unpack(data))["version"] == 5
+    assert manifest.loads(data) == VERSION_4_CONTENTS
+
+
+def test_version_5_keeps_many_paths_in_columns_a_fraction_of_version_4():
+    entries = {
+        f"app/css/d{i // 500:03d}/item-{i:06d}.css": entry(f"body {{ margin: {i}px }}")
+        for i in range(20_000)
+    }
+    entries["app/ünï.js"] = Entry("c" * 64, 12, "feedfacefeedface")
+    data = manifest.dumps(entries)
+    assert manifest.loads(data).entries == entries
+    table = json.loads(packed.unpack(data))["files"]
+    assert table["digests"] == ["feedfacefeedface"]
+    assert table["parameters"].count(0) == 1 and table["parameters"].count(None) == 20_000
+    as_version_4 = json.dumps(
+        {
+            "format": FORMAT,
+            "version": 4,
+            "files": {p: {"sha256": e.sha256, "size": e.size} for p, e in entries.items()},
+        }
+    ).encode()
+    assert len(data) * 3 < len(as_version_4)
+
+
+def packed_doc(**files: object) -> bytes:
+    table = packed.columns([("a.css", "a" * 64, 3, "0123456789abcdef")])
+    return packed.pack(
+        json.dumps({"format": FORMAT, "version": 5, "files": {**table, **files}}).encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (manifest.dumps({"a.css": entry("a")})[:-9], "compressed data ends early"),
+        (manifest.dumps({"a.css": entry("a")})[:12] + b"\xff" * 20, "compressed data is damaged"),
+        (packed.pack(b"{not json"), "not valid JSON"),
+        (packed_doc(sizes=[3, 4]), "columns of its 'files' table differ in length"),
+        (packed_doc(sha256="!!"), "column of hashes is not base64"),
+        (packed_doc(sha256="AAAA"), "column of hashes is cut short"),
+        (packed_doc(sizes=[-1]), "entry for 'a.css' is malformed"),
+        (packed_doc(parameters=[1]), "entry for 'a.css' is malformed"),
+        (packed_doc(digests=["XYZ"]), "table of parameters' hashes is malformed"),
+        (packed_doc(paths=None), "'files' table lacks a column"),
+        (
+            packed.pack(json.dumps({"format": FORMAT, "version": 5, "files": []}).encode()),
+            "not a mapping",
+        ),
+    ],
+)
+def test_a_version_5_manifest_in_doubt_is_rejected_whole(data, why):
+    with pytest.raises(ManifestFormatError, match=why):
+        manifest.loads(data)
+
+
+def test_a_version_5_manifest_naming_a_path_twice_is_rejected():
+    table = packed.columns([("a.css", "a" * 64, 3, None), ("a.css", "b" * 64, 4, None)])
+    data = packed.pack(json.dumps({"format": FORMAT, "version": 5, "files": table}).encode())
+    with pytest.raises(ManifestFormatError, match="entry for 'a.css' is malformed"):
+        manifest.loads(data)
+
+
+def test_a_small_object_that_unpacks_to_too_much_is_refused(monkeypatch):
+    monkeypatch.setattr(packed, "MAX_UNPACKED", 1000)
+    with pytest.raises(ManifestFormatError, match="unpacks to more than 1 GiB"):
+        manifest.loads(packed.pack(b" " * 2000))
 
 
 def test_a_forced_run_takes_over_the_markers_of_others():

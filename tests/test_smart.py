@@ -267,6 +267,22 @@ def test_unusable_manifest_warns_once_and_everything_uploads(static_files, stati
     assert err == "" and ", 5 unmodified" in out
 
 
+def test_a_truncated_compressed_manifest_is_named_once_and_everything_uploads(
+    static_files, static_root
+):
+    static_files(ASSETS)
+    run("--smart", "--profile", "full")
+    whole = (static_root / MANIFEST).read_bytes()
+    (static_root / MANIFEST).write_bytes(whole[: len(whole) // 2])
+    out, err = run_split("--smart", "--profile", "full")
+    assert err.count("\n") == 1 and err.startswith(
+        f"The deploy manifest '{MANIFEST}' was ignored: its compressed data ends early "
+        "(the object is truncated). Every selected file will be uploaded"
+    )
+    assert "5 static files copied" in out
+    assert (static_root / MANIFEST).read_bytes() == whole
+
+
 class UnreadableManifestStorage(FileSystemStorage):
     """A storage where the manifest exists but cannot be opened."""
 
@@ -390,7 +406,7 @@ def test_s3_call_counts_first_run_rerun_and_one_percent(
     assert botocore_calls.failures == {"GetObject": 1}  # the 404 of the missing manifest
     assert "100 static files copied" in out
     assert assert_truthful(s3_storage_settings) == {k: entry(v) for k, v in files.items()}
-    assert s3_storage_settings.head(MANIFEST)["ContentType"] == "application/json"
+    assert s3_storage_settings.head(MANIFEST)["ContentType"] == "application/gzip"
 
     touch_all(src)
     ops, out = counted(botocore_calls, "--smart")

@@ -11,6 +11,7 @@ from typing import Any
 
 from collectstupid.azure.errors import describe
 from collectstupid.errors import ManifestError
+from collectstupid.manifest.entries import CONTENT_TYPE
 from collectstupid.manifest.store import NamedObjectStore, Snapshot, parsed
 
 
@@ -45,7 +46,7 @@ class AzureManifestStore(NamedObjectStore):
         try:
             answer = self.storage.client.get_blob_client(self.blob).upload_blob(
                 data,
-                content_settings=ContentSettings(content_type="application/json"),
+                content_settings=ContentSettings(content_type=CONTENT_TYPE),
                 timeout=self.storage.timeout,
                 **condition,
             )

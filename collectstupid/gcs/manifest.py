@@ -13,6 +13,7 @@ import hashlib
 from typing import Any
 
 from collectstupid.gcs import writer
+from collectstupid.manifest.entries import CONTENT_TYPE
 from collectstupid.manifest.store import NamedObjectStore, Snapshot, parsed
 
 # Marks a token that is a generation number rather than a digest of the bytes.
@@ -61,7 +62,7 @@ class GcsManifestStore(NamedObjectStore):
         blob = self.storage.bucket.blob(self.blob)
         try:
             blob.upload_from_string(
-                data, content_type="application/json", retry=writer.retry(), **condition
+                data, content_type=CONTENT_TYPE, retry=writer.retry(), **condition
             )
         except PreconditionFailed:
             return None

@@ -1,28 +1,35 @@
 """The manifest's bytes, as JSON: each destination path vouched for (``files``: hash, size and
 object parameters' hash) or ``pending``, what each project's profiles shipped, and the
-location it describes. Every earlier format version is still read. See docs/smart-mode.md.
+location it describes; since version 5 gzipped, with ``files`` as columns (``packed``).
+Every earlier format version is still read. See docs/smart-mode.md.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from collectstupid.errors import ManifestFormatError
+from collectstupid.manifest import packed
 
 FORMAT = "collectstupid-deploy-manifest"
-VERSION = 4
+VERSION = 5
 # Version 1 had no pending paths, 2 no profile records; 3 kept its records under
 # 'profiles', with no project or location: read as an unknown project's, and only kept.
-READS = (1, 2, 3, 4)
+# Up to 4 the bytes were plain JSON with an object per path in 'files'.
+READS = (1, 2, 3, 4, 5)
+# What the stores label the object with: since version 5 it is gzip, not JSON.
+CONTENT_TYPE = "application/gzip"
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DIGEST = re.compile(r"[0-9a-f]{16,64}")
 
 
-@dataclass(frozen=True)
+# Slots: a smart run holds one per path recorded, 100,000 of them on a large site.
+@dataclass(frozen=True, slots=True)
 class Entry:
     """What was written at one destination path: the source file's hash and size.
 
@@ -101,7 +108,10 @@ def dumps(
     data: dict[str, object] = {"format": FORMAT, "version": VERSION}
     if location is not None:
         data["location"] = location
-    data["files"] = {path: _entry_data(entry) for path, entry in sorted(entries.items())}
+    data["files"] = packed.columns(
+        (path, entry.sha256, entry.size, entry.parameters)
+        for path, entry in sorted(entries.items())
+    )
     if pending:
         data["pending"] = {
             path: {"runs": dict(sorted(p.runs.items())), "contended": p.contended}
@@ -117,7 +127,8 @@ def dumps(
         }
     if owed:
         data["invalidations_owed"] = {cdn: sorted(paths) for cdn, paths in sorted(owed.items())}
-    return (json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    document = json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n"
+    return packed.pack(document.encode())
 
 
 def dumps_contents(contents: Contents) -> bytes:
@@ -140,13 +151,6 @@ def _records_data(records: Mapping[str, Record]) -> dict[str, object]:
         }
         for name, r in sorted(records.items())
     }
-
-
-def _entry_data(entry: Entry) -> dict[str, object]:
-    data: dict[str, object] = {"sha256": entry.sha256, "size": entry.size}
-    if entry.parameters is not None:
-        data["parameters"] = entry.parameters
-    return data
 
 
 def _entry(value: object) -> Entry | None:
@@ -179,7 +183,8 @@ def _pending(value: object) -> Pending | None:
 
 def _paths(value: object) -> frozenset[str] | None:
     if isinstance(value, list) and all(isinstance(path, str) for path in value):
-        return frozenset(value)
+        # Interned, as the entries' paths are: the same path in both is then one string.
+        return frozenset(map(sys.intern, value))
     return None
 
 
@@ -200,7 +205,7 @@ def loads(data: bytes) -> Contents:
     written the way we write it.
     """
     try:
-        doc = json.loads(data)
+        doc = json.loads(packed.unpack(data))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ManifestFormatError(f"it is not valid JSON ({exc})") from None
     except RecursionError:
@@ -230,12 +235,7 @@ def loads(data: bytes) -> Contents:
     location = doc.get("location")
     if location is not None and not isinstance(location, str):
         raise ManifestFormatError("its 'location' is not a string")
-    contents = Contents(location=location)
-    for path, value in files.items():
-        entry = _entry(value)
-        if entry is None:
-            raise ManifestFormatError(f"its entry for {path!r} is malformed")
-        contents.entries[path] = entry
+    contents = Contents(location=location, entries=_entries(files, doc["version"]))
     for path, value in pending.items():
         marker = _pending(value)
         if marker is None or path in contents.entries:
@@ -262,3 +262,21 @@ def loads(data: bytes) -> Contents:
             raise ManifestFormatError(f"its invalidations owed to {cdn!r} are malformed")
         contents.owed[cdn] = paths
     return contents
+
+
+def _entries(files: object, version: int) -> Entries:
+    """The paths vouched for: a table of columns since version 5, a mapping before."""
+    entries: Entries = {}
+    if version >= 5:
+        for path, sha256, size, parameters in packed.rows(files):
+            if path in entries:
+                raise ManifestFormatError(f"its entry for {path!r} is malformed")
+            entries[sys.intern(path)] = Entry(sha256, size, parameters)
+        return entries
+    assert isinstance(files, dict)
+    for path, value in files.items():
+        entry = _entry(value)
+        if entry is None:
+            raise ManifestFormatError(f"its entry for {path!r} is malformed")
+        entries[sys.intern(path)] = entry
+    return entries

@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from collectstupid.manifest.entries import CONTENT_TYPE
 from collectstupid.manifest.store import Snapshot, parsed
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.errors import describe, error_code
@@ -44,9 +45,10 @@ class S3ManifestStore:
 
     def _params(self) -> dict[str, Any]:
         params = dict(self.storage.get_object_parameters(self.key))
-        # The body is plain JSON whatever the storage's gzip or type settings say.
+        # The body is our own gzip whatever the storage's gzip or type settings say:
+        # labelled as an encoding, clients would unpack it on the way.
         params.pop("ContentEncoding", None)
-        params["ContentType"] = "application/json"
+        params["ContentType"] = CONTENT_TYPE
         acl = getattr(self.storage, "default_acl", None)
         if acl and "ACL" not in params:
             params["ACL"] = acl
