@@ -64,6 +64,11 @@ def parser() -> argparse.ArgumentParser:
         help="add one .mp4 of this many MiB, for the memory comparison (default 0)",
     )
     p.add_argument(
+        "--tiny",
+        action="store_true",
+        help="the scale fixture: every asset 200-2,000 bytes, no audio or video",
+    )
+    p.add_argument(
         "--hashed",
         action="store_true",
         help="deploy with S3ManifestStaticStorage (hashed names) instead of S3Storage",
@@ -149,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         timeout_s=args.timeout,
         command=shlex.join(["python", "bench/run.py", *raw]),
         repeat=args.repeat,
+        tiny=args.tiny,
     )
     opts.work.mkdir(parents=True, exist_ok=True)
 

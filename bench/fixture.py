@@ -55,6 +55,9 @@ WORDS = (
 SUBDIRS = {"css": "css", "js": "js", "svg": "img", "png": "img", "woff2": "fonts", "json": "data"}
 MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "woff2": b"wOF2"}
 CHUNK = 8 * 1024 * 1024
+# The scale fixture (--tiny): every asset this size, drawn evenly, and no media, so
+# that the cost per file shows and not the bytes.
+TINY_SIZES = (200, 2_000)
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,9 @@ class Fixture:
         return sorted(p for p in self.apps_dir.glob("*/static/**/*") if p.is_file())
 
 
-def _size(rng: random.Random, median: int) -> int:
+def _size(rng: random.Random, median: int, tiny: bool = False) -> int:
+    if tiny:
+        return rng.randint(*TINY_SIZES)
     return max(MIN_SIZE, min(MAX_SIZE, int(rng.lognormvariate(math.log(median), SIGMA))))
 
 
@@ -86,11 +91,12 @@ def _text(rng: random.Random, size: int, line: str) -> bytes:
 
 
 class _Generator:
-    def __init__(self, root: Path, count: int, seed: int) -> None:
+    def __init__(self, root: Path, count: int, seed: int, tiny: bool = False) -> None:
         self.root = root
         self.count = count
         self.rng = random.Random(seed)
         self.written = 0
+        self.tiny = tiny
 
     def write(self, app: str, rel: str, data: bytes) -> None:
         path = self.root / app / "static" / app / rel
@@ -113,7 +119,7 @@ class _Generator:
         for app, ext, rel in plan:
             if ext.removesuffix("+map") in ("css", "js", "json"):
                 self._code(app, ext, rel, targets[app])
-        for rel, size in MEDIA_FILES:
+        for rel, size in () if self.tiny else MEDIA_FILES:
             write_random(self.root / MEDIA_APP / "static" / MEDIA_APP / rel, size, self.rng)
 
     def _plan(self) -> Iterator[tuple[str, str, str]]:
@@ -135,7 +141,7 @@ class _Generator:
 
     def _binary(self, ext: str) -> bytes:
         median = dict((t[0], t[2]) for t in ASSET_TYPES)[ext]
-        size = _size(self.rng, median)
+        size = _size(self.rng, median, self.tiny)
         if ext == "svg":
             body = _text(self.rng, size, '<path d="M{n} {n}L{n} {n}Z" class="{a}-{b}"/>')
             return b'<svg xmlns="http://www.w3.org/2000/svg">' + body + b"</svg>"
@@ -145,7 +151,7 @@ class _Generator:
     def _code(self, app: str, kind: str, rel: str, targets: list[str]) -> None:
         ext = kind.removesuffix("+map")
         median = dict((t[0], t[2]) for t in ASSET_TYPES)[ext]
-        size = _size(self.rng, median)
+        size = _size(self.rng, median, self.tiny)
         name = rel.rsplit("/", 1)[1]
         if ext == "css":
             body = _text(self.rng, size, ".{a}-{b}{{margin:{n}px;color:#{n}}}")
@@ -162,7 +168,7 @@ class _Generator:
             if ext == "js":
                 comment = comment.format("sourceMappingURL={}.map")
             body += b"\n" + comment.format(name).encode() + b"\n"
-            source_map = _text(self.rng, size * 2, '"{a}{n}","{b}",')
+            source_map = _text(self.rng, size if self.tiny else size * 2, '"{a}{n}","{b}",')
             self.write(app, rel + ".map", b'{"version":3,"sources":[' + source_map + b'""]}')
         self.write(app, rel, body)
 
@@ -178,12 +184,13 @@ def write_random(path: Path, size: int, rng: random.Random) -> None:
             left -= n
 
 
-def _pristine(cache: Path, count: int, seed: int) -> Path:
-    root = cache / f"pristine-v{GENERATOR_VERSION}-n{count}-s{seed}"
+def _pristine(cache: Path, count: int, seed: int, tiny: bool = False) -> Path:
+    kind = "-tiny" if tiny else ""
+    root = cache / f"pristine-v{GENERATOR_VERSION}-n{count}-s{seed}{kind}"
     if (root / ".complete").exists():
         return root
     shutil.rmtree(root, ignore_errors=True)
-    _Generator(root / "apps", count, seed).run()
+    _Generator(root / "apps", count, seed, tiny).run()
     (root / ".complete").write_text("ok\n")
     return root
 
@@ -197,11 +204,11 @@ def _big_file(cache: Path, megabytes: int, seed: int) -> Path:
     return path
 
 
-def prepare(work: Path, count: int, seed: int, big_file_mb: int = 0) -> Fixture:
+def prepare(work: Path, count: int, seed: int, big_file_mb: int = 0, tiny: bool = False) -> Fixture:
     """Lay a fresh working copy of the fixture under `work`/src and return it."""
     cache = work / "fixtures"
     cache.mkdir(parents=True, exist_ok=True)
-    pristine = _pristine(cache, count, seed)
+    pristine = _pristine(cache, count, seed, tiny)
     src = work / "src"
     shutil.rmtree(src, ignore_errors=True)
     # Hard links make the copy instant even with a 1 GB file in the tree.

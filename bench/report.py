@@ -26,6 +26,7 @@ HEADERS = (
     "written",
     "calls/written",
     "peak RSS MB",
+    "manifest MB",
     "load 1m",
     "speed-up",
 )
@@ -70,6 +71,7 @@ def _cells(row: Row, baseline: Row | None) -> list[str]:
         str(row.written),
         _num(row.calls_per_written, 2),
         _num(row.peak_rss_mb, 0),
+        _num(None if row.manifest_bytes is None else row.manifest_bytes / 1e6, 2),
         _num(row.load_1m, 2),
         "-" if speedup is None else f"{speedup:.1f}x",
     ]

@@ -49,6 +49,8 @@ class Row:
     botocore_ops: dict[str, int] | None = None
     tool_report: dict[str, Any] | None = None
     bucket_objects: int | None = None
+    # Bytes of collectstupid's deploy manifest in the bucket after the run (smart mode).
+    manifest_bytes: int | None = None
     # TCP connections the tool opened to the proxy: shows connection reuse.
     connections: int | None = None
     # The machine's 1-minute load average when the run started: other work skews wall times.

@@ -17,6 +17,8 @@ from bench.results import Row, disagreements
 from bench.scenarios import Scenario
 from bench.tools import LOCATION, PROJECT_DIR, REPO_DIR, SITECUSTOMIZE_DIR, Context, Tool, ToolError
 
+# Where collectstupid keeps its deploy manifest (COLLECTSTUPID['MANIFEST_NAME']'s default).
+MANIFEST_KEY = f"{LOCATION}/.collectstupid/manifest.json"
 ACCESS_KEY = "bench"
 SECRET_KEY = "bench-secret-key"
 
@@ -36,6 +38,7 @@ class Options:
     timeout_s: float
     command: str
     repeat: int = 1
+    tiny: bool = False
 
 
 def _say(message: str) -> None:
@@ -79,6 +82,14 @@ def _summarize(value: Any, limit: int = 20) -> Any:
     if isinstance(value, list) and len(value) > limit:
         return {"count": len(value)}
     return value
+
+
+def manifest_bytes(client: Any, bucket: str) -> int | None:
+    """The size of collectstupid's deploy manifest in the bucket, if there is one."""
+    try:
+        return int(client.head_object(Bucket=bucket, Key=MANIFEST_KEY)["ContentLength"])
+    except client.exceptions.ClientError:
+        return None
 
 
 class Bench:
@@ -145,6 +156,7 @@ class Bench:
             self.deployed.add((tool.name, run))
             notes = []
             row.bucket_objects = count_objects(self.server_client, bucket)
+            row.manifest_bytes = manifest_bytes(self.server_client, bucket)
             # Every source file must be in the bucket (hashed storages add copies).
             if row.bucket_objects < files:
                 notes.append(f"bucket holds {row.bucket_objects} objects for {files} files")
@@ -254,7 +266,7 @@ def run(
     proxy_factory: Callable[..., Any],
 ) -> int:
     _say(f"Preparing the fixture ({opts.files} assets, seed {opts.seed}) ...")
-    fixture = prepare(opts.work, opts.files, opts.seed, opts.big_file_mb)
+    fixture = prepare(opts.work, opts.files, opts.seed, opts.big_file_mb, opts.tiny)
     summary = _fixture_summary(fixture)
     _say(f"  {summary}")
     compile_sources(fixture)

@@ -310,7 +310,15 @@ class SmartRun:
         """
         # Compared as stored: Azure drops a leading dot at the container's root.
         stored = backend.listed_name(name.lstrip("/"))
-        clash = [s.dest for s in plan.all_files if backend.listed_name(s.dest) == stored]
+        # Cleaning a name drops segments and turns separators, never makes a segment:
+        # only a path holding the manifest's last segment can clash, and asking the
+        # storage to clean every path costs seconds on a large site.
+        tail = stored.rsplit("/", 1)[-1]
+        clash = [
+            s.dest
+            for s in plan.all_files
+            if tail in s.dest and backend.listed_name(s.dest) == stored
+        ]
         if clash:
             raise CollectStupidError(
                 f"The static file '{clash[0]}' has the same name as the deploy manifest. "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from io import StringIO
 from pathlib import Path
@@ -173,3 +174,17 @@ def on_the_wire(request: Any) -> tuple[str, str, dict[str, Any], bytes]:
     else:
         data = body or b""
     return request.method, request.url, headers, bytes(data)
+
+
+def version_4_doc(data: bytes) -> dict[str, Any]:
+    """A manifest written today, as the JSON document version 4 wrote: plain, an object
+    per path in 'files'. For tests of what older versions wrote."""
+    from collectstupid.manifest import packed
+
+    doc = json.loads(packed.unpack(data))
+    doc["version"] = 4
+    doc["files"] = {
+        path: {"sha256": sha256, "size": size, **({"parameters": p} if p else {})}
+        for path, sha256, size, p in packed.rows(doc["files"])
+    }
+    return doc

@@ -14,11 +14,11 @@ from django.core.management.base import CommandError
 
 from collectstupid import manifest
 from collectstupid.errors import ManifestFormatError
-from collectstupid.manifest import Contents, Entry, Pending, Record, Shipped
+from collectstupid.manifest import Contents, Entry, Pending, Record, Shipped, packed
 from collectstupid.manifest.entries import FORMAT
 from s3local import FaultPlan
 from tests.conftest import write_tree
-from tests.helpers import ASSETS, MANIFEST, assert_truthful, counted, run
+from tests.helpers import ASSETS, MANIFEST, assert_truthful, counted, run, version_4_doc
 from tests.test_hashed import ASSETS as HASHED_ASSETS
 from tests.test_hashed import s3_hashed  # noqa: F401  (a fixture)
 
@@ -120,10 +120,10 @@ def test_format_4_round_trips_and_version_2_and_3_are_still_read():
     }
     contents = Contents({"a": E}, {}, {}, {"proj": profiles}, "s3://b/static")
     data = manifest.entries.dumps_contents(contents)
-    assert json.loads(data)["version"] == 4
+    assert json.loads(packed.unpack(data))["version"] == 5
     assert manifest.loads(data) == contents
     # Version 3 kept its records with no project and no location: read as an unknown project's.
-    v3 = json.loads(manifest.dumps({"a": E}, {}, profiles))
+    v3 = version_4_doc(manifest.dumps({"a": E}, {}, profiles))
     v3["version"] = 3
     assert manifest.loads(json.dumps(v3).encode()) == Contents({"a": E}, {}, profiles)
     v2 = json.dumps({"format": FORMAT, "version": 2, "files": {}}).encode()
@@ -382,7 +382,7 @@ def test_s3_records_of_a_version_3_manifest_are_kept_and_never_pruned_from(
     # As collectstupid wrote it before records had a project: another project's, perhaps.
     legacy = {"no-media": Record(frozenset({"old/theirs.css", "css/site.css"}), (), frozenset())}
     contents = manifest.loads(target.read(MANIFEST))
-    v3 = json.loads(manifest.dumps(contents.entries, {}, legacy))
+    v3 = version_4_doc(manifest.dumps(contents.entries, {}, legacy))
     v3["version"] = 3
     target.client.put_object(
         Bucket=target.bucket, Key=target.key(MANIFEST), Body=json.dumps(v3).encode()
