@@ -3,10 +3,11 @@
 
     python3 dev.py demo            deploy example/ to a local S3 server, profile by profile
     python3 dev.py test [ARGS]     ruff (lint and format), mypy, the import layers, the docs,
-                                   then the whole suite in every tox environment of the
-                                   matrix (Python 3.11-3.13 x Django 4.2/5.2/6.0, then the
-                                   lowest declared and the newest versions of every
-                                   dependency): what CI runs
+                                   then the suite in every tox environment of the matrix
+                                   (Python 3.11-3.13 x Django 4.2/5.2/6.0, then the lowest
+                                   declared and the newest versions of every dependency),
+                                   each running the tests tests/scopes.py gives its scope:
+                                   what CI runs
     python3 dev.py quick [ARGS]    ruff, mypy and the import layers, then pytest in .venv
                                    on this Python and its Django only: the fast path while
                                    working (ARGS go to pytest, e.g. `quick tests/test_x.py -x`)
@@ -16,8 +17,9 @@ enables the newest installed 3.11, 3.12 and 3.13 (PYENV_VERSION), so their shims
 answer. An environment whose Python is missing is skipped and named; `test` fails
 if none can run. The environments run two at a time (`tox run-parallel`), each
 one's output shown in full when it ends (pytest's summary line included), then
-the list of those that ran and passed. ARGS given to `test` go to pytest in
-every environment.
+the list of those that ran and passed. They start in tox.ini's order, the
+environments that run the whole suite first, so the short ones fill the gaps at
+the end. ARGS given to `test` go to pytest in every environment.
 
 `test` also builds the docs (Sphinx, warnings as errors) after ruff.
 

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.core.signals import setting_changed
 
+from tests import scopes
+
 pytest_plugins = ["tests.s3_fixtures", "tests.emulator_fixtures", "tests.cdn_fixtures"]
 
 Files = Mapping[str, bytes | str]
@@ -36,6 +38,35 @@ def _pin_storages(*, setting: str, **_: object) -> None:
 
 
 setting_changed.connect(_pin_storages)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # A test file in no list of tests/scopes.py would run in no environment.
+    problems = scopes.problems()
+    if scopes.current() not in scopes.SCOPES:
+        problems.append(f"{scopes.VARIABLE}={scopes.current()!r} is not one of {scopes.SCOPES}")
+    if problems:
+        raise pytest.UsageError("tests/scopes.py: " + "; ".join(problems))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    scope = scopes.current()
+    if scope not in scopes.SCOPES:
+        return f"test scope: {scope!r} (unknown)"
+    count = len(scopes.collected(scope))
+    return (
+        f"test scope: {scope} ({count} of {len(scopes.found_files())} test files; tests/scopes.py)"
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave out the test files this environment's scope does not run; a file named on
+    the command line is collected whatever the scope."""
+    if collection_path.parent != scopes.TESTS or not collection_path.name.startswith("test_"):
+        return None
+    if scopes.current() not in scopes.SCOPES:
+        return None
+    return True if collection_path.name not in scopes.collected(scopes.current()) else None
 
 
 @pytest.fixture(autouse=True)

@@ -344,7 +344,9 @@ def dry_runs(static_files, s3_storage_settings, s3_client, botocore_calls) -> di
 
 def test_every_claim_is_on_its_page_and_names_a_scenario():
     for claim in CLAIMS:
-        assert claim.quote in prose(ROOT / claim.page), f"{claim.page} no longer says {claim.quote!r}"
+        assert claim.quote in prose(ROOT / claim.page), (
+            f"{claim.page} no longer says {claim.quote!r}"
+        )
         assert claim.scenario in SCENARIOS, claim
 
 
