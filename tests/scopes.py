@@ -73,6 +73,7 @@ FULL = frozenset(
         "test_kill.py",
         "test_leftovers.py",
         "test_manifest.py",
+        "test_media_types.py",
         "test_object_parameters.py",
         "test_profiles.py",
         "test_profiles_fuzz.py",
@@ -88,6 +89,7 @@ FULL = frozenset(
         "test_smart.py",
         "test_truncated.py",
         "test_upload.py",
+        "test_verify.py",
     }
 )
 

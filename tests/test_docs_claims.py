@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from boto3.s3.transfer import TransferConfig
 from django.core.management import call_command, load_command_class
 from django.core.management.base import BaseCommand
 
-from tests.helpers import ASSETS, counted, run
+from tests.helpers import ASSETS, MiB, counted, run
 from tests.test_object_parameters import profiles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,6 +235,26 @@ CLAIMS = [
         },
     ),
     Claim(
+        "docs/verify.md",
+        "| S3 | 1 `ListObjectsV2` per 1000 objects under the location |",
+        "verify",
+        {"clean": {"ListObjectsV2": 1}},
+    ),
+    Claim(
+        "docs/verify.md",
+        "After a clean deploy of the test project's files that is one request on each of "
+        "the three remote storages.",
+        "verify",
+        {"clean": {"ListObjectsV2": 1}},
+    ),
+    Claim(
+        "docs/verify.md",
+        "where `--verify` makes one read of the deploy manifest whatever the number of "
+        "such objects.",
+        "verify",
+        {"two uploaded in parts": {"ListObjectsV2": 1, "GetObject": 1}},
+    ),
+    Claim(
         "docs/development.md",
         "A plain `--dry-run`, `--list-profiles` and `check --deploy` make no request",
         "dry runs",
@@ -339,6 +360,21 @@ def dry_runs(static_files, s3_storage_settings, s3_client, botocore_calls) -> di
     call_command("check", "--deploy", stdout=StringIO(), stderr=StringIO())
     made["check --deploy"] = dict(botocore_calls.operations)
     made["abort two"] = counted(botocore_calls, "--abort-uploads")[0]
+    return made
+
+
+@scenario("verify")
+def verify_runs(static_files, s3_storage_settings_factory, botocore_calls) -> dict[str, Ops]:
+    """--verify after a deploy in one PutObject per file, then after a smart deploy
+    that sent the two media files in parts."""
+    static_files(ASSETS)
+    s3_storage_settings_factory()
+    run("--profile", "full")
+    made = {"clean": counted(botocore_calls, "--verify", "--profile", "full")[0]}
+    in_parts = TransferConfig(multipart_threshold=1024, multipart_chunksize=5 * MiB)
+    s3_storage_settings_factory(transfer_config=in_parts)
+    run("--smart", "--profile", "full", "--force")
+    made["two uploaded in parts"] = counted(botocore_calls, "--verify", "--profile", "full")[0]
     return made
 
 
