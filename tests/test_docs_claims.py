@@ -235,6 +235,23 @@ CLAIMS = [
         },
     ),
     Claim(
+        "docs/django-compatibility.md",
+        "its entries for the files about to be deleted are dropped first (one write, and one "
+        "read unless smart mode has read it already)",
+        "clear",
+        {
+            # The listing, the manifest read and its write, the deletes, the three files.
+            "blind": {"ListObjectsV2": 1, "GetObject": 1, "PutObject": 1 + 3, "DeleteObjects": 1},
+            # The one read smart mode makes; the write, then smart mode's own two.
+            "smart": {
+                "ListObjectsV2": 1,
+                "GetObject": 1,
+                "PutObject": 1 + 2 + 3,
+                "DeleteObjects": 1,
+            },
+        },
+    ),
+    Claim(
         "docs/verify.md",
         "| S3 | 1 `ListObjectsV2` per 1000 objects under the location |",
         "verify",
@@ -360,6 +377,18 @@ def dry_runs(static_files, s3_storage_settings, s3_client, botocore_calls) -> di
     call_command("check", "--deploy", stdout=StringIO(), stderr=StringIO())
     made["check --deploy"] = dict(botocore_calls.operations)
     made["abort two"] = counted(botocore_calls, "--abort-uploads")[0]
+    return made
+
+
+@scenario("clear")
+def clear_runs(static_files, s3_storage_settings, botocore_calls) -> dict[str, Ops]:
+    """--clear of profile no-media over a smart deploy of everything, without smart
+    mode and then with it: the manifest outlives the clear, without the deleted files."""
+    static_files(ASSETS)
+    run("--smart", "--profile", "full")
+    made = {"blind": counted(botocore_calls, "--clear", "--profile", "no-media")[0]}
+    run("--smart", "--profile", "full")  # the manifest records the three files again
+    made["smart"] = counted(botocore_calls, "--clear", "--smart", "--profile", "no-media")[0]
     return made
 
 
