@@ -65,6 +65,7 @@ FULL = frozenset(
         "test_backends.py",
         "test_cdn.py",
         "test_clear.py",
+        "test_escaping.py",
         "test_failure_matrix.py",
         "test_failures.py",
         "test_faults.py",
