@@ -81,6 +81,11 @@ ADVICE: tuple[tuple[frozenset[str], str], ...] = (
         "a retry cannot fix this.",
     ),
     (
+        frozenset({"InvalidHeaderValue"}),
+        "Check the object parameters the storage gives these files (its object_parameters "
+        "or get_object_parameters): a retry cannot fix this.",
+    ),
+    (
         frozenset({"FileExistsError", "NotADirectoryError", "IsADirectoryError"}),
         "Check the storage's location: it must be a folder (or a path where one can be "
         "made): a retry cannot fix this.",

@@ -1,6 +1,7 @@
 """A profile's ``object_parameters`` rules: S3 object parameters by pattern (hashed copies or
 not), applied in order over the storage's own, checked as HTTP header values when the profile
-loads and against what the target storage can carry. See docs/caching.md.
+loads and against what the target storage can carry; and the storage's own parameters
+checked as header values when the run starts. See docs/caching.md.
 """
 
 from __future__ import annotations
@@ -253,6 +254,40 @@ def _header_problem(name: str, kind: str, value: Any) -> str | None:
 
 def _control(value: str) -> bool:
     return any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value)
+
+
+def storage_refusal(params: Any) -> str | None:
+    """Why the storage's own ``object_parameters`` (its OPTIONS, not a profile's rules)
+    cannot be sent as headers, as the run's error; None if they can.
+
+    Only control characters are refused: they end a header (CR, LF), so the request
+    fails locally on every attempt, or reach the wire (NUL). The value is never quoted:
+    storage options may hold a secret (an SSE-C key).
+    """
+    if not isinstance(params, Mapping):
+        return None
+    for name, value in params.items():
+        where = _storage_problem(name, value)
+        if where:
+            return (
+                f"The storage's object_parameters: {where}, and a header is one line of "
+                "text. Fix the storage's OPTIONS (or AWS_S3_OBJECT_PARAMETERS). "
+                "Nothing was written."
+            )
+    return None
+
+
+def _storage_problem(name: Any, value: Any) -> str | None:
+    """Where in one storage parameter a header would break, in words; None if nowhere."""
+    if isinstance(value, str) and _control(value):
+        return f"{name!r} holds a control character"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str) and not TOKEN.fullmatch(key):
+                return f"{name!r} key {key!r} is not a valid header name"
+            if isinstance(item, str) and _control(item):
+                return f"{name!r} key {key!r} holds a control character"
+    return None
 
 
 def _is_date(value: str) -> bool:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from django.core.files.storage import Storage
+
 from collectstupid import (
     clear,
     failures,
@@ -27,14 +29,14 @@ from collectstupid.cdn import invalidate
 from collectstupid.cdn.invalidate import for_run
 from collectstupid.collect import Found, SourceFile, find_files, ignore_patterns, unreadable
 from collectstupid.conf import Settings, get_settings, keep_deploys_value, threads_value
-from collectstupid.errors import DeployError, NameNotUTF8, ProfileError
+from collectstupid.errors import DeployError, NameNotUTF8, ProfileError, SettingsError
 from collectstupid.failures import verdict
 from collectstupid.manifest import Shipped
 from collectstupid.output import Output
 from collectstupid.profiles import Catalog, Plan, Profile, load_catalog, make_plan, with_parameters
 from collectstupid.report import Deployment, LeftOpen, report_extra
 from collectstupid.stage import Staged, hashes_names, staged_plan
-from collectstupid.storage import class_name, target_storage
+from collectstupid.storage import class_name, location_refusal, target_storage
 from collectstupid.upload import check_name
 
 
@@ -127,6 +129,7 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
     plan = make_plan(found.files, profile)
     check_plan(plan, opts.allow_empty)
     storage = target_storage()
+    check_storage(storage)
     backend = backend_for(storage)
     if opts.link:
         backend.check_linkable()
@@ -191,6 +194,15 @@ def check_verify(opts: Options) -> None:
             f"--verify writes and deletes nothing, so it cannot be combined with "
             f"{', '.join(given)}. Run the deploy, then --verify on its own."
         )
+
+
+def check_storage(storage: Storage) -> None:
+    """Refuse storage settings every write would fail on, before any request."""
+    problem = location_refusal(storage) or object_parameters.storage_refusal(
+        getattr(storage, "object_parameters", None)
+    )
+    if problem:
+        raise SettingsError(problem)
 
 
 def list_left_open(backend: Backend, out: Output) -> LeftOpen | None:

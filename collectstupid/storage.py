@@ -1,6 +1,7 @@
 """The storage a deploy writes through: StupidStorageMixin (saving never asks whether a
 file exists), the configured storage made blind, and how django-storages' storages name
-what they store (location prefix, object key), which every remote backend needs.
+what they store (location prefix, object key, a location they refuse), which every
+remote backend needs.
 
 See docs/storage-mixin.md.
 """
@@ -9,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import posixpath
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import SuspiciousFileOperation
+from django.core.exceptions import SuspiciousFileOperation, SuspiciousOperation
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.core.files.utils import validate_file_name
 from django.utils.module_loading import import_string
@@ -150,3 +152,28 @@ def location_prefix(storage: Any) -> str:
 
     location = clean_name(storage.location or "").strip("/")
     return f"{location}/" if location else ""
+
+
+def location_refusal(storage: Any) -> str | None:
+    """Why a django-storages storage refuses every name under its location, as the run's
+    error; None when it takes them (or is not such a storage).
+
+    Its ``safe_join`` normalizes the joined path but compares it with the location as
+    written, so ``./static`` or ``static//css`` puts every file "outside" the location:
+    each save, url() and listing fails. Normalizing it here would write keys the storage
+    serving the site cannot name, so the run refuses it instead.
+    """
+    location = getattr(storage, "location", None)
+    if not isinstance(location, str) or not hasattr(storage, "_normalize_name"):
+        return None
+    try:
+        storage._normalize_name("collectstupid-probe")
+    except (SuspiciousOperation, ValueError):
+        normal = posixpath.normpath(location.strip("/"))
+        normal = "" if normal == "." else normal
+        return (
+            f"The storage's location {location!r} is not in normal form, so the storage "
+            f"refuses every file under it (it joins a name under the location and finds "
+            f"the result outside it). Set it to {normal!r}. Nothing was written."
+        )
+    return None

@@ -266,3 +266,25 @@ def test_smart_clear_dry_run_predicts_what_the_real_run_does(static_files, local
     assert "0 unchanged would be skipped" in out and "3 would be deleted by --clear" in out
     out = run("--smart", "--profile", "no-media", "--clear")
     assert "3 static files copied" in out and "3 deleted by --clear" in out
+
+
+@pytest.mark.parametrize(
+    "flags", [("--smart",), ("--clear",), ("--smart", "--prune")], ids=" ".join
+)
+@pytest.mark.parametrize("location", ["./static", "static//css"])
+def test_s3_a_location_the_storage_refuses_is_one_error_before_any_request(
+    flags, location, static_files, s3_storage_settings_factory, botocore_calls
+):
+    s3 = s3_storage_settings_factory(location=location)
+    static_files(ASSETS)
+    put(s3, "static/old.css")
+    with pytest.raises(CommandError) as caught:
+        counted(botocore_calls, "--profile", "full", *flags)
+    normal = location.removeprefix("./").replace("//", "/")
+    assert str(caught.value) == (
+        f"The storage's location '{location}' is not in normal form, so the storage "
+        "refuses every file under it (it joins a name under the location and finds the "
+        f"result outside it). Set it to '{normal}'. Nothing was written."
+    )
+    assert botocore_calls.operations == {}
+    assert s3.keys() == {"static/old.css"}

@@ -752,3 +752,69 @@ def test_s3_a_profile_replacing_anothers_parameters_warns_once(
     # Nothing differs any more: no word.
     _, err = run_split("--profile", "plain", "--smart")
     assert err == ""
+
+
+# --- the storage's own parameters -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"CacheControl": "max-age=60\r\nX-Injected: 1"}, "'CacheControl'"),
+        ({"ContentDisposition": "inline\x00"}, "'ContentDisposition'"),
+        ({"Metadata": {"owner": "a\nb"}}, "'Metadata' key 'owner'"),
+    ],
+)
+@pytest.mark.parametrize("smart", [True, False])
+def test_s3_the_storages_own_bad_header_values_are_refused_before_any_request(
+    params, named, smart, static_files, s3_storage_settings_factory, botocore_calls
+):
+    static_files(SITE)
+    target = s3_storage_settings_factory(object_parameters=params)
+    args = ("--profile", "full", "--smart" if smart else "--no-smart")
+    with pytest.raises(CommandError) as caught:
+        counted(botocore_calls, *args)
+    message = str(caught.value)
+    assert message.startswith(
+        f"The storage's object_parameters: {named} holds a control character"
+    ), message
+    assert message.count("\n") == 0
+    assert "\r" not in message and "\x00" not in message
+    assert botocore_calls.operations == {}
+    assert botocore_calls.attempts == 0
+    assert target.names() == set()
+
+
+class LineBreakS3Storage(S3Storage):
+    """Gives stylesheets a header value with a line break, past every check of ours."""
+
+    def get_object_parameters(self, name: str) -> dict[str, Any]:
+        params = super().get_object_parameters(name)
+        if name.endswith(".css"):
+            params["ContentDisposition"] = "inline\r\nX-Injected: 1"
+        return params
+
+
+def test_s3_a_header_the_http_client_refuses_is_not_retried(
+    static_files, s3_storage_settings_factory, botocore_calls
+):
+    static_files(SITE)
+    target = s3_storage_settings_factory(backend="tests.test_object_parameters.LineBreakS3Storage")
+    with pytest.raises(CommandError) as caught:
+        counted(botocore_calls, "--profile", "full", "--no-smart")
+    lines = str(caught.value).splitlines()
+    refused = (
+        "InvalidHeaderValue: a header this file is sent with holds a line break or a "
+        "character outside Latin-1, so it was not sent"
+    )
+    assert lines[0] == "2 of 6 files failed to upload:"
+    assert sorted(lines[1:3]) == [f"  css/print.css: {refused}", f"  css/site.css: {refused}"]
+    assert lines[3:] == [
+        "Check the object parameters the storage gives these files (its object_parameters "
+        "or get_object_parameters): a retry cannot fix this.",
+        "The other files were uploaded.",
+    ]
+    # One attempt each: the two refused locally are not sent again.
+    assert botocore_calls.operations == {"PutObject": 6}
+    assert botocore_calls.attempts == 6
+    assert target.names() == set(SITE) - {"css/site.css", "css/print.css"}

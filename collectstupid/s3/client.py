@@ -157,15 +157,40 @@ def make_client(
 
 
 def no_retry_for_local_errors(caught_exception: BaseException | None = None, **kwargs: Any) -> None:
-    """Raise a source file's own error instead of letting botocore retry the request.
+    """Raise a source file's own error, or a header the HTTP client refuses, instead of
+    letting botocore retry the request.
 
-    An error raised while the body is being sent reaches botocore wrapped as an
+    An error raised while the request is being sent reaches botocore wrapped as an
     HTTP client error, which it retries like a dropped connection; a file that
-    changed under the upload fails the same way on every attempt.
+    changed under the upload, or a header value with a line break, fails the same
+    way on every attempt.
     """
     error = getattr(caught_exception, "kwargs", {}).get("error")
     if isinstance(error, CollectStupidError):
         raise error
+    if local_header_error(error):
+        # The request was never sent: each attempt would be refused alike, here.
+        raise HeaderRefused(HEADER_REFUSED) from error
+
+
+# Raised by the HTTP client before a byte is sent. The value is not repeated: it may be
+# a secret the storage sends (an SSE-C key).
+HEADER_REFUSED = (
+    "InvalidHeaderValue: a header this file is sent with holds a line break or a "
+    "character outside Latin-1, so it was not sent"
+)
+
+
+class HeaderRefused(CollectStupidError):
+    """A request header the HTTP client refuses to send."""
+
+
+def local_header_error(error: object) -> bool:
+    """Whether ``error`` is the HTTP client refusing a header (http.client raises a
+    ValueError on a line break in a value, UnicodeEncodeError beyond Latin-1)."""
+    if isinstance(error, UnicodeEncodeError):
+        return error.encoding == "latin-1"
+    return isinstance(error, ValueError) and str(error).startswith("Invalid header")
 
 
 class S3Client:
