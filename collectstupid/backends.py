@@ -152,8 +152,8 @@ class Backend(Protocol):
 
     def left_uploads(self) -> list[tuple[str, str]] | None:
         """The writes runs that were killed left open under the location (S3: multipart
-        uploads), as (name, id); None where the storage keeps none open. A failure to
-        list them is raised."""
+        uploads), as (name under the location, id); None where the storage keeps none
+        open. A failure to list them is raised."""
         ...
 
     def abort_left_uploads(self, uploads: list[tuple[str, str]]) -> tuple[list[str], list[str]]:

@@ -1,11 +1,12 @@
 """``--clear``: delete what the chosen profile selects under the storage's location before
 uploading. The deploy manifest is deleted, or stripped of those files' entries, before any
-of them goes, so it never vouches for a missing file. See docs/django-compatibility.md.
+of them goes, so it never vouches for a missing file. Also which uploads left open
+--abort-uploads owns, by the same scope. See docs/django-compatibility.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field, replace
 
 from collectstupid.backends import Backend
@@ -83,6 +84,31 @@ def plan_clear(
     # The manifest first: once files are gone it must not describe them.
     plan.names.sort(key=lambda name: name != listed)
     return plan
+
+
+def owned_uploads(
+    profile: Profile, uploads: list[tuple[str, str]], ours: Set[str]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """--abort-uploads: the uploads left open (name, id) that this run owns, and the
+    others as (name, why it is left). An upload is owned when the profile selects its
+    name and this deploy ships it or the deploy manifest records it (``ours``): a
+    location at the bucket's root is shared with whatever else writes there, such as a
+    user's upload to ``media/`` still in progress."""
+    owned: list[tuple[str, str]] = []
+    left: list[tuple[str, str]] = []
+    for name, upload_id in uploads:
+        try:
+            safe_dest(name)
+        except CollectError:
+            left.append((name, "its name could reach outside the storage's location"))
+            continue
+        if not profile.select(name):
+            left.append((name, f"profile '{profile.name}' does not select it"))
+        elif name not in ours:
+            left.append((name, "no file of this deploy or of the deploy manifest has its name"))
+        else:
+            owned.append((name, upload_id))
+    return owned, left
 
 
 def without_cleared(base: Snapshot, plan: ClearPlan) -> Snapshot:

@@ -170,7 +170,7 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
         link=found.files if opts.link else None,
         clearing=plan_clearing(backend, profile, conf, run, out) if opts.clear else None,
         invalidation=for_run(conf.cdn, opts.invalidate, opts.wait_invalidation),
-        left_open=list_left_open(backend, out) if opts.abort_uploads else None,
+        left_open=list_left_open(backend, plan, run, out) if opts.abort_uploads else None,
     )
 
 
@@ -205,8 +205,11 @@ def check_storage(storage: Storage) -> None:
         raise SettingsError(problem)
 
 
-def list_left_open(backend: Backend, out: Output) -> LeftOpen | None:
-    """--abort-uploads: what to abort, listed before the run writes or deletes anything."""
+def list_left_open(
+    backend: Backend, plan: Plan, run: smart.SmartRun | None, out: Output
+) -> LeftOpen | None:
+    """--abort-uploads: what to abort, listed before the run writes or deletes anything;
+    what it leaves and why, said at -v 2."""
     try:
         uploads = backend.left_uploads()
     except Exception as exc:
@@ -222,7 +225,13 @@ def list_left_open(backend: Backend, out: Output) -> LeftOpen | None:
             "uploads expire on their own)."
         )
         return None
-    return LeftOpen(uploads)
+    ours = {source.dest for source in plan.all_files}
+    if run is not None:
+        ours.update(run.base.entries, run.base.pending)
+    owned, left = clear.owned_uploads(plan.profile, uploads, ours)
+    for name, why in left:
+        out.say(f"--abort-uploads: leaving the upload of '{name}' open: {why}", level=2)
+    return LeftOpen(owned, left)
 
 
 def plan_clearing(

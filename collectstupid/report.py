@@ -57,14 +57,17 @@ class Invalidating:
 class LeftOpen:
     """--abort-uploads: the uploads killed runs left open, listed when planning."""
 
-    uploads: list[tuple[str, str]]  # (name, upload ID)
+    uploads: list[tuple[str, str]]  # (name, upload ID): those the run owns
+    # (name, why): the others listed under the location, never aborted.
+    left: list[tuple[str, str]] = field(default_factory=list)
     aborted: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    def report(self) -> dict[str, list[str]]:
+    def report(self) -> dict[str, object]:
         """The JSON report's ``abort_uploads`` section (a dry run's aborts none)."""
         listed = [name for name, _ in self.uploads]
-        return {"listed": listed, "aborted": self.aborted, "failed": self.problems}
+        left = [{"name": name, "why": why} for name, why in self.left]
+        return {"listed": listed, "aborted": self.aborted, "failed": self.problems, "left": left}
 
 
 @dataclass

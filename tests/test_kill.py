@@ -22,6 +22,7 @@ from collectstupid import manifest
 from tests.conftest import write_tree
 from tests.helpers import MANIFEST, MiB, assert_truthful, entry, run, tree
 from tests.processes import command_process, deploy_process
+from tests.s3_fixtures import S3Target
 from tests.test_faults import assert_bucket_holds, small_files
 
 # (operation held, storage name it is for, how many such requests go through first)
@@ -159,6 +160,12 @@ def test_a_reader_that_goes_away_is_quiet_and_the_deploy_finishes(s3_storage_set
     assert manifest.loads(target.read(MANIFEST)).pending == {}
 
 
+def open_keys(target: S3Target) -> list[str]:
+    """The keys of the multipart uploads open in the bucket, anywhere in it."""
+    uploads = target.client.list_multipart_uploads(Bucket=target.bucket).get("Uploads", [])
+    return sorted(upload["Key"] for upload in uploads)
+
+
 def test_uploads_a_killed_run_left_open_are_aborted_by_a_run_asked_to(
     static_files, s3_storage_settings_factory, s3_proxy, tmp_path
 ):
@@ -173,15 +180,10 @@ def test_uploads_a_killed_run_left_open_are_aborted_by_a_run_asked_to(
         time.sleep(1)
     # Another tool's upload outside the location is none of ours.
     theirs = target.client.create_multipart_upload(Bucket=target.bucket, Key="elsewhere/x")
-
-    def open_keys() -> list[str]:
-        uploads = target.client.list_multipart_uploads(Bucket=target.bucket).get("Uploads", [])
-        return sorted(upload["Key"] for upload in uploads)
-
-    assert open_keys() == ["elsewhere/x", target.key("media/film.mp4")]
+    film = "media/film.mp4"
+    assert open_keys(target) == ["elsewhere/x", target.key(film)]
     run("--smart", "--profile", "full")  # a plain run leaves them: it cannot tell dead from slow
-    assert open_keys() == ["elsewhere/x", target.key("media/film.mp4")]
-    film = target.key("media/film.mp4")
+    assert open_keys(target) == ["elsewhere/x", target.key(film)]
     # A dry run lists what it would abort, and aborts nothing.
     s3_proxy.reset_counts()
     report = tmp_path / "dry.json"
@@ -191,9 +193,10 @@ def test_uploads_a_killed_run_left_open_are_aborted_by_a_run_asked_to(
         "listed": [film],
         "aborted": [],
         "failed": [],
+        "left": [],
     }
     assert s3_proxy.counts == {"GetObject": 1, "ListMultipartUploads": 1}
-    assert open_keys() == ["elsewhere/x", film]
+    assert open_keys(target) == ["elsewhere/x", target.key(film)]
     report = tmp_path / "real.json"
     out = run("--smart", "--profile", "full", "--abort-uploads", verbosity=2, report_json=report)
     assert f"Aborted an upload left open: '{film}'" in out
@@ -202,9 +205,69 @@ def test_uploads_a_killed_run_left_open_are_aborted_by_a_run_asked_to(
         "listed": [film],
         "aborted": [film],
         "failed": [],
+        "left": [],
     }
-    assert open_keys() == ["elsewhere/x"]
+    assert open_keys(target) == ["elsewhere/x"]
     target.client.abort_multipart_upload(
         Bucket=target.bucket, Key="elsewhere/x", UploadId=theirs["UploadId"]
     )
     assert_bucket_holds(target, files)
+
+
+def test_abort_uploads_at_the_buckets_root_aborts_only_the_uploads_the_run_owns(
+    static_files, s3_storage_settings_factory, s3_proxy, tmp_path
+):
+    """An empty location shares the bucket with what else writes there: a user's upload
+    to media/ in progress is not the deploy's, whichever profile selects what."""
+    src = static_files({"css/site.css": "a", "css/old.css": "b", "media/intro.mp4": "c"})
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url, location="")
+    run("--smart")
+    (src / "css/old.css").unlink()  # recorded by the last deploy, no longer shipped
+    (src / "js").mkdir()
+    (src / "js/app.js").write_text("d")
+    for key in ("css/old.css", "js/app.js", "media/intro.mp4", "media/uploads/photo.jpg"):
+        target.client.create_multipart_upload(Bucket=target.bucket, Key=key)
+    s3_proxy.reset_counts()
+    report = tmp_path / "report.json"
+    out = run("--smart", "--abort-uploads", verbosity=2, report_json=report)
+    assert s3_proxy.counts == {
+        "GetObject": 1,
+        "ListMultipartUploads": 1,
+        "AbortMultipartUpload": 2,
+        "PutObject": 3,  # js/app.js, and the deploy manifest ahead and last
+    }
+    assert open_keys(target) == ["media/intro.mp4", "media/uploads/photo.jpg"]
+    assert "Aborted an upload left open: 'css/old.css'" in out
+    assert "Aborted an upload left open: 'js/app.js'" in out
+    assert "2 uploads left open aborted." in out
+    assert (
+        "--abort-uploads: leaving the upload of 'media/intro.mp4' open: profile "
+        "'no-media' does not select it" in out
+    )
+    assert (
+        "--abort-uploads: leaving the upload of 'media/uploads/photo.jpg' open: no file of "
+        "this deploy or of the deploy manifest has its name" in out
+    )
+    assert json.loads(report.read_text())["abort_uploads"] == {
+        "listed": ["css/old.css", "js/app.js"],
+        "aborted": ["css/old.css", "js/app.js"],
+        "failed": [],
+        "left": [
+            {"name": "media/intro.mp4", "why": "profile 'no-media' does not select it"},
+            {
+                "name": "media/uploads/photo.jpg",
+                "why": "no file of this deploy or of the deploy manifest has its name",
+            },
+        ],
+    }
+    # At -v 1 the uploads left are not listed; the count of those aborted is.
+    for key in ("css/site.css", "media/uploads/photo.jpg"):
+        target.client.create_multipart_upload(Bucket=target.bucket, Key=key)
+    out = run("--smart", "--abort-uploads")
+    assert "1 upload left open aborted." in out
+    assert "leaving the upload" not in out
+    assert open_keys(target) == [
+        "media/intro.mp4",
+        "media/uploads/photo.jpg",
+        "media/uploads/photo.jpg",
+    ]

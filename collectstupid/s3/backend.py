@@ -62,12 +62,17 @@ class S3Backend(StorageBackend):
         return self._writer.abort_open(self.describe_error)
 
     def left_uploads(self) -> list[tuple[str, str]] | None:
-        location = (getattr(self.storage, "location", "") or "").strip("/")
-        prefix = f"{location}/" if location else ""
+        prefix = location_prefix(self.storage)
         return left_under(self.client.get(), self.storage.bucket_name, prefix)
 
     def abort_left_uploads(self, uploads: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
-        return abort_each(self.client.get(), self.storage.bucket_name, uploads, self.describe_error)
+        return abort_each(
+            self.client.get(),
+            self.storage.bucket_name,
+            location_prefix(self.storage),
+            uploads,
+            self.describe_error,
+        )
 
     def delete_many(self, names: Sequence[str], threads: int) -> dict[str, str]:
         keys = {object_key(self.storage, name): name for name in names}

@@ -107,32 +107,35 @@ def abort_twins(client: Any, where: dict[str, Any], upload_id: str, seconds: flo
 
 
 def left_under(client: Any, bucket: str, prefix: str) -> list[tuple[str, str]]:
-    """The multipart uploads open under ``prefix``, as (key, upload ID): one
-    ListMultipartUploads per thousand. A failure is raised: nothing was aborted."""
+    """The multipart uploads open under ``prefix``, as (name under the prefix, upload ID):
+    one ListMultipartUploads per thousand. A failure is raised: nothing was aborted."""
     paginator = client.get_paginator("list_multipart_uploads")
     return [
-        (upload["Key"], upload["UploadId"])
+        (upload["Key"][len(prefix) :], upload["UploadId"])
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
         for upload in page.get("Uploads", [])
+        if upload["Key"].startswith(prefix)
     ]
 
 
 def abort_each(
     client: Any,
     bucket: str,
+    prefix: str,
     uploads: list[tuple[str, str]],
     describe: Callable[[BaseException], str],
 ) -> tuple[list[str], list[str]]:
-    """Abort each listed upload, one request each: (keys aborted, problems)."""
+    """Abort each listed upload (name under ``prefix``, upload ID), one request each:
+    (names aborted, problems)."""
     aborted: list[str] = []
     problems: list[str] = []
-    for key, upload_id in uploads:
+    for name, upload_id in uploads:
         try:
-            client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            client.abort_multipart_upload(Bucket=bucket, Key=prefix + name, UploadId=upload_id)
         except Exception as exc:
             reason = describe(exc)
             if not reason.startswith("NoSuchUpload"):  # finished meanwhile
-                problems.append(f"{key}: {reason}")
+                problems.append(f"{name}: {reason}")
         else:
-            aborted.append(key)
+            aborted.append(name)
     return aborted, problems

@@ -239,9 +239,10 @@ def _smart_options(group: Any) -> None:
     group.add_argument(
         "--abort-uploads",
         action="store_true",
-        help="Before uploading, abort every multipart upload left open under the "
-        "storage's location (S3), as a killed run leaves them. Only when no other "
-        "deploy to this location is running.",
+        help="Before uploading, abort the multipart uploads left open under the "
+        "storage's location (S3), as a killed run leaves them, of files the profile "
+        "selects and this deploy ships or the deploy manifest records. Only when no "
+        "other deploy to this location is running.",
     )
 
 
