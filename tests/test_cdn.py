@@ -263,3 +263,82 @@ def test_an_s3_deploy_invalidates_under_the_static_url_path(
         ["/assets/css/site.css", "/assets/fonts/Noto%20Sans.woff2"],
         ["/assets/fonts/Noto%20Sans.woff2"],
     ]
+
+
+def test_what_a_mistyped_distribution_is_owed_goes_to_the_one_configured_next(
+    site: Path, cloudfront: CloudFrontTarget, settings
+):
+    deploy()
+    write_tree(site, {"robots.txt": "User-agent: *\nDisallow: /admin/"})
+    settings.COLLECTSTUPID = {"CDN": {"CLOUDFRONT_DISTRIBUTION_ID": "EMISTYPED1"}}
+    cloudfront.proxy.reset_counts()
+    with pytest.raises(CommandError) as failed:
+        deploy()
+    assert "CloudFront distribution EMISTYPED1 failed: NoSuchDistribution" in str(failed.value)
+    assert cloudfront.requests() == {"CreateInvalidation": 1}
+    manifest_path = Path(settings.STATIC_ROOT) / MANIFEST
+    assert loads(manifest_path.read_bytes()).owed == {
+        "cloudfront:EMISTYPED1": {"robots.txt", "staticfiles.json"}
+    }
+    # The id fixed, nothing changed: the real distribution gets what was owed, once.
+    settings.COLLECTSTUPID = {"CDN": {"CLOUDFRONT_DISTRIBUTION_ID": cloudfront.distribution}}
+    cloudfront.proxy.reset_counts()
+    out = deploy()
+    assert cloudfront.requests() == {"CreateInvalidation": 1}
+    assert cloudfront.invalidations()[-1] == ["/static/robots.txt", "/static/staticfiles.json"]
+    assert (
+        "What the deploy manifest owes to 'cloudfront:EMISTYPED1' (2 paths), which this run "
+        f"does not invalidate, goes to CloudFront distribution {cloudfront.distribution} "
+        "instead." in out
+    )
+    assert loads(manifest_path.read_bytes()).owed == {}
+    cloudfront.proxy.reset_counts()
+    out = deploy()
+    assert cloudfront.proxy.http_requests == 0
+    assert "owes" not in out
+
+
+def test_a_deploy_that_does_not_complete_owes_the_mistyped_distributions_paths_to_the_new_one(
+    site: Path, cloudfront: CloudFrontTarget, settings
+):
+    deploy()
+    write_tree(site, {"robots.txt": "User-agent: *\nDisallow: /admin/"})
+    settings.COLLECTSTUPID = {"CDN": {"CLOUDFRONT_DISTRIBUTION_ID": "EMISTYPED1"}}
+    with pytest.raises(CommandError, match="NoSuchDistribution"):
+        deploy()
+    settings.COLLECTSTUPID = {"CDN": {"CLOUDFRONT_DISTRIBUTION_ID": cloudfront.distribution}}
+    # A folder where robots.txt goes: its write fails, the deploy is not complete.
+    target = Path(settings.STATIC_ROOT) / "robots.txt"
+    target.unlink()
+    target.mkdir()
+    write_tree(site, {"robots.txt": "User-agent: *", "css/site.css": "body { color: blue }"})
+    cloudfront.proxy.reset_counts()
+    with pytest.raises(CommandError, match="failed to upload"):
+        deploy()
+    assert cloudfront.proxy.http_requests == 0
+    owed = loads((Path(settings.STATIC_ROOT) / MANIFEST).read_bytes()).owed
+    assert owed == {
+        f"cloudfront:{cloudfront.distribution}": {"robots.txt", "staticfiles.json", "css/site.css"}
+    }
+
+
+def test_a_non_ascii_prefix_is_percent_encoded_as_the_paths_are(
+    static_files, s3_storage_settings, cloudfront: CloudFrontTarget, settings
+):
+    settings.STATIC_URL = "https://cdn.example.com/stätic/"
+    settings.COLLECTSTUPID = {"CDN": {"CLOUDFRONT_DISTRIBUTION_ID": cloudfront.distribution}}
+    static_files({"css/site.css": "a", "fonts/Noto é.woff2": b"\x00"})
+    run("--smart", "--profile", "full")
+    settings.COLLECTSTUPID = {
+        "CDN": {
+            "CLOUDFRONT_DISTRIBUTION_ID": cloudfront.distribution,
+            "PATH_PREFIX": "/zoë/st%C3%A4tic/",
+            "WILDCARD_ABOVE": 0,
+        }
+    }
+    run("--smart", "--profile", "full", "--force")
+    assert cloudfront.requests() == {"CreateInvalidation": 2}
+    assert cloudfront.invalidations() == [
+        ["/st%C3%A4tic/css/site.css", "/st%C3%A4tic/fonts/Noto%20%C3%A9.woff2"],
+        ["/zo%C3%AB/st%C3%A4tic/*"],
+    ]

@@ -2,9 +2,10 @@
 
 What is invalidated: the unhashed files this run wrote (in smart mode only those
 whose bytes or object parameters changed), the paths ``--prune`` and ``--clear``
-deleted, and what an earlier run's failed invalidation owes, never a hashed copy.
-Nothing changed: no request. In smart mode a failed or deferred invalidation is
-recorded in the deploy manifest, so the next run sends it. See docs/cdn.md.
+deleted, and what an earlier run's failed invalidation owes (to whichever CDN it was
+owed: the one configured now gets it), never a hashed copy. Nothing changed: no
+request. In smart mode a failed or deferred invalidation is recorded in the deploy
+manifest, so the next run sends it. See docs/cdn.md.
 """
 
 from __future__ import annotations
@@ -44,38 +45,44 @@ def unhashed(names: Iterable[str], hashed: frozenset[str], copies: frozenset[str
     )
 
 
+def url_prefix(prefix: str) -> str:
+    """PATH_PREFIX (or STATIC_URL's path) as CloudFront matches it: already a URL path,
+    so its escapes stay, and what is left outside the safe set (``é``) is encoded."""
+    return quote(prefix, safe=SAFE + "%")
+
+
 def url_path(prefix: str, name: str) -> str:
-    return prefix + quote(name, safe=SAFE)
+    return url_prefix(prefix) + quote(name, safe=SAFE)
 
 
 def requested(names: Iterable[str], prefix: str, wildcard_above: int) -> list[str]:
     """The paths of one invalidation request: each name, or ``prefix*`` past the threshold."""
     paths = sorted({url_path(prefix, name) for name in names})
     if len(paths) > wildcard_above:
-        return [prefix + "*"]
+        return [url_prefix(prefix) + "*"]
     return paths
 
 
 def owe(store: ManifestStore, current: Snapshot, key: str, names: Iterable[str]) -> Snapshot:
-    """Record ``names`` as owed to the CDN ``key``; raises when the manifest cannot be written."""
+    """Record ``names`` as owed to the CDN ``key``, and to no other CDN (what another
+    was owed is in ``names``, see :func:`owed_names`); raises when the manifest cannot
+    be written."""
     added = frozenset(names)
 
     def change(contents: Contents) -> tuple[Contents, list[str]]:
-        owed = {**contents.owed, key: contents.owed.get(key, frozenset()) | added}
+        owed = {k: left for k, v in contents.owed.items() if k != key and (left := v - added)}
+        owed[key] = contents.owed.get(key, frozenset()) | added
         return replace(contents, owed=owed), []
 
     return rewrite(store, current, change)[1]
 
 
-def settle(store: ManifestStore, current: Snapshot, key: str, sent: Iterable[str]) -> Snapshot:
-    """Forget what was owed to ``key`` and is now sent (one write, none if nothing was owed)."""
+def settle(store: ManifestStore, current: Snapshot, sent: Iterable[str]) -> Snapshot:
+    """Forget what was owed, to any CDN, and is now sent to the configured one."""
     done = frozenset(sent)
 
     def change(contents: Contents) -> tuple[Contents, list[str]]:
-        left = contents.owed.get(key, frozenset()) - done
-        owed = {k: v for k, v in contents.owed.items() if k != key}
-        if left:
-            owed[key] = left
+        owed = {k: left for k, v in contents.owed.items() if (left := v - done)}
         return replace(contents, owed=owed), []
 
     return rewrite(store, current, change)[1]
@@ -170,9 +177,26 @@ def _snapshot(deployment: Deployment) -> Snapshot | None:
     return run.current or run.base
 
 
-def owed_names(deployment: Deployment, key: str) -> frozenset[str]:
+def owed_names(deployment: Deployment) -> frozenset[str]:
+    """What the deploy manifest records as owed, to any CDN: a CDN no longer configured
+    (a mistyped distribution id, since fixed) cannot be sent anything, while the one
+    configured now serves the same files and may hold them stale."""
     snapshot = _snapshot(deployment)
-    return snapshot.owed.get(key, frozenset()) if snapshot else frozenset()
+    return frozenset().union(*snapshot.owed.values()) if snapshot else frozenset()
+
+
+def say_owed_elsewhere(deployment: Deployment, cdn: CDN, out: Output) -> None:
+    """One line when the manifest owes paths to a CDN other than the configured one."""
+    snapshot = _snapshot(deployment)
+    others = {k: v for k, v in snapshot.owed.items() if k != cdn.key} if snapshot else {}
+    if others:
+        count = len(frozenset().union(*others.values()))
+        keys = ", ".join(f"'{key}'" for key in sorted(others))
+        out.say(
+            f"What the deploy manifest owes to {keys} ({plural(count, 'path')}), which "
+            f"this run does not invalidate, goes to {cdn.name} instead.",
+            level=1,
+        )
 
 
 def after_deploy(deployment: Deployment, executed: Executed, out: Output) -> Invalidated | None:
@@ -182,9 +206,10 @@ def after_deploy(deployment: Deployment, executed: Executed, out: Output) -> Inv
         return None
     settings = invalidating.settings
     cdn: CDN = for_settings(settings)
-    names = sorted(set(changed_names(deployment, executed)) | owed_names(deployment, cdn.key))
+    names = sorted(set(changed_names(deployment, executed)) | owed_names(deployment))
     if not names:
         return None
+    say_owed_elsewhere(deployment, cdn, out)
     done = Invalidated(cdn.name, names)
     result = executed.result
     if result.failed or result.cancelled or executed.interrupted:
@@ -207,7 +232,7 @@ def after_deploy(deployment: Deployment, executed: Executed, out: Output) -> Inv
         done.error = failure_line(done, str(exc))
         return done
     out.say(_sent_line(done, settings), level=1)
-    _settle(deployment, cdn.key, names, out)
+    _settle(deployment, names, out)
     if invalidating.wait:
         done.completed = wait(cdn, done.id, out)
     return done
@@ -250,12 +275,12 @@ def _owe(deployment: Deployment, key: str, names: list[str], out: Output) -> boo
     return True
 
 
-def _settle(deployment: Deployment, key: str, names: list[str], out: Output) -> None:
+def _settle(deployment: Deployment, names: list[str], out: Output) -> None:
     run, snapshot = deployment.smart, _snapshot(deployment)
-    if run is None or snapshot is None or not snapshot.owed.get(key):
+    if run is None or snapshot is None or not snapshot.owed:
         return
     try:
-        run.current = settle(run.store, snapshot, key, names)
+        run.current = settle(run.store, snapshot, names)
     except Exception as exc:
         # Harmless: what it still lists is invalidated once more by the next run.
         out.warn(
@@ -305,7 +330,7 @@ def dry_run(deployment: Deployment, out: Output) -> dict[str, Any]:
     if run is not None:
         hashed = hashed | recorded_hashed(run.base)
     chosen = set(unhashed(names, hashed, staged.copies if staged else frozenset()))
-    chosen |= owed_names(deployment, cdn.key)
+    chosen |= owed_names(deployment)
     paths = requested(chosen, settings.prefix, settings.wildcard_above) if chosen else []
     for name in sorted(chosen):
         out.say(f"Would invalidate '{url_path(settings.prefix, name)}'", level=2)
