@@ -150,3 +150,22 @@ def test_abort_uploads_says_it_does_nothing_where_no_upload_stays_open(static_fi
     assert dict(remote.proxy.counts) == {remote.write: 2}
     assert "2 static files copied" in out
     assert "left open aborted" not in out
+
+
+@pytest.mark.parametrize(
+    "flags", [("--smart",), ("--clear",), ("--smart", "--prune")], ids=" ".join
+)
+def test_a_location_the_storage_refuses_is_one_error_before_any_request(
+    static_files, remote, flags
+):
+    static_files(ASSETS)
+    remote.configure(location="./static")
+    remote.proxy.reset_counts()
+    with pytest.raises(CommandError) as caught:
+        run("--profile", "full", *flags)
+    assert str(caught.value) == (
+        "The storage's location './static' is not in normal form, so the storage refuses "
+        "every file under it (it joins a name under the location and finds the result "
+        "outside it). Set it to 'static'. Nothing was written."
+    )
+    assert remote.proxy.http_requests == 0
