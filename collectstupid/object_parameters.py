@@ -260,9 +260,10 @@ def storage_refusal(params: Any) -> str | None:
     """Why the storage's own ``object_parameters`` (its OPTIONS, not a profile's rules)
     cannot be sent as headers, as the run's error; None if they can.
 
-    Only control characters are refused: they end a header (CR, LF), so the request
-    fails locally on every attempt, or reach the wire (NUL). The value is never quoted:
-    storage options may hold a secret (an SSE-C key).
+    Only control characters are refused, in a value or a metadata key: they end a
+    header (CR, LF), so the request fails locally on every attempt, or reach the wire
+    (NUL); what a storage takes beyond that is its own to say. The value is never
+    quoted: storage options may hold a secret (an SSE-C key).
     """
     if not isinstance(params, Mapping):
         return None
@@ -271,8 +272,8 @@ def storage_refusal(params: Any) -> str | None:
         if where:
             return (
                 f"The storage's object_parameters: {where}, and a header is one line of "
-                "text. Fix the storage's OPTIONS (or AWS_S3_OBJECT_PARAMETERS). "
-                "Nothing was written."
+                "text. Fix it in the storage's OPTIONS (or the setting they default to, "
+                "such as AWS_S3_OBJECT_PARAMETERS). Nothing was written."
             )
     return None
 
@@ -283,8 +284,8 @@ def _storage_problem(name: Any, value: Any) -> str | None:
         return f"{name!r} holds a control character"
     if isinstance(value, Mapping):
         for key, item in value.items():
-            if isinstance(key, str) and not TOKEN.fullmatch(key):
-                return f"{name!r} key {key!r} is not a valid header name"
+            if isinstance(key, str) and _control(key):
+                return f"{name!r} key {key!r} holds a control character"
             if isinstance(item, str) and _control(item):
                 return f"{name!r} key {key!r} holds a control character"
     return None

@@ -169,3 +169,19 @@ def test_a_location_the_storage_refuses_is_one_error_before_any_request(
         "outside it). Set it to 'static'. Nothing was written."
     )
     assert remote.proxy.http_requests == 0
+
+
+def test_a_storage_object_parameter_that_cannot_be_a_header_is_refused_before_any_request(
+    static_files, remote
+):
+    static_files(ASSETS)
+    remote.configure(object_parameters={"cache_control": "max-age=60\r\nX-Injected: 1"})
+    remote.proxy.reset_counts()
+    with pytest.raises(CommandError) as caught:
+        run("--profile", "full", "--smart")
+    assert str(caught.value) == (
+        "The storage's object_parameters: 'cache_control' holds a control character, and a "
+        "header is one line of text. Fix it in the storage's OPTIONS (or the setting they "
+        "default to, such as AWS_S3_OBJECT_PARAMETERS). Nothing was written."
+    )
+    assert remote.proxy.http_requests == 0
