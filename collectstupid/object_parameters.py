@@ -287,7 +287,7 @@ def _storage_problem(name: Any, value: Any) -> str | None:
             if isinstance(key, str) and _control(key):
                 return f"{name!r} key {key!r} holds a control character"
             if isinstance(item, str) and _control(item):
-                return f"{name!r} key {key!r} holds a control character"
+                return f"{name!r} value of key {key!r} holds a control character"
     return None
 
 

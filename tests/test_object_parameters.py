@@ -762,7 +762,7 @@ def test_s3_a_profile_replacing_anothers_parameters_warns_once(
     [
         ({"CacheControl": "max-age=60\r\nX-Injected: 1"}, "'CacheControl'"),
         ({"ContentDisposition": "inline\x00"}, "'ContentDisposition'"),
-        ({"Metadata": {"owner": "a\nb"}}, "'Metadata' key 'owner'"),
+        ({"Metadata": {"owner": "a\nb"}}, "'Metadata' value of key 'owner'"),
         ({"Metadata": {"own\ner": "a"}}, r"'Metadata' key 'own\ner'"),
     ],
 )
