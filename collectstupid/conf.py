@@ -26,6 +26,10 @@ DEFAULTS: dict[str, Any] = {
     # --prune keeps the hashed copies of this many deploys of a profile, the current one
     # included: pages and CDNs still holding the previous HTML keep finding theirs.
     "KEEP_DEPLOYS": 2,
+    # --prune stops before deleting more than this percentage of the paths the profile's
+    # previous deploy shipped: a deploy that replaces most of its files is rare, another
+    # project recording under the same name is the likelier cause.
+    "PRUNE_MAX_SHARE": 50,
     # A CDN to invalidate after each deploy (see docs/cdn.md): none unless set.
     "CDN": None,
     # Whose deploys the manifest records (--prune): None derives it from ROOT_URLCONF.
@@ -53,6 +57,7 @@ class Settings:
     smart: bool = DEFAULTS["SMART"]
     manifest_name: str = DEFAULTS["MANIFEST_NAME"]
     keep_deploys: int = DEFAULTS["KEEP_DEPLOYS"]
+    prune_max_share: int = DEFAULTS["PRUNE_MAX_SHARE"]
     cdn: CdnSettings | None = None
     project: str = "default"
     fast_path: bool | None = DEFAULTS["FAST_PATH"]
@@ -122,6 +127,17 @@ def keep_deploys_value(value: Any, source: str) -> int:
     return value
 
 
+def prune_max_share_value(value: Any, source: str) -> int:
+    """The percentage of the previous deploy's paths --prune may delete, from ``source``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not (0 <= value <= 100):
+        raise SettingsError(
+            f"{source} must be a whole number from 0 to 100 (a percentage of the files the "
+            f"previous deploy of the profile shipped; 100 allows every delete), not {value!r}. "
+            f"The default is {DEFAULTS['PRUNE_MAX_SHARE']}."
+        )
+    return value
+
+
 def get_settings() -> Settings:
     """The validated settings, or a SettingsError saying which key is wrong."""
     raw = _raw()
@@ -138,6 +154,9 @@ def get_settings() -> Settings:
         smart=raw["SMART"],
         manifest_name=_manifest_name(raw["MANIFEST_NAME"]),
         keep_deploys=keep_deploys_value(raw["KEEP_DEPLOYS"], "COLLECTSTUPID['KEEP_DEPLOYS']"),
+        prune_max_share=prune_max_share_value(
+            raw["PRUNE_MAX_SHARE"], "COLLECTSTUPID['PRUNE_MAX_SHARE']"
+        ),
         cdn=cdn_settings(raw["CDN"]),
         project=_project(raw["PROJECT"]),
         fast_path=_fast_path(raw["FAST_PATH"]),

@@ -167,6 +167,8 @@ def write_files(deployment: Deployment, signals: Signals, out: Output) -> Execut
         )
         for path, why in pruned.kept.items():
             out.say(f"Not pruning '{path}': {why}", level=2)
+        if pruned.held:
+            out.warn(pruned.held)
         # Each at -v 2; the closing error names the first few and the cause once.
         for path, why in pruned.failed.items() if out.verbosity >= 2 else ():
             out.error(f"Could not prune '{path}': {why}")

@@ -28,7 +28,13 @@ from collectstupid.backends import Backend, backend_for
 from collectstupid.cdn import invalidate
 from collectstupid.cdn.invalidate import for_run
 from collectstupid.collect import Found, SourceFile, find_files, ignore_patterns, unreadable
-from collectstupid.conf import Settings, get_settings, keep_deploys_value, threads_value
+from collectstupid.conf import (
+    Settings,
+    get_settings,
+    keep_deploys_value,
+    prune_max_share_value,
+    threads_value,
+)
 from collectstupid.errors import DeployError, NameNotUTF8, ProfileError, SettingsError
 from collectstupid.failures import verdict
 from collectstupid.manifest import Shipped
@@ -65,6 +71,7 @@ class Options:
     force: bool
     prune: bool
     keep_deploys: int | None
+    prune_max_share: int | None
     invalidate: bool
     wait_invalidation: bool
     abort_uploads: bool
@@ -86,6 +93,12 @@ class Options:
         if self.keep_deploys is None:
             return conf.keep_deploys
         return keep_deploys_value(self.keep_deploys, "--keep-deploys")
+
+    def max_share(self, conf: Settings) -> int:
+        """--prune-max-share, checked, else the PRUNE_MAX_SHARE setting."""
+        if self.prune_max_share is None:
+            return conf.prune_max_share
+        return prune_max_share_value(self.prune_max_share, "--prune-max-share")
 
 
 @dataclass
@@ -319,7 +332,7 @@ def start_smart_run(
     out: Output,
 ) -> smart.SmartRun:
     """Smart mode: read the deploy manifest, and record what this deploy ships."""
-    keep = opts.kept_deploys(conf)
+    keep, max_share = opts.kept_deploys(conf), opts.max_share(conf)
     one_off = bool(opts.include or opts.exclude)
     smart.check_one_off_selection(opts.prune, one_off)
     run = smart.SmartRun.start(backend, plan, conf.manifest_name, opts.force, location=destination)
@@ -329,7 +342,7 @@ def start_smart_run(
         # A one-off selection is not what the profile ships: recorded as its deploy,
         # every path it leaves out would become stale, and hashed copies age early.
         run.shipped = Shipped(plan.profile.name, paths, copies & paths, keep, conf.project)
-    run.prune = opts.prune
+    run.prune, run.max_share = opts.prune, max_share
     out.say(
         f"Deploy manifest '{run.store.name}' of {destination}; this deploy is "
         f"recorded as profile '{plan.profile.name}' of project '{conf.project}'"
@@ -394,6 +407,8 @@ def dry_run(deployment: Deployment, out: Output) -> None:
         extra["smart"] = run.report()
         if run.prune:
             doomed = run.would_prune()
+            if run.refused:
+                out.warn(f"--prune would stop before deleting anything: {run.refused}")
             for path in doomed:
                 out.say(f"Would prune '{path}'", level=1)
             summary = replace(summary, pruned=len(doomed))

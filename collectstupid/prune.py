@@ -37,6 +37,10 @@ class Pruned:
     manifest_error: str | None = None
     # Paths the profile shipped before and no longer ships, kept, with the reason.
     kept: dict[str, str] = field(default_factory=dict)
+    # Why nothing was deleted: the guard stopped the run (an error), or another run of
+    # the profile recorded a deploy meanwhile (a warning). See manifest/guard.py.
+    refused: str | None = None
+    held: str | None = None
 
 
 def prune(
@@ -46,8 +50,14 @@ def prune(
     if run.shipped is None:
         return Pruned()
     reasons = kept(run.base.contents, run.shipped)
+    if run.refused:
+        refused = (
+            f"--prune stopped before deleting anything: {run.refused} Every file landed; "
+            "this deploy is not recorded for the profile."
+        )
+        return Pruned(kept=reasons, refused=refused)
     if not run.doomed or run.current is None:
-        return Pruned(kept=reasons)
+        return Pruned(kept=reasons, held=run.held)
     # Never the manifest itself, however the backend stores its name.
     manifest = backend.listed_name(run.store.name)
     doomed = [path for path in run.doomed if backend.listed_name(path) != manifest]

@@ -564,6 +564,8 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
     pruned = executed.pruned
     if pruned and pruned.failed:
         return prune.closing_message(pruned.failed)
+    if pruned and pruned.refused:
+        return pruned.refused
     return (
         executed.manifest_error
         or (pruned.manifest_error if pruned else None)

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from collectstupid.backends import Backend
 from collectstupid.collect import SourceFile
+from collectstupid.conf import DEFAULTS
 from collectstupid.errors import (
     CollectStupidError,
     ManifestError,
@@ -33,9 +34,11 @@ from collectstupid.manifest import (
     Snapshot,
     announce,
     record_deploy,
+    record_of,
     rewrite,
     settle,
 )
+from collectstupid.manifest.guard import Guard, decide
 from collectstupid.manifest.store import placed
 from collectstupid.object_parameters import digest as parameters_digest
 from collectstupid.output import describe_error
@@ -291,6 +294,11 @@ class SmartRun:
     shipped: Shipped | None = None
     prune: bool = False
     doomed: list[str] = field(default_factory=list)
+    # The percentage of the previous deploy's paths --prune may delete (manifest/guard.py),
+    # and why this run deletes nothing: an error (refused) or a warning (held).
+    max_share: int = DEFAULTS["PRUNE_MAX_SHARE"]
+    refused: str | None = None
+    held: str | None = None
     # The backend's one-line reason for a failed request.
     describe: Callable[[BaseException], str] = describe_error
 
@@ -403,15 +411,13 @@ class SmartRun:
             if self.announced:
                 contents, conflicts = settle(contents, self.run, self.announced, writer.uploaded)
             if shipped is not None:
-                contents, self.doomed = record_deploy(
-                    contents, shipped, self.prune, self.store.name
-                )
+                contents = self.record(contents, shipped)
             return contents, conflicts
 
         try:
             self.published, self.current = rewrite(self.store, current, change)
         except Exception as exc:
-            self.doomed = []
+            self.doomed, self.refused, self.held = [], None, None
             reason = failed_write(exc, self.describe)
             if writer.uploaded:
                 landed = (
@@ -426,11 +432,25 @@ class SmartRun:
             )
         return None
 
+    def record(self, contents: Contents, shipped: Shipped) -> Contents:
+        """Record ``shipped`` in ``contents``; with --prune, doom what the guard allows.
+
+        Run for each attempt of the conditional write, so the decision is
+        always taken against the version it writes over.
+        """
+        if not self.prune:
+            return record_deploy(contents, shipped, False, self.store.name)[0]
+        found = record_of(self.base.contents, shipped.project, shipped.profile)
+        decision = decide(contents, shipped, self.store.name, Guard(self.max_share, found))
+        self.doomed, self.refused, self.held = decision.doomed, decision.refused, decision.held
+        return decision.contents
+
     def would_prune(self) -> list[str]:
         """The stale paths a complete deploy of this plan would delete."""
         if self.shipped is None:
             return []
-        return record_deploy(self.base.contents, self.shipped, True, self.store.name)[1]
+        self.record(self.base.contents, self.shipped)
+        return self.doomed
 
     def report(self) -> dict[str, Any]:
         """The ``smart`` section of the JSON report."""

@@ -227,6 +227,14 @@ def _smart_options(group: Any) -> None:
         f"{DEFAULTS['KEEP_DEPLOYS']} unless set).",
     )
     group.add_argument(
+        "--prune-max-share",
+        type=int,
+        metavar="PERCENT",
+        help="--prune stops before deleting more than PERCENT of the files the "
+        "profile's previous deploy shipped; 100 allows any share (default: "
+        f"PRUNE_MAX_SHARE, {DEFAULTS['PRUNE_MAX_SHARE']} unless set).",
+    )
+    group.add_argument(
         "-c",
         "--clear",
         action="store_true",
