@@ -49,6 +49,16 @@ QUOTES = [
     ("docs/django-compatibility.md", "Copying 'css/site.css'"),
     ("docs/lifecycle.md", "Pruned 'css/site.css'"),
     ("docs/lifecycle.md", "Not pruning 'css/old.css': profile 'full' still ships it"),
+    (
+        "docs/lifecycle.md",
+        "--prune stopped before deleting anything: this deploy would delete 50 of the 50 "
+        "files the previous deploy of profile 'no-media' of project 'config.urls' shipped "
+        "(100%), more than the 50% COLLECTSTUPID['PRUNE_MAX_SHARE'] allows. The likely cause "
+        "is another project with the same name deploying to this location: give each "
+        "project its own COLLECTSTUPID['PROJECT']. If this deploy does replace that many "
+        "files, run it again with --prune-max-share 100. Every file landed; this deploy is "
+        "not recorded for the profile.",
+    ),
     ("docs/hashed-names.md", "..., 20 post-processed (..."),
     (
         "docs/local-targets.md",
@@ -150,6 +160,14 @@ def real_lines(static_files, settings, tmp_path, s3_storage_settings_factory) ->
     lines += said("--smart", "--prune")  # kept: 'full' still ships it
     lines += said("--smart", "--profile", "full", "--prune")  # pruned
     (src / "js/app.js").write_text(str(ASSETS["js/app.js"]))
+    # The bound on --prune: every file the last deploy shipped renamed.
+    use_storage(settings, "django.core.files.storage.FileSystemStorage", location=str(plain) + "2")
+    lines += said("--smart", "--prune")
+    for name in ("css/site.css", "js/app.js", "img/logo.png"):
+        (src / name).rename(src / f"{name}.new")
+    lines += said("--smart", "--prune")
+    for name in ("css/site.css", "js/app.js", "img/logo.png"):
+        (src / f"{name}.new").rename(src / name)
     hashed = tmp_path / "hashed"
     backend = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
     use_storage(settings, backend, location=str(hashed))
