@@ -57,7 +57,7 @@ def prune(
         )
         return Pruned(kept=reasons, refused=refused)
     if not run.doomed or run.current is None:
-        return Pruned(kept=reasons, held=run.held)
+        return Pruned(kept=reasons, held=run.held, refused=lost_message(run.lost, run.shipped))
     # Never the manifest itself, however the backend stores its name.
     manifest = backend.listed_name(run.store.name)
     doomed = [path for path in run.doomed if backend.listed_name(path) != manifest]
@@ -82,6 +82,23 @@ def prune(
                 "deletes them again, which is harmless."
             )
     return pruned
+
+
+def lost_message(lost: list[str], shipped: Shipped, shown: int = 3) -> str | None:
+    """The error for files this deploy ships that a concurrent run's --prune deleted."""
+    if not lost:
+        return None
+    names = ", ".join(f"'{path}'" for path in lost[:shown])
+    more = f" and {len(lost) - shown} more" if len(lost) > shown else ""
+    count = len(lost)
+    return (
+        f"{count} file{'' if count == 1 else 's'} this deploy ships without changing "
+        f"{'it' if count == 1 else 'them'} ({names}{more}) "
+        f"{'was' if count == 1 else 'were'} deleted by the --prune of another deploy of "
+        f"profile '{shipped.profile}' that ran at the same time. The deploy manifest no "
+        f"longer vouches for {'it' if count == 1 else 'them'}: run this deploy again to "
+        "upload what is missing."
+    )
 
 
 def kept(contents: Contents, shipped: Shipped) -> dict[str, str]:

@@ -299,6 +299,8 @@ class SmartRun:
     max_share: int = DEFAULTS["PRUNE_MAX_SHARE"]
     refused: str | None = None
     held: str | None = None
+    # What this deploy ships unchanged that another run's --prune deleted meanwhile.
+    lost: list[str] = field(default_factory=list)
     # The backend's one-line reason for a failed request.
     describe: Callable[[BaseException], str] = describe_error
 
@@ -417,7 +419,7 @@ class SmartRun:
         try:
             self.published, self.current = rewrite(self.store, current, change)
         except Exception as exc:
-            self.doomed, self.refused, self.held = [], None, None
+            self.doomed, self.refused, self.held, self.lost = [], None, None, []
             reason = failed_write(exc, self.describe)
             if writer.uploaded:
                 landed = (
@@ -443,6 +445,13 @@ class SmartRun:
         found = record_of(self.base.contents, shipped.project, shipped.profile)
         decision = decide(contents, shipped, self.store.name, Guard(self.max_share, found))
         self.doomed, self.refused, self.held = decision.doomed, decision.refused, decision.held
+        # A path this run ships as it was, without writing it, is marked by no one:
+        # the run that recorded meanwhile may have pruned it (only that drops its entry).
+        sent = set(self.announced)
+        entries = decision.contents.entries
+        self.lost = sorted(
+            path for path in shipped.paths if path not in sent and path not in entries
+        )
         return decision.contents
 
     def would_prune(self) -> list[str]:

@@ -17,8 +17,15 @@ from collectstupid.manifest.guard import Guard, decide
 from tests.conftest import write_tree
 from tests.helpers import MANIFEST, assert_truthful, counted
 from tests.processes import deploy_process
+from tests.test_docs_output import ROOT, shape
 
 E = Entry("0" * 64, 1)
+
+
+def assert_quoted_in_docs(line: str) -> None:
+    """docs/lifecycle.md quotes ``line``, names and numbers aside (as test_docs_output)."""
+    quoted = (ROOT / "docs/lifecycle.md").read_text().splitlines()
+    assert shape(line) in {shape(text) for text in quoted}, line
 
 
 def tree_of(name: str, count: int) -> dict[str, bytes | str]:
@@ -201,10 +208,50 @@ def test_s3_concurrent_prune_runs_of_one_project_never_delete_what_the_other_shi
         shipped = set(common) | set(trees["a"]) | set(trees["b"])
         assert (round_, shipped - target.names()) == (round_, set())
         assert (held.returncode, racing.returncode) == (0, 0), slow_err + fast_err
-        assert (
+        warning = (
             "Nothing was pruned: another deploy of profile 'full' was recorded while this one "
             "ran, and what it shipped may be the live deploy. This deploy is recorded; the "
-            "next --prune run deletes what is stale.\n"
-        ) in slow_err
+            "next --prune run deletes what is stale."
+        )
+        assert f"{warning}\n" in slow_err
+        assert_quoted_in_docs(warning)
         assert "Nothing was pruned" not in fast_err
         assert_truthful(target)
+
+
+def test_s3_a_file_shipped_unchanged_and_pruned_by_a_concurrent_run_is_named_and_restored(
+    tmp_path, s3_storage_settings_factory, s3_proxy
+):
+    # Only what a run writes is marked in the manifest: a file it ships as it was
+    # is not, so the other run's --prune may delete it. That is said, not hidden.
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    common = tree_of("common", 5)
+    old = write_tree(tmp_path / "old", common | {"kept.css": "kept"})
+    first = deploy_process(target, old, "--prune")
+    assert first.wait(timeout=120) == 0, first.communicate()
+    slow = write_tree(tmp_path / "slow", common | {"kept.css": "kept", "slow.css": "s"})
+    fast = write_tree(tmp_path / "fast", common | {"fast.css": "f"})
+    hold = s3_proxy.hold("PutObject", key=target.key(MANIFEST), skip=1)
+    held = deploy_process(target, slow, "--prune")
+    try:
+        hold.wait_held(timeout=60)
+        racing = deploy_process(target, fast, "--prune")
+        _, fast_err = racing.communicate(timeout=120)
+    finally:
+        hold.release()
+    _, slow_err = held.communicate(timeout=120)
+    assert racing.returncode == 0, fast_err
+    assert held.returncode == 1 and "kept.css" not in target.names()
+    error = (
+        "1 file this deploy ships without changing it ('kept.css') was deleted by the "
+        "--prune of another deploy of profile 'full' that ran at the same time. The deploy "
+        "manifest no longer vouches for it: run this deploy again to upload what is "
+        "missing."
+    )
+    assert slow_err.endswith(f"{error}\n"), slow_err
+    assert_quoted_in_docs(error)
+    assert "kept.css" not in assert_truthful(target)
+
+    again = deploy_process(target, slow, "--prune")
+    assert again.wait(timeout=120) == 0, again.communicate()
+    assert target.read("kept.css") == b"kept"
