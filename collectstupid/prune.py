@@ -57,7 +57,7 @@ def prune(
         )
         return Pruned(kept=reasons, refused=refused)
     if not run.doomed or run.current is None:
-        return Pruned(kept=reasons, held=run.held, refused=lost_message(run.lost, run.shipped))
+        return Pruned(kept=reasons, held=run.held, refused=lost_message(run.lost))
     # Never the manifest itself, however the backend stores its name.
     manifest = backend.listed_name(run.store.name)
     doomed = [path for path in run.doomed if backend.listed_name(path) != manifest]
@@ -84,7 +84,7 @@ def prune(
     return pruned
 
 
-def lost_message(lost: list[str], shipped: Shipped, shown: int = 3) -> str | None:
+def lost_message(lost: list[str], shown: int = 3) -> str | None:
     """The error for files this deploy ships that a concurrent run's --prune deleted."""
     if not lost:
         return None
@@ -94,10 +94,10 @@ def lost_message(lost: list[str], shipped: Shipped, shown: int = 3) -> str | Non
     return (
         f"{count} file{'' if count == 1 else 's'} this deploy ships without changing "
         f"{'it' if count == 1 else 'them'} ({names}{more}) "
-        f"{'was' if count == 1 else 'were'} deleted by the --prune of another deploy of "
-        f"profile '{shipped.profile}' that ran at the same time. The deploy manifest no "
-        f"longer vouches for {'it' if count == 1 else 'them'}: run this deploy again to "
-        "upload what is missing."
+        f"{'was' if count == 1 else 'were'} deleted by another deploy to this location "
+        "(its --prune or --clear) while this one ran. The deploy manifest no longer vouches "
+        f"for {'it' if count == 1 else 'them'}: run this deploy again to upload what is "
+        "missing."
     )
 
 

@@ -274,6 +274,16 @@ class SmartWriter:
         return status
 
 
+def unvouched(contents: Contents, shipped: Shipped, announced: Iterable[str]) -> list[str]:
+    """The paths ``shipped`` holds unchanged (not announced) that ``contents`` no longer
+    vouches for: another run deleted them meanwhile, as only a delete drops such an entry.
+
+    No marker protects a path a run ships without writing it.
+    """
+    sent = set(announced)
+    return sorted(p for p in shipped.paths if p not in sent and p not in contents.entries)
+
+
 @dataclass
 class SmartRun:
     """One smart deploy: the manifest as read, the write-ahead, the final write."""
@@ -414,6 +424,7 @@ class SmartRun:
                 contents, conflicts = settle(contents, self.run, self.announced, writer.uploaded)
             if shipped is not None:
                 contents = self.record(contents, shipped)
+                self.lost = unvouched(contents, shipped, self.announced) if self.prune else []
             return contents, conflicts
 
         try:
@@ -445,13 +456,6 @@ class SmartRun:
         found = record_of(self.base.contents, shipped.project, shipped.profile)
         decision = decide(contents, shipped, self.store.name, Guard(self.max_share, found))
         self.doomed, self.refused, self.held = decision.doomed, decision.refused, decision.held
-        # A path this run ships as it was, without writing it, is marked by no one:
-        # the run that recorded meanwhile may have pruned it (only that drops its entry).
-        sent = set(self.announced)
-        entries = decision.contents.entries
-        self.lost = sorted(
-            path for path in shipped.paths if path not in sent and path not in entries
-        )
         return decision.contents
 
     def would_prune(self) -> list[str]:

@@ -243,8 +243,8 @@ def test_s3_a_file_shipped_unchanged_and_pruned_by_a_concurrent_run_is_named_and
     assert racing.returncode == 0, fast_err
     assert held.returncode == 1 and "kept.css" not in target.names()
     error = (
-        "1 file this deploy ships without changing it ('kept.css') was deleted by the "
-        "--prune of another deploy of profile 'full' that ran at the same time. The deploy "
+        "1 file this deploy ships without changing it ('kept.css') was deleted by another "
+        "deploy to this location (its --prune or --clear) while this one ran. The deploy "
         "manifest no longer vouches for it: run this deploy again to upload what is "
         "missing."
     )
