@@ -44,7 +44,9 @@ class Command(BaseCommand):
         grouped; Django's own options come last (see create_parser)."""
         _selection_options(parser.add_argument_group("what is deployed"))
         _upload_options(parser.add_argument_group("how it is uploaded"))
-        _smart_options(parser.add_argument_group("smart mode and cleanup"))
+        smart_mode = parser.add_argument_group("smart mode and cleanup")
+        _smart_options(smart_mode)
+        _cleanup_options(smart_mode)
         _cdn_options(parser.add_argument_group("CDN"))
         _output_options(parser.add_argument_group("output"))
 
@@ -196,7 +198,7 @@ def _upload_options(group: Any) -> None:
 
 
 def _smart_options(group: Any) -> None:
-    """Smart mode, and what is deleted before or after the upload."""
+    """Smart mode: what the deploy manifest lets a run skip."""
     group.add_argument(
         "--smart",
         action=BooleanOptionalAction,
@@ -210,6 +212,10 @@ def _smart_options(group: Any) -> None:
         action="store_true",
         help="Smart mode, but upload every selected file and rewrite the manifest.",
     )
+
+
+def _cleanup_options(group: Any) -> None:
+    """What is deleted before or after the upload, and the bounds on it."""
     group.add_argument(
         "--prune",
         action="store_true",
