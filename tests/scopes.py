@@ -79,6 +79,7 @@ FULL = frozenset(
         "test_profiles.py",
         "test_profiles_fuzz.py",
         "test_prune.py",
+        "test_prune_guard.py",
         "test_report.py",
         "test_s3_backend.py",
         "test_s3_client.py",
