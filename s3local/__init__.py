@@ -2,7 +2,7 @@
 
 ``SeaweedServer`` runs SeaweedFS (``weed mini``) with signatures enforced,
 ``S3Proxy`` sits in front of it to add latency, count S3 operations and inject
-faults, and ``BotocoreCalls`` counts what botocore itself sends.
+faults, and ``BotocoreCalls`` counts what is sent through botocore's endpoints.
 """
 
 from s3local.calls import BotocoreCalls

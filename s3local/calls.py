@@ -1,10 +1,30 @@
-"""Count the API calls and HTTP attempts botocore makes, process-wide.
+"""Count the S3 requests a process sends, where every one of them passes: botocore's
+``Endpoint._send``, process-wide.
 
-A request a program builds itself and sends through a client's endpoint,
-outside any API call, is counted too: as an attempt, and, when it succeeds,
-as a call of the operation its method, path-style URL and headers name. One
-that fails counts as an attempt only: it stands for the first attempt of the
-call the program makes next to send the same thing through botocore.
+Every HTTP attempt goes through ``Endpoint._send`` once: the attempts of
+botocore's API calls, retries included, and requests a program builds itself
+and sends through a client's endpoint (collectstupid's replayed PutObjects).
+Nothing a program may inspect is replaced: not a client's ``_make_api_call``,
+not an event handler. ``Endpoint.make_request`` is wrapped too, only to tell
+the two kinds of request apart; it is what botocore's API calls go through.
+
+How each figure is derived at the wire:
+
+* ``attempts``: every request handed to ``_send``, whether it got an answer or
+  raised (a reset connection, a read timeout).
+* ``operations``: logical calls, by the S3 operation the method, path-style
+  URL, query and ``x-amz-copy-source`` header name. A request of botocore's
+  carries its call's ``amz-sdk-invocation-id``, the same on every retry of that
+  call: a call counts once, however many attempts it took. A request sent
+  outside botocore's API calls counts as a call of its own when its answer is
+  2xx; when it fails, it is an attempt only: it stands for the first attempt
+  of the call the program makes next to send the same thing through botocore.
+* ``failures``: calls whose last attempt got a non-2xx answer or none: a 404
+  GET of a manifest not written yet, a 412 conditional write, a call that ran
+  out of attempts. A call answered 2xx after 5xx answers or resets is no failure.
+* ``replayed``: the calls counted from requests sent outside botocore's API calls.
+* ``small_puts``: PutObject calls whose body is at most ``SMALL`` bytes, the
+  files a deploy may send from a replayed request.
 """
 
 from __future__ import annotations
@@ -14,51 +34,73 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-from botocore.client import BaseClient
 from botocore.endpoint import Endpoint
 
 from s3local.operations import classify
 from s3local.service import Service
+
+# collectstupid replays PutObjects of files up to 1 MiB (replay.MAX_SIZE).
+SMALL = 1024 * 1024
+INVOCATION = "amz-sdk-invocation-id"
 
 # One patch serves every active recorder, so recorders may nest or overlap
 # (a fixture and a test each holding one) without stacking wrappers.
 _lock = threading.Lock()
 _active: list[BotocoreCalls] = []
 _originals: dict[str, Any] = {}
-# Set while a thread is inside an API call: its sends are that call's attempts.
+# Set while a thread is inside botocore's request path: its sends are a call's attempts.
 _calling = threading.local()
 
 
-def _make_api_call(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-    for recorder in _snapshot():
-        recorder._record_operation(operation_name)
+def _make_request(endpoint: Endpoint, *args: Any, **kwargs: Any) -> Any:
     outer = getattr(_calling, "depth", 0)
     _calling.depth = outer + 1
     try:
-        return _originals["_make_api_call"](client, operation_name, api_params)
-    except Exception:
-        for recorder in _snapshot():
-            recorder._record_failure(operation_name)
-        raise
+        return _originals["make_request"](endpoint, *args, **kwargs)
     finally:
         _calling.depth = outer
 
 
 def _send(endpoint: Endpoint, request: Any) -> Any:
-    # Endpoint._send runs once per HTTP attempt, retries included.
-    for recorder in _snapshot():
-        recorder._record_attempt()
-    response = _originals["_send"](endpoint, request)
-    if not getattr(_calling, "depth", 0) and 200 <= response.status_code < 300:
+    attempt = _Attempt(request, by_botocore=bool(getattr(_calling, "depth", 0)))
+    try:
+        response = _originals["_send"](endpoint, request)
+    except BaseException:
         for recorder in _snapshot():
-            recorder._record_operation(_operation(request))
+            recorder._record(attempt, ok=False)
+        raise
+    ok = 200 <= response.status_code < 300
+    for recorder in _snapshot():
+        recorder._record(attempt, ok=ok)
     return response
 
 
-def _operation(request: Any) -> str:
-    parts = urlsplit(request.url)
-    target = f"{parts.path}?{parts.query}" if parts.query else parts.path
-    return classify(request.method, target, "x-amz-copy-source" in request.headers)
+class _Attempt:
+    """What the wire shows of one request: its operation, its call, its size."""
+
+    def __init__(self, request: Any, by_botocore: bool) -> None:
+        parts = urlsplit(request.url)
+        target = f"{parts.path}?{parts.query}" if parts.query else parts.path
+        headers = request.headers
+        self.operation = classify(request.method, target, "x-amz-copy-source" in headers)
+        invocation = headers.get(INVOCATION) if by_botocore else None
+        # A request without a call's id is a call of its own.
+        self.call: object = _text(invocation) if invocation else object()
+        self.by_botocore = by_botocore
+        self.small = self.operation == "PutObject" and _size(request) <= SMALL
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _size(request: Any) -> int:
+    for name in ("x-amz-decoded-content-length", "content-length"):
+        value = request.headers.get(name)
+        if value is not None:
+            return int(_text(value))
+    body = request.body
+    return len(body) if isinstance(body, bytes | bytearray) else 0
 
 
 def _snapshot() -> list[BotocoreCalls]:
@@ -67,31 +109,35 @@ def _snapshot() -> list[BotocoreCalls]:
 
 
 def _install() -> None:
-    _originals["_make_api_call"] = BaseClient._make_api_call
+    _originals["make_request"] = Endpoint.make_request
     _originals["_send"] = Endpoint._send
-    BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+    Endpoint.make_request = _make_request  # type: ignore[method-assign]
     Endpoint._send = _send  # type: ignore[method-assign]
 
 
 def _uninstall() -> None:
-    BaseClient._make_api_call = _originals.pop("_make_api_call")  # type: ignore[method-assign]
-    Endpoint._send = _originals.pop("_send")  # type: ignore[method-assign]
+    # The originals stay known: a replay made while counting keeps our _send bound.
+    Endpoint.make_request = _originals["make_request"]  # type: ignore[method-assign]
+    Endpoint._send = _originals["_send"]  # type: ignore[method-assign]
 
 
 class BotocoreCalls(Service):
-    """While active, count every botocore API call by name and every HTTP attempt.
+    """While active, count every S3 request sent through a botocore endpoint.
 
-    ``operations`` counts logical calls (``PutObject`` once however many
-    retries), ``attempts`` counts requests put on the wire, and ``failures``
-    counts calls that raised, by operation name. Counting covers every client
-    in every thread of the process, including clients created before entry.
+    See the module's docstring for how ``operations``, ``failures``,
+    ``attempts``, ``replayed`` and ``small_puts`` are derived. Counting covers
+    every client in every thread of the process, including clients created
+    before entry. Operations are named from path-style URLs.
     """
 
     def __init__(self) -> None:
         self._counts_lock = threading.Lock()
         self._operations: Counter[str] = Counter()
-        self._failures: Counter[str] = Counter()
+        self._replayed: Counter[str] = Counter()
+        # Each call's operation and whether its last attempt was answered 2xx.
+        self._calls: dict[object, tuple[str, bool]] = {}
         self._attempts = 0
+        self._small_puts = 0
 
     @property
     def operations(self) -> Counter[str]:
@@ -101,30 +147,42 @@ class BotocoreCalls(Service):
     @property
     def failures(self) -> Counter[str]:
         with self._counts_lock:
-            return Counter(self._failures)
+            return Counter(op for op, ok in self._calls.values() if not ok)
 
     @property
     def attempts(self) -> int:
         with self._counts_lock:
             return self._attempts
 
+    @property
+    def replayed(self) -> Counter[str]:
+        with self._counts_lock:
+            return Counter(self._replayed)
+
+    @property
+    def small_puts(self) -> int:
+        with self._counts_lock:
+            return self._small_puts
+
     def reset(self) -> None:
         with self._counts_lock:
             self._operations.clear()
-            self._failures.clear()
+            self._replayed.clear()
+            self._calls.clear()
             self._attempts = 0
+            self._small_puts = 0
 
-    def _record_operation(self, name: str) -> None:
-        with self._counts_lock:
-            self._operations[name] += 1
-
-    def _record_failure(self, name: str) -> None:
-        with self._counts_lock:
-            self._failures[name] += 1
-
-    def _record_attempt(self) -> None:
+    def _record(self, attempt: _Attempt, ok: bool) -> None:
         with self._counts_lock:
             self._attempts += 1
+            if not attempt.by_botocore and not ok:
+                return  # the first attempt of the call sent next through botocore
+            if attempt.call not in self._calls:
+                self._operations[attempt.operation] += 1
+                self._small_puts += attempt.small
+                if not attempt.by_botocore:
+                    self._replayed[attempt.operation] += 1
+            self._calls[attempt.call] = (attempt.operation, ok)
 
     def start(self) -> BotocoreCalls:
         with _lock:

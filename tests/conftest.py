@@ -11,7 +11,12 @@ from django.core.signals import setting_changed
 
 from tests import scopes
 
-pytest_plugins = ["tests.s3_fixtures", "tests.emulator_fixtures", "tests.cdn_fixtures"]
+pytest_plugins = [
+    "tests.s3_fixtures",
+    "tests.emulator_fixtures",
+    "tests.cdn_fixtures",
+    "tests.wire_check",
+]
 
 Files = Mapping[str, bytes | str]
 

@@ -6,6 +6,7 @@ runs for the whole session; every test gets its own bucket.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -59,9 +60,41 @@ def s3_proxy(s3_server: SeaweedServer) -> Iterator[S3Proxy]:
 
 @pytest.fixture
 def botocore_calls() -> Iterator[BotocoreCalls]:
-    """Counts every botocore call and HTTP attempt made while the test runs."""
+    """Counts every S3 call and HTTP attempt sent while the test runs, at botocore's
+    endpoint, replayed PutObjects included (s3local/calls.py says how)."""
     with BotocoreCalls() as calls:
         yield calls
+
+
+# Set to 1, the S3 behaviour tests run a second time on botocore's public path.
+PUBLIC_PATH_VARIABLE = "COLLECTSTUPID_TEST_PUBLIC_PATH"
+DEFAULT_PATH, PUBLIC_PATH = "default-path", "public-path"
+# Whether a test chose its path itself (COLLECTSTUPID["FAST_PATH"] set): see wire_check.py.
+PINNED = pytest.StashKey[bool]()
+
+
+def s3_paths() -> list[str]:
+    """The paths the S3 behaviour tests run on in this session."""
+    public = os.environ.get(PUBLIC_PATH_VARIABLE) == "1"
+    return [DEFAULT_PATH, PUBLIC_PATH] if public else [DEFAULT_PATH]
+
+
+@pytest.fixture(params=s3_paths())
+def s3_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The S3 path a behaviour test deploys by: what a user gets without settings
+    (``default-path``: FAST_PATH decided per run, replayed PutObjects), and with
+    ``COLLECTSTUPID_TEST_PUBLIC_PATH=1`` also ``public-path`` (FAST_PATH False by
+    default). A test that sets ``COLLECTSTUPID["FAST_PATH"]`` keeps its own choice.
+    Used by a whole file: ``pytestmark = pytest.mark.usefixtures("s3_path")``.
+    """
+    from collectstupid import conf
+
+    settings = request.getfixturevalue("settings")
+    if request.param == PUBLIC_PATH:
+        monkeypatch.setitem(conf.DEFAULTS, "FAST_PATH", False)
+    yield request.param
+    chosen = getattr(settings, "COLLECTSTUPID", {})
+    request.node.stash[PINNED] = isinstance(chosen, dict) and "FAST_PATH" in chosen
 
 
 @dataclass

@@ -15,6 +15,9 @@ from tests.helpers import ASSETS, MANIFEST, counted, run, run_split, tree
 from tests.storages import FailingStorage
 from tests.test_hashed import use_storage
 
+# The S3 deploys here take the path s3_path picks (tests/s3_fixtures.py).
+pytestmark = pytest.mark.usefixtures("s3_path")
+
 LOCAL = "django.core.files.storage.FileSystemStorage"
 MEDIA = {"media/intro.mp4", "media/theme.mp3"}
 KEPT = {name for name in ASSETS if name not in MEDIA}

@@ -38,6 +38,9 @@ from tests.helpers import (
 from tests.processes import deploy_process, wait_for_objects
 from tests.s3_fixtures import client_config, storage_options
 
+# The S3 deploys here take the path s3_path picks (tests/s3_fixtures.py).
+pytestmark = pytest.mark.usefixtures("s3_path")
+
 
 def small_files(count: int, folder: str = "css") -> dict[str, bytes]:
     return {

@@ -28,6 +28,9 @@ from collectstupid.storage import StupidStorageMixin
 from tests.helpers import counted, run, tree
 from tests.storages import FailingMixin
 
+# The S3 deploys here take the path s3_path picks (tests/s3_fixtures.py).
+pytestmark = pytest.mark.usefixtures("s3_path")
+
 CSS_MAP = json.dumps(
     {"version": 3, "file": "site.css", "sources": ["site.scss"], "mappings": "AAAA"}
 )

@@ -16,6 +16,9 @@ from s3local.ports import pick_ports
 from tests.helpers import SMALL_PARTS, MiB, assert_truthful, counted, entry, run, run_reporting
 from tests.s3_fixtures import client_config
 
+# The S3 deploys here take the path s3_path picks (tests/s3_fixtures.py).
+pytestmark = pytest.mark.usefixtures("s3_path")
+
 USER, PASSWORD = "deployuser7q", "pAsS-w0rd-9z"
 
 

@@ -11,6 +11,9 @@ from django.core.management.base import CommandError
 from tests.helpers import ASSETS, run, tree
 from tests.test_hashed import use_storage
 
+# The S3 deploys here take the path s3_path picks (tests/s3_fixtures.py).
+pytestmark = pytest.mark.usefixtures("s3_path")
+
 LOCAL = "django.core.files.storage.FileSystemStorage"
 
 

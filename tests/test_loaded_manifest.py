@@ -14,6 +14,9 @@ from tests.helpers import counted, run
 from tests.storages import FailingMixin
 from tests.test_hashed import use_storage
 
+# The S3 deploys here take the path s3_path picks (tests/s3_fixtures.py).
+pytestmark = pytest.mark.usefixtures("s3_path")
+
 SITE = {"css/site.css": "body { background: url(../img/bg.png) }", "img/bg.png": b"\x89PNGbg"}
 
 

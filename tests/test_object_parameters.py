@@ -31,6 +31,9 @@ from tests.helpers import (
     run_split,
 )
 
+# The S3 deploys here take the path s3_path picks (tests/s3_fixtures.py).
+pytestmark = pytest.mark.usefixtures("s3_path")
+
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=60"
 

@@ -22,6 +22,9 @@ from tests.helpers import ASSETS, MANIFEST, assert_truthful, counted, run, versi
 from tests.test_hashed import ASSETS as HASHED_ASSETS
 from tests.test_hashed import s3_hashed  # noqa: F401  (a fixture)
 
+# The S3 deploys here take the path s3_path picks (tests/s3_fixtures.py).
+pytestmark = pytest.mark.usefixtures("s3_path")
+
 NAME = MANIFEST
 E = Entry("0" * 64, 1)
 NOW = 2_000_000_000.0

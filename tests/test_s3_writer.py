@@ -33,6 +33,9 @@ from tests import helpers
 from tests.helpers import SMALL_PARTS, MiB, header, keys, read
 from tests.s3_fixtures import before_send
 
+# The S3 deploys here take the path s3_path picks (tests/s3_fixtures.py).
+pytestmark = pytest.mark.usefixtures("s3_path")
+
 ASSETS: dict[str, bytes] = {
     "css/site.css": b"body { color: red }\n" * 50,
     "css/print.css": b"@media print { nav { display: none } }\n",

@@ -42,6 +42,9 @@ from tests.helpers import (
 )
 from tests.s3_fixtures import before_send
 
+# The S3 deploys here take the path s3_path picks (tests/s3_fixtures.py).
+pytestmark = pytest.mark.usefixtures("s3_path")
+
 MEDIA = {"media/intro.mp4", "media/theme.mp3"}
 
 
