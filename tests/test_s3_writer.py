@@ -49,6 +49,9 @@ ASSETS: dict[str, bytes] = {
     "robots.txt": b"User-agent: *\n",
     "LICENSE": b"MIT\n",
     "empty.txt": b"",
+    # Files of one kind, as a site has many: PutObjects past the first few of a kind
+    # are sent from a replayed request (the default path), the rest through botocore.
+    **{f"css/parts/p{i:02}.css": f".p{i} {{ order: {i} }}\n".encode() for i in range(40)},
 }
 
 
@@ -330,15 +333,18 @@ class Raw:
 def faults(monkeypatch, no_backoff) -> dict[str, list[Any]]:
     """Per piece of URL, what the next attempts get instead of the server's answer.
 
-    Injected in botocore's own ``before-send`` event, so what follows (the
-    retry decision, the backoff, the error parsing) is botocore's, untouched.
+    Injected in botocore's HTTP session, under the endpoint every request goes
+    through (a replayed one too), so the attempts are counted as sent and what
+    follows (the retry decision, the backoff, the error parsing) is botocore's.
     """
     from botocore.awsrequest import AWSResponse
     from botocore.exceptions import ConnectionClosedError
+    from botocore.httpsession import URLLib3Session
 
     plan: dict[str, list[Any]] = {}
+    real = URLLib3Session.send
 
-    def inject(request: Any, **_: Any) -> Any:
+    def send(session: URLLib3Session, request: Any) -> Any:
         for piece, steps in plan.items():
             if piece in request.url and steps:
                 step = steps.pop(0)
@@ -348,9 +354,9 @@ def faults(monkeypatch, no_backoff) -> dict[str, list[Any]]:
                 return AWSResponse(
                     request.url, status, {"Content-Type": "application/xml"}, Raw(body)
                 )
-        return None
+        return real(session, request)
 
-    before_send(monkeypatch, inject)
+    monkeypatch.setattr(URLLib3Session, "send", send)
     return plan
 
 
