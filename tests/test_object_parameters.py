@@ -46,6 +46,12 @@ SITE: dict[str, str | bytes] = {
     "img/bg.png": b"\x89PNG fake",
     "robots.txt": "User-agent: *",
 }
+# SITE with many files of one kind, as a site has: past the first few of a kind, the
+# default path sends them from replayed requests, so the rules are seen to reach those.
+LARGE_SITE: dict[str, str | bytes] = {
+    **SITE,
+    **{f"img/icons/i{i:02}.svg": f"<svg id='i{i}'/>" for i in range(30)},
+}
 
 
 def profiles(tmp_path: Path, settings: Any, **files: str) -> Path:
@@ -246,13 +252,13 @@ CDN = """\
 def test_s3_rules_by_pattern_over_the_storages_own_parameters(
     tmp_path, settings, static_files, s3_storage_settings_factory, botocore_calls
 ):
-    static_files(SITE)
+    static_files(LARGE_SITE)
     profiles(tmp_path, settings, cdn=CDN)
     target = s3_storage_settings_factory(
         object_parameters={"CacheControl": "max-age=1", "ContentLanguage": "de"}
     )
     ops, out = counted(botocore_calls, "--profile", "cdn")
-    assert ops == {"PutObject": len(SITE)}, out
+    assert ops == {"PutObject": len(LARGE_SITE)}, out
     css = target.head("css/site.css")
     assert css["CacheControl"] == "public, max-age=600"
     assert css["Metadata"] == {"team": "web"}
@@ -269,16 +275,20 @@ def test_s3_rules_by_pattern_over_the_storages_own_parameters(
     assert robots["ContentType"] == "text/plain; charset=utf-8"
     assert robots["ContentDisposition"] == "inline"
     assert robots["CacheControl"] == "public, max-age=60"
+    for name in LARGE_SITE.keys() - SITE.keys():
+        icon = target.head(name)
+        assert (icon["CacheControl"], icon["ContentLanguage"]) == ("public, max-age=60", "de")
+        assert icon["ContentType"] == "image/svg+xml"
 
 
 def test_s3_without_rules_objects_stay_as_save_writes_them(
     static_files, s3_storage_settings_factory, botocore_calls
 ):
-    static_files(SITE)
+    static_files(LARGE_SITE)
     target = s3_storage_settings_factory(object_parameters={"CacheControl": "max-age=1"})
     ops, _ = counted(botocore_calls, "--profile", "full")
-    assert ops == {"PutObject": len(SITE)}
-    for name in SITE:
+    assert ops == {"PutObject": len(LARGE_SITE)}
+    for name in LARGE_SITE:
         assert target.head(name)["CacheControl"] == "max-age=1"
         assert target.head(name)["Metadata"] == {}
 
@@ -309,12 +319,12 @@ HASHED = """\
 def test_s3_hashed_copies_originals_and_staticfiles_json(
     tmp_path, settings, static_files, s3_storage_settings_factory, botocore_calls
 ):
-    static_files(SITE)
+    static_files(LARGE_SITE)
     profiles(tmp_path, settings, cdn=HASHED)
     target = s3_storage_settings_factory(backend="storages.backends.s3.S3ManifestStaticStorage")
     ops, out = counted(botocore_calls, "--profile", "cdn")
     paths = json.loads(target.read("staticfiles.json"))["paths"]
-    assert ops == {"PutObject": 2 * len(SITE) + 1}, out
+    assert ops == {"PutObject": 2 * len(LARGE_SITE) + 1}, out
     for original, hashed in paths.items():
         assert hashed != original
         assert target.head(hashed)["CacheControl"] == IMMUTABLE, hashed
@@ -358,13 +368,13 @@ def test_s3_a_child_profile_inherits_rules_and_may_name_staticfiles_json(
 def test_s3_smart_reuploads_exactly_the_files_whose_parameters_changed(
     tmp_path, settings, static_files, s3_storage_settings_factory, botocore_calls
 ):
-    static_files(SITE)
+    static_files(LARGE_SITE)
     folder = profiles(tmp_path, settings, cdn=CDN)
     target = s3_storage_settings_factory()
     ops, _ = counted(botocore_calls, "--profile", "cdn", "--smart")
-    assert ops == {"GetObject": 1, "PutObject": len(SITE) + 2}
+    assert ops == {"GetObject": 1, "PutObject": len(LARGE_SITE) + 2}
     before = bucket_parameters(target)
-    assert all(before[name] for name in SITE)
+    assert all(before[name] for name in LARGE_SITE)
 
     ops, _ = counted(botocore_calls, "--profile", "cdn", "--smart")
     assert ops == {"GetObject": 1}
@@ -376,11 +386,11 @@ def test_s3_smart_reuploads_exactly_the_files_whose_parameters_changed(
     assert "(2 new parameters)" in out
     ops, out = counted(botocore_calls, "--profile", "cdn", "--smart")
     assert ops == {"GetObject": 1, "PutObject": 2 + 2}, out
-    assert "2 static files copied" in out and f", {len(SITE) - 2} unmodified" in out
+    assert "2 static files copied" in out and f", {len(LARGE_SITE) - 2} unmodified" in out
     assert target.head("css/site.css")["CacheControl"] == "public, max-age=900"
     assert target.head("css/print.css")["CacheControl"] == "public, max-age=900"
     after = bucket_parameters(target)
-    changed = {name for name in SITE if after[name] != before[name]}
+    changed = {name for name in LARGE_SITE if after[name] != before[name]}
     assert changed == {"css/site.css", "css/print.css"}
     assert_truthful(target)
 
@@ -391,19 +401,19 @@ def test_s3_smart_reuploads_exactly_the_files_whose_parameters_changed(
 def test_s3_smart_sees_a_change_of_the_storages_own_parameters(
     static_files, s3_storage_settings_factory, botocore_calls
 ):
-    static_files(SITE)
+    static_files(LARGE_SITE)
     s3_storage_settings_factory(object_parameters={"CacheControl": "max-age=1"})
     run("--profile", "full", "--smart")
     target = s3_storage_settings_factory(object_parameters={"CacheControl": "max-age=2"})
     ops, _ = counted(botocore_calls, "--profile", "full", "--smart")
-    assert ops == {"GetObject": 1, "PutObject": len(SITE) + 2}
+    assert ops == {"GetObject": 1, "PutObject": len(LARGE_SITE) + 2}
     assert target.head("js/app.js")["CacheControl"] == "max-age=2"
 
 
 def test_s3_smart_entries_without_a_parameter_hash_upload_once(
     static_files, s3_storage_settings, botocore_calls
 ):
-    static_files(SITE)
+    static_files(LARGE_SITE)
     run("--profile", "full", "--smart")
     # The manifest an earlier release wrote: content hashes only.
     contents = manifest.loads(s3_storage_settings.read(MANIFEST))
@@ -414,7 +424,7 @@ def test_s3_smart_entries_without_a_parameter_hash_upload_once(
         Body=manifest.dumps(old, profiles=contents.profiles),
     )
     ops, _ = counted(botocore_calls, "--profile", "full", "--smart")
-    assert ops == {"GetObject": 1, "PutObject": len(SITE) + 2}
+    assert ops == {"GetObject": 1, "PutObject": len(LARGE_SITE) + 2}
     assert all(bucket_parameters(s3_storage_settings).values())
     ops, _ = counted(botocore_calls, "--profile", "full", "--smart")
     assert ops == {"GetObject": 1}
