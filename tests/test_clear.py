@@ -21,6 +21,10 @@ pytestmark = pytest.mark.usefixtures("s3_path")
 LOCAL = "django.core.files.storage.FileSystemStorage"
 MEDIA = {"media/intro.mp4", "media/theme.mp3"}
 KEPT = {name for name in ASSETS if name not in MEDIA}
+# ASSETS with a folder of many stylesheets, as a site has: on the default path, most
+# of them go out as replayed PutObjects.
+PARTS = {f"css/parts/p{i:02}.css": f".p{i} {{ order: {i} }}" for i in range(30)}
+S3_ASSETS = {**ASSETS, **PARTS}
 
 
 @pytest.fixture
@@ -140,7 +144,7 @@ def test_s3_clear_is_scoped_to_the_profile_and_the_location(
     static_files, s3_storage_settings, botocore_calls
 ):
     s3 = s3_storage_settings
-    static_files(ASSETS)
+    static_files(S3_ASSETS)
     run("--profile", "full")
     for key in (
         "static/stale/old.css",
@@ -152,29 +156,29 @@ def test_s3_clear_is_scoped_to_the_profile_and_the_location(
         put(s3, key)
     ops, out = counted(botocore_calls, "--profile", "no-media", "--clear", verbosity=2)
     # One listing under the location, one batch deleting the selected files (the
-    # three kept assets and stale/old.css), then the upload.
-    assert ops == {"ListObjectsV2": 1, "DeleteObjects": 1, "PutObject": 3}
-    assert s3.names() == set(ASSETS) | {"media/old.mp4"}
+    # 33 kept assets and stale/old.css), then the upload.
+    assert ops == {"ListObjectsV2": 1, "DeleteObjects": 1, "PutObject": 33}
+    assert s3.names() == set(S3_ASSETS) | {"media/old.mp4"}
     assert s3.keys() - s3.keys("static/") == {"other/keep.css", "staticx/keep.css", "keep.css"}
-    assert "; 4 deleted by --clear." in out
+    assert "; 34 deleted by --clear." in out
 
 
 def test_s3_smart_clear_keeps_the_manifest_truthful(
     static_files, s3_storage_settings, botocore_calls
 ):
     s3 = s3_storage_settings
-    src = static_files(ASSETS)
+    src = static_files(S3_ASSETS)
     run("--smart", "--profile", "full")
     put(s3, "static/old.css")
     (src / "js/app.js").unlink()
     ops, _ = counted(botocore_calls, "--smart", "--profile", "no-media", "--clear")
     # The manifest: read once, stripped of the files about to go (one write),
-    # written ahead of the upload and once more with what landed; the two files
+    # written ahead of the upload and once more with what landed; the 32 files
     # the source still has are uploaded again.
-    assert ops == {"ListObjectsV2": 1, "GetObject": 1, "DeleteObjects": 1, "PutObject": 5}
+    assert ops == {"ListObjectsV2": 1, "GetObject": 1, "DeleteObjects": 1, "PutObject": 35}
     entries = manifest.loads(s3.read(MANIFEST)).entries
-    assert set(entries) == set(ASSETS) - {"js/app.js"}
-    assert s3.names() == set(ASSETS) - {"js/app.js"} | {MANIFEST}
+    assert set(entries) == set(S3_ASSETS) - {"js/app.js"}
+    assert s3.names() == set(S3_ASSETS) - {"js/app.js"} | {MANIFEST}
 
     (src / "js/app.js").write_text(ASSETS["js/app.js"])
     ops, _ = counted(botocore_calls, "--smart", "--profile", "no-media")
