@@ -14,6 +14,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.client import BaseClient
 from botocore.endpoint import Endpoint
+from botocore.exceptions import ConnectionClosedError
 from django.core.management.base import CommandError
 
 from collectstupid.checks import check_settings
@@ -32,10 +33,15 @@ PUBLIC = "S3: every request goes through botocore's public API"
 BROKEN = "S3: a replayed request failed without an answer from the server"
 
 
+# In Wire.answers: the connection is reset before an answer comes.
+RESET = 0
+
+
 class Wire:
     """Every request handed to botocore's HTTP sender, by key: replayed ones included,
     since a replay sends through the same ``Endpoint._send``. ``answers`` makes the
-    server's answer to a key's next requests a status instead (as a 500 from S3)."""
+    server's answer to a key's next requests a status instead (as a 500 from S3), or
+    a reset connection (``RESET``), as botocore's HTTP layer reports one."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sent: Counter[str] = Counter()
@@ -49,6 +55,8 @@ class Wire:
             statuses = self.answers.get(key)
             if statuses:
                 status = statuses.pop(0)
+                if status == RESET:
+                    raise ConnectionClosedError(endpoint_url=request.url)
                 error = b"<Error><Code>InternalError</Code><Message>boom</Message></Error>"
                 return AWSResponse(request.url, status, {}, _Raw(error))
             return real(endpoint, request)
@@ -196,6 +204,35 @@ def test_a_broken_send_sends_the_rest_of_the_run_through_botocore(
     assert wire.sent == {**dict.fromkeys(FILES, 1), "js/f1.js": 3, "js/f3.js": 3, "js/f4.js": 2}
     assert json.loads(report.read_text())["retries"] == 5
     _landed(target, FILES)
+
+
+@pytest.mark.parametrize(
+    ("answers", "lands"), [([RESET, 500], True), ([RESET, 500, 503], False)], ids=["lands", "fails"]
+)
+def test_a_replayed_request_reset_on_the_way_is_the_files_first_attempt(
+    static_files, s3_storage_settings_factory, monkeypatch, no_backoff, tmp_path, answers, lands
+):
+    """A reset is an attempt as botocore counts one: the next is a retry, and the file
+    keeps the storage's attempts, the reset one included."""
+    static_files(FILES)
+    target = s3_storage_settings_factory(
+        client_config=client_config(retries={"mode": "standard", "total_max_attempts": 3})
+    )
+    wire, replays = Wire(monkeypatch), _replays(monkeypatch)
+    wire.answers = {"js/f1.js": list(answers)}
+    report = tmp_path / "report.json"
+    if lands:
+        out = _deploy("--report-json", str(report))
+    else:
+        with pytest.raises(CommandError, match=r"js/f1\.js: InternalError: boom") as raised:
+            _deploy("--report-json", str(report))
+        out = str(raised.value)
+    # f0 teaches the template, f1 is replayed and reset; the breaker sends the rest
+    # through botocore.
+    assert replays == {"untried": 1, "failed": 1}
+    assert wire.sent == {**dict.fromkeys(FILES, 1), "js/f1.js": 3}
+    assert json.loads(report.read_text())["retries"] == 2
+    _landed(target, {n: c for n, c in FILES.items() if lands or n != "js/f1.js"})
 
 
 def test_after_a_broken_send_a_file_still_fails_after_its_attempts(

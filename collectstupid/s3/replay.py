@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from botocore.awsrequest import AWSPreparedRequest, HeadersDict
 from botocore.client import BaseClient
 from botocore.credentials import ReadOnlyCredentials
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 from botocore.utils import percent_encode
 
 from collectstupid.s3 import sigv4
@@ -32,6 +34,9 @@ MAX_SIZE = 1024 * 1024
 UNSIGNED = "UNSIGNED-PAYLOAD"
 # What ``Replay.put`` did.
 SENT, UNTRIED, FAILED, BROKEN = "sent", "untried", "failed", "broken"
+# What botocore's HTTP layer raises for an attempt that got no answer (a reset or
+# refused connection, a read or connect timeout): the errors botocore retries.
+LOST = (HTTPClientError, BotoConnectionError)
 
 
 def _crc32(body: bytes) -> str:
@@ -300,9 +305,11 @@ class Replay:
 
         SENT: it landed. UNTRIED: no template (yet); botocore sends it, best
         under ``learning``. FAILED: the request was the file's first attempt
-        and the server refused it (counted as a retry); botocore makes the
-        others. BROKEN: it failed without an answer (``on_broken`` was told);
-        botocore makes all the file's attempts.
+        and the server refused it, or its connection failed on the way (a
+        reset, a timeout: ``on_broken`` was told); botocore makes the other
+        attempts, and where one can help (5xx, a lost answer) the next is
+        counted as a retry. BROKEN: it failed before it was sent
+        (``on_broken`` was told); botocore makes all the file's attempts.
         """
         combination = shape(params)
         template = self._templates.get(combination) if combination is not None else None
@@ -325,6 +332,11 @@ class Replay:
             status = int(response.status_code)
         except Exception as exc:  # botocore sends it again, and reports what fails
             self._on_broken(exc)
+            if isinstance(exc, LOST):
+                # An attempt as botocore counts one (a reset, a refused connection,
+                # a timeout): the file's first, so the next is a retry.
+                self._on_retry()
+                return FAILED
             return BROKEN
         if 200 <= status < 300:
             return SENT

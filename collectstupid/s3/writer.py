@@ -226,7 +226,7 @@ class S3Writer:
                 with replay.learning(key, data, put):
                     self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **put)
             elif outcome == BROKEN:
-                # Not an attempt that reached the server: botocore makes all of them.
+                # Never sent, so not an attempt: botocore makes all of them.
                 self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **put)
         else:
             # Sized: a file cut short after botocore took its length fails at once,
