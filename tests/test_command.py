@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import subprocess
 from io import StringIO
 
 import pytest
@@ -12,6 +14,7 @@ from django.core.management.base import CommandError
 from collectstupid.storage import StupidStorageMixin
 from tests import helpers
 from tests.helpers import run, tree
+from tests.processes import ROOT, command_environ, command_line
 
 ASSETS = {
     **helpers.ASSETS,
@@ -244,13 +247,42 @@ def test_bad_settings(static_files, static_root, settings, value, message):
     assert not static_root.exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-def test_unreadable_file_stops_before_any_upload(static_files, static_root):
+# prctl(2) and capability.h: a capability dropped from the bounding set is not
+# granted again when the process executes a program, even to root.
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
+
+
+def reading_by_mode_only() -> None:
+    """In a child about to start the command: as root, give up the capabilities that
+    read and search past a file's mode, so a mode of 0 stops it as it stops any user."""
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def test_unreadable_file_stops_before_any_upload(static_files, tmp_path):
     src = static_files(ASSETS)
     (src / "js/app.js").chmod(0)
-    with pytest.raises(CommandError, match="cannot be read, so nothing was uploaded"):
-        run()
-    assert not static_root.exists()
+    root = tmp_path / "static_root"
+    child = subprocess.run(
+        command_line(),
+        cwd=ROOT,
+        env=command_environ("tests.deploy_fs_settings", src, {"location": str(root)}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=reading_by_mode_only,
+        check=False,
+    )
+    err = child.stderr
+    assert child.returncode == 1, child.stdout + err
+    assert "1 static file cannot be read, so nothing was uploaded:" in err
+    assert f"  js/app.js ({src / 'js/app.js'}): permission denied\n" in err
+    assert "Traceback" not in err
+    assert not root.exists()
 
 
 @pytest.mark.parametrize(

@@ -119,8 +119,11 @@ def test_transient_faults_are_retried_and_every_byte_lands(
     # Each fault fails exactly one attempt, and the run succeeded, so no call ran
     # out of attempts: each fault was followed by exactly one retry, and nothing
     # else was retried (every attempt on the wire is a success or a fault).
-    assert json.loads(report.read_text())["retries"] == faults
+    data = json.loads(report.read_text())
+    assert data["retries"] == faults
     assert f"{faults} requests retried after transient errors" in out
+    assert (data["totals"]["uploaded_files"], data["totals"]["failed_files"]) == (len(files), 0)
+    assert data["totals"]["uploaded_bytes"] == sum(map(len, files.values()))
     # Where the film's CreateMultipartUpload was retried, one listing of its key
     # looked for an upload the lost attempt made, and aborted it if there was one.
     twins = ops.pop("ListMultipartUploads", 0)
