@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import socket
+import subprocess
+import sys
 import time
 from collections import Counter
 from typing import Any
@@ -18,6 +20,7 @@ from botocore.exceptions import (
 )
 
 from s3local import BotocoreCalls, FaultPlan, S3Proxy, SeaweedServer, classify
+from s3local.calls import _make_request, _send
 from s3local.faults import FaultPicker
 from s3local.server import WeedNotFound, find_weed
 
@@ -159,16 +162,103 @@ def test_proxy_names_operations_as_botocore_does(s3_server, s3_proxy, s3_bucket,
     assert s3_proxy.counts == Counter() and s3_proxy.http_requests == 0
 
 
-def test_botocore_calls_nest_and_restore():
+def test_botocore_calls_nest_and_restore_and_leave_api_calls_alone(s3_server):
     from botocore.client import BaseClient
     from botocore.endpoint import Endpoint
 
-    originals = (BaseClient._make_api_call, Endpoint._send)
+    from collectstupid.s3 import fast_path
+
+    # This session counts every request itself (tests/wire_check.py), so the
+    # functions in place before are not botocore's own here: see the child below.
+    before = (Endpoint.make_request, Endpoint._send)
+    api_call = BaseClient._make_api_call
     with BotocoreCalls() as outer:
         with BotocoreCalls() as inner:
             assert inner is not outer
-        assert (BaseClient._make_api_call, Endpoint._send) != originals
-    assert (BaseClient._make_api_call, Endpoint._send) == originals
+        assert (Endpoint.make_request, Endpoint._send) == (_make_request, _send)
+        # What the fast path checks is untouched: counting never changes the path.
+        assert BaseClient._make_api_call is api_call
+        assert fast_path.api_call_wrapped(s3_server.client()) is None
+    assert (Endpoint.make_request, Endpoint._send) == before
+    restored = subprocess.run(
+        [sys.executable, "-c", RESTORED], capture_output=True, text=True, check=False
+    )
+    assert restored.stdout == "restored\n", restored.stderr
+
+
+RESTORED = """
+from botocore.endpoint import Endpoint
+from s3local import BotocoreCalls
+originals = (Endpoint.make_request, Endpoint._send)
+with BotocoreCalls():
+    assert (Endpoint.make_request, Endpoint._send) != originals
+assert (Endpoint.make_request, Endpoint._send) == originals
+print("restored")
+"""
+
+
+def test_a_final_error_answer_is_a_failure_of_one_call(s3_server, s3_bucket, botocore_calls):
+    client = s3_server.client()
+    with pytest.raises(ClientError):
+        client.get_object(Bucket=s3_bucket, Key="not-written-yet.json")  # 404
+    client.put_object(Bucket=s3_bucket, Key="k", Body=b"1")
+    with pytest.raises(ClientError) as raised:
+        client.put_object(Bucket=s3_bucket, Key="k", Body=b"2", IfNoneMatch="*")  # 412
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    assert botocore_calls.operations == Counter({"GetObject": 1, "PutObject": 2})
+    assert botocore_calls.failures == Counter({"GetObject": 1, "PutObject": 1})
+    assert botocore_calls.attempts == 3 and botocore_calls.replayed == Counter()
+    assert botocore_calls.small_puts == 2
+
+
+@pytest.mark.parametrize("fault", ["error", "reset"])
+def test_a_call_retried_until_it_lands_is_one_call_and_no_failure(
+    s3_server, s3_proxy, s3_bucket, botocore_calls, no_backoff, fault
+):
+    client = via(s3_proxy, s3_server, retries={"mode": "standard", "total_max_attempts": 3})
+    ratio = {f"{fault}_ratio": 1.0}
+    s3_proxy.faults = FaultPlan(**ratio, max_faults=2, only_operations={"PutObject"})
+    client.put_object(Bucket=s3_bucket, Key="k", Body=b"x")
+    assert s3_proxy.fault_counts == Counter({fault: 2})
+    assert botocore_calls.operations == Counter({"PutObject": 1})
+    assert botocore_calls.failures == Counter()
+    assert botocore_calls.attempts == s3_proxy.http_requests == 3
+
+
+def test_a_call_out_of_attempts_is_one_failure(
+    s3_server, s3_proxy, s3_bucket, botocore_calls, no_backoff
+):
+    client = via(s3_proxy, s3_server, retries={"mode": "standard", "total_max_attempts": 2})
+    s3_proxy.faults = FaultPlan(error_ratio=1.0, only_operations={"PutObject"})
+    with pytest.raises(ClientError):
+        client.put_object(Bucket=s3_bucket, Key="k", Body=b"x")
+    assert botocore_calls.operations == Counter({"PutObject": 1})
+    assert botocore_calls.failures == Counter({"PutObject": 1})
+    assert botocore_calls.attempts == 2
+
+
+def test_a_request_sent_outside_an_api_call_counts_once_it_lands(
+    s3_server, s3_proxy, s3_bucket, botocore_calls
+):
+    """As a replayed PutObject: a call of its own when answered 2xx, else an attempt
+    that stands for the first of the call sent next through botocore."""
+    client = via(s3_proxy, s3_server, retries=NO_RETRY)
+    signed: list[Any] = []
+    client.meta.events.register(
+        "before-send.s3.PutObject", lambda request, **_: signed.append(request)
+    )
+    client.put_object(Bucket=s3_bucket, Key="k", Body=b"x")
+    botocore_calls.reset()
+    s3_proxy.faults = FaultPlan(error_ratio=1.0, max_faults=1)
+    request = signed[0]
+    request.reset_stream()
+    assert client._endpoint._send(request).status_code == 500
+    assert (botocore_calls.operations, botocore_calls.failures) == (Counter(), Counter())
+    request.reset_stream()
+    assert client._endpoint._send(request).status_code == 200
+    assert botocore_calls.operations == botocore_calls.replayed == Counter({"PutObject": 1})
+    assert botocore_calls.failures == Counter()
+    assert botocore_calls.attempts == s3_proxy.http_requests - 1 == 2
 
 
 # -- latency ---------------------------------------------------------------------
