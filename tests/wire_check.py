@@ -68,13 +68,6 @@ class WireCheck:
             if sent.small_puts >= MIN_SMALL_PUTS and not sent.replayed
         ]
 
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if terminalreporter.config.get_verbosity() < 1 or not self.files:
-            return
-        terminalreporter.write_sep("-", "small-file PutObjects on the default path")
-        for path, sent in sorted(self.files.items()):
-            terminalreporter.write_line(f"{path}: {sent.replayed} of {sent.small_puts} replayed")
-
     def pytest_sessionstart(self) -> None:
         # Before any client is made: a replay keeps the endpoint's _send it found.
         self.calls.start()
@@ -82,16 +75,20 @@ class WireCheck:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.calls.stop()
-        missing = self.missing()
-        if not missing:
-            return
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_sep("=", "S3 behaviour tests that never replayed a PutObject")
-            for line in missing:
-                reporter.write_line(line)
-        if session.exitstatus == pytest.ExitCode.OK:
+        if self.missing() and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        missing = self.missing()
+        if missing:
+            terminalreporter.write_sep("=", "S3 behaviour tests that never replayed a PutObject")
+            for line in missing:
+                terminalreporter.write_line(line)
+        if terminalreporter.config.get_verbosity() >= 1 and self.files:
+            terminalreporter.write_sep("-", "small-file PutObjects on the default path")
+            for path, sent in sorted(self.files.items()):
+                line = f"{path}: {sent.replayed} of {sent.small_puts} replayed"
+                terminalreporter.write_line(line)
 
 
 def pytest_configure(config: pytest.Config) -> None:
