@@ -249,7 +249,7 @@ def test_a_request_sent_outside_an_api_call_counts_once_it_lands(
     )
     client.put_object(Bucket=s3_bucket, Key="k", Body=b"x")
     botocore_calls.reset()
-    s3_proxy.faults = FaultPlan(error_ratio=1.0, max_faults=1)
+    s3_proxy.faults = FaultPlan(error_ratio=1.0, error_statuses=(500,), max_faults=1)
     request = signed[0]
     request.reset_stream()
     assert client._endpoint._send(request).status_code == 500
