@@ -54,6 +54,7 @@ ONCE = frozenset(
         "test_package.py",  # the sdist and wheel, installed in a fresh venv
         "test_scopes.py",  # this file's lists against tox.ini
         "test_try_it.py",  # docs/try-it.md's recipes, on fixed ports
+        "test_wire_check.py",  # the session's replay check, on made-up counts
         "test_workflows.py",  # the workflow linter
     }
 )
