@@ -61,8 +61,7 @@ def in_batches(
     batches = [list(items[i : i + size]) for i in range(0, len(items), size)]
     failed: dict[str, str] = {}
     if len(batches) == 1:
-        # In the calling thread: a signal that ends the run then stops it waiting
-        # at once, where a pool would first wait for the request to come back.
+        # In the calling thread: no pool for one request.
         return dict(send(batches[0]))
     if batches:
         with ThreadPoolExecutor(min(threads, len(batches)), "collectstupid") as pool:

@@ -24,6 +24,7 @@ from collectstupid.backends import Backend
 from collectstupid.cdn import invalidate
 from collectstupid.collect import SourceFile
 from collectstupid.errors import CollectStupidError, DeployError, Interrupted, ManifestError
+from collectstupid.interruptible import offloaded
 from collectstupid.output import Output
 from collectstupid.report import (
     Deployment,
@@ -324,8 +325,6 @@ STOPPING = (
     "Stopping: nothing new starts, what is in flight finishes. Send the signal again to abort.\n"
 )
 ABORTING = "Aborting: undoing the uploads in flight, then exiting.\n"
-# Seconds between wake-ups of the main thread while signals are handled (see woken).
-TICK = 0.1
 
 
 def tell_stderr(text: str) -> None:
@@ -382,42 +381,20 @@ class Signals:
 
 @contextmanager
 def signals_handled() -> Iterator[Signals]:
-    """Route SIGINT and SIGTERM to a :class:`Signals` for the block's duration."""
+    """Route SIGINT and SIGTERM to a :class:`Signals` for the block's duration.
+
+    Meanwhile the main thread's calls that wait on the network wait in a way a
+    signal cuts short (see interruptible.py); nothing else of the process's signal
+    state changes.
+    """
     signals = Signals()
     if threading.current_thread() is not threading.main_thread():
         yield signals  # signals only reach the main thread; nothing to install
         return
     previous = {sig: signal.signal(sig, signals.handle) for sig in SIGNALS}
     try:
-        with woken(TICK):
+        with offloaded():
             yield signals
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-@contextmanager
-def woken(every: float) -> Iterator[None]:
-    """Wake the main thread with SIGALRM every ``every`` seconds while the block runs.
-
-    Python runs a handler only in the main thread, between bytecodes. A signal
-    that lands just as the main thread blocks on a socket (a second Ctrl-C as soon
-    as "Stopping" shows can) would wait for the socket's answer, which a stalled
-    server may never send. SIGALRM ends the wait; Python runs the handlers, then
-    retries the call. An interval timer the program armed itself is left alone.
-    """
-    if not hasattr(signal, "setitimer") or signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
-        yield  # Windows has no interval timer, and no signal cuts a socket wait short there
-        return
-    before = signal.signal(signal.SIGALRM, _woken)
-    signal.setitimer(signal.ITIMER_REAL, every, every)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        if before is not None:  # None: a handler not set from Python, which stays
-            signal.signal(signal.SIGALRM, before)
-
-
-def _woken(signum: int, frame: object) -> None:
-    """Nothing to do: being woken was the point."""

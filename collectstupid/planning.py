@@ -37,6 +37,7 @@ from collectstupid.conf import (
 )
 from collectstupid.errors import DeployError, NameNotUTF8, ProfileError, SettingsError
 from collectstupid.failures import verdict
+from collectstupid.interruptible import InterruptibleBackend
 from collectstupid.manifest import Shipped
 from collectstupid.output import Output
 from collectstupid.profiles import Catalog, Plan, Profile, load_catalog, make_plan, with_parameters
@@ -143,7 +144,8 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
     check_plan(plan, opts.allow_empty)
     storage = target_storage()
     check_storage(storage)
-    backend = backend_for(storage)
+    # Its calls that wait on the network leave the main thread free for signals.
+    backend: Backend = InterruptibleBackend(backend_for(storage))
     if opts.link:
         backend.check_linkable()
     destination, threads = backend.destination(), backend.writers(start.threads)

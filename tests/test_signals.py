@@ -20,8 +20,9 @@ import pytest
 
 from collectstupid.errors import Interrupted
 from collectstupid.execute import signals_handled
+from collectstupid.interruptible import call
 from s3local import S3Proxy
-from tests.helpers import MANIFEST, assert_truthful, entry
+from tests.helpers import MANIFEST, assert_truthful, entry, run
 from tests.processes import Watched, deploy_process, wait_for_objects
 
 SIGNALS = pytest.mark.parametrize(
@@ -309,37 +310,54 @@ def test_a_signal_during_clear_says_what_was_deleted(
         ) in err
 
 
-# --- a signal the main thread was not woken for --------------------------------------
+# --- a signal that does not wake the main thread; the process's signal state --------------
 
 
 def blocked(thread: threading.Thread) -> bool:
     """Whether ``thread`` sleeps in the kernel (Linux)."""
-    stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+    try:
+        stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+    except FileNotFoundError:
+        return False  # not started yet, or ended
     return stat.rsplit(")", 1)[1].split()[0] == "S"
+
+
+def waiting_threads(besides: set[threading.Thread]) -> list[threading.Thread]:
+    """The threads the run made its network calls in, but those in ``besides``."""
+    return [t for t in threading.enumerate() if t.name == "collectstupid_wait" and t not in besides]
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
 @pytest.mark.parametrize("count", [1, 2], ids=["first", "second"])
 def test_a_signal_that_does_not_wake_the_main_thread_still_cuts_its_wait_short(count):
     """Python runs handlers in the main thread, between bytecodes: a signal that lands
-    as the main thread goes back to waiting on a socket (as a second Ctrl-C right after
-    "Stopping" can) must not wait for the socket's answer. Sent here to another thread,
-    which wakes the main thread just as little, it is handled within a tick."""
+    as the main thread waits for the network (as a second Ctrl-C right after "Stopping"
+    can) must not wait for the server's answer. Sent here to another thread, which wakes
+    the main thread just as little, it is handled when the main thread's slice of
+    waiting ends. The call given up on goes on in its own thread until it returns."""
     waiting, peer = socket.socketpair()
     main = threading.main_thread()
     receiving = threading.Event()
     interrupted = threading.Event()
     woken_by_data: list[bool] = []
+    earlier = set(threading.enumerate())
 
     def send_signal() -> None:
-        receiving.wait(10)
-        while not blocked(main):  # asleep in recv: the last step before it is the flag
-            time.sleep(0.01)
-        # Runs Python's C-level handler in this thread: the main thread sleeps on.
-        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
-        if not interrupted.wait(10):
-            woken_by_data.append(True)
-            peer.send(b"x")  # the answer the wait would otherwise have needed
+        try:
+            receiving.wait(10)
+            # The call is made (its thread asleep in recv) and the main thread waits for it.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not (
+                any(blocked(t) for t in waiting_threads(earlier)) and blocked(main)
+            ):
+                time.sleep(0.01)
+            # Runs Python's C-level handler in this thread: the main thread sleeps on.
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+            interrupted.wait(10)
+        finally:
+            if not interrupted.is_set():
+                woken_by_data.append(True)
+                peer.send(b"x")  # the answer the wait would otherwise have needed
 
     helper = threading.Thread(target=send_signal)
     try:
@@ -349,16 +367,103 @@ def test_a_signal_that_does_not_wake_the_main_thread_still_cuts_its_wait_short(c
             helper.start()
             try:
                 receiving.set()
-                waiting.recv(1)
+                call(waiting.recv, 1)
             except Interrupted:
                 interrupted.set()
             helper.join()
         assert signals.received == [signal.SIGINT] * count
+        assert interrupted.is_set() and not woken_by_data
+        [given_up] = waiting_threads(earlier)
+        assert given_up.is_alive()  # still in recv, with no server to answer
+        peer.close()  # now it answers: the end of the stream
+        given_up.join(10)
+        assert not given_up.is_alive()
     finally:
-        waiting.close()
         peer.close()
-    assert interrupted.is_set() and not woken_by_data
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # the wake-ups ended with the run
+        waiting.close()
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def caught_by_the_kernel() -> set[int]:
+    """The signals the kernel delivers to a handler (SigCgt, Linux), whoever set it."""
+    status = Path("/proc/self/status").read_text()
+    mask = int(next(line for line in status.splitlines() if line.startswith("SigCgt:"))[7:], 16)
+    return {sig for sig in range(1, 65) if mask & (1 << (sig - 1))}
+
+
+def signal_state() -> dict[str, Any]:
+    """What of the process's signal state any thread can read: each handler, as Python
+    and the kernel know them, and each interval timer."""
+    return {
+        "handlers": {sig: signal.getsignal(sig) for sig in signal.valid_signals()},
+        "caught": caught_by_the_kernel(),
+        "timers": [signal.getitimer(t) for t in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL)],
+    }
+
+
+def without(state: dict[str, Any], *signums: int) -> dict[str, Any]:
+    handlers = {sig: h for sig, h in state["handlers"].items() if sig not in signums}
+    return {**state, "handlers": handlers, "caught": state["caught"] - set(signums)}
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads /proc")
+def test_a_run_sets_no_timer_and_no_signal_state_but_its_two_handlers_which_it_puts_back(
+    static_files, s3_storage_settings_factory, s3_proxy: S3Proxy
+):
+    files = small_files(3)
+    static_files(files)
+    target = s3_storage_settings_factory(endpoint_url=s3_proxy.endpoint_url)
+    # The program's own: a handler, and the wake-up fd that handler's signals are written to.
+    told: list[int] = []
+    programs = signal.signal(signal.SIGUSR1, lambda signum, frame: told.append(signum))
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    own_fd = writer.fileno()
+    earlier_fd = signal.set_wakeup_fd(own_fd)
+    before, mask = signal_state(), signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    earlier = set(threading.enumerate())
+    during: dict[str, Any] = {}
+    # The write-ahead: the main thread waits for the network (a timer once woke it here).
+    hold = s3_proxy.hold("PutObject", key=target.key(MANIFEST))
+
+    def look() -> None:
+        try:
+            hold.wait_held()
+            during.update(signal_state())
+            os.kill(os.getpid(), signal.SIGUSR1)  # the program's, written to its fd
+        finally:
+            hold.release()
+
+    looker = threading.Thread(target=look)
+    try:
+        looker.start()
+        run("--smart", "--profile", "full")
+        after, mask_after = signal_state(), signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    finally:
+        hold.release()
+        if looker.is_alive():
+            looker.join()
+        fd_after = signal.set_wakeup_fd(earlier_fd)
+        signal.signal(signal.SIGUSR1, programs)
+        written = reader.recv(16)
+        reader.close()
+        writer.close()
+    # While it ran: its SIGINT and SIGTERM handlers, nothing else; no timer.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        assert during["handlers"][signum] != before["handlers"][signum]
+    assert without(during, signal.SIGINT, signal.SIGTERM) == without(
+        before, signal.SIGINT, signal.SIGTERM
+    )
+    assert during["timers"] == [(0.0, 0.0), (0.0, 0.0)]
+    # The program's wake-up fd stayed in place: its signal was written there.
+    assert told == [signal.SIGUSR1] and written == bytes([signal.SIGUSR1])
+    # Then everything as before, and no thread of the run's left.
+    assert (after, mask_after, fd_after) == (before, mask, own_fd)
+    for thread in waiting_threads(earlier):
+        thread.join(10)
+        assert not thread.is_alive()
+    assert set(assert_truthful(target)) == set(files)
 
 
 @pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="no interval timer")
