@@ -12,47 +12,26 @@ latest.json/latest.md go to bench/results/scale/<files>/.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
+if __package__ in (None, ""):  # run as a script: bench/ is not a package then
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+
+from bench import suite
+
 SIZES = ("20000", "100000")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python bench/scale.py", description=__doc__.split("\n")[0])
+    p = suite.parser("python bench/scale.py", __doc__ or "", repeat=1, timeout=1800)
     p.add_argument("--only", nargs="+", choices=SIZES, default=list(SIZES))
-    p.add_argument("--repeat", type=int, default=1, help="runs per scenario (default 1)")
-    p.add_argument("--rtt-ms", default="20")
-    p.add_argument("--threads", default="16")
-    p.add_argument("--timeout", default="1800", help="seconds before one tool run is killed")
-    p.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     args = p.parse_args(argv)
-
-    root = str(BENCH_DIR.parent)
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    from bench.cli import main as bench_main
-
-    parts = ["# Scale", ""]
-    status = 0
-    for files in args.only:
-        out = args.results_dir / "scale" / files
-        bench_argv = [
-            "--tiny", "--files", files, "--tools", "collectstupid-smart",
-            "--repeat", str(args.repeat), "--rtt-ms", args.rtt_ms, "--threads", args.threads,
-            "--timeout", args.timeout, "--results-dir", str(out),
-        ]  # fmt: skip
-        print(f"\n######## {files}: python bench/run.py {' '.join(bench_argv)}", flush=True)
-        status |= bench_main(bench_argv)
-        text = (out / "latest.md").read_text().replace("## Benchmark", f"## {files} files", 1)
-        parts.append(text)
-    summary = args.results_dir / "scale.md"
-    summary.write_text("\n".join(parts))
-    print(f"\nWrote {summary}")
-    return status
+    configs = {
+        f"{files} files": ["--tiny", "--files", files, "--tools", "collectstupid-smart"]
+        for files in args.only
+    }
+    return suite.run("Scale", "scale", configs, args)
 
 
 if __name__ == "__main__":

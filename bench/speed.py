@@ -12,12 +12,14 @@ Plain collectstatic is left out: at 20 ms RTT it takes minutes per run.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
+if __package__ in (None, ""):  # run as a script: bench/ is not a package then
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+
+from bench import suite
+
 TOOLS = ("collectfasta", "aws-s3-sync", "s5cmd-cp", "awscrt-put", "collectstupid")
 CONFIGS: dict[str, list[str]] = {
     "plain-1000": ["--files", "1000"],
@@ -27,38 +29,14 @@ CONFIGS: dict[str, list[str]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python bench/speed.py", description=__doc__.split("\n")[0])
-    p.add_argument("--repeat", type=int, default=3, help="runs per tool (default 3)")
+    p = suite.parser("python bench/speed.py", __doc__ or "", repeat=3, timeout=900)
     p.add_argument("--only", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     p.add_argument("--tools", nargs="+", default=list(TOOLS))
-    p.add_argument("--rtt-ms", default="20")
-    p.add_argument("--threads", default="16")
-    p.add_argument("--timeout", default="900", help="seconds before one tool run is killed")
-    p.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     args = p.parse_args(argv)
-
-    root = str(BENCH_DIR.parent)
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    from bench.cli import main as bench_main
-
-    parts = ["# Speed suite", ""]
-    status = 0
-    for name in args.only:
-        out = args.results_dir / "speed" / name
-        bench_argv = [
-            *CONFIGS[name], "--scenarios", "fresh", "--tools", *args.tools,
-            "--repeat", str(args.repeat), "--rtt-ms", args.rtt_ms,
-            "--threads", args.threads, "--timeout", args.timeout, "--results-dir", str(out),
-        ]  # fmt: skip
-        print(f"\n######## {name}: python bench/run.py {' '.join(bench_argv)}", flush=True)
-        status |= bench_main(bench_argv)
-        text = (out / "latest.md").read_text().replace("## Benchmark", f"## {name}", 1)
-        parts.append(text)
-    summary = args.results_dir / "speed.md"
-    summary.write_text("\n".join(parts))
-    print(f"\nWrote {summary}")
-    return status
+    configs = {
+        name: [*CONFIGS[name], "--scenarios", "fresh", "--tools", *args.tools] for name in args.only
+    }
+    return suite.run("Speed suite", "speed", configs, args)
 
 
 if __name__ == "__main__":
