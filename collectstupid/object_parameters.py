@@ -107,6 +107,10 @@ class Rules:
     """A profile's rules, in the order they apply."""
 
     rules: tuple[Rule, ...] = ()
+    # Which rules apply to a file -> what they set, shared by every file they apply to.
+    _combined: dict[tuple[int, ...], dict[str, Any]] = field(
+        default_factory=dict, compare=False, repr=False, hash=False
+    )
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -119,11 +123,18 @@ class Rules:
         return any(rule.hashed for rule in self.rules)
 
     def parameters(self, dest: str, hashed: bool = False, manifest: bool = False) -> dict[str, Any]:
-        """What the rules set for one destination path; later rules win per name."""
-        params: dict[str, Any] = {}
-        for rule in self.rules:
-            if rule.applies(dest, hashed, manifest):
-                params.update(rule.parameters)
+        """What the rules set for one destination path; later rules win per name.
+
+        One mapping per combination of rules, shared by the files it applies to (a
+        large site has few): read only.
+        """
+        which = tuple(i for i, rule in enumerate(self.rules) if rule.applies(dest, hashed, manifest))
+        params = self._combined.get(which)
+        if params is None:
+            params = {}
+            for i in which:
+                params.update(self.rules[i].parameters)
+            self._combined[which] = params
         return params
 
 

@@ -61,6 +61,8 @@ CHUNK = 1 << 20
 # thread more than reading a small file does. Smaller plans get smaller batches,
 # so that every worker has some.
 BATCH = 256
+# Distinct parameter mappings whose digest a preview remembers (a site has a few kinds of file).
+DIGESTS = 256
 
 
 def file_entry(source: SourceFile, parameters: str | None = None) -> Entry:
@@ -206,6 +208,7 @@ def assess(
     known: Mapping[str, Entry],
     force: bool = False,
     parameters: Parameters = no_parameters,
+    digests: dict[int, tuple[Mapping[str, Any], str]] | None = None,
 ) -> Change:
     try:
         check_name(source.dest)
@@ -214,13 +217,34 @@ def assess(
         return Change(source, NEW, error=exc)
     params = parameters(source)
     try:
-        entry, before = hashed(source, None if params is None else parameters_digest(params))
+        entry, before = hashed(source, _digest(params, digests))
     except OSError as exc:
         return Change(source, NEW, error=exc)
     why = reason(entry, known.get(source.dest))
     if why == UNCHANGED and not force:
         return Change(source, UNCHANGED)
     return Change(source, FORCED if why == UNCHANGED else why, entry, before)
+
+
+def _digest(
+    params: Mapping[str, Any] | None, digests: dict[int, tuple[Mapping[str, Any], str]] | None
+) -> str | None:
+    """The parameters' digest, once per mapping where the backend shares them between files.
+
+    ``digests`` keeps each mapping it names, so an id is never reused for another;
+    at most DIGESTS of them, so a backend that makes a mapping per file costs no memory.
+    """
+    if params is None:
+        return None
+    if digests is None:
+        return parameters_digest(params)
+    known = digests.get(id(params))
+    if known is not None and known[0] is params:
+        return known[1]
+    value = parameters_digest(params)
+    if len(digests) < DIGESTS:
+        digests[id(params)] = (params, value)
+    return value
 
 
 def preview(
@@ -234,8 +258,11 @@ def preview(
     size = max(1, min(BATCH, len(files) // (threads * 4)))
     batches = [files[start : start + size] for start in range(0, len(files), size)]
 
+    # A backend shares one mapping between files of one kind: digested once each.
+    digests: dict[int, tuple[Mapping[str, Any], str]] = {}
+
     def assess_all(batch: Sequence[SourceFile]) -> list[Change]:
-        return [assess(source, known, force, parameters) for source in batch]
+        return [assess(source, known, force, parameters, digests) for source in batch]
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="collectstupid") as pool:
         return [change for changes in pool.map(assess_all, batches) for change in changes]

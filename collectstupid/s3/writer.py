@@ -23,6 +23,7 @@ from collectstupid.collect import SourceFile
 from collectstupid.errors import SourceChanged
 from collectstupid.s3.client import S3Client
 from collectstupid.s3.open_uploads import OpenUploads, abort_twins
+from collectstupid.s3.parameter_cache import ParameterCache
 from collectstupid.s3.replay import BROKEN, FAILED, MAX_SIZE, UNTRIED
 from collectstupid.s3.storage import compressed, write_parameters
 from collectstupid.storage import object_key, plain_key
@@ -171,6 +172,7 @@ class S3Writer:
         self.chunksize: int = storage.transfer_config.multipart_chunksize
         self._client = client
         self.open_uploads = OpenUploads()
+        self._parameters = ParameterCache(storage)
 
     @property
     def client(self) -> BaseClient:
@@ -203,10 +205,17 @@ class S3Writer:
                     body.close()
 
     def parameters(self, source: SourceFile) -> dict[str, Any]:
-        """What ``__call__`` sends with ``source`` besides its bytes, without a request."""
-        return write_parameters(
-            self.storage, plain_key(self.storage, source.dest), None, source.parameters
-        )[0]
+        """What ``__call__`` sends with ``source`` besides its bytes, without a request.
+
+        Shared between files where it provably is the same (parameter_cache.py): read only.
+        """
+        return self._parameters.get(
+            source.dest,
+            source.parameters,
+            lambda: write_parameters(
+                self.storage, plain_key(self.storage, source.dest), None, source.parameters
+            )[0],
+        )
 
     def send(self, key: str, body: IO[bytes], size: int, params: dict[str, Any]) -> None:
         """One PutObject, or one multipart upload at or above the storage's threshold."""
