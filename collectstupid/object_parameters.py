@@ -128,7 +128,9 @@ class Rules:
         One mapping per combination of rules, shared by the files it applies to (a
         large site has few): read only.
         """
-        which = tuple(i for i, rule in enumerate(self.rules) if rule.applies(dest, hashed, manifest))
+        which = tuple(
+            i for i, rule in enumerate(self.rules) if rule.applies(dest, hashed, manifest)
+        )
         params = self._combined.get(which)
         if params is None:
             params = {}
