@@ -77,6 +77,7 @@ FULL = frozenset(
         "test_manifest.py",
         "test_media_types.py",
         "test_object_parameters.py",
+        "test_parameter_cache.py",
         "test_profiles.py",
         "test_profiles_fuzz.py",
         "test_prune.py",
