@@ -185,25 +185,3 @@ def clear(
     if names:
         delete(names)
     return result
-
-
-def failures(result: ClearResult, listed: int = 3) -> str:
-    failed = sorted(result.failed.items())
-    lines = "\n".join(f"  {name}: {error}" for name, error in failed[:listed])
-    if len(failed) > listed:
-        lines += f"\n  ... and {len(failed) - listed} more (-v 2 and --report-json list each)."
-    advice = dict.fromkeys(verdict(error) for _, error in failed)
-    return f"--clear: {len(failed)} files could not be deleted:\n{lines}\n" + "\n".join(advice)
-
-
-def report_data(plan: ClearPlan, result: ClearResult | None) -> dict[str, object]:
-    """The ``clear`` section of the JSON report."""
-    data: dict[str, object] = {
-        "selected": sorted(plan.names),
-        "refused": plan.refused,
-        "folder_markers": plan.markers,
-    }
-    if result is not None:
-        data["deleted"] = sorted(result.deleted)
-        data["failed"] = [{"destination": n, "error": e} for n, e in sorted(result.failed.items())]
-    return data

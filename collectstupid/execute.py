@@ -15,24 +15,18 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from django.core.files.storage import Storage
 
-from collectstupid import clear, github_actions, overlap, prune, report
+from collectstupid import clear, closing, output, overlap, prune, report
 from collectstupid.backends import Backend
 from collectstupid.cdn import invalidate
 from collectstupid.collect import SourceFile
-from collectstupid.errors import CollectStupidError, DeployError, Interrupted, ManifestError
+from collectstupid.deployment import Deployment, Executed, LeftOpen
+from collectstupid.errors import CollectStupidError, Interrupted, ManifestError
 from collectstupid.interruptible import offloaded
 from collectstupid.output import Output
 from collectstupid.report import (
-    Deployment,
-    Executed,
-    LeftOpen,
-    closing_error,
-    conflict_warning,
-    exit_status,
     manifest_cut_short,
     report_extra,
 )
@@ -120,7 +114,8 @@ def write_files(deployment: Deployment, signals: Signals, out: Output) -> Execut
                 # The manifest could not stop vouching for the old files: send none.
                 unsent = not_started(plan.all_files, "the manifest could not be updated first")
                 unsent.retries = backend.retries - retried_before
-                return Executed(unsent, manifest_error=str(exc), cleared=deployment.cleared)
+                stopped = Executed(unsent, manifest_error=str(exc), cleared=deployment.cleared)
+                return counted(deployment, stopped)
         returned = False
         leftovers: list[str] = []
         try:
@@ -177,16 +172,30 @@ def write_files(deployment: Deployment, signals: Signals, out: Output) -> Execut
     staged = deployment.staged
     if staged and staged.hashed_files is not None and not (result.failed or result.cancelled):
         adopt_manifest(staged.hashed_files, staged.manifest_hash)
-    return Executed(
-        result,
-        signals.stop.is_set(),
-        manifest_error,
-        pruned=pruned,
-        aborted=signals.abort.is_set(),
-        leftovers=leftovers,
-        signum=signals.last if signals.received else None,
-        cleared=deployment.cleared,
+    return counted(
+        deployment,
+        Executed(
+            result,
+            signals.stop.is_set(),
+            manifest_error,
+            pruned=pruned,
+            aborted=signals.abort.is_set(),
+            leftovers=leftovers,
+            signum=signals.last if signals.received else None,
+            cleared=deployment.cleared,
+        ),
     )
+
+
+def counted(deployment: Deployment, executed: Executed) -> Executed:
+    """``executed`` with the counts collectstatic gives, where the target uses them."""
+    staged, run = deployment.staged, deployment.smart
+    if staged is None:
+        return executed
+    counts = deployment.backend.collectstatic_counts(
+        deployment.plan, executed.result, staged, smart=run is not None
+    )
+    return replace(executed, counts=counts)
 
 
 def link_writer(storage: Storage, originals: Iterable[SourceFile], copy: Writer) -> Writer:
@@ -212,84 +221,9 @@ def link_writer(storage: Storage, originals: Iterable[SourceFile], copy: Writer)
 
 
 def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
-    """The report, the summary line, and the error the run ends with, if any."""
-    result, run, pruned = executed.result, deployment.smart, executed.pruned
+    """The CDN, then the report, the summary line, and the error the run ends with."""
     invalidated = invalidate.after_deploy(deployment, executed, out)
-    # One closing error: the deploy's own first, a failed invalidation otherwise.
-    own_error = closing_error(deployment, executed, out.verbosity)
-    error = own_error or (invalidated.error if invalidated else None)
-    extra: dict[str, Any] = {"smart": run.report()} if run else {}
-    if invalidated:
-        extra["invalidation"] = invalidated.report()
-    if run and run.prune:
-        extra["pruned"] = pruned.deleted if pruned else []
-        extra["prune_failed"] = pruned.failed if pruned else {}
-        extra["prune_kept"] = pruned.kept if pruned else {}
-    if deployment.report_json:
-        status = 0 if not error else exit_status(executed.signum) if executed.signum else 1
-        try:
-            report.write_json(
-                deployment.report_json,
-                report.report_data(
-                    deployment.plan,
-                    result,
-                    deployment.destination,
-                    dry_run=False,
-                    extra=extra | report_extra(deployment, executed.cleared),
-                    ending=report.Ending(status, error),
-                ),
-            )
-            deployment.reported = True
-        except CollectStupidError as exc:
-            # Said once: as the closing error when nothing else went wrong.
-            executed.report_error = str(exc)
-            if error:
-                out.error(str(exc))
-            else:
-                error = str(exc)
-    copied, post_processed = None, deployment.post_processed
-    counts = deployment.staged and deployment.backend.collectstatic_counts(
-        deployment.plan, result, deployment.staged, smart=run is not None
-    )
-    if counts:
-        copied, post_processed = counts
-    summary = report.run_summary(
-        deployment.plan,
-        result,
-        deployment.destination,
-        post_processed,
-        smart=run is not None,
-        pruned=len(pruned.deleted) if pruned else (0 if run and run.prune else None),
-        prune_failed=len(pruned.failed) if pruned else 0,
-        copied=copied,
-    )
-    if deployment.link is not None:
-        summary = replace(summary, action="symlinked")
-    if executed.cleared:
-        summary = replace(
-            summary,
-            deleted=len(executed.cleared.deleted),
-            delete_failed=len(executed.cleared.failed),
-        )
-    out.warn_pending()
-    out.say(report.render(summary))
-    warning = conflict_warning(run)
-    if warning:
-        out.warn(warning)
-    # Said once: as the closing error when it is that, else as a line before it.
-    if executed.manifest_error and executed.manifest_error != error:
-        out.error(executed.manifest_error)
-    if own_error and invalidated and invalidated.error:
-        out.error(invalidated.error)
-    github_actions.publish(
-        out,
-        summary,
-        result.failed,
-        error if error and not result.failed else None,
-        invalidated.describe() if invalidated else None,
-    )
-    if error:
-        raise DeployError(error)
+    closing.end_run(out, deployment, executed, invalidated)
 
 
 def report_failure(
@@ -310,7 +244,7 @@ def report_failure(
         ending=report.Ending(status, error),
     )
     with contextlib.suppress(CollectStupidError):
-        report.write_json(path, data)
+        output.write_json(path, data)
 
 
 # SIGINT and SIGTERM for the whole run. Before the first write the first signal stops it;

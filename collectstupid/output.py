@@ -3,20 +3,23 @@ applies the verbosity and the warning style, takes credentials out of every line
 escapes the control characters a file name, key or server message may carry
 (``Output.printable``), keeps lines from garbling the progress bar, and treats a stream
 whose reader went away (``collectstupid -v 2 | head -3``) as a quiet reader. Signal
-handlers write to the file descriptor directly (execute.py).
+handlers write to the file descriptor directly (execute.py). The JSON report is written
+here too (``write_json``), redacted as every line is.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import IO, Protocol
+from pathlib import Path
+from typing import IO, Any, Protocol
 
-from collectstupid.errors import CollectStupidError
+from collectstupid.errors import CollectStupidError, ReportError
 
 
 class Stream(Protocol):
@@ -299,3 +302,25 @@ class ProgressBar:
         if self._bar is not None:
             self._bar.close()
             self._bar = None  # lines written after it need no room made
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write the report whole, so a reader never sees half of it, credentials out of every
+    string in it (an output boundary, as the terminal is)."""
+    data = redacted(data)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ReportError(f"The report could not be written to {path}: {exc}.") from exc
+
+
+def redacted(value: Any) -> Any:
+    """``value`` with ``redact`` applied to every string in it, keys included."""
+    if isinstance(value, dict):
+        return {redacted(k): redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redacted(v) for v in value]
+    return redact(value) if isinstance(value, str) else value

@@ -1,14 +1,14 @@
 """Everything before the first write: the command's options (:class:`Options`), settings,
 the profile, the files found, their post-processing, object parameters, the deploy
 manifest's read and what --clear would delete, gathered into one
-:class:`~collectstupid.report.Deployment`; and --dry-run, which ends there.
+:class:`~collectstupid.deployment.Deployment`; and --dry-run, which ends there.
 See docs/command.md.
 """
 
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,8 @@ from django.core.files.storage import Storage
 
 from collectstupid import (
     clear,
+    closing,
     failures,
-    github_actions,
     object_parameters,
     overlap,
     prune,
@@ -27,7 +27,7 @@ from collectstupid import (
 from collectstupid.backends import Backend, backend_for
 from collectstupid.cdn import invalidate
 from collectstupid.cdn.invalidate import for_run
-from collectstupid.collect import Found, SourceFile, find_files, ignore_patterns, unreadable
+from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
 from collectstupid.conf import (
     Settings,
     get_settings,
@@ -35,13 +35,13 @@ from collectstupid.conf import (
     prune_max_share_value,
     threads_value,
 )
+from collectstupid.deployment import Deployment, DryRun, LeftOpen, Verdict
 from collectstupid.errors import DeployError, NameNotUTF8, ProfileError, SettingsError
 from collectstupid.failures import verdict
 from collectstupid.interruptible import InterruptibleBackend
 from collectstupid.manifest import Shipped
 from collectstupid.output import Output
 from collectstupid.profiles import Catalog, Plan, Profile, load_catalog, make_plan, with_parameters
-from collectstupid.report import Deployment, LeftOpen, report_extra
 from collectstupid.stage import Staged, hashes_names, staged_plan
 from collectstupid.storage import class_name, location_refusal, target_storage
 from collectstupid.upload import check_name
@@ -186,6 +186,8 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
         clearing=plan_clearing(backend, profile, conf, run, out) if opts.clear else None,
         invalidation=for_run(conf.cdn, opts.invalidate, opts.wait_invalidation),
         left_open=list_left_open(backend, plan, run, out) if opts.abort_uploads else None,
+        # As the storage lists it: Azure drops a leading dot at the container's root.
+        manifest_listed=backend.listed_name(run.store.name) if run else None,
     )
 
 
@@ -383,80 +385,44 @@ def check_dry_run_can_compare(run: smart.SmartRun) -> None:
 
 
 def dry_run(deployment: Deployment, out: Output) -> None:
+    """Say what the run would do, and end as the real run would, writing nothing."""
+    would = would_happen(deployment)
+    closing.end_dry_run(out, deployment, would)
+
+
+def would_happen(deployment: Deployment) -> DryRun:
+    """What the real run would do: each file's verdict, and in smart mode what it
+    would prune, having hashed the files."""
     plan, run = deployment.plan, deployment.smart
-    extra: dict[str, Any] = {}
-    would: list[tuple[SourceFile, str, str | None]] = [
-        (source, report.WOULD_UPLOAD, None) for source in plan.all_files
-    ]
-    if run:
+    verdicts: tuple[Verdict, ...] = tuple((s, report.WOULD_UPLOAD, None) for s in plan.all_files)
+    kept, doomed, overlaps, stopped = None, None, None, None
+    if run is not None:
         if deployment.clearing:
             # What the real run compares against: the manifest as --clear leaves it.
             run.cleared(clear.without_cleared(run.base, deployment.clearing))
         changes = run.preview(plan, deployment.threads)
-        if (warning := overlap.warning(run, plan.profile.name)) is not None:
-            out.warn(warning)
-        would = [
-            (c.source, report.UNCHANGED, None)
+        verdicts = tuple(
+            (c.source, report.SKIPPED, None)
             if c.reason == smart.UNCHANGED
             else (c.source, report.WOULD_UPLOAD, c.reason)
             for c in changes
-        ]
-        upload, unchanged, summary = report.smart_dry_run(run, plan, deployment.destination)
-        for text in upload:
-            out.say(text, level=1)
-        for text in unchanged:
-            out.say(text, level=2)
-        extra["smart"] = run.report()
+        )
         if run.prune:
-            doomed = run.would_prune()
-            if run.refused:
-                out.warn(f"--prune would stop before deleting anything: {run.refused}")
-            for path in doomed:
-                out.say(f"Would prune '{path}'", level=1)
-            summary = replace(summary, pruned=len(doomed))
-            extra["would_prune"] = doomed
-            if run.shipped is not None:
-                reasons = prune.kept(run.base.contents, run.shipped)
-                for path, why in reasons.items():
-                    out.say(f"Would not prune '{path}': {why}", level=2)
-                extra["prune_kept"] = reasons
-    else:
-        sendable = [s for s in plan.all_files if not unnamed(s.dest)]
-        summary = report.dry_run_summary(plan, deployment.destination, sendable)
-        for source in sendable:
-            out.say(f"Would upload '{source.dest}' ({report.format_size(source.size)})", level=1)
-    for source in plan.left_out:
-        out.say(f"Left out by the profile: '{source.dest}'", level=2)
-    if deployment.left_open:
-        for name, _ in deployment.left_open.uploads:
-            out.say(f"Would abort an upload left open: '{name}'", level=1)
-    if deployment.clearing:
-        for name in deployment.clearing.names:
-            out.say(f"Would delete '{name}'", level=1)
-        summary = replace(summary, deleted=len(deployment.clearing.names))
-    extra |= invalidate.dry_run(deployment, out)
-    if deployment.report_json:
-        report.write_json(
-            deployment.report_json,
-            report.report_data(
-                plan, None, deployment.destination, True, extra | report_extra(deployment), would
-            ),
-        )
-        deployment.reported = True
-    out.warn_pending()
-    out.say(report.render(summary))
-    github_actions.publish(out, summary)
-    refused = {s.dest: why for s in plan.all_files if (why := unnamed(s.dest))}
-    if refused:
-        # The real run fails exactly these files, so the dry run says so and fails too.
-        listed = "\n".join(f"  {dest}: {why}" for dest, why in sorted(refused.items())[:20])
-        raise DeployError(
-            f"{report.plural(len(refused), 'file')} would fail to upload:\n{listed}\n"
-            "The others would be uploaded."
-        )
+            doomed, stopped = tuple(run.would_prune()), run.refused
+            kept = prune.kept(run.base.contents, run.shipped) if run.shipped is not None else None
+        overlaps = overlap.warning(run, plan.profile.name)
+    return DryRun(
+        verdicts,
+        invalidation=invalidate.would_invalidate(deployment),
+        refused={s.dest: why for s in plan.all_files if (why := why_unnamed(s.dest))},
+        overlap=overlaps,
+        doomed=doomed,
+        prune_kept=kept,
+        prune_refused=stopped,
+    )
 
 
-def unnamed(dest: str) -> str:
+def why_unnamed(dest: str) -> str:
     """Why no storage key can hold ``dest``, or ''."""
     try:
         check_name(dest)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from collectstupid.backends import Backend
-from collectstupid.failures import verdict
 from collectstupid.manifest import (
     Contents,
     Record,
@@ -132,18 +131,3 @@ def kept(contents: Contents, shipped: Shipped) -> dict[str, str]:
         if keeper is not None:
             why[path] = f"{whose(keeper, shipped.project)} keeps it as a hashed copy"
     return why
-
-
-def closing_message(failed: dict[str, str], shown: int = 3) -> str:
-    """The error a run ends with when some deletes failed: each path and its reason."""
-    lines = [f"  {path}: {why}" for path, why in list(failed.items())[:shown]]
-    if len(failed) > shown:
-        lines.append(f"  ... and {len(failed) - shown} more (-v 2 and --report-json list each)")
-    count = len(failed)
-    advice = " ".join(dict.fromkeys(verdict(why) for why in failed.values()))
-    return (
-        f"{count} stale file{'' if count == 1 else 's'} could not be pruned:\n"
-        + "\n".join(lines)
-        + "\nThe deploy itself landed; they stay recorded in the deploy manifest for the "
-        f"next --prune run. {advice}"
-    )

@@ -1,5 +1,5 @@
-"""One deploy as data, :class:`Deployment` (built in planning.py) and :class:`Executed`
-(what execute.py did), and what a run tells the user, rendered in one place from them: the
+"""What a run tells the user, rendered in one place from the run's data
+(:mod:`collectstupid.deployment`, built by the flow): the
 summary line, the -v 2 lines, the closing error (one, with one verdict on retrying), the
 JSON report (schema 2), the question asked before writing and --list-profiles. Printed only
 through output.Output. See docs/command.md.
@@ -7,19 +7,16 @@ through output.Output. See docs/command.md.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from collectstupid import clear, prune, smart
-from collectstupid.backends import Backend
-from collectstupid.clear import ClearPlan, ClearResult
-from collectstupid.clear import failures as clear_failures
+from collectstupid import smart
+from collectstupid.clear import ClearPlan, ClearResult, owns_everything
 from collectstupid.collect import SourceFile
-from collectstupid.conf import CdnSettings
+from collectstupid.deployment import Deployment, DryRun, Executed, WouldInvalidate
 from collectstupid.errors import ReportError
 from collectstupid.failures import (
     LISTED_FILES,
@@ -28,12 +25,11 @@ from collectstupid.failures import (
     cause_of,
     group,
     one_line,
+    verdict,
 )
 from collectstupid.manifest.publish import STALE_AFTER
-from collectstupid.output import redact
-from collectstupid.profiles import Catalog, Plan, Profile, make_plan
+from collectstupid.profiles import Catalog, Plan, make_plan
 from collectstupid.smart import SmartRun
-from collectstupid.stage import Staged
 from collectstupid.upload import (
     ABANDONED,
     CANCELLED,
@@ -43,92 +39,6 @@ from collectstupid.upload import (
     Outcome,
     UploadResult,
 )
-
-
-@dataclass(frozen=True)
-class Invalidating:
-    """This run invalidates the CDN these settings name (and waits, with ``wait``)."""
-
-    settings: CdnSettings
-    wait: bool = False
-
-
-@dataclass
-class LeftOpen:
-    """--abort-uploads: the uploads killed runs left open, listed when planning."""
-
-    uploads: list[tuple[str, str]]  # (name, upload ID): those the run owns
-    # (name, why): the others listed under the location, never aborted.
-    left: list[tuple[str, str]] = field(default_factory=list)
-    aborted: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    def report(self) -> dict[str, object]:
-        """The JSON report's ``abort_uploads`` section (a dry run's aborts none)."""
-        listed = [name for name, _ in self.uploads]
-        left = [{"name": name, "why": why} for name, why in self.left]
-        return {"listed": listed, "aborted": self.aborted, "failed": self.problems, "left": left}
-
-
-@dataclass
-class Deployment:
-    """Everything decided before the first write."""
-
-    profile: Profile
-    plan: Plan
-    backend: Backend
-    destination: str
-    threads: int
-    staged: Staged | None = None
-    smart: SmartRun | None = None
-    report_json: Path | None = None
-    # --link: these files (the originals found) become symlinks, not copies.
-    link: list[SourceFile] | None = None
-    clearing: ClearPlan | None = None
-    # The CDN to invalidate once the files landed (COLLECTSTUPID['CDN']).
-    invalidation: Invalidating | None = None
-    # --abort-uploads: what killed runs left open under the location, aborted first.
-    left_open: LeftOpen | None = None
-    # What --clear deleted so far, filled as deletes land (a signal may stop it).
-    cleared: ClearResult | None = None
-    # The JSON report was written (by the dry run or the finish).
-    reported: bool = False
-
-    @property
-    def post_processed(self) -> int:
-        return len(self.staged.post_processed) if self.staged else 0
-
-
-@dataclass
-class Executed:
-    """What the upload step did, and the problems it met after the files."""
-
-    result: UploadResult
-    interrupted: bool = False
-    manifest_error: str | None = None
-    report_error: str | None = None
-    pruned: prune.Pruned | None = None
-    cleared: ClearResult | None = None
-    # A second signal gave up on the writes in flight; ``leftovers`` says what of
-    # theirs (multipart uploads) could not be undone.
-    aborted: bool = False
-    leftovers: list[str] = field(default_factory=list)
-    # The signal that stopped the run, if one did.
-    signum: int | None = None
-
-
-def names(deployment: Deployment) -> Iterator[str]:
-    """Every name the run may show: the files planned and left out (hashed copies
-    included), and the keys --clear, --abort-uploads and --prune work on."""
-    plan = deployment.plan
-    yield from (source.dest for source in [*plan.all_files, *plan.left_out])
-    if deployment.clearing:
-        clearing = deployment.clearing
-        yield from [*clearing.names, *clearing.refused, *clearing.markers]
-    if deployment.left_open:
-        yield from (name for name, _ in deployment.left_open.uploads)
-    if deployment.smart:
-        yield from deployment.smart.base.entries
 
 
 def format_size(size: float) -> str:
@@ -176,18 +86,24 @@ class Summary:
     delete_failed: int = 0
 
 
-def run_summary(
-    plan: Plan,
-    result: UploadResult,
-    destination: str,
-    post_processed: int = 0,
-    smart: bool = False,
-    pruned: int | None = None,
-    prune_failed: int = 0,
-    copied: int | None = None,
+@dataclass(frozen=True)
+class Counts:
+    """What the summary of a run that wrote counts beyond its upload result."""
+
+    post_processed: int = 0
+    smart: bool = False
+    # --prune only: stale files deleted, and deletes that failed.
+    pruned: int | None = None
+    prune_failed: int = 0
+    # Local targets that post-process: the originals, as collectstatic counts them.
+    copied: int | None = None
+
+
+def written_summary(
+    plan: Plan, result: UploadResult, destination: str, counts: Counts = Counts()
 ) -> Summary:
-    """The summary of a run that wrote."""
-    uploaded = result.uploaded
+    """The summary of a run that wrote, from its plan and upload result."""
+    uploaded, copied = result.uploaded, counts.copied
     return Summary(
         destination=destination,
         profile=plan.profile.name,
@@ -199,12 +115,53 @@ def run_summary(
         failed=len(result.failed),
         cancelled=len(result.cancelled),
         retries=result.retries,
-        post_processed=post_processed,
+        post_processed=counts.post_processed,
         written=None if copied is None else len(uploaded),
-        unchanged=len(result.skipped) if smart else None,
-        pruned=pruned,
-        prune_failed=prune_failed,
+        unchanged=len(result.skipped) if counts.smart else None,
+        pruned=counts.pruned,
+        prune_failed=counts.prune_failed,
     )
+
+
+def run_summary(deployment: Deployment, executed: Executed) -> Summary:
+    """The summary of a deploy that wrote: what it uploaded, cleared and pruned."""
+    run, pruned, cleared = deployment.smart, executed.pruned, executed.cleared
+    copied, post_processed = executed.counts or (None, deployment.post_processed)
+    counts = Counts(
+        post_processed,
+        smart=run is not None,
+        pruned=len(pruned.deleted) if pruned else (0 if run and run.prune else None),
+        prune_failed=len(pruned.failed) if pruned else 0,
+        copied=copied,
+    )
+    summary = written_summary(deployment.plan, executed.result, deployment.destination, counts)
+    if deployment.link is not None:
+        summary = replace(summary, action="symlinked")
+    if cleared:
+        summary = replace(summary, deleted=len(cleared.deleted), delete_failed=len(cleared.failed))
+    return summary
+
+
+def run_report(
+    deployment: Deployment,
+    executed: Executed,
+    invalidation: dict[str, Any] | None,
+    error: str | None,
+) -> dict[str, Any]:
+    """The JSON report of a deploy that wrote; ``invalidation``: the CDN's section."""
+    run, pruned = deployment.smart, executed.pruned
+    extra: dict[str, Any] = {"smart": run.report()} if run else {}
+    if invalidation:
+        extra["invalidation"] = invalidation
+    if run and run.prune:
+        extra["pruned"] = pruned.deleted if pruned else []
+        extra["prune_failed"] = pruned.failed if pruned else {}
+        extra["prune_kept"] = pruned.kept if pruned else {}
+    status = 0 if not error else exit_status(executed.signum) if executed.signum else 1
+    extra |= report_extra(deployment, executed.cleared)
+    result, destination = executed.result, deployment.destination
+    ending = Ending(status, error)
+    return report_data(deployment.plan, result, destination, False, extra, ending=ending)
 
 
 def dry_run_summary(
@@ -295,8 +252,6 @@ def file_line(outcome: Outcome, linked: bool = False) -> str:
 # The JSON report's layout; raised when a key changes meaning or goes (docs/command.md).
 SCHEMA = 2
 WOULD_UPLOAD = "would_upload"
-# A dry run's unchanged file: what a real run reports for it.
-UNCHANGED = SKIPPED
 
 
 @dataclass(frozen=True)
@@ -400,24 +355,11 @@ def check_writable(path: Path) -> None:
         raise ReportError(f"--report-json {path}: the folder '{folder}' is not writable.")
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write the report whole, so a reader never sees half of it, credentials out of every
-    string in it (an output boundary, as the terminal is)."""
-    data = redacted(data)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ReportError(f"The report could not be written to {path}: {exc}.") from exc
-
-
 def question(deployment: Deployment) -> str:
     """What will be overwritten or deleted where; the run goes on only on 'yes'."""
     if deployment.clearing is None:
         warning = "Existing files with the same names will be overwritten.\n"
-    elif clear.owns_everything(deployment.profile):
+    elif owns_everything(deployment.profile):
         warning = "This will DELETE ALL FILES in this location!\n"
     else:
         warning = (
@@ -517,11 +459,9 @@ def report_extra(deployment: Deployment, cleared: ClearResult | None = None) -> 
     extra: dict[str, Any] = {}
     if deployment.smart:
         extra["smart"] = deployment.smart.report()
-        # As the storage lists it: Azure drops a leading dot at the container's root.
-        stored = deployment.backend.listed_name(deployment.smart.store.name)
-        extra["smart"]["manifest_stored_as"] = stored
+        extra["smart"]["manifest_stored_as"] = deployment.manifest_listed
     if deployment.clearing:
-        extra["clear"] = clear.report_data(deployment.clearing, cleared)
+        extra["clear"] = clear_report(deployment.clearing, cleared)
     if deployment.left_open:
         extra["abort_uploads"] = deployment.left_open.report()
     return extra
@@ -563,7 +503,7 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
         return clear_failures(executed.cleared)
     pruned = executed.pruned
     if pruned and pruned.failed:
-        return prune.closing_message(pruned.failed)
+        return prune_failures(pruned.failed)
     if pruned and pruned.refused:
         return pruned.refused
     return (
@@ -655,12 +595,119 @@ def smart_dry_run(
     return would, skip, summary
 
 
-def redacted(value: Any) -> Any:
-    """``value`` with ``redact`` applied to every string in it, keys included."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {redacted(k): redacted(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redacted(v) for v in value]
-    return value
+def clear_failures(result: ClearResult, listed: int = 3) -> str:
+    failed = sorted(result.failed.items())
+    lines = "\n".join(f"  {name}: {error}" for name, error in failed[:listed])
+    if len(failed) > listed:
+        lines += f"\n  ... and {len(failed) - listed} more (-v 2 and --report-json list each)."
+    advice = dict.fromkeys(verdict(error) for _, error in failed)
+    return f"--clear: {len(failed)} files could not be deleted:\n{lines}\n" + "\n".join(advice)
+
+
+def clear_report(plan: ClearPlan, result: ClearResult | None) -> dict[str, object]:
+    """The ``clear`` section of the JSON report."""
+    data: dict[str, object] = {
+        "selected": sorted(plan.names),
+        "refused": plan.refused,
+        "folder_markers": plan.markers,
+    }
+    if result is not None:
+        data["deleted"] = sorted(result.deleted)
+        data["failed"] = [{"destination": n, "error": e} for n, e in sorted(result.failed.items())]
+    return data
+
+
+def prune_failures(failed: dict[str, str], shown: int = 3) -> str:
+    """The error a run ends with when some deletes failed: each path and its reason."""
+    lines = [f"  {path}: {why}" for path, why in list(failed.items())[:shown]]
+    if len(failed) > shown:
+        lines.append(f"  ... and {len(failed) - shown} more (-v 2 and --report-json list each)")
+    count = len(failed)
+    advice = " ".join(dict.fromkeys(verdict(why) for why in failed.values()))
+    return (
+        f"{count} stale file{'' if count == 1 else 's'} could not be pruned:\n"
+        + "\n".join(lines)
+        + "\nThe deploy itself landed; they stay recorded in the deploy manifest for the "
+        f"next --prune run. {advice}"
+    )
+
+
+# The level of a dry run's line said as a warning, at any verbosity.
+WARNING = -1
+
+
+def dry_run_lines(deployment: Deployment, dry: DryRun) -> tuple[list[tuple[str, int]], Summary]:
+    """A dry run's lines, each with the verbosity it shows from, and its summary."""
+    plan, run = deployment.plan, deployment.smart
+    lines: list[tuple[str, int]] = []
+    if run:
+        upload, unchanged, summary = smart_dry_run(run, plan, deployment.destination)
+        lines += [(text, 1) for text in upload] + [(text, 2) for text in unchanged]
+        if dry.prune_refused:
+            stop = f"--prune would stop before deleting anything: {dry.prune_refused}"
+            lines.append((stop, WARNING))
+        if dry.doomed is not None:
+            lines += [(f"Would prune '{path}'", 1) for path in dry.doomed]
+            summary = replace(summary, pruned=len(dry.doomed))
+        kept = dry.prune_kept or {}
+        lines += [(f"Would not prune '{path}': {why}", 2) for path, why in kept.items()]
+    else:
+        sendable = [s for s in plan.all_files if s.dest not in dry.refused]
+        summary = dry_run_summary(plan, deployment.destination, sendable)
+        lines += [(f"Would upload '{s.dest}' ({format_size(s.size)})", 1) for s in sendable]
+    lines += [(f"Left out by the profile: '{s.dest}'", 2) for s in plan.left_out]
+    if deployment.left_open:
+        uploads = deployment.left_open.uploads
+        lines += [(f"Would abort an upload left open: '{name}'", 1) for name, _ in uploads]
+    if deployment.clearing:
+        lines += [(f"Would delete '{name}'", 1) for name in deployment.clearing.names]
+        summary = replace(summary, deleted=len(deployment.clearing.names))
+    if dry.invalidation:
+        lines += would_invalidate_lines(dry.invalidation)
+    return lines, summary
+
+
+def would_invalidate_lines(would: WouldInvalidate) -> list[tuple[str, int]]:
+    """Each changed path at -v 2, then what the CDN would be asked."""
+    lines = [(f"Would invalidate '{path}'", 2) for path in would.changed]
+    paths = would.paths
+    if not paths:
+        return [*lines, (f"Nothing to invalidate on {would.cdn}.", 1)]
+    what = f"'{paths[0]}'" if len(paths) == 1 and paths[0].endswith("*") else None
+    text = (
+        f"Would invalidate {what or plural(len(paths), 'path')} on {would.cdn}"
+        + (f" ({len(would.changed)} changed paths)" if what else "")
+        + "."
+    )
+    return [*lines, (text, 1)]
+
+
+def dry_run_report(deployment: Deployment, dry: DryRun) -> dict[str, Any]:
+    """A dry run's JSON report."""
+    run = deployment.smart
+    extra: dict[str, Any] = {"smart": run.report()} if run else {}
+    if dry.doomed is not None:
+        extra["would_prune"] = list(dry.doomed)
+    if dry.prune_kept is not None:
+        extra["prune_kept"] = dict(dry.prune_kept)
+    if (would := dry.invalidation) is not None:
+        changed = len(would.changed)
+        extra["invalidation"] = {
+            "cdn": would.cdn,
+            "paths": list(would.paths),
+            "changed_paths": changed,
+        }
+    extra |= report_extra(deployment)
+    plan, verdicts = deployment.plan, list(dry.verdicts)
+    return report_data(plan, None, deployment.destination, True, extra, verdicts)
+
+
+def would_fail(refused: Mapping[str, str]) -> str | None:
+    """A dry run's closing error: the files the real run would fail, as it would."""
+    if not refused:
+        return None
+    listed = "\n".join(f"  {dest}: {why}" for dest, why in sorted(refused.items())[:20])
+    return (
+        f"{plural(len(refused), 'file')} would fail to upload:\n{listed}\n"
+        "The others would be uploaded."
+    )

@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectstupid import github_actions, report
+from collectstupid import github_actions, output, report
 from collectstupid.backends import Backend, Listed
 from collectstupid.collect import SourceFile
+from collectstupid.deployment import Deployment
 from collectstupid.errors import DeployError
 from collectstupid.failures import verdict
 from collectstupid.manifest import Entry
 from collectstupid.output import Output
 from collectstupid.profiles import Plan
-from collectstupid.report import Deployment
 
 MISSING = "missing"
 DIFFERENT = "different"
@@ -279,7 +279,7 @@ def write_report(path: Path, deployment: Deployment, result: Verified, error: st
         would=would,
         ending=report.Ending(1 if error else 0, error),
     )
-    report.write_json(path, data)
+    output.write_json(path, data)
     deployment.reported = True
 
 

@@ -19,7 +19,7 @@ def test_report_shows_retries():
     plan = Plan(profile, files=planned("a"))
     result = upload(planned("a"), lambda source: None, Pool(1))
     result.retries = 1
-    summary = report.run_summary(plan, result, "x")
+    summary = report.written_summary(plan, result, "x")
     assert "1 request retried after transient errors" in report.render(summary)
     data = report.report_data(plan, result, "s3://b", dry_run=False)
     assert data["retries"] == 1
@@ -39,7 +39,9 @@ def test_smart_counts_are_said_whatever_the_names_hold():
     plan = Plan(profile, files=planned("a", "b"))
     result = upload(planned("a", "b"), lambda s: "skipped" if s.dest == "a" else None, Pool(1))
     line = report.render(
-        report.run_summary(plan, result, "s3://b/skipped", post_processed=3, smart=True)
+        report.written_summary(
+            plan, result, "s3://b/skipped", report.Counts(post_processed=3, smart=True)
+        )
     )
     assert line.startswith(
         "1 static file copied to 's3://b/skipped', 1 unmodified, 3 post-processed (10 B in "
@@ -51,7 +53,7 @@ def test_summary_keeps_collectstatics_words_then_adds_ours():
     profile = Profile(name="no-media", origin="built-in", description="")
     plan = Plan(profile, files=planned("a", "b"), left_out=planned("c"))
     result = upload(planned("a", "b"), lambda source: None, Pool(1))
-    summary = report.run_summary(plan, result, "/srv/static", post_processed=2)
+    summary = report.written_summary(plan, result, "/srv/static", report.Counts(post_processed=2))
     line = report.render(summary)
     # What collectstatic prints, word for word, up to its closing period.
     assert line.startswith("2 static files copied to '/srv/static', 2 post-processed (20 B in ")

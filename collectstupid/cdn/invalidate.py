@@ -19,11 +19,12 @@ from urllib.parse import quote
 
 from collectstupid.cdn import CDN, InvalidationError, for_settings
 from collectstupid.conf import CdnSettings, missing_client
+from collectstupid.deployment import Deployment, Executed, Invalidating, WouldInvalidate
 from collectstupid.errors import SettingsError
 from collectstupid.interruptible import call
 from collectstupid.manifest import Contents, ManifestStore, Snapshot, rewrite
 from collectstupid.output import Output
-from collectstupid.report import Deployment, Executed, Invalidating, plural
+from collectstupid.report import plural
 from collectstupid.smart import UNCHANGED
 
 # RFC 1738's safe characters stay as they are: CloudFront matches the path as the
@@ -312,11 +313,11 @@ def wait(cdn: CDN, invalidation: str, out: Output) -> bool:
         time.sleep(POLL_SECONDS)
 
 
-def dry_run(deployment: Deployment, out: Output) -> dict[str, Any]:
-    """Say what a deploy would invalidate; the JSON report's ``invalidation`` section."""
+def would_invalidate(deployment: Deployment) -> WouldInvalidate | None:
+    """What a deploy would invalidate, for a dry run to say."""
     invalidating = deployment.invalidation
     if invalidating is None:
-        return {}
+        return None
     settings, run = invalidating.settings, deployment.smart
     cdn: CDN = for_settings(settings)
     if run is not None:
@@ -333,16 +334,8 @@ def dry_run(deployment: Deployment, out: Output) -> dict[str, Any]:
     chosen = set(unhashed(names, hashed, staged.copies if staged else frozenset()))
     chosen |= owed_names(deployment)
     paths = requested(chosen, settings.prefix, settings.wildcard_above) if chosen else []
-    for name in sorted(chosen):
-        out.say(f"Would invalidate '{url_path(settings.prefix, name)}'", level=2)
-    if paths:
-        what = f"'{paths[0]}'" if len(paths) == 1 and paths[0].endswith("*") else None
-        out.say(
-            f"Would invalidate {what or plural(len(paths), 'path')} on {cdn.name}"
-            + (f" ({len(chosen)} changed paths)" if what else "")
-            + ".",
-            level=1,
-        )
-    else:
-        out.say(f"Nothing to invalidate on {cdn.name}.", level=1)
-    return {"invalidation": {"cdn": cdn.name, "paths": paths, "changed_paths": len(chosen)}}
+    return WouldInvalidate(
+        cdn.name,
+        tuple(url_path(settings.prefix, name) for name in sorted(chosen)),
+        tuple(paths),
+    )

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from collectstupid import github_actions, planning, report, verify
 from collectstupid.conf import DEFAULTS, MAX_THREADS
+from collectstupid.deployment import names_shown
 from collectstupid.errors import CollectStupidError, DeployError, Interrupted
 from collectstupid.execute import (
     clear_first,
@@ -77,7 +78,7 @@ class Command(BaseCommand):
                                 out.say(entry, level=0)
                             return
                         deployment = planning.plan_deployment(start, opts, cleanup, out)
-                        out.know(report.names(deployment))
+                        out.know(names_shown(deployment))
                         if opts.verify:
                             verify.run(deployment, start.conf.manifest_name, out)
                             return
