@@ -96,7 +96,7 @@ class Backend(Protocol):
         never with credentials."""
         ...
 
-    def writers(self, requested: int) -> int:
+    def writer_count(self, requested: int) -> int:
         """How many files to write at once, given the threads the settings ask for."""
         ...
 
@@ -210,7 +210,7 @@ class StorageBackend:
             return f"{self.scheme}://{bucket}/{location}".rstrip("/")
         return str(location) if location else type(self.storage).__name__
 
-    def writers(self, requested: int) -> int:
+    def writer_count(self, requested: int) -> int:
         return requested
 
     @property

@@ -25,7 +25,7 @@ from collectstupid.collect import SourceFile
 from collectstupid.deployment import Deployment, Executed, LeftOpen
 from collectstupid.errors import CollectStupidError, Interrupted, ManifestError
 from collectstupid.interruptible import offloaded
-from collectstupid.output import Output
+from collectstupid.output import Output, ProgressBar
 from collectstupid.report import (
     manifest_cut_short,
     report_extra,
@@ -37,13 +37,14 @@ from collectstupid.upload import (
     UPLOADED,
     Outcome,
     Pool,
+    UploadResult,
     Writer,
     not_started,
     upload_in_order,
 )
 
 
-def clear_first(deployment: Deployment, out: Output) -> None:
+def abort_and_clear(deployment: Deployment, out: Output) -> None:
     """--abort-uploads, then --clear: abort and delete before the upload."""
     if deployment.left_open:
         abort_left_uploads(deployment.left_open, deployment.backend, out)
@@ -85,89 +86,22 @@ def abort_left_uploads(left: LeftOpen, backend: Backend, out: Output) -> None:
 
 def write_files(deployment: Deployment, signals: Signals, out: Output) -> Executed:
     """Every file once, the manifests that name them last, then the deploy manifest."""
-    plan, backend, run = deployment.plan, deployment.backend, deployment.smart
+    plan, backend = deployment.plan, deployment.backend
     with out.progress(plan.bytes, len(plan.all_files)) as bar:
-        failed = report.LivePrinter(out.verbosity)
-
-        def on_done(outcome: Outcome) -> None:
-            bar.update(outcome.source.size)
-            if outcome.status == FAILED:
-                if (line := failed.line(outcome)) is not None:
-                    out.error(line)
-            elif outcome.status != CANCELLED:
-                # Only what was sent (or skipped as unchanged): a file never started,
-                # such as a manifest held back, gets no "Copying" line.
-                out.say(report.file_line(outcome, deployment.link is not None), level=2)
-
+        on_done = file_reporter(deployment, bar, out)
         backend.prepare(deployment.threads)
         retried_before = backend.retries
-        if run:
-            try:
-                # Hashing, then a manifest write: a first signal lets them finish (and no
-                # upload starts after), a second stops the run; any marker the write left
-                # is one the next run takes over, as from a run that died.
-                with signals.raising(after=1):
-                    run.prepare(plan, deployment.threads)
-                if (warning := overlap.warning(run, deployment.profile.name)) is not None:
-                    out.warn(warning)
-            except ManifestError as exc:
-                # The manifest could not stop vouching for the old files: send none.
-                unsent = not_started(plan.all_files, "the manifest could not be updated first")
-                unsent.retries = backend.retries - retried_before
-                stopped = Executed(unsent, manifest_error=str(exc), cleared=deployment.cleared)
-                return counted(deployment, stopped)
-        returned = False
-        leftovers: list[str] = []
-        try:
-            write: Writer = backend.write
-            if deployment.link is not None:
-                write = link_writer(backend.storage, deployment.link, write)
-            write = run.wrap(write) if run else write
-            pool = Pool(
-                deployment.threads,
-                on_done,
-                signals.stop,
-                backend.describe_error,
-                signals.abort,
-                inline=backend.inline_writes,
-            )
-            result = upload_in_order(plan.files, plan.last, write, pool)
-            returned = True
-        finally:
-            bar.close()
-            if not returned or signals.abort.is_set():
-                # Workers may still be sending: what they started must not stay open.
-                leftovers = backend.abort_writes()
+        if (refused := smart_prepared(deployment, signals, out)) is not None:
+            # The manifest could not stop vouching for the old files: send none.
+            unsent = not_started(plan.all_files, "the manifest could not be updated first")
+            unsent.retries = backend.retries - retried_before
+            stopped = Executed(unsent, manifest_error=refused, cleared=deployment.cleared)
+            return counted(deployment, stopped)
+        result, leftovers = sent(deployment, signals, on_done, bar)
     for note in backend.notes():
         out.say(note, level=2)
-    # Last of all writes, after plan.last: the manifest records only what landed
-    # (an aborted run's files in flight count as failed). A signal that the run
-    # has not had yet waits for it: cut short, it would leave the old manifest
-    # describing files this run replaced. One more cuts it short.
-    manifest_error = None
-    if run:
-        try:
-            with signals.raising(after=2 if signals.abort.is_set() else 1):
-                manifest_error = run.finish(result)
-        except Interrupted:
-            manifest_error = manifest_cut_short(run.store.name)
-    # Deletions after everything, and not once a signal asked to stop: the
-    # manifest keeps the doomed paths, so the next --prune run deletes them.
-    pruned = None
-    if run and run.prune and not signals.stop.is_set():
-        pruned = prune.prune(
-            run,
-            backend,
-            deployment.threads,
-            on_deleted=lambda path: out.say(f"Pruned '{path}'", level=2),
-        )
-        for path, why in pruned.kept.items():
-            out.say(f"Not pruning '{path}': {why}", level=2)
-        if pruned.held:
-            out.warn(pruned.held)
-        # Each at -v 2; the closing error names the first few and the cause once.
-        for path, why in pruned.failed.items() if out.verbosity >= 2 else ():
-            out.error(f"Could not prune '{path}': {why}")
+    manifest_error = recorded(deployment, result, signals)
+    pruned = pruned_after(deployment, signals, out)
     result.retries = backend.retries - retried_before
     staged = deployment.staged
     if staged and staged.hashed_files is not None and not (result.failed or result.cancelled):
@@ -185,6 +119,116 @@ def write_files(deployment: Deployment, signals: Signals, out: Output) -> Execut
             cleared=deployment.cleared,
         ),
     )
+
+
+def file_reporter(
+    deployment: Deployment, bar: ProgressBar, out: Output
+) -> Callable[[Outcome], None]:
+    """What to do as each file is done: move the bar, say the file's line or failure."""
+    failed = report.LivePrinter(out.verbosity)
+    linked = deployment.link is not None
+
+    def on_done(outcome: Outcome) -> None:
+        bar.update(outcome.source.size)
+        if outcome.status == FAILED:
+            if (line := failed.line(outcome)) is not None:
+                out.error(line)
+        elif outcome.status != CANCELLED:
+            # Only what was sent (or skipped as unchanged): a file never started,
+            # such as a manifest held back, gets no "Copying" line.
+            out.say(report.file_line(outcome, linked), level=2)
+
+    return on_done
+
+
+def smart_prepared(deployment: Deployment, signals: Signals, out: Output) -> str | None:
+    """Smart mode: hash the files and mark them as being written in the manifest; why
+    the manifest could not be marked, if it could not."""
+    run = deployment.smart
+    if run is None:
+        return None
+    try:
+        # Hashing, then a manifest write: a first signal lets them finish (and no
+        # upload starts after), a second stops the run; any marker the write left
+        # is one the next run takes over, as from a run that died.
+        with signals.raising(after=1):
+            run.prepare(deployment.plan, deployment.threads)
+    except ManifestError as exc:
+        return str(exc)
+    if (warning := overlap.warning(run, deployment.profile.name)) is not None:
+        out.warn(warning)
+    return None
+
+
+def sent(
+    deployment: Deployment, signals: Signals, on_done: Callable[[Outcome], None], bar: ProgressBar
+) -> tuple[UploadResult, list[str]]:
+    """Every file through the pool, the manifests that name them last; and what of the
+    writes a signal gave up on could not be undone."""
+    backend, run, plan = deployment.backend, deployment.smart, deployment.plan
+    returned = False
+    leftovers: list[str] = []
+    try:
+        write: Writer = backend.write
+        if deployment.link is not None:
+            write = link_writer(backend.storage, deployment.link, write)
+        write = run.wrap(write) if run else write
+        pool = Pool(
+            deployment.threads,
+            on_done,
+            signals.stop,
+            backend.describe_error,
+            signals.abort,
+            inline=backend.inline_writes,
+        )
+        result = upload_in_order(plan.files, plan.last, write, pool)
+        returned = True
+    finally:
+        bar.close()
+        if not returned or signals.abort.is_set():
+            # Workers may still be sending: what they started must not stay open.
+            leftovers = backend.abort_writes()
+    return result, leftovers
+
+
+def recorded(deployment: Deployment, result: UploadResult, signals: Signals) -> str | None:
+    """Smart mode: the deploy manifest records what landed; why it could not, if so.
+
+    Last of all writes, after plan.last: the manifest records only what landed (an
+    aborted run's files in flight count as failed). A signal that the run has not had
+    yet waits for it: cut short, it would leave the old manifest describing files this
+    run replaced. One more cuts it short.
+    """
+    run = deployment.smart
+    if run is None:
+        return None
+    try:
+        with signals.raising(after=2 if signals.abort.is_set() else 1):
+            return run.finish(result)
+    except Interrupted:
+        return manifest_cut_short(run.store.name)
+
+
+def pruned_after(deployment: Deployment, signals: Signals, out: Output) -> prune.Pruned | None:
+    """--prune's deletions, after everything, and not once a signal asked to stop: the
+    manifest keeps the doomed paths, so the next --prune run deletes them."""
+    run = deployment.smart
+    if not (run and run.prune) or signals.stop.is_set():
+        return None
+    pruned = prune.prune(
+        run,
+        deployment.backend,
+        deployment.threads,
+        on_deleted=lambda path: out.say(f"Pruned '{path}'", level=2),
+    )
+    for path, why in pruned.kept.items():
+        out.say(f"Not pruning '{path}': {why}", level=2)
+    if pruned.held:
+        out.warn(pruned.held)
+    # Each at -v 2; the closing error names the first few and the cause once.
+    for path, why in pruned.failed.items() if out.verbosity >= 2 else ():
+        out.error(f"Could not prune '{path}': {why}")
+    return pruned
 
 
 def counted(deployment: Deployment, executed: Executed) -> Executed:
@@ -240,9 +284,10 @@ def report_failure(
         None,
         deployment.destination if deployment else "",
         dry_run,
-        extra=report_extra(deployment, deployment.cleared) if deployment else None,
-        ending=report.Ending(status, error),
+        report.Ending(status, error),
     )
+    if deployment:
+        data |= report_extra(deployment, deployment.cleared)
     with contextlib.suppress(CollectStupidError):
         output.write_json(path, data)
 

@@ -88,7 +88,7 @@ class LocalBackend(StorageBackend):
         self._placed: dict[tuple[int, int], str] = {}
         self._placed_lock = threading.Lock()
 
-    def writers(self, requested: int) -> int:
+    def writer_count(self, requested: int) -> int:
         return THREADS
 
     @property

@@ -27,7 +27,7 @@ from collectstupid import (
 from collectstupid.backends import Backend, backend_for
 from collectstupid.cdn import invalidate
 from collectstupid.cdn.invalidate import for_run
-from collectstupid.collect import Found, find_files, ignore_patterns, unreadable
+from collectstupid.collect import Found, SourceFile, find_files, ignore_patterns, unreadable
 from collectstupid.conf import (
     Settings,
     get_settings,
@@ -135,11 +135,7 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
     folder, if any."""
     profile, found, conf = start.profile, start.found, start.conf
     for dest in found.duplicates:
-        out.say(
-            f"Found another file with the destination path '{dest}'. It will be "
-            "ignored since only the first encountered file is collected.",
-            level=1,
-        )
+        out.say(duplicate_line(dest), level=1)
     plan = make_plan(found.files, profile)
     check_plan(plan, opts.allow_empty)
     storage = target_storage()
@@ -148,19 +144,10 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
     backend: Backend = InterruptibleBackend(backend_for(storage))
     if opts.link:
         backend.check_linkable()
-    destination, threads = backend.destination(), backend.writers(start.threads)
+    destination, threads = backend.destination(), backend.writer_count(start.threads)
     staged = None
     if opts.post_process and hashes_names(storage):
-        staged = cleanup.enter_context(
-            staged_plan(
-                plan,
-                found.files,
-                on_processed=lambda name, hashed: out.say(
-                    f"Post-processed '{name}' as '{hashed}'", level=2
-                ),
-                parent=backend.staging_parent(),
-            )
-        )
+        staged = post_processed(plan, found.files, backend, cleanup, out)
         plan = staged.plan
     plan = with_profile_parameters(plan, backend, staged, out)
     out.say(
@@ -188,6 +175,30 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
         left_open=list_left_open(backend, plan, run, out) if opts.abort_uploads else None,
         # As the storage lists it: Azure drops a leading dot at the container's root.
         manifest_listed=backend.listed_name(run.store.name) if run else None,
+    )
+
+
+def duplicate_line(dest: str) -> str:
+    """collectstatic's words for a second file with the same destination."""
+    return (
+        f"Found another file with the destination path '{dest}'. It will be "
+        "ignored since only the first encountered file is collected."
+    )
+
+
+def post_processed(
+    plan: Plan, files: list[SourceFile], backend: Backend, cleanup: ExitStack, out: Output
+) -> Staged:
+    """The plan post-processed in a staging folder that ``cleanup`` removes."""
+    return cleanup.enter_context(
+        staged_plan(
+            plan,
+            files,
+            on_processed=lambda name, hashed: out.say(
+                f"Post-processed '{name}' as '{hashed}'", level=2
+            ),
+            parent=backend.staging_parent(),
+        )
     )
 
 

@@ -8,7 +8,7 @@ through output.Output. See docs/command.md.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from collectstupid import smart
 from collectstupid.clear import ClearPlan, ClearResult, owns_everything
 from collectstupid.collect import SourceFile
-from collectstupid.deployment import Deployment, DryRun, Executed, WouldInvalidate
+from collectstupid.deployment import Deployment, DryRun, Executed, Verdict, WouldInvalidate
 from collectstupid.errors import ReportError
 from collectstupid.failures import (
     LISTED_FILES,
@@ -160,8 +160,8 @@ def run_report(
     status = 0 if not error else exit_status(executed.signum) if executed.signum else 1
     extra |= report_extra(deployment, executed.cleared)
     result, destination = executed.result, deployment.destination
-    ending = Ending(status, error)
-    return report_data(deployment.plan, result, destination, False, extra, ending=ending)
+    data = report_data(deployment.plan, result, destination, False, Ending(status, error))
+    return data | extra
 
 
 def dry_run_summary(
@@ -170,7 +170,6 @@ def dry_run_summary(
     files: list[SourceFile] | None = None,
     unchanged: int | None = None,
     reasons: tuple[tuple[str, int], ...] = (),
-    pruned: int | None = None,
 ) -> Summary:
     """The summary of a dry run: ``files`` would be uploaded (every planned file if None)."""
     files = plan.all_files if files is None else files
@@ -184,7 +183,6 @@ def dry_run_summary(
         dry_run=True,
         unchanged=unchanged,
         reasons=reasons,
-        pruned=pruned,
     )
 
 
@@ -198,20 +196,8 @@ def render(summary: Summary) -> str:
         )
     else:
         kept_back = f"nothing left out by profile '{s.profile}'"
-    files = f"{plural(s.files, 'static file')} ({format_size(s.bytes)}"
     if s.dry_run:
-        clauses = [
-            f"{files}) would be uploaded to '{s.destination}'"
-            + (f" ({', '.join(f'{n} {why}' for why, n in s.reasons)})" if s.reasons else "")
-        ]
-        if s.unchanged is not None:
-            clauses.append(f"{s.unchanged} unchanged would be skipped")
-        if s.pruned is not None:
-            clauses.append(f"{s.pruned} stale would be pruned")
-        clauses.append(kept_back)
-        if s.deleted is not None:
-            clauses.append(f"{s.deleted} would be deleted by --clear first")
-        return "; ".join(clauses) + ". Dry run: nothing was written."
+        return dry_run_line(s, kept_back)
     # collectstatic's own words first ("N static files copied to '...', U unmodified,
     # P post-processed"), so people and log parsers find what they know; ours after.
     head = f"{plural(s.files, 'static file')} {s.action} to '{s.destination}'"
@@ -241,6 +227,23 @@ def render(summary: Summary) -> str:
     return "; ".join(clauses) + "."
 
 
+def dry_run_line(s: Summary, kept_back: str) -> str:
+    """A dry run's summary line: what would be uploaded, skipped, pruned and deleted."""
+    files = f"{plural(s.files, 'static file')} ({format_size(s.bytes)}"
+    clauses = [
+        f"{files}) would be uploaded to '{s.destination}'"
+        + (f" ({', '.join(f'{n} {why}' for why, n in s.reasons)})" if s.reasons else "")
+    ]
+    if s.unchanged is not None:
+        clauses.append(f"{s.unchanged} unchanged would be skipped")
+    if s.pruned is not None:
+        clauses.append(f"{s.pruned} stale would be pruned")
+    clauses.append(kept_back)
+    if s.deleted is not None:
+        clauses.append(f"{s.deleted} would be deleted by --clear first")
+    return "; ".join(clauses) + ". Dry run: nothing was written."
+
+
 def file_line(outcome: Outcome, linked: bool = False) -> str:
     """The -v 2 line for a file that landed or was skipped, in collectstatic's words."""
     dest = outcome.source.dest
@@ -264,24 +267,43 @@ class Ending:
 
 def report_data(
     plan: Plan | None,
-    result: UploadResult | None,
+    done: UploadResult | Sequence[Verdict] | None,
     destination: str,
     dry_run: bool,
-    extra: dict[str, Any] | None = None,
-    would: list[tuple[SourceFile, str, str | None]] | None = None,
     ending: Ending = Ending(),
 ) -> dict[str, Any]:
-    """The JSON report, the same for a dry run and a real one (docs/command.md).
+    """The JSON report, the same for a dry run and a real one (docs/command.md), before
+    the sections of the run's options, which the caller adds.
 
-    ``would``: a dry run's verdict for each selected file (status and reason).
-    Without a result or ``would``, a run that ended before its uploads lists each
-    selected file as ``cancelled``: not started.
+    ``done``: the upload's result, or each selected file's verdict (a dry run's status
+    and reason). Without either, a run that ended before its uploads lists each selected
+    file as ``cancelled``: not started.
     """
-    selected = plan.all_files if plan else []
-    outcomes = result.outcomes if result else []
-    files: list[dict[str, Any]]
-    if result is not None:
-        files = [
+    files = file_rows(plan.all_files if plan else [], done, dry_run)
+    files.sort(key=lambda f: f["destination"])
+    result = done if isinstance(done, UploadResult) else None
+    left_out = plan.left_out if plan else []
+    return {
+        "schema": SCHEMA,
+        "exit_status": ending.exit_status,
+        "error": ending.error or None,
+        "profile": plan.profile.name if plan else None,
+        "destination": destination,
+        "dry_run": dry_run,
+        "seconds": round(result.seconds, 3) if result else 0.0,
+        "retries": result.retries if result else 0,
+        "totals": totals(files, (len(plan.all_files) if plan else 0) + len(left_out), left_out),
+        "files": files,
+        "left_out": sorted(s.dest for s in left_out),
+    }
+
+
+def file_rows(
+    selected: Sequence[SourceFile], done: UploadResult | Sequence[Verdict] | None, dry_run: bool
+) -> list[dict[str, Any]]:
+    """The report's line for each file: what happened to it, or would."""
+    if isinstance(done, UploadResult):
+        return [
             {
                 "destination": o.source.dest,
                 "bytes": o.source.size,
@@ -289,19 +311,23 @@ def report_data(
                 "error": o.error or None,
                 "seconds": round(o.seconds, 4),
             }
-            for o in outcomes
+            for o in done.outcomes
         ]
-    elif would is not None:
-        files = [
+    if done is not None:
+        return [
             {"destination": s.dest, "bytes": s.size, "status": status, "reason": why}
-            for s, status, why in would
+            for s, status, why in done
         ]
-    else:
-        files = [
-            {"destination": s.dest, "bytes": s.size, "status": CANCELLED, "error": None}
-            for s in ([] if dry_run else selected)
-        ]
-    files.sort(key=lambda f: f["destination"])
+    return [
+        {"destination": s.dest, "bytes": s.size, "status": CANCELLED, "error": None}
+        for s in ([] if dry_run else selected)
+    ]
+
+
+def totals(
+    files: list[dict[str, Any]], found: int, left_out: Sequence[SourceFile]
+) -> dict[str, int]:
+    """The report's counts and sizes, by status."""
 
     def count(status: str) -> int:
         return sum(f["status"] == status for f in files)
@@ -309,9 +335,8 @@ def report_data(
     def size(status: str) -> int:
         return sum(f["bytes"] for f in files if f["status"] == status)
 
-    left_out = plan.left_out if plan else []
-    totals = {
-        "found_files": len(selected) + len(left_out),
+    return {
+        "found_files": found,
         "selected_files": len(files),
         "selected_bytes": sum(f["bytes"] for f in files),
         "left_out_files": len(left_out),
@@ -324,22 +349,6 @@ def report_data(
         "would_upload_files": count(WOULD_UPLOAD),
         "would_upload_bytes": size(WOULD_UPLOAD),
     }
-    data: dict[str, Any] = {
-        "schema": SCHEMA,
-        "exit_status": ending.exit_status,
-        "error": ending.error or None,
-        "profile": plan.profile.name if plan else None,
-        "destination": destination,
-        "dry_run": dry_run,
-        "seconds": round(result.seconds, 3) if result else 0.0,
-        "retries": result.retries if result else 0,
-        "totals": totals,
-        "files": files,
-        "left_out": sorted(s.dest for s in left_out),
-    }
-    if extra:
-        data.update(extra)
-    return data
 
 
 def check_writable(path: Path) -> None:
@@ -698,8 +707,7 @@ def dry_run_report(deployment: Deployment, dry: DryRun) -> dict[str, Any]:
             "changed_paths": changed,
         }
     extra |= report_extra(deployment)
-    plan, verdicts = deployment.plan, list(dry.verdicts)
-    return report_data(plan, None, deployment.destination, True, extra, verdicts)
+    return report_data(deployment.plan, dry.verdicts, deployment.destination, True) | extra
 
 
 def would_fail(refused: Mapping[str, str]) -> str | None:

@@ -270,15 +270,9 @@ def write_report(path: Path, deployment: Deployment, result: Verified, error: st
         (s, *kinds.get(deployment.backend.listed_name(s.dest), ("matches", None)))
         for s in deployment.plan.all_files
     ]
-    data = report.report_data(
-        deployment.plan,
-        None,
-        result.destination,
-        False,
-        extra={"verify": report_section(result)},
-        would=would,
-        ending=report.Ending(1 if error else 0, error),
-    )
+    ending = report.Ending(1 if error else 0, error)
+    data = report.report_data(deployment.plan, would, result.destination, False, ending)
+    data["verify"] = report_section(result)
     output.write_json(path, data)
     deployment.reported = True
 

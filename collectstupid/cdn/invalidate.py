@@ -79,7 +79,7 @@ def owe(store: ManifestStore, current: Snapshot, key: str, names: Iterable[str])
     return rewrite(store, current, change)[1]
 
 
-def settle(store: ManifestStore, current: Snapshot, sent: Iterable[str]) -> Snapshot:
+def forget_sent(store: ManifestStore, current: Snapshot, sent: Iterable[str]) -> Snapshot:
     """Forget what was owed, to any CDN, and is now sent to the configured one."""
     done = frozenset(sent)
 
@@ -234,7 +234,7 @@ def after_deploy(deployment: Deployment, executed: Executed, out: Output) -> Inv
         done.error = failure_line(done, str(exc))
         return done
     out.say(_sent_line(done, settings), level=1)
-    _settle(deployment, names, out)
+    _forget_sent(deployment, names, out)
     if invalidating.wait:
         done.completed = wait(cdn, done.id, out)
     return done
@@ -277,12 +277,12 @@ def _owe(deployment: Deployment, key: str, names: list[str], out: Output) -> boo
     return True
 
 
-def _settle(deployment: Deployment, names: list[str], out: Output) -> None:
+def _forget_sent(deployment: Deployment, names: list[str], out: Output) -> None:
     run, snapshot = deployment.smart, _snapshot(deployment)
     if run is None or snapshot is None or not snapshot.owed:
         return
     try:
-        run.current = settle(run.store, snapshot, names)
+        run.current = forget_sent(run.store, snapshot, names)
     except Exception as exc:
         # Harmless: what it still lists is invalidated once more by the next run.
         out.warn(

@@ -104,11 +104,11 @@ class Published:
     conflicts: tuple[str, ...] = ()
 
 
-Change = Callable[[Contents], tuple[Contents, list[str]]]
+ContentsEdit = Callable[[Contents], tuple[Contents, list[str]]]
 
 
 def rewrite(
-    store: ManifestStore, current: Snapshot, change: Change, attempts: int = WRITE_ATTEMPTS
+    store: ManifestStore, current: Snapshot, change: ContentsEdit, attempts: int = WRITE_ATTEMPTS
 ) -> tuple[Published, Snapshot]:
     """Apply ``change`` to the manifest and write it once, conditionally.
 

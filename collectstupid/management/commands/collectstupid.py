@@ -20,7 +20,7 @@ from collectstupid.conf import DEFAULTS, MAX_THREADS
 from collectstupid.deployment import names_shown
 from collectstupid.errors import CollectStupidError, DeployError, Interrupted
 from collectstupid.execute import (
-    clear_first,
+    abort_and_clear,
     finish,
     report_failure,
     signals_handled,
@@ -89,7 +89,7 @@ class Command(BaseCommand):
                             raise DeployError("Collecting static files cancelled.")
                     # --clear deletes before the uploads; a first signal lets it finish.
                     with signals.raising(after=1):
-                        clear_first(deployment, out)
+                        abort_and_clear(deployment, out)
                     finish(deployment, write_files(deployment, signals, out), out)
             except Interrupted as exc:
                 message, status = interrupted_message(deployment), exit_status(exc.signum)
