@@ -209,10 +209,11 @@ class StagedFiles:
                 raise MissingFile(wanted) from exc
             raise
 
-    def url_converter(self, name: str, hashed_files: Any, template: Any = None) -> Any:
+    def url_converter(self, name: str, hashed_files: Any, *args: Any, **kwargs: Any) -> Any:
         # Django's converter stops at the first missing file of a run; this one notes
-        # each and leaves its reference as written, so one run finds every one.
-        convert = super().url_converter(name, hashed_files, template)  # type: ignore[misc]
+        # each and leaves its reference as written, so one run finds every one. The
+        # rest of the arguments pass through: Django 6.0 added ignored_blocks.
+        convert = super().url_converter(name, hashed_files, *args, **kwargs)  # type: ignore[misc]
 
         def noting(match: re.Match[str]) -> str:
             try:
