@@ -186,10 +186,13 @@ def redact(text: str) -> str:
 
 # What a name must not carry onto a line as is: C0 controls (line feed included), DEL,
 # C1 controls (NEL among them), the Unicode line and paragraph separators, and the lone
-# surrogates a file name that is not UTF-8 decodes to.
-_IN_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# surrogates a file name that is not UTF-8 decodes to; and the bidirectional formatting
+# characters, which reorder what a reader sees on the line (a name that shows as
+# "exe.css" may hold "css.exe").
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_IN_NAME = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_BIDI}]")
 # The same within a message, whose own line breaks stay.
-_IN_TEXT = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_IN_TEXT = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_BIDI}]")
 # Where a CI runner reads a workflow command the tool did not mean: "::" opening a line
 # (after any blank space, which GitHub's runner skips) and the older "##[" anywhere.
 _COMMAND = re.compile(r"^(\s*):(?=:)|(##)\[", re.MULTILINE)

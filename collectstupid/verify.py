@@ -26,7 +26,7 @@ from collectstupid.deployment import Deployment
 from collectstupid.errors import DeployError
 from collectstupid.failures import verdict
 from collectstupid.manifest import Entry
-from collectstupid.output import Output
+from collectstupid.output import Output, escape_name
 from collectstupid.profiles import Plan
 
 MISSING = "missing"
@@ -67,11 +67,6 @@ class Verified:
     @property
     def failed(self) -> list[Finding]:
         return [f for f in self.findings if f.kind in (MISSING, DIFFERENT)]
-
-
-def escaped(name: str) -> str:
-    """``name`` with control characters shown as escapes, so a line stays one line."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
 
 
 def digests(source: SourceFile) -> tuple[str, str]:
@@ -202,8 +197,8 @@ def verify(backend: Backend, plan: Plan, manifest_name: str, threads: int) -> Ve
 def lines(result: Verified) -> list[str]:
     """The table of what is not as this build ships it, failures first, a line each."""
     failed = result.failed
-    width = max((len(escaped(f.name)) for f in failed[:LISTED]), default=0)
-    rows = [f"  {f.kind:<10} {escaped(f.name):<{width}}  {f.reason}" for f in failed]
+    width = max((len(escape_name(f.name)) for f in failed[:LISTED]), default=0)
+    rows = [f"  {f.kind:<10} {escape_name(f.name):<{width}}  {f.reason}" for f in failed]
     shown = rows[:LISTED]
     if len(rows) > LISTED:
         shown.append(f"  ... and {len(rows) - LISTED} more (--report-json lists each).")
@@ -239,7 +234,7 @@ def report_section(result: Verified) -> dict[str, Any]:
 
 def markdown_code(name: str) -> str:
     """A name as inline code in a Markdown list item, escaped."""
-    return "`" + escaped(name).replace("`", "'") + "`"
+    return "`" + escape_name(name).replace("`", "'") + "`"
 
 
 def job_summary(result: Verified) -> str:
@@ -282,7 +277,9 @@ def run(deployment: Deployment, manifest_name: str, out: Output) -> None:
     result = verify(deployment.backend, deployment.plan, manifest_name, deployment.threads)
     for finding in result.findings:
         if finding.kind in (EXTRA, UNCHECKED):
-            out.say(f"{finding.kind.capitalize()}: '{escaped(finding.name)}' ({finding.reason})")
+            out.say(
+                f"{finding.kind.capitalize()}: '{escape_name(finding.name)}' ({finding.reason})"
+            )
     out.say(summary(result))
     failed = result.failed
     error = None
@@ -297,7 +294,7 @@ def run(deployment: Deployment, manifest_name: str, out: Output) -> None:
     if deployment.report_json:
         write_report(deployment.report_json, deployment, result, error)
     github_actions.publish_section(
-        out, [f"{f.kind}: {escaped(f.name)}" for f in failed], job_summary(result)
+        out, [f"{f.kind}: {escape_name(f.name)}" for f in failed], job_summary(result)
     )
     if error:
         raise DeployError(error)

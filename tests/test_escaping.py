@@ -75,6 +75,12 @@ def test_a_name_is_escaped_whole_and_a_message_keeps_its_own_lines():
     # A name the run did not know beforehand: its line break stays, its command does not.
     assert printable("Copying 'x\n  ::add-mask::y'") == "Copying 'x\n  \\x3a:add-mask::y'"
     assert printable("::error::z and ##[add-mask]w") == "\\x3a:error::z and ##\\x5badd-mask]w"
+    # Bidirectional overrides reorder what a reader sees ("a\u202egnp.exe" shows as
+    # "aexe.png"); other format characters (a joiner inside an emoji) stay as they are.
+    assert escape_name("a\u202egnp.exe") == "a\\u202egnp.exe"
+    assert printable("x\u2066y\u200fz \U0001f469\u200d\U0001f4bb") == (
+        "x\\u2066y\\u200fz \U0001f469\u200d\U0001f4bb"
+    )
 
 
 @pytest.mark.parametrize("verbosity", ["1", "2"])
