@@ -30,9 +30,9 @@ from collectstupid.output import describe_error
 from collectstupid.storage import saves_like
 
 if TYPE_CHECKING:
+    from collectstupid.outcomes import UploadResult
     from collectstupid.profiles import Plan
     from collectstupid.stage import Staged
-    from collectstupid.upload import UploadResult
 
 
 @dataclass(frozen=True)

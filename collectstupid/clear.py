@@ -7,40 +7,15 @@ of them goes, so it never vouches for a missing file. Also which uploads left op
 from __future__ import annotations
 
 from collections.abc import Callable, Set
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from collectstupid.backends import Backend
 from collectstupid.collect import safe_dest
 from collectstupid.errors import ClearError, CollectError
 from collectstupid.failures import verdict
 from collectstupid.manifest import Contents, ManifestStore, Snapshot, rewrite
+from collectstupid.outcomes import ClearPlan, ClearResult
 from collectstupid.profiles import MATCH_EVERYTHING, Profile
-
-
-@dataclass
-class ClearPlan:
-    """What ``--clear`` deletes, in order, and what the listing showed besides."""
-
-    manifest_name: str
-    names: list[str] = field(default_factory=list)
-    # The deploy manifest is in the storage (seen in the listing).
-    manifest_found: bool = False
-    # Listed names that could point outside the location: never deleted.
-    refused: list[str] = field(default_factory=list)
-    # Folder markers (``css/``, as consoles create them): no file, never deleted.
-    markers: list[str] = field(default_factory=list)
-    # The manifest's name as the listing shows it (Azure drops a leading dot at the root).
-    manifest_listed: str = ""
-
-
-@dataclass
-class ClearResult:
-    deleted: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    # The deploy manifest as the clear left it, when it read one.
-    manifest: Snapshot | None = None
-    # Names being deleted right now: a run stopped here cannot tell which are gone.
-    in_flight: list[str] = field(default_factory=list)
 
 
 def owns_everything(profile: Profile) -> bool:
@@ -57,8 +32,9 @@ def plan_clear(
     never deleted, only stripped of the deleted files.
     """
     listed = backend.listed_name(manifest_name)
-    plan = ClearPlan(manifest_name, manifest_listed=listed)
-    owned = owns_everything(profile) and not keep_manifest
+    everything = owns_everything(profile)
+    plan = ClearPlan(manifest_name, manifest_listed=listed, everything=everything)
+    owned = everything and not keep_manifest
     try:
         for name in backend.list_names():
             if name.endswith("/"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collectstupid import github_actions, output, report
 from collectstupid.cdn.invalidate import Invalidated
 from collectstupid.deployment import Deployment, DryRun, Executed
-from collectstupid.errors import CollectStupidError, DeployError
+from collectstupid.errors import CollectStupidError, DeployError, ReportedError
 from collectstupid.output import Output
 
 
@@ -26,13 +26,12 @@ def end_dry_run(out: Output, deployment: Deployment, dry: DryRun) -> None:
             out.say(text, level=level)
     if deployment.report_json and data is not None:
         output.write_json(deployment.report_json, data)
-        deployment.reported = True
     out.warn_pending()
     out.say(line)
     github_actions.publish(out, summary)
     if error:
         # The real run fails exactly these files, so the dry run says so and fails too.
-        raise DeployError(error)
+        raise ReportedError(error) if deployment.report_json else DeployError(error)
 
 
 def end_run(
@@ -49,10 +48,11 @@ def end_run(
     data = report.run_report(deployment, executed, section, error)
     summary = report.run_summary(deployment, executed)
     warning, line = report.conflict_warning(deployment.smart), report.render(summary)
+    reported = False
     if deployment.report_json:
         try:
             output.write_json(deployment.report_json, data)
-            deployment.reported = True
+            reported = True
         except CollectStupidError as exc:
             # Said once: as the closing error when nothing else went wrong.
             executed.report_error = str(exc)
@@ -72,4 +72,4 @@ def end_run(
     failed = result.failed
     github_actions.publish(out, summary, failed, error if error and not failed else None, described)
     if error:
-        raise DeployError(error)
+        raise ReportedError(error) if reported else DeployError(error)

@@ -1,6 +1,7 @@
 """One deploy as data, built by the flow: :class:`Deployment` (what planning.py decided
-before the first write) and :class:`Executed` (what execute.py did). report.py renders
-what a run tells the user from these, and computes none of it.
+before the first write), :class:`DryRun` (what a dry run found) and :class:`Executed`
+(what execute.py did). report.py renders what a run tells the user from these, and
+computes none of it.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from pathlib import Path
 
 from collectstupid import prune
 from collectstupid.backends import Backend
-from collectstupid.clear import ClearPlan, ClearResult
 from collectstupid.collect import SourceFile
 from collectstupid.conf import CdnSettings
-from collectstupid.profiles import Plan, Profile
+from collectstupid.outcomes import ClearPlan, ClearResult, UploadResult
+from collectstupid.profiles import Plan
 from collectstupid.smart import SmartRun
 from collectstupid.stage import Staged
-from collectstupid.upload import UploadResult
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,11 @@ class LeftOpen:
         return {"listed": listed, "aborted": self.aborted, "failed": self.problems, "left": left}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Deployment:
-    """Everything decided before the first write."""
+    """Everything decided before the first write; what the run does after is in
+    :class:`Executed` and the values the flow builds, never here."""
 
-    profile: Profile
     plan: Plan
     backend: Backend
     destination: str
@@ -64,10 +64,6 @@ class Deployment:
     invalidation: Invalidating | None = None
     # --abort-uploads: what killed runs left open under the location, aborted first.
     left_open: LeftOpen | None = None
-    # What --clear deleted so far, filled as deletes land (a signal may stop it).
-    cleared: ClearResult | None = None
-    # The JSON report was written (by the dry run or the finish).
-    reported: bool = False
     # Smart mode: the deploy manifest's name as the storage lists it.
     manifest_listed: str | None = None
 

@@ -38,6 +38,10 @@ class DeployError(CollectStupidError):
     """The deploy did not complete: files failed, or a signal stopped it."""
 
 
+class ReportedError(DeployError):
+    """The deploy did not complete, and the JSON report it wrote already says why."""
+
+
 class SourceChanged(CollectStupidError):
     """A source file changed while it was hashed or uploaded.
 

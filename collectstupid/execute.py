@@ -25,31 +25,23 @@ from collectstupid.collect import SourceFile
 from collectstupid.deployment import Deployment, Executed, LeftOpen
 from collectstupid.errors import CollectStupidError, Interrupted, ManifestError
 from collectstupid.interruptible import offloaded
+from collectstupid.outcomes import CANCELLED, FAILED, UPLOADED, ClearResult, Outcome, UploadResult
 from collectstupid.output import Output, ProgressBar
 from collectstupid.report import (
     manifest_cut_short,
     report_extra,
 )
 from collectstupid.stage import adopt_manifest
-from collectstupid.upload import (
-    CANCELLED,
-    FAILED,
-    UPLOADED,
-    Outcome,
-    Pool,
-    UploadResult,
-    Writer,
-    not_started,
-    upload_in_order,
-)
+from collectstupid.upload import Pool, Writer, not_started, upload_in_order
 
 
-def abort_and_clear(deployment: Deployment, out: Output) -> None:
-    """--abort-uploads, then --clear: abort and delete before the upload."""
+def abort_and_clear(deployment: Deployment, cleared: ClearResult | None, out: Output) -> None:
+    """--abort-uploads, then --clear: abort and delete before the upload; ``cleared`` is
+    filled as deletes land, so a run a signal stops there can still say them."""
     if deployment.left_open:
         abort_left_uploads(deployment.left_open, deployment.backend, out)
     clearing, run = deployment.clearing, deployment.smart
-    if clearing is None:
+    if clearing is None or cleared is None:
         return
 
     def on_deleted(name: str, error: str) -> None:
@@ -60,7 +52,6 @@ def abort_and_clear(deployment: Deployment, out: Output) -> None:
         else:
             out.say(f"Deleting '{name}'", level=2)
 
-    cleared = deployment.cleared = clear.ClearResult()
     clear.clear(
         deployment.backend,
         clearing,
@@ -84,8 +75,11 @@ def abort_left_uploads(left: LeftOpen, backend: Backend, out: Output) -> None:
         out.warn(f"Could not abort an upload left open: {problem}")
 
 
-def write_files(deployment: Deployment, signals: Signals, out: Output) -> Executed:
-    """Every file once, the manifests that name them last, then the deploy manifest."""
+def write_files(
+    deployment: Deployment, cleared: ClearResult | None, signals: Signals, out: Output
+) -> Executed:
+    """Every file once, the manifests that name them last, then the deploy manifest;
+    ``cleared``: what --clear deleted first."""
     plan, backend = deployment.plan, deployment.backend
     with out.progress(plan.bytes, len(plan.all_files)) as bar:
         on_done = file_reporter(deployment, bar, out)
@@ -95,7 +89,7 @@ def write_files(deployment: Deployment, signals: Signals, out: Output) -> Execut
             # The manifest could not stop vouching for the old files: send none.
             unsent = not_started(plan.all_files, "the manifest could not be updated first")
             unsent.retries = backend.retries - retried_before
-            stopped = Executed(unsent, manifest_error=refused, cleared=deployment.cleared)
+            stopped = Executed(unsent, manifest_error=refused, cleared=cleared)
             return counted(deployment, stopped)
         result, leftovers = sent(deployment, signals, on_done, bar)
     for note in backend.notes():
@@ -116,7 +110,7 @@ def write_files(deployment: Deployment, signals: Signals, out: Output) -> Execut
             aborted=signals.abort.is_set(),
             leftovers=leftovers,
             signum=signals.last if signals.received else None,
-            cleared=deployment.cleared,
+            cleared=cleared,
         ),
     )
 
@@ -155,7 +149,7 @@ def smart_prepared(deployment: Deployment, signals: Signals, out: Output) -> str
             run.prepare(deployment.plan, deployment.threads)
     except ManifestError as exc:
         return str(exc)
-    if (warning := overlap.warning(run, deployment.profile.name)) is not None:
+    if (warning := overlap.warning(run, deployment.plan.profile.name)) is not None:
         out.warn(warning)
     return None
 
@@ -271,23 +265,28 @@ def finish(deployment: Deployment, executed: Executed, out: Output) -> None:
 
 
 def report_failure(
-    path: Path | None, deployment: Deployment | None, error: str, status: int, dry_run: bool
+    path: Path | None,
+    deployment: Deployment | None,
+    cleared: ClearResult | None,
+    ending: report.Ending,
+    dry_run: bool,
 ) -> None:
-    """The JSON report of a run that ended before its own report was written.
+    """The JSON report of a run that ended before its own report was written
+    (``cleared``: what --clear deleted first).
 
     Best effort: the closing error stands whether or not this can be written.
     """
-    if path is None or (deployment is not None and deployment.reported):
+    if path is None:
         return
     data = report.report_data(
         deployment.plan if deployment else None,
         None,
         deployment.destination if deployment else "",
         dry_run,
-        report.Ending(status, error),
+        ending,
     )
     if deployment:
-        data |= report_extra(deployment, deployment.cleared)
+        data |= report_extra(deployment, cleared)
     with contextlib.suppress(CollectStupidError):
         output.write_json(path, data)
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from collectstupid.upload import (
+from collectstupid.outcomes import (
     Outcome,
 )
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from collectstupid import failures
+from collectstupid.outcomes import Outcome
 from collectstupid.output import Output, printable, redact
 from collectstupid.report import Summary, format_size, plural
-from collectstupid.upload import Outcome
 
 # Causes named in the summary, and files named per cause; the rest are counted.
 SHOWN_CAUSES = 5

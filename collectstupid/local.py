@@ -20,9 +20,9 @@ from django.core.files.storage import FileSystemStorage, Storage
 
 from collectstupid.backends import LOCAL, StorageBackend
 from collectstupid.collect import SourceFile
+from collectstupid.outcomes import UploadResult
 from collectstupid.profiles import Plan
 from collectstupid.stage import Staged, StagingFolder
-from collectstupid.upload import UploadResult
 
 # Threads for a local target's writes and deletes, whatever THREADS or --threads
 # ask: each is a few system calls on local disk, and every one of them hands

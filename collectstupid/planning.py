@@ -130,6 +130,13 @@ def survey(opts: Options, out: Output) -> Survey:
     return Survey(conf, catalog, profile, threads, found)
 
 
+def profile_plans(start: Survey) -> dict[str, Plan]:
+    """--list-profiles: what each profile that can be used selects of the files found."""
+    catalog = start.catalog
+    usable = [name for name in catalog.names if name not in catalog.problems]
+    return {name: make_plan(start.found.files, catalog.profiles[name]) for name in usable}
+
+
 def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Output) -> Deployment:
     """The deployment the profile selects, built once; ``cleanup`` removes the staging
     folder, if any."""
@@ -161,7 +168,6 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
     ):
         run = start_smart_run(plan, backend, destination, staged, conf, opts, out)
     return Deployment(
-        profile,
         plan,
         backend,
         destination,

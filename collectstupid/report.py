@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from collectstupid import smart
-from collectstupid.clear import ClearPlan, ClearResult, owns_everything
 from collectstupid.collect import SourceFile
 from collectstupid.deployment import Deployment, DryRun, Executed, Verdict, WouldInvalidate
 from collectstupid.errors import ReportError
@@ -28,17 +27,19 @@ from collectstupid.failures import (
     verdict,
 )
 from collectstupid.manifest.publish import STALE_AFTER
-from collectstupid.profiles import Catalog, Plan, make_plan
-from collectstupid.smart import SmartRun
-from collectstupid.upload import (
+from collectstupid.outcomes import (
     ABANDONED,
     CANCELLED,
     FAILED,
     SKIPPED,
     UPLOADED,
+    ClearPlan,
+    ClearResult,
     Outcome,
     UploadResult,
 )
+from collectstupid.profiles import Catalog, Plan
+from collectstupid.smart import SmartRun
 
 
 def format_size(size: float) -> str:
@@ -368,11 +369,11 @@ def question(deployment: Deployment) -> str:
     """What will be overwritten or deleted where; the run goes on only on 'yes'."""
     if deployment.clearing is None:
         warning = "Existing files with the same names will be overwritten.\n"
-    elif owns_everything(deployment.profile):
+    elif deployment.clearing.everything:
         warning = "This will DELETE ALL FILES in this location!\n"
     else:
         warning = (
-            f"This will DELETE the files profile '{deployment.profile.name}' "
+            f"This will DELETE the files profile '{deployment.plan.profile.name}' "
             "selects in this location (the files it leaves out stay)!\n"
         )
     return (
@@ -382,15 +383,15 @@ def question(deployment: Deployment) -> str:
     )
 
 
-def profile_entries(catalog: Catalog, files: list[SourceFile]) -> Iterator[str]:
-    """One entry per profile, two lines each: its name, origin and selection, then its
-    description (or why it cannot be used)."""
+def profile_entries(catalog: Catalog, plans: Mapping[str, Plan]) -> Iterator[str]:
+    """One entry per profile, two lines each: its name, origin and selection (its plan),
+    then its description (or why it cannot be used)."""
     for name in catalog.names:
         if name in catalog.problems:
             yield f"{name}  [cannot be used]\n    {catalog.problems[name]}"
             continue
-        profile = catalog.profiles[name]
-        plan = make_plan(files, profile)
+        plan = plans[name]
+        profile = plan.profile
         yield (
             f"{name}  [{profile.origin}]  {len(plan.files)} files, "
             f"{format_size(plan.bytes)}\n    {profile.description}"
@@ -566,9 +567,9 @@ def cleared_first(cleared: ClearResult | None) -> str:
     return f"--clear deleted {plural(len(cleared.deleted), 'file')} first; "
 
 
-def interrupted_message(deployment: Deployment | None) -> str:
-    """The closing error of a run a signal ended before its uploads."""
-    cleared = deployment.cleared if deployment else None
+def interrupted_message(cleared: ClearResult | None) -> str:
+    """The closing error of a run a signal ended before its uploads (``cleared``: what
+    --clear deleted first)."""
     if cleared and (cleared.deleted or cleared.in_flight):
         doubt = (
             f", and was deleting {len(cleared.in_flight)} more (they may be gone)"

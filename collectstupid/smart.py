@@ -41,9 +41,10 @@ from collectstupid.manifest import (
 from collectstupid.manifest.guard import Guard, decide
 from collectstupid.manifest.store import placed
 from collectstupid.object_parameters import digest as parameters_digest
+from collectstupid.outcomes import SKIPPED, UPLOADED, UploadResult
 from collectstupid.output import describe_error
 from collectstupid.profiles import Plan
-from collectstupid.upload import SKIPPED, UPLOADED, UploadResult, Writer, check_name
+from collectstupid.upload import Writer, check_name
 
 # Size, modification time and inode of a local file.
 Fingerprint = tuple[int, int, int]

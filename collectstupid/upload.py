@@ -16,40 +16,15 @@ from queue import Empty, SimpleQueue
 
 from collectstupid.collect import SourceFile
 from collectstupid.errors import NameNotUTF8
+from collectstupid.outcomes import (
+    ABANDONED,
+    CANCELLED,
+    FAILED,
+    UPLOADED,
+    Outcome,
+    UploadResult,
+)
 from collectstupid.output import describe_error
-
-UPLOADED = "uploaded"
-SKIPPED = "skipped"
-FAILED = "failed"
-CANCELLED = "cancelled"
-# Why a write in flight when the run was aborted failed: it may land or not.
-ABANDONED = "abandoned: the run was aborted while it was being written"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    source: SourceFile
-    status: str
-    error: str = ""
-    seconds: float = 0.0
-    # A FAILED write that still replaced what was online (its source changed meanwhile).
-    wrote: bool = False
-
-
-@dataclass
-class UploadResult:
-    outcomes: list[Outcome] = field(default_factory=list)
-    seconds: float = 0.0
-    # Requests the storage's client sent again after a transient error.
-    retries: int = 0
-
-    def with_status(self, status: str) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == status]
-
-    uploaded = property(lambda self: self.with_status(UPLOADED))
-    skipped = property(lambda self: self.with_status(SKIPPED))
-    failed = property(lambda self: self.with_status(FAILED))
-    cancelled = property(lambda self: self.with_status(CANCELLED))
 
 
 def check_name(dest: str) -> None:

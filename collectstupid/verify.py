@@ -23,7 +23,7 @@ from collectstupid import github_actions, output, report
 from collectstupid.backends import Backend, Listed
 from collectstupid.collect import SourceFile
 from collectstupid.deployment import Deployment
-from collectstupid.errors import DeployError
+from collectstupid.errors import DeployError, ReportedError
 from collectstupid.failures import verdict
 from collectstupid.manifest import Entry
 from collectstupid.output import Output, escape_name
@@ -269,7 +269,6 @@ def write_report(path: Path, deployment: Deployment, result: Verified, error: st
     data = report.report_data(deployment.plan, would, result.destination, False, ending)
     data["verify"] = report_section(result)
     output.write_json(path, data)
-    deployment.reported = True
 
 
 def run(deployment: Deployment, manifest_name: str, out: Output) -> None:
@@ -297,4 +296,4 @@ def run(deployment: Deployment, manifest_name: str, out: Output) -> None:
         out, [f"{f.kind}: {escape_name(f.name)}" for f in failed], job_summary(result)
     )
     if error:
-        raise DeployError(error)
+        raise ReportedError(error) if deployment.report_json else DeployError(error)

@@ -13,8 +13,8 @@ from django.core.management.base import CommandError
 
 from collectstupid.collect import SourceFile
 from collectstupid.failures import cause_of, group
+from collectstupid.outcomes import FAILED, UPLOADED, Outcome, UploadResult
 from collectstupid.report import LivePrinter, closing_message
-from collectstupid.upload import FAILED, UPLOADED, Outcome, UploadResult
 from s3local import FaultPlan
 
 FILES = {f"css/f{n:02}.css": f"f{n}" for n in range(40)}

@@ -9,8 +9,9 @@ from dataclasses import replace
 import pytest
 
 from collectstupid import output, report
+from collectstupid.outcomes import UPLOADED
 from collectstupid.profiles import Plan, Profile
-from collectstupid.upload import UPLOADED, Pool, upload
+from collectstupid.upload import Pool, upload
 from tests.helpers import planned
 
 

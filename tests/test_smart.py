@@ -25,8 +25,8 @@ from collectstupid.collect import SourceFile
 from collectstupid.errors import SourceChanged
 from collectstupid.manifest import Entry, Snapshot
 from collectstupid.manifest.entries import FORMAT
+from collectstupid.outcomes import SKIPPED, UPLOADED
 from collectstupid.s3.manifest import S3ManifestStore
-from collectstupid.upload import SKIPPED, UPLOADED
 from s3local import FaultPlan
 from tests.conftest import write_tree
 from tests.helpers import (

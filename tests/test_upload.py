@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from collectstupid.collect import SourceFile
-from collectstupid.upload import CANCELLED, FAILED, SKIPPED, UPLOADED, Pool, upload, upload_in_order
+from collectstupid.outcomes import CANCELLED, FAILED, SKIPPED, UPLOADED
+from collectstupid.upload import Pool, upload, upload_in_order
 from tests.helpers import planned
 
 

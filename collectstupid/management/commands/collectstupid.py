@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from collectstupid import github_actions, planning, report, verify
 from collectstupid.conf import DEFAULTS, MAX_THREADS
 from collectstupid.deployment import names_shown
-from collectstupid.errors import CollectStupidError, DeployError, Interrupted
+from collectstupid.errors import CollectStupidError, DeployError, Interrupted, ReportedError
 from collectstupid.execute import (
     abort_and_clear,
     finish,
@@ -26,10 +26,11 @@ from collectstupid.execute import (
     signals_handled,
     write_files,
 )
+from collectstupid.outcomes import ClearResult
 from collectstupid.output import Output
 from collectstupid.planning import Options, dry_run
 from collectstupid.profile_files import available_profiles
-from collectstupid.report import exit_status, interrupted_message
+from collectstupid.report import Ending, exit_status, interrupted_message
 
 
 class Command(BaseCommand):
@@ -64,7 +65,7 @@ class Command(BaseCommand):
     def handle(self, **parsed: Any) -> None:
         opts = Options.parsed(parsed)
         out = Output(self.stdout, self.stderr, opts.verbosity, self.style.WARNING)
-        deployment = None
+        deployment, cleared = None, None
         with signals_handled() as signals:
             try:
                 # Whatever the plan step enters (a staging folder) is removed however it
@@ -74,7 +75,8 @@ class Command(BaseCommand):
                     with signals.raising(after=0):
                         start = planning.survey(opts, out)
                         if opts.list_profiles:
-                            for entry in report.profile_entries(start.catalog, start.found.files):
+                            plans = planning.profile_plans(start)
+                            for entry in report.profile_entries(start.catalog, plans):
                                 out.say(entry, level=0)
                             return
                         deployment = planning.plan_deployment(start, opts, cleanup, out)
@@ -88,18 +90,22 @@ class Command(BaseCommand):
                         if opts.interactive and out.ask(report.question(deployment)) != "yes":
                             raise DeployError("Collecting static files cancelled.")
                     # --clear deletes before the uploads; a first signal lets it finish.
+                    cleared = ClearResult() if deployment.clearing else None
                     with signals.raising(after=1):
-                        abort_and_clear(deployment, out)
-                    finish(deployment, write_files(deployment, signals, out), out)
+                        abort_and_clear(deployment, cleared, out)
+                    finish(deployment, write_files(deployment, cleared, signals, out), out)
             except Interrupted as exc:
-                message, status = interrupted_message(deployment), exit_status(exc.signum)
-                report_failure(opts.report_json, deployment, message, status, opts.dry_run)
+                message, status = interrupted_message(cleared), exit_status(exc.signum)
+                ending = Ending(status, message)
+                report_failure(opts.report_json, deployment, cleared, ending, opts.dry_run)
                 raise CommandError(out.printable(message), returncode=status) from None
             except CollectStupidError as exc:
                 out.warn_pending()
                 github_actions.stopped(out, str(exc))
                 status = exit_status(signals.last) if signals.received else 1
-                report_failure(opts.report_json, deployment, str(exc), status, opts.dry_run)
+                if not isinstance(exc, ReportedError):
+                    ending = Ending(status, str(exc))
+                    report_failure(opts.report_json, deployment, cleared, ending, opts.dry_run)
                 raise CommandError(out.printable(str(exc)), returncode=status) from exc
             finally:
                 out.flush()
