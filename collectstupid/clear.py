@@ -7,7 +7,7 @@ of them goes, so it never vouches for a missing file. Also which uploads left op
 from __future__ import annotations
 
 from collections.abc import Callable, Set
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from collectstupid.backends import Backend
 from collectstupid.collect import safe_dest
@@ -118,26 +118,34 @@ def forget(store: ManifestStore, names: list[str], base: Snapshot | None = None)
         ) from exc
 
 
+@dataclass(frozen=True)
+class Deleter:
+    """How --clear deletes: through ``backend``, ``threads`` at once, telling ``on_deleted``
+    each name with its error ('' once it is gone)."""
+
+    backend: Backend
+    threads: int
+    on_deleted: Callable[[str, str], None] | None = None
+
+
 def clear(
-    backend: Backend,
+    deleter: Deleter,
     plan: ClearPlan,
-    threads: int,
+    result: ClearResult,
     store: ManifestStore | None = None,
     base: Snapshot | None = None,
-    on_deleted: Callable[[str, str], None] | None = None,
-    result: ClearResult | None = None,
-) -> ClearResult:
+) -> None:
     """Carry out the plan: the manifest is updated (or deleted) before any other file goes.
 
-    ``store`` and ``base``: a smart run's manifest store and what it read at its start.
     ``result`` is filled as deletes land, so a run a signal stops can still say them.
+    ``store`` and ``base``: a smart run's manifest store and what it read at its start.
     """
     names, manifest_name = list(plan.names), plan.manifest_name
-    result = ClearResult() if result is None else result
+    backend, on_deleted = deleter.backend, deleter.on_deleted
 
     def delete(batch: list[str]) -> None:
         result.in_flight = batch
-        failed = backend.delete_listed(batch, threads)
+        failed = backend.delete_listed(batch, deleter.threads)
         result.in_flight = []
         for name in batch:
             error = failed.get(name, "")
@@ -160,4 +168,3 @@ def clear(
         result.manifest = forget(store or backend.manifest_store(manifest_name), names, base)
     if names:
         delete(names)
-    return result

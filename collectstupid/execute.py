@@ -52,15 +52,8 @@ def abort_and_clear(deployment: Deployment, cleared: ClearResult | None, out: Ou
         else:
             out.say(f"Deleting '{name}'", level=2)
 
-    clear.clear(
-        deployment.backend,
-        clearing,
-        deployment.threads,
-        run.store if run else None,
-        run.base if run else None,
-        on_deleted,
-        cleared,
-    )
+    deleter = clear.Deleter(deployment.backend, deployment.threads, on_deleted)
+    clear.clear(deleter, clearing, cleared, run.store if run else None, run.base if run else None)
     if run and cleared.manifest is not None:
         run.cleared(cleared.manifest)
 

@@ -446,8 +446,41 @@ def _stage(
     alias: str,
     on_processed: ProcessedCallback | None,
 ) -> Staged:
-    staging = StagingFolder(location=str(folder))
-    storage = _staging_storage(alias, staging)
+    storage = _staging_storage(alias, StagingFolder(location=str(folder)))
+    processed = _post_process(storage, plan, found, on_processed)
+    originals = frozenset(source.dest for source in found)
+    manifest_name = getattr(storage, "manifest_name", None)
+    walked = _walk_staged(folder, storage, originals, manifest_name)
+    selected = {source.dest for source in plan.files}
+    # An original the storage removed while post-processing (WhiteNoise's
+    # WHITENOISE_KEEP_ONLY_HASHED_FILES) is left out, as collectstatic leaves it.
+    kept = originals.intersection(walked.names)
+    result = _plan_of(plan, found, walked, kept - storage.saved - {manifest_name})
+    made = {s.dest for group in walked.made.values() for s in group}
+    manifest = walked.manifest
+    if manifest is not None:
+        result.last.append(manifest)
+    return Staged(
+        result,
+        processed,
+        copies=frozenset(made | {s.dest for s in walked.loose}) - originals,
+        hashed_files=dict(getattr(storage, "hashed_files", {})) if manifest else None,
+        manifest_hash=getattr(storage, "manifest_hash", "") if manifest else "",
+        originals=originals,
+        hashed=hashed_copies(storage, originals, manifest_name),
+        removed=frozenset(selected - kept - {manifest_name}),
+    )
+
+
+def _post_process(
+    storage: StagedFiles,
+    plan: Plan,
+    found: list[SourceFile],
+    on_processed: ProcessedCallback | None,
+) -> list[tuple[str, str]]:
+    """Stage every found file, then post-process them as collectstatic would in the target:
+    (original, hashed name) for each file handled."""
+    staging = storage.staging
     if isinstance(storage, FileSystemStorage):
         # Staged files get the modes collectstatic would give them in the target.
         staging.file_permissions_mode = storage.file_permissions_mode
@@ -461,74 +494,57 @@ def _stage(
     processed = _run_post_process(storage, paths, on_processed)
     if storage.missing:
         raise PostProcessError(missing_references(storage.missing))
+    return processed
 
-    originals = set(paths)
-    manifest_name = getattr(storage, "manifest_name", None)
+
+@dataclass(frozen=True)
+class _Walked:
+    """What post-processing left in the staging folder, by the original it was made from."""
+
+    names: list[str]
+    made: dict[str, list[SourceFile]]
+    loose: list[SourceFile]  # made from no known original
+    manifest: SourceFile | None
+
+
+def _walk_staged(
+    folder: Path, storage: StagedFiles, originals: frozenset[str], manifest_name: str | None
+) -> _Walked:
+    staging, names = storage.staging, _walk(folder)
     known = {name: name for name in originals} | storage.made_from
     made: dict[str, list[SourceFile]] = {}
     loose: list[SourceFile] = []
-    manifest: SourceFile | None = None
-    staged_names = _walk(folder)
-    for name in staged_names:
+    manifest = None
+    for name in names:
         if name in originals and name not in storage.saved:
             continue  # an untouched original: uploaded from its source
         staged = SourceFile(name, staging, name, staging.size(name))
         if name == manifest_name:
             manifest = staged
-            continue
-        origin = _origin(name, known)
-        if origin is None:
+        elif (origin := _origin(name, known)) is None:
             loose.append(staged)
         else:
             made.setdefault(origin, []).append(staged)
+    return _Walked(names, made, loose, manifest)
 
+
+def _plan_of(plan: Plan, found: list[SourceFile], walked: _Walked, as_is: frozenset[str]) -> Plan:
+    """The plan to upload: each original shipped ``as_is`` and what was made from it, in
+    finder order, selected as the original is; a file made from none by its own name."""
     selected = {source.dest for source in plan.files}
-    # An original the storage removed while post-processing (WhiteNoise's
-    # WHITENOISE_KEEP_ONLY_HASHED_FILES) is left out, as collectstatic leaves it.
-    kept = originals.intersection(staged_names)
     result = Plan(plan.profile, last=list(plan.last))
     for source in found:
         into = result.files if source.dest in selected else result.left_out
-        if (
-            source.dest in kept
-            and source.dest not in storage.saved
-            and source.dest != manifest_name
-        ):
+        if source.dest in as_is:
             into.append(source)
-        into.extend(made.get(source.dest, []))
-    for staged in loose:
-        # Made from no known original: select it by its own name.
+        into.extend(walked.made.get(source.dest, []))
+    for staged in walked.loose:
         (result.files if plan.profile.select(staged.dest) else result.left_out).append(staged)
-    copies = (
-        frozenset({s.dest for group in made.values() for s in group} | {s.dest for s in loose})
-        - originals
-    )
-    hashed = hashed_copies(storage, originals, manifest_name)
-    removed = frozenset(selected - kept - {manifest_name})
-    if manifest is None:
-        return Staged(
-            result,
-            processed,
-            copies,
-            originals=frozenset(originals),
-            hashed=hashed,
-            removed=removed,
-        )
-    result.last.append(manifest)
-    return Staged(
-        result,
-        processed,
-        copies,
-        dict(getattr(storage, "hashed_files", {})),
-        getattr(storage, "manifest_hash", ""),
-        frozenset(originals),
-        hashed,
-        removed,
-    )
+    return result
 
 
 def hashed_copies(
-    storage: StagedFiles, originals: set[str], manifest_name: str | None
+    storage: StagedFiles, originals: frozenset[str], manifest_name: str | None
 ) -> frozenset[str]:
     """The names Django's HashedFilesMixin gave copies of the originals.
 

@@ -79,74 +79,89 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
     """
     if pool.inline:
         return _upload_inline(files, write, pool)
-    stop, on_done, threads = pool.stop, pool.on_done, pool.threads
-    result = UploadResult()
-    started = time.monotonic()
-    queue = iter(files)
-    taking = threading.Lock()
-    halt = threading.Event()  # the calling thread gave up: workers take nothing more
+    result, started = UploadResult(), time.monotonic()
+    queue = _Queue(files, pool.stop)
     outcomes: SimpleQueue[Outcome | None] = SimpleQueue()
-    taken: list[SourceFile] = []
-
-    def next_file() -> SourceFile | None:
-        with taking:
-            if stop.is_set() or halt.is_set():
-                return None
-            source = next(queue, None)
-            if source is not None:
-                taken.append(source)
-            return source
 
     def work() -> None:
         try:
-            while (source := next_file()) is not None:
-                began = time.monotonic()
-                try:
-                    check_name(source.dest)
-                    status = write(source) or UPLOADED
-                except BaseException as exc:  # whatever it is, it is this file's outcome
-                    outcomes.put(failure(source, exc, pool))
-                else:
-                    outcomes.put(Outcome(source, status, seconds=time.monotonic() - began))
+            while (source := queue.take()) is not None:
+                outcomes.put(written(source, write, pool))
         finally:
             outcomes.put(None)  # this worker is done
 
     def finish(outcome: Outcome) -> None:
         result.outcomes.append(outcome)
-        if on_done:
-            on_done(outcome)
+        if pool.on_done:
+            pool.on_done(outcome)
 
     workers = [
         threading.Thread(target=work, name=f"collectstupid_{n}", daemon=True)
-        for n in range(threads)
+        for n in range(pool.threads)
     ]
     try:
         for worker in workers:
             worker.start()
-        running = len(workers)
-        while running and not pool.abort.is_set():
-            try:
-                # A timeout keeps the calling thread responsive to signals and aborts.
-                outcome = outcomes.get(timeout=0.2)
-            except Empty:
-                continue
-            if outcome is None:
-                running -= 1
-            else:
-                finish(outcome)
+        collect(outcomes, len(workers), pool.abort, finish)
     finally:
-        halt.set()
+        queue.halt.set()
     if pool.abort.is_set():
-        with taking:
-            abandon(taken, outcomes, result, finish)
+        with queue.lock:
+            abandon(queue.taken, outcomes, result, finish)
     else:
         for worker in workers:
             worker.join()
-    with taking:
-        for outcome in not_started(queue, "the run was interrupted").outcomes:
+    with queue.lock:
+        for outcome in not_started(queue.files, "the run was interrupted").outcomes:
             finish(outcome)
     result.seconds = time.monotonic() - started
     return result
+
+
+class _Queue:
+    """The files left to write, each taken by the first worker free."""
+
+    def __init__(self, files: Iterable[SourceFile], stop: threading.Event) -> None:
+        self.files, self.stop = iter(files), stop
+        self.lock = threading.Lock()
+        self.halt = threading.Event()  # the calling thread gave up: workers take nothing more
+        self.taken: list[SourceFile] = []
+
+    def take(self) -> SourceFile | None:
+        with self.lock:
+            if self.stop.is_set() or self.halt.is_set():
+                return None
+            source = next(self.files, None)
+            if source is not None:
+                self.taken.append(source)
+            return source
+
+
+def collect(
+    outcomes: SimpleQueue[Outcome | None], running: int, abort: threading.Event, finish: Progress
+) -> None:
+    """Hand each outcome to ``finish`` until ``running`` workers are done, or an abort."""
+    while running and not abort.is_set():
+        try:
+            # A timeout keeps the calling thread responsive to signals and aborts.
+            outcome = outcomes.get(timeout=0.2)
+        except Empty:
+            continue
+        if outcome is None:
+            running -= 1
+        else:
+            finish(outcome)
+
+
+def written(source: SourceFile, write: Writer, pool: Pool) -> Outcome:
+    """``write`` one file, timed; whatever it raises is that file's outcome."""
+    began = time.monotonic()
+    try:
+        check_name(source.dest)
+        status = write(source) or UPLOADED
+    except BaseException as exc:  # whatever it is, it is this file's outcome
+        return failure(source, exc, pool)
+    return Outcome(source, status, seconds=time.monotonic() - began)
 
 
 def _upload_inline(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResult:
@@ -157,14 +172,7 @@ def _upload_inline(files: Iterable[SourceFile], write: Writer, pool: Pool) -> Up
         if pool.stop.is_set():
             queue = itertools.chain([source], queue)
             break
-        began = time.monotonic()
-        try:
-            check_name(source.dest)
-            status = write(source) or UPLOADED
-        except BaseException as exc:  # whatever it is, it is this file's outcome
-            outcome = failure(source, exc, pool)
-        else:
-            outcome = Outcome(source, status, seconds=time.monotonic() - began)
+        outcome = written(source, write, pool)
         result.outcomes.append(outcome)
         if pool.on_done:
             pool.on_done(outcome)
