@@ -36,7 +36,7 @@ from collectstupid.conf import (
     threads_value,
 )
 from collectstupid.deployment import Deployment, DryRun, LeftOpen, Verdict
-from collectstupid.errors import DeployError, NameNotUTF8, ProfileError, SettingsError
+from collectstupid.errors import DeployError, ProfileError, SettingsError
 from collectstupid.failures import verdict
 from collectstupid.interruptible import InterruptibleBackend
 from collectstupid.manifest import Shipped
@@ -44,7 +44,7 @@ from collectstupid.output import Output
 from collectstupid.profiles import Catalog, Plan, Profile, load_catalog, make_plan, with_parameters
 from collectstupid.stage import Staged, hashes_names, staged_plan
 from collectstupid.storage import class_name, location_refusal, target_storage
-from collectstupid.upload import check_name
+from collectstupid.upload import why_unnamed
 
 
 @dataclass(frozen=True)
@@ -437,12 +437,3 @@ def would_happen(deployment: Deployment) -> DryRun:
         prune_kept=kept,
         prune_refused=stopped,
     )
-
-
-def why_unnamed(dest: str) -> str:
-    """Why no storage key can hold ``dest``, or ''."""
-    try:
-        check_name(dest)
-    except NameNotUTF8 as exc:
-        return str(exc)
-    return ""

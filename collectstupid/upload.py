@@ -42,6 +42,15 @@ def check_name(dest: str) -> None:
         ) from None
 
 
+def why_unnamed(dest: str) -> str:
+    """Why no storage key can hold ``dest``, or ''."""
+    try:
+        check_name(dest)
+    except NameNotUTF8 as exc:
+        return str(exc)
+    return ""
+
+
 # A writer sends one file and says what it did: UPLOADED (None means the same),
 # or SKIPPED when it decided the file need not be sent.
 Writer = Callable[[SourceFile], str | None]

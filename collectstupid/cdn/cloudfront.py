@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from collectstupid.cdn.base import InvalidationError
+from collectstupid.interruptible import call
 from collectstupid.output import redact
 
 # What to do about the errors a retry cannot fix, by botocore's error code or exception name.
@@ -44,8 +45,10 @@ class CloudFront:
     def invalidate(self, paths: list[str], reference: str) -> str:
         batch = {"Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": reference}
         try:
-            answer = self.client.create_invalidation(
-                DistributionId=self.distribution_id, InvalidationBatch=batch
+            answer = call(
+                self.client.create_invalidation,
+                DistributionId=self.distribution_id,
+                InvalidationBatch=batch,
             )
         except Exception as exc:
             raise InvalidationError(described(exc)) from exc
@@ -53,8 +56,8 @@ class CloudFront:
 
     def completed(self, invalidation: str) -> bool:
         try:
-            answer = self.client.get_invalidation(
-                DistributionId=self.distribution_id, Id=invalidation
+            answer = call(
+                self.client.get_invalidation, DistributionId=self.distribution_id, Id=invalidation
             )
         except Exception as exc:
             raise InvalidationError(described(exc)) from exc

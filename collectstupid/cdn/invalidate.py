@@ -21,7 +21,6 @@ from collectstupid.cdn import CDN, InvalidationError, for_settings
 from collectstupid.conf import CdnSettings, missing_client
 from collectstupid.deployment import Deployment, Executed, Invalidating, WouldInvalidate
 from collectstupid.errors import SettingsError
-from collectstupid.interruptible import call
 from collectstupid.manifest import Contents, ManifestStore, Snapshot, rewrite
 from collectstupid.output import Output
 from collectstupid.report import plural
@@ -228,7 +227,7 @@ def after_deploy(deployment: Deployment, executed: Executed, out: Output) -> Inv
     for path in done.paths:
         out.say(f"Invalidating '{path}'", level=2)
     try:
-        done.id = call(cdn.invalidate, done.paths, uuid.uuid4().hex)
+        done.id = cdn.invalidate(done.paths, uuid.uuid4().hex)
     except InvalidationError as exc:
         done.owed = _owe(deployment, cdn.key, names, out)
         done.error = failure_line(done, str(exc))
@@ -296,7 +295,7 @@ def wait(cdn: CDN, invalidation: str, out: Output) -> bool:
     started = time.monotonic()
     while True:
         try:
-            if call(cdn.completed, invalidation):
+            if cdn.completed(invalidation):
                 out.say(f"Invalidation {invalidation} completed.", level=1)
                 return True
         except InvalidationError as exc:
