@@ -27,10 +27,7 @@ from collectstupid.errors import CollectStupidError, Interrupted, ManifestError
 from collectstupid.interruptible import offloaded
 from collectstupid.outcomes import CANCELLED, FAILED, UPLOADED, ClearResult, Outcome, UploadResult
 from collectstupid.output import Output, ProgressBar
-from collectstupid.report import (
-    manifest_cut_short,
-    report_extra,
-)
+from collectstupid.report import manifest_cut_short, report_extra
 from collectstupid.stage import adopt_manifest
 from collectstupid.upload import Pool, Writer, not_started, upload_in_order
 

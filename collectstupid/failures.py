@@ -9,9 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from collectstupid.outcomes import (
-    Outcome,
-)
+from collectstupid.outcomes import Outcome
 
 # At verbosity 1, the most causes spelled out; -v 2 shows every one.
 SHOWN_CAUSES = 5

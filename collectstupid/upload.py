@@ -7,7 +7,6 @@ which storage is written to: the writer and the reasons come from a backend.
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -16,14 +15,7 @@ from queue import Empty, SimpleQueue
 
 from collectstupid.collect import SourceFile
 from collectstupid.errors import NameNotUTF8
-from collectstupid.outcomes import (
-    ABANDONED,
-    CANCELLED,
-    FAILED,
-    UPLOADED,
-    Outcome,
-    UploadResult,
-)
+from collectstupid.outcomes import ABANDONED, CANCELLED, FAILED, UPLOADED, Outcome, UploadResult
 from collectstupid.output import describe_error
 
 
@@ -78,7 +70,7 @@ class Pool:
 
 
 def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResult:
-    """Run ``write`` for every file on the pool's workers.
+    """Run ``write`` for every file on the pool's workers (in the calling thread, inline).
 
     Each worker takes the next file itself when it is free, so a stop request
     (SIGINT, SIGTERM) leaves the rest unstarted rather than queued, and the
@@ -86,10 +78,30 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
     abort request returns without waiting for the workers (a write may hang on
     the network); their files are ABANDONED failures.
     """
-    if pool.inline:
-        return _upload_inline(files, write, pool)
     result, started = UploadResult(), time.monotonic()
     queue = _Queue(files, pool.stop)
+
+    def finish(outcome: Outcome) -> None:
+        result.outcomes.append(outcome)
+        if pool.on_done:
+            pool.on_done(outcome)
+
+    if pool.inline:
+        while (source := queue.take()) is not None:
+            finish(written(source, write, pool))
+    else:
+        _on_workers(queue, write, pool, result, finish)
+    with queue.lock:
+        for outcome in not_started(queue.files, "the run was interrupted").outcomes:
+            finish(outcome)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _on_workers(
+    queue: _Queue, write: Writer, pool: Pool, result: UploadResult, finish: Progress
+) -> None:
+    """Write the queue's files on ``pool.threads`` workers, each outcome to ``finish``."""
     outcomes: SimpleQueue[Outcome | None] = SimpleQueue()
 
     def work() -> None:
@@ -98,11 +110,6 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
                 outcomes.put(written(source, write, pool))
         finally:
             outcomes.put(None)  # this worker is done
-
-    def finish(outcome: Outcome) -> None:
-        result.outcomes.append(outcome)
-        if pool.on_done:
-            pool.on_done(outcome)
 
     workers = [
         threading.Thread(target=work, name=f"collectstupid_{n}", daemon=True)
@@ -120,11 +127,6 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
     else:
         for worker in workers:
             worker.join()
-    with queue.lock:
-        for outcome in not_started(queue.files, "the run was interrupted").outcomes:
-            finish(outcome)
-    result.seconds = time.monotonic() - started
-    return result
 
 
 class _Queue:
@@ -171,26 +173,6 @@ def written(source: SourceFile, write: Writer, pool: Pool) -> Outcome:
     except BaseException as exc:  # whatever it is, it is this file's outcome
         return failure(source, exc, pool)
     return Outcome(source, status, seconds=time.monotonic() - began)
-
-
-def _upload_inline(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResult:
-    result = UploadResult()
-    started = time.monotonic()
-    queue = iter(files)
-    for source in queue:
-        if pool.stop.is_set():
-            queue = itertools.chain([source], queue)
-            break
-        outcome = written(source, write, pool)
-        result.outcomes.append(outcome)
-        if pool.on_done:
-            pool.on_done(outcome)
-    for outcome in not_started(queue, "the run was interrupted").outcomes:
-        result.outcomes.append(outcome)
-        if pool.on_done:
-            pool.on_done(outcome)
-    result.seconds = time.monotonic() - started
-    return result
 
 
 def failure(source: SourceFile, exc: BaseException, pool: Pool) -> Outcome:
