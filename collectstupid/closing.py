@@ -55,7 +55,6 @@ def end_run(
             reported = True
         except CollectStupidError as exc:
             # Said once: as the closing error when nothing else went wrong.
-            executed.report_error = str(exc)
             if error:
                 out.error(str(exc))
             else:

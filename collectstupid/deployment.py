@@ -72,14 +72,13 @@ class Deployment:
         return len(self.staged.post_processed) if self.staged else 0
 
 
-@dataclass
+@dataclass(frozen=True)
 class Executed:
     """What the upload step did, and the problems it met after the files."""
 
     result: UploadResult
     interrupted: bool = False
     manifest_error: str | None = None
-    report_error: str | None = None
     pruned: prune.Pruned | None = None
     cleared: ClearResult | None = None
     # A second signal gave up on the writes in flight; ``leftovers`` says what of

@@ -486,8 +486,9 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
     """The one error the run ends with, most urgent first; None when it succeeded.
 
     An interruption says how to finish; failed files come next, with their
-    reasons, then failed deletes; a manifest or report that could not be
-    written last, because the files themselves did land.
+    reasons, then failed deletes; a manifest that could not be written last,
+    because the files themselves did land (a JSON report that could not be
+    written is closing.py's to say).
     """
     result = executed.result
     if executed.aborted:
@@ -516,11 +517,7 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
         return prune_failures(pruned.failed)
     if pruned and pruned.refused:
         return pruned.refused
-    return (
-        executed.manifest_error
-        or (pruned.manifest_error if pruned else None)
-        or executed.report_error
-    )
+    return executed.manifest_error or (pruned.manifest_error if pruned else None)
 
 
 def leftovers_note(leftovers: list[str]) -> str:
