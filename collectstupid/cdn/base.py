@@ -1,6 +1,7 @@
 """What a CDN must offer to be invalidated after a deploy: one request for a list of
 URL paths, and a way to ask whether it completed. Another CDN (Cloudflare's purge
-API, Fastly) is one more class with these three members. See docs/cdn.md."""
+API, Fastly) is one more class with these three members, its requests made through
+interruptible.call so that a signal cuts their wait short. See docs/cdn.md."""
 
 from __future__ import annotations
 
