@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.s3_fixtures import DEFAULT_PATH, PINNED, PUBLIC_PATH
-from tests.wire_check import MIN_SMALL_PUTS, Sent, WireCheck, counts_on_default_path
+from tests.wire_check import (
+    MIN_SMALL_PUTS,
+    OUTPUT_KEY,
+    Sent,
+    WireCheck,
+    counts_on_default_path,
+)
 
 
 def test_a_file_past_the_threshold_without_a_replay_is_named():
@@ -44,3 +50,17 @@ class Item:
 )
 def test_only_default_path_tests_that_left_the_setting_alone_count(path, pinned, counts):
     assert counts_on_default_path(Item(path, pinned)) is counts
+
+
+def test_the_xdist_controller_adds_up_each_workers_files():
+    check = WireCheck()
+    # Two workers ran tests of one file: only together do they pass the threshold.
+    half = MIN_SMALL_PUTS // 2
+    for output in ({"tests/test_split.py": (half, 0)}, {"tests/test_split.py": (half, 0)}):
+        node = type("Node", (), {"workeroutput": {OUTPUT_KEY: output}})()
+        check.pytest_testnodedown(node, None)
+    assert check.files == {"tests/test_split.py": Sent(small_puts=2 * half)}
+    assert check.missing() == [
+        f"tests/test_split.py: {2 * half} small-file PutObjects on the default path, "
+        "none replayed"
+    ]

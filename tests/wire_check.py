@@ -11,12 +11,16 @@ Only tests on the default path that left ``COLLECTSTUPID["FAST_PATH"]`` alone
 count, and a file counts only past ``MIN_SMALL_PUTS``: a ``-k`` selection of a
 few tests that legitimately send everything through botocore (each request
 shape is learned through botocore before it is replayed) does not fire it.
+
+Under pytest-xdist each worker counts its own tests and the controller adds the
+workers' files up before it decides.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -26,6 +30,8 @@ from tests.s3_fixtures import DEFAULT_PATH, PINNED
 # A deploy of this many small files on the default path replays some of them:
 # replay learns each request shape from one file botocore sends.
 MIN_SMALL_PUTS = 20
+# Where an xdist worker hands its files to the controller.
+OUTPUT_KEY = "collectstupid_wire_check"
 
 
 @dataclass
@@ -75,8 +81,22 @@ class WireCheck:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.calls.stop()
-        if self.missing() and session.exitstatus == pytest.ExitCode.OK:
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:
+            # An xdist worker: the controller adds up every worker's files and decides.
+            workeroutput[OUTPUT_KEY] = {
+                path: (sent.small_puts, sent.replayed) for path, sent in self.files.items()
+            }
+        elif self.missing() and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """On the xdist controller: one worker's files, added to the session's."""
+        for path, (small_puts, replayed) in node.workeroutput.get(OUTPUT_KEY, {}).items():
+            sent = self.files.setdefault(path, Sent())
+            sent.small_puts += small_puts
+            sent.replayed += replayed
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         missing = self.missing()
