@@ -79,8 +79,12 @@ def setup(task: str) -> None:
         run(*pip(), "install", "--quiet", "--no-compile", *demo_requirements())
         add_checkout_to_path()
         return
-    run(*pip(), "install", "--quiet", "--upgrade", "pip")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    # pip (which tests/djangosuite uses) and uv, a wheel from PyPI like any other:
+    # uv resolves and installs the hundred-odd packages of the dev extra in a few
+    # seconds where pip takes a minute or more, and tox-uv makes the matrix with it.
+    run(*pip(), "install", "--quiet", "--upgrade", "pip", "uv")
+    uv = BIN / ("uv.exe" if os.name == "nt" else "uv")
+    run(uv, "pip", "install", "--quiet", "--python", PYTHON, "-e", ".[dev]")
     install_azurite()
 
 
