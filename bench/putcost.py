@@ -66,7 +66,7 @@ def write(args: argparse.Namespace) -> None:
     from storages.backends.s3 import S3Storage
 
     from collectstupid.collect import SourceFile
-    from collectstupid.s3.client import S3Client
+    from collectstupid.s3.sender import S3Sender
     from collectstupid.s3.writer import S3Writer
 
     source_dir = Path(args.source)
@@ -75,7 +75,7 @@ def write(args: argparse.Namespace) -> None:
     storage = S3Storage(
         **storage_options(args.endpoint, args.bucket, args.access_key, args.secret_key)
     )
-    client = S3Client(storage)
+    client = S3Sender(storage)
     client.size_for(1)
     writer = S3Writer(storage, client)
 

@@ -45,7 +45,7 @@ CHILD = textwrap.dedent(
     from storages.backends.s3 import S3Storage
     from collectstupid.azure import writer as azure
     from collectstupid.gcs import writer as gcs
-    from collectstupid.s3.storage import write_parameters
+    from collectstupid.s3.parameter_cache import write_parameters
 
     s3 = S3Storage(bucket_name="b", access_key="k", secret_key="s", region_name="us-east-1")
     blob = AzureStorage(account_name="a", account_key="a2V5", azure_container="c")

@@ -10,8 +10,7 @@ import pytest
 from storages.backends.s3 import S3Storage
 
 from collectstupid.collect import SourceFile
-from collectstupid.s3.parameter_cache import extension
-from collectstupid.s3.storage import write_parameters
+from collectstupid.s3.parameter_cache import extension, write_parameters
 from collectstupid.s3.writer import S3Writer
 from collectstupid.storage import plain_key
 

@@ -11,7 +11,8 @@ from storages.backends.s3 import S3Storage
 from collectstupid.outcomes import SKIPPED
 from collectstupid.s3 import client as s3client
 from collectstupid.s3.backend import S3Backend
-from collectstupid.s3.client import RetryCounter, S3Client, client_config
+from collectstupid.s3.client import S3Client, client_config
+from collectstupid.s3.sender import RetryCounter
 from collectstupid.upload import Pool, upload
 from tests.helpers import OFFLINE_S3, planned
 

@@ -16,13 +16,15 @@ from botocore.client import BaseClient
 from botocore.endpoint import Endpoint
 from botocore.exceptions import ConnectionClosedError
 from django.core.management.base import CommandError
+from storages.backends.s3 import S3Storage
 
 from collectstupid.checks import check_settings
 from collectstupid.conf import get_settings
 from collectstupid.errors import SettingsError
 from collectstupid.s3 import client as s3client
 from collectstupid.s3 import fast_path
-from collectstupid.s3.replay import Replay
+from collectstupid.s3.replay import LOST, Replay, Replayed
+from collectstupid.s3.sender import RetryCounter
 from tests.helpers import run
 from tests.s3_fixtures import client_config
 
@@ -73,13 +75,21 @@ class _Raw:
 
 
 def _replays(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """What ``Replay.put`` answered, by outcome: whether the fast path was taken."""
+    """What ``Replay.put`` answered, by outcome, or "lost" and "not sent" where it
+    raised: whether the fast path was taken."""
     outcomes: Counter[str] = Counter()
     real = Replay.put
 
-    def put(self: Replay, key: str, body: bytes, params: dict[str, Any]) -> str:
-        outcome = real(self, key, body, params)
-        outcomes[outcome] += 1
+    def put(self: Replay, key: str, body: bytes, params: dict[str, Any]) -> Replayed:
+        try:
+            outcome = real(self, key, body, params)
+        except LOST:
+            outcomes["lost"] += 1
+            raise
+        except Exception:
+            outcomes["not sent"] += 1
+            raise
+        outcomes[outcome.value] += 1
         return outcome
 
     monkeypatch.setattr(Replay, "put", put)
@@ -199,7 +209,7 @@ def test_a_broken_send_sends_the_rest_of_the_run_through_botocore(
     out = _deploy("--report-json", str(report))
     assert out.count(BROKEN) == 1
     assert f"{BROKEN} (TypeError: _send() takes 1 positional" in out
-    assert replays == {"untried": 1, "broken": 1}
+    assert replays == {"untried": 1, "not sent": 1}
     assert len(broken) == 1 and broken[0].endswith("/js/f1.js")
     assert wire.sent == {**dict.fromkeys(FILES, 1), "js/f1.js": 3, "js/f3.js": 3, "js/f4.js": 2}
     assert json.loads(report.read_text())["retries"] == 5
@@ -228,7 +238,7 @@ def test_a_replayed_request_reset_on_the_way_is_the_files_first_attempt(
             _deploy("--report-json", str(report))
     # f0 teaches the template, f1 is replayed and reset; the breaker sends the rest
     # through botocore.
-    assert replays == {"untried": 1, "failed": 1}
+    assert replays == {"untried": 1, "lost": 1}
     assert wire.sent == {**dict.fromkeys(FILES, 1), "js/f1.js": 3}
     assert json.loads(report.read_text())["retries"] == 2
     _landed(target, {n: c for n, c in FILES.items() if lands or n != "js/f1.js"})
@@ -260,18 +270,18 @@ def _with_session_handler(monkeypatch: pytest.MonkeyPatch, event: str) -> list[s
     """A handler on ``event`` of every boto3 session the deploy makes, as a tracing
     library or a project's own code registers one; returns the keys it saw."""
     seen: list[str] = []
-    real = s3client.make_session
+    real = S3Storage._create_session
 
     def handler(params: Any, **kwargs: Any) -> None:
         # before-call's params are the request: its URL ends with the key.
         seen.append(params["url"].rsplit("/static/", 1)[-1])
 
     def making(storage: Any) -> Any:
-        session = real(storage)
+        session = real(storage)  # the session the storage would use
         session.events.register(event, handler)
         return session
 
-    monkeypatch.setattr(s3client, "make_session", making)
+    monkeypatch.setattr(S3Storage, "_create_session", making)
     monkeypatch.setattr(s3client, "_sessions", type(s3client._sessions)())
     return seen
 
@@ -325,7 +335,7 @@ def test_handlers_of_botocore_and_boto3_are_its_own(s3_server, s3_bucket):
     from tests.s3_fixtures import storage_options
 
     client = s3client.make_client(
-        S3Storage(**storage_options(s3_server, s3_bucket)), 4, s3client.RetryCounter()
+        S3Storage(**storage_options(s3_server, s3_bucket)), 4, RetryCounter()
     )
     assert fast_path.foreign_handlers(client) == []
     assert fast_path.api_call_wrapped(client) is None
@@ -359,7 +369,7 @@ def test_the_lines_docs_cpu_quotes(s3_server, s3_bucket, monkeypatch):
     from tests.s3_fixtures import storage_options
 
     client = s3client.make_client(
-        S3Storage(**storage_options(s3_server, s3_bucket)), 4, s3client.RetryCounter()
+        S3Storage(**storage_options(s3_server, s3_bucket)), 4, RetryCounter()
     )
     docs = (Path(__file__).parent.parent / "docs" / "cpu.md").read_text()
     docs = " ".join(docs.split())

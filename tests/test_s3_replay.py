@@ -16,10 +16,10 @@ from django.core.management.base import CommandError
 from storages.backends.s3 import S3Storage
 
 from collectstupid.collect import SourceFile
-from collectstupid.s3 import client as s3client
 from collectstupid.s3 import replay as replay_module
-from collectstupid.s3.client import S3Client, attempts
+from collectstupid.s3.client import attempts
 from collectstupid.s3.replay import Template
+from collectstupid.s3.sender import S3Sender
 from collectstupid.s3.writer import S3Writer
 from tests.helpers import counted, on_the_wire
 from tests.s3_fixtures import before_send, client_config, storage_options
@@ -83,10 +83,10 @@ def _write_all(
     and how many went through botocore. ``offline``: each request is answered 200 in
     ``before-send``, as botocore lets a handler do, so nothing leaves the machine."""
     if not replayed:
-        monkeypatch.setattr(s3client.Replay, "for_client", lambda *args: None)
+        monkeypatch.setattr(replay_module.Replay, "for_client", lambda *args: None)
     calls = _botocore_calls(monkeypatch)
     storage = S3Storage(**options)
-    client = S3Client(storage)
+    client = S3Sender(storage)
     requests: Wire = []
 
     def seen(request: Any, **_: Any) -> Any:
@@ -249,9 +249,9 @@ def test_one_attempt_means_no_replay(s3_server, s3_bucket):
             s3_server, s3_bucket, client_config=client_config(retries={"total_max_attempts": 1})
         )
     )
-    client = S3Client(storage)
+    client = S3Sender(storage)
     assert attempts(client.get()) == 1
-    assert client.replay() is None
+    assert client._replay is None
 
 
 def test_attempts_follow_botocore():

@@ -21,12 +21,12 @@ from storages.backends.s3 import S3Storage
 
 from collectstupid.backends import backend_for
 from collectstupid.errors import SourceChanged
+from collectstupid.s3.file_slice import FileSlice
 from collectstupid.s3.writer import (
     COMPLETE_MULTIPART_ARGS,
     CREATE_MULTIPART_BLOCKLIST,
     PUT_OBJECT_BLOCKLIST,
     UPLOAD_PART_ARGS,
-    FileSlice,
 )
 from collectstupid.storage import stupid_class, target_storage
 from tests import helpers

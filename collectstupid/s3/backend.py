@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from collectstupid.backends import S3, Listed, StorageBackend, in_batches
+from collectstupid.backends import S3, Listed, WriterBackend, in_batches
 from collectstupid.collect import SourceFile
 from collectstupid.object_parameters import Carries
-from collectstupid.s3.client import S3Client
 from collectstupid.s3.errors import describe
 from collectstupid.s3.manifest import S3ManifestStore
 from collectstupid.s3.open_uploads import abort_each, left_under
+from collectstupid.s3.sender import S3Sender
 from collectstupid.s3.writer import S3Writer
 from collectstupid.storage import location_prefix, object_key, plain_key
 
@@ -21,20 +21,17 @@ DELETE_BATCH = 1000
 CARRIES = Carries("S3")
 
 
-class S3Backend(StorageBackend):
+class S3Backend(WriterBackend):
     """Writes with the fast writer unless the storage's class saves in a way of its own."""
 
+    CARRIES = CARRIES
     storage: Any
 
     def __init__(self, storage: Any) -> None:
         super().__init__(storage)
-        self.client = S3Client(storage)
-        self._writer = S3Writer(storage, self.client) if S3.saves_like(storage) else None
-
-    @property
-    def fast(self) -> bool:
-        """Whether files go through the fast writer rather than ``storage.save()``."""
-        return self._writer is not None
+        self.client = S3Sender(storage)
+        self.fast = S3.saves_like(storage)
+        self._writer = S3Writer(storage, self.client)
 
     def prepare(self, threads: int) -> None:
         self.client.size_for(threads)
@@ -43,21 +40,14 @@ class S3Backend(StorageBackend):
     def retries(self) -> int:
         return self.client.retries.count
 
-    def write(self, source: SourceFile) -> None:
-        if self._writer is None:
-            super().write(source)
-        else:
-            self._writer(source)
-
-    @property
-    def carries(self) -> Carries | None:
-        return CARRIES if self._writer is not None else None
+    def send(self, source: SourceFile) -> None:
+        self._writer(source)
 
     def parameters(self, source: SourceFile) -> dict[str, Any] | None:
-        return None if self._writer is None else self._writer.parameters(source)
+        return self._writer.parameters(source) if self.fast else None
 
     def abort_writes(self) -> list[str]:
-        if self._writer is None:
+        if not self.fast:
             return []  # s3transfer's uploads inside storage.save() are out of our reach
         return self._writer.abort_open(self.describe_error)
 
@@ -129,7 +119,7 @@ class S3Backend(StorageBackend):
         return describe(exc)
 
     def notes(self) -> list[str]:
-        return self.client.notes() if self._writer is not None else []
+        return self.client.notes() if self.fast else []
 
 
 def etag_md5(etag: str) -> str | None:

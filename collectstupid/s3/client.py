@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -15,37 +16,8 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.handlers import add_expect_header
 
-from collectstupid.conf import DEFAULTS, get_settings
+from collectstupid.conf import DEFAULTS
 from collectstupid.errors import CollectStupidError
-from collectstupid.s3 import fast_path
-from collectstupid.s3.replay import Replay
-from collectstupid.s3.storage import make_session
-
-
-class RetryCounter:
-    """Counts HTTP attempts after the first of each API call, in every thread."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count = 0
-
-    @property
-    def count(self) -> int:
-        with self._lock:
-            return self._count
-
-    def add(self) -> None:
-        """Count a request sent again outside botocore's own retries."""
-        with self._lock:
-            self._count += 1
-
-    def __call__(self, request: Any, **kwargs: Any) -> None:
-        # botocore numbers each attempt of a call in the request's context
-        # before it emits request-created, once per attempt.
-        attempt = getattr(request, "context", {}).get("retries", {}).get("attempt", 1)
-        if attempt > 1:
-            self.add()
-
 
 # With 10% of requests failing, a file fails all 8 attempts once in 10^8.
 DEPLOY_ATTEMPTS = 8
@@ -102,7 +74,7 @@ def session_for(storage: Any) -> Any:
     """The boto3 session the storage would use, made once per storage."""
     with _making:
         if storage not in _sessions:
-            _sessions[storage] = make_session(storage)
+            _sessions[storage] = storage._create_session()  # its keys, token or profile
         return _sessions[storage]
 
 
@@ -121,13 +93,14 @@ def attempts(client: BaseClient) -> int:
 def make_client(
     storage: Any,
     threads: int,
-    retries: RetryCounter,
+    on_request: Callable[..., None] | None,
     fewer_attempts: BaseClient | None = None,
 ) -> BaseClient:
     """An S3 client for ``storage``'s bucket, shared by ``threads`` workers.
 
-    ``retries`` counts the requests it sends again. With ``fewer_attempts``, the
-    client makes one attempt fewer than that client, in the same retry mode.
+    ``on_request`` is called on each request it makes, each attempt (sender.py counts
+    retries so). With ``fewer_attempts``, the client makes one attempt fewer than
+    that client, in the same retry mode.
     """
     session = session_for(storage)
     config = client_config(storage, threads, session)
@@ -151,7 +124,8 @@ def make_client(
     # would be refused, which a deploy to its own bucket does not expect; a refusal still
     # arrives, after the body.
     client.meta.events.unregister("before-call.s3", add_expect_header)
-    client.meta.events.register("request-created.s3", retries)
+    if on_request is not None:
+        client.meta.events.register("request-created.s3", on_request)
     client.meta.events.register_first("needs-retry.s3", no_retry_for_local_errors)
     return client
 
@@ -198,23 +172,14 @@ class S3Client:
 
     A run that sends nothing (smart mode, nothing changed, beyond the manifest
     read) pays for one client at most; the writer and the manifest store share
-    it, and its retry counter.
-
-    Whether it uses botocore's internals is decided once it is made
-    (fast_path.py); what was decided, and a replay that broke, are kept as
-    notes for the run's output.
+    it. ``on_request`` is called on every request it makes, each attempt.
     """
 
-    def __init__(self, storage: Any) -> None:
+    def __init__(self, storage: Any, on_request: Callable[..., None] | None = None) -> None:
         self.storage = storage
         self.threads = 0
-        self.retries = RetryCounter()
+        self.on_request = on_request
         self._client: BaseClient | None = None
-        self._replay: Replay | None = None
-        self._after_replay: BaseClient | None = None
-        # A replay failed without an answer from the server: none for the rest of the run.
-        self._broken = False
-        self._notes: list[str] = []
         self._lock = threading.Lock()
 
     def size_for(self, threads: int) -> None:
@@ -223,59 +188,19 @@ class S3Client:
             if threads > self.threads:
                 self.threads = threads
                 self._client = None
-                self._replay = None
-                self._after_replay = None
 
     def get(self) -> BaseClient:
         client = self._client
         if client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = self._make()
+                    self.threads = self.threads or DEFAULTS["THREADS"]
+                    self._client = self._made(
+                        make_client(self.storage, self.threads, self.on_request)
+                    )
                 client = self._client
         return client
 
-    def _make(self) -> BaseClient:
-        self.threads = self.threads or DEFAULTS["THREADS"]
-        client = make_client(self.storage, self.threads, self.retries)
-        decision = fast_path.decide(client, get_settings().fast_path)
-        self._note(decision.note)
-        if decision.on and attempts(client) > 1 and not self._broken:
-            self._replay = Replay.for_client(client, self.retries.add, self.broken)
+    def _made(self, client: BaseClient) -> BaseClient:
+        """What a subclass does with each client it makes, under the lock."""
         return client
-
-    def _note(self, text: str) -> None:
-        if text not in self._notes:
-            self._notes.append(text)
-
-    def notes(self) -> list[str]:
-        """What the output says at -v 2 about the path the requests took, each line once."""
-        with self._lock:
-            return list(self._notes)
-
-    def broken(self, exc: BaseException) -> None:
-        """A replayed request failed without an answer: no replay for the rest of the run."""
-        with self._lock:
-            if not self._broken:
-                self._broken = True
-                self._replay = None
-                self._note(fast_path.breaker_note(exc))
-
-    def replay(self) -> Replay | None:
-        """The PutObject templates of the current client (see replay.py)."""
-        self.get()
-        return self._replay
-
-    def after_replay(self) -> BaseClient:
-        """The client that sends a file again after its replayed request failed.
-
-        That request was the file's first attempt: this client makes the rest,
-        so a file gets the number of attempts the storage's settings give, no more.
-        """
-        client = self.get()
-        with self._lock:
-            if self._after_replay is None:
-                self._after_replay = make_client(
-                    self.storage, self.threads, self.retries, fewer_attempts=client
-                )
-            return self._after_replay

@@ -1,8 +1,10 @@
-"""The object parameters ``save()`` would send, worked out once per kind of file: with
-django-storages' own ``get_object_parameters`` and ``_get_write_parameters``, they depend on
-a key only through its extension (``mimetypes`` and collectstupid/media_types.py read
-nothing else), so files sharing the extension and the profile's parameters share them.
-See docs/speed.md.
+"""The object parameters django-storages' ``S3Storage.save()`` would send, asked of the
+storage's own helpers rather than copied, so that a subclass overriding one is honoured
+(tested against ``save()`` in tests/test_s3_writer.py); and worked out once per kind of
+file: with django-storages' own ``get_object_parameters`` and ``_get_write_parameters``,
+they depend on a key only through its extension (``mimetypes`` and
+collectstupid/media_types.py read nothing else), so files sharing the extension and the
+profile's parameters share them. See docs/speed.md.
 """
 
 from __future__ import annotations
@@ -10,12 +12,39 @@ from __future__ import annotations
 import mimetypes
 import posixpath
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import IO, Any
 
 from storages.backends.s3 import S3Storage
 
-# The key and the profile's parameters of a file, to the parameters it is written with.
-Compute = Callable[[str, Mapping[str, Any] | None], dict[str, Any]]
+from collectstupid.media_types import chosen
+
+
+def write_parameters(
+    storage: Any, key: str, content: IO[bytes] | None, extra: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], bool]:
+    """The PutObject parameters ``save()`` would pass, and whether it gzips the body.
+
+    ``extra`` (a profile's object parameters) goes over the storage's own. The
+    Content-Type comes from collectstupid/media_types.py unless the storage's own
+    object parameters set one.
+    Same gzip rule as ``S3Storage._save``, applied after it: gzip when the
+    storage has it on, the content type is one of its ``gzip_content_types``
+    and nothing has set a content encoding already.
+    """
+    params = storage._get_write_parameters(key, content)
+    if "ContentType" not in storage.get_object_parameters(key):
+        # save() guessed it from the host's mimetypes: the package's table comes first.
+        params["ContentType"] = chosen(key, params.get("ContentType"))
+    if extra:
+        params.update(extra)
+    gzip = bool(
+        storage.gzip
+        and params.get("ContentType") in storage.gzip_content_types
+        and "ContentEncoding" not in params
+    )
+    if gzip:
+        params["ContentEncoding"] = "gzip"
+    return params, gzip
 
 
 def by_extension(storage: Any) -> bool:

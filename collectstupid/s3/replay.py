@@ -6,6 +6,7 @@ once it rebuilds botocore's own request exactly, signature included. See docs/cp
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import io
 import threading
@@ -32,11 +33,18 @@ EVENT = "before-send.s3.PutObject"
 # 16 workers hold at most 16 MB; larger files stream through botocore.
 MAX_SIZE = 1024 * 1024
 UNSIGNED = "UNSIGNED-PAYLOAD"
-# What ``Replay.put`` did.
-SENT, UNTRIED, FAILED, BROKEN = "sent", "untried", "failed", "broken"
 # What botocore's HTTP layer raises for an attempt that got no answer (a reset or
 # refused connection, a read or connect timeout): the errors botocore retries.
 LOST = (HTTPClientError, BotoConnectionError)
+
+
+class Replayed(enum.Enum):
+    """What ``Replay.put`` did with a file."""
+
+    SENT = "sent"  # it landed
+    UNTRIED = "untried"  # no template for its parameters (yet): nothing was sent
+    REFUSED = "refused"  # the server answered with an error a retry cannot help (403, 400)
+    RETRYABLE = "retryable"  # the server answered with an error a retry can help (5xx)
 
 
 def _crc32(body: bytes) -> str:
@@ -101,6 +109,8 @@ class Template:
     host: str
     payload: str  # the payload hash header: "" for the body's SHA-256, else as sent
     trailer: str  # the trailing checksum's header name, "" for a plain body
+    token: bool  # whether it carries a session token (credentials of that kind)
+    authorization_at: int  # where in ``headers`` the Authorization header is
 
     @classmethod
     def from_request(cls, request: Any, key: str) -> Template | None:
@@ -145,6 +155,8 @@ class Template:
             host=_host(url),
             payload="" if plain and payload != UNSIGNED else payload,
             trailer=trailer,
+            token="x-amz-security-token" in names,
+            authorization_at=[name.lower() for name, _ in headers].index("authorization"),
         )
 
     def request(
@@ -156,6 +168,7 @@ class Template:
         invocation: str,
     ) -> AWSPreparedRequest | None:
         """The PutObject of ``body`` to ``key``; None if the credentials changed kind."""
+        token = credentials.token
         per_request: dict[str, str] = {
             "content-length": str(len(body)),
             "x-amz-decoded-content-length": str(len(body)),
@@ -163,8 +176,10 @@ class Template:
             "x-amz-date": timestamp,
             "amz-sdk-invocation-id": invocation,
         }
-        if credentials.token is not None:
-            per_request["x-amz-security-token"] = credentials.token
+        if token is not None:
+            per_request["x-amz-security-token"] = token
+        elif self.token:
+            return None
         url = self.url_prefix + percent_encode(key, safe="/~")
         values = {"host": self.host}
         headers = []
@@ -172,36 +187,21 @@ class Template:
             lower = name.lower()
             if lower in BODY_HEADERS:
                 value = _same_type(value, BODY_HEADERS[lower](body))
-            elif lower == "x-amz-security-token":
-                if credentials.token is None:
-                    return None
-                value = _same_type(value, credentials.token)
             elif lower in per_request:
                 value = _same_type(value, per_request[lower])
             headers.append((name, value))
             values[lower] = text(value)
-        if credentials.token is not None and "x-amz-security-token" not in values:
+        if token is not None and not self.token:
             return None
-        authorization = sigv4.authorization(
-            self.scope,
-            credentials.secret_key,
-            credentials.access_key,
-            timestamp,
-            "PUT",
-            urlsplit(url).path,
-            values,
-            values["x-amz-content-sha256"],
-        )
-        prepared = HeadersDict()
-        for name, value in headers:
-            is_authorization = name.lower() == "authorization"
-            prepared[name] = _same_type(value, authorization) if is_authorization else value
+        # Signed last, in the place botocore gave it among the headers.
+        signature = sigv4.authorization(self.scope, credentials, "PUT", urlsplit(url).path, values)
+        at = self.authorization_at
+        headers[at] = (headers[at][0], _same_type(headers[at][1], signature))
         if self.trailer:
             # A file object, as botocore's: the HTTP layer sends it in the same chunks.
-            return AWSPreparedRequest(
-                "PUT", url, prepared, io.BytesIO(aws_chunked(body, self.trailer)), False
-            )
-        return AWSPreparedRequest("PUT", url, prepared, body, False)
+            chunked = io.BytesIO(aws_chunked(body, self.trailer))
+            return AWSPreparedRequest("PUT", url, HeadersDict(headers), chunked, False)
+        return AWSPreparedRequest("PUT", url, HeadersDict(headers), body, False)
 
 
 def _same_type(like: str | bytes, value: str) -> str | bytes:
@@ -256,15 +256,8 @@ class Replay:
     as the template if it rebuilds exactly. Safe to use from many threads.
     """
 
-    def __init__(
-        self,
-        client: BaseClient,
-        on_retry: Callable[[], None],
-        on_broken: Callable[[BaseException], None],
-    ) -> None:
+    def __init__(self, client: BaseClient) -> None:
         self._client = client
-        self._on_retry = on_retry
-        self._on_broken = on_broken
         self._send = client._endpoint._send
         self._credentials = client._request_signer._credentials
         self._templates: dict[Hashable, Template] = {}
@@ -275,15 +268,10 @@ class Replay:
         client.meta.events.register_last(EVENT, self._capture)
 
     @classmethod
-    def for_client(
-        cls,
-        client: BaseClient,
-        on_retry: Callable[[], None],
-        on_broken: Callable[[BaseException], None],
-    ) -> Replay | None:
+    def for_client(cls, client: BaseClient) -> Replay | None:
         """A replay for ``client``, or None where botocore's internals are not as expected."""
         try:
-            return cls(client, on_retry, on_broken)
+            return cls(client)
         except AttributeError:
             return None
 
@@ -300,53 +288,34 @@ class Replay:
         frozen: ReadOnlyCredentials = self._credentials.get_frozen_credentials()
         return frozen
 
-    def put(self, key: str, body: bytes, params: dict[str, Any]) -> str:
-        """Send ``body`` to ``key`` from its combination's template.
+    def put(self, key: str, body: bytes, params: dict[str, Any]) -> Replayed:
+        """Send ``body`` to ``key`` from its combination's template, as its first attempt.
 
-        SENT: it landed. UNTRIED: no template (yet); botocore sends it, best
-        under ``learning``. FAILED: the request was the file's first attempt
-        and the server refused it, or its connection failed on the way (a
-        reset, a timeout: ``on_broken`` was told); botocore makes the other
-        attempts, and where one can help (5xx, a lost answer) the next is
-        counted as a retry. BROKEN: it failed before it was sent
-        (``on_broken`` was told); botocore makes all the file's attempts.
+        Raises what sending it raised: one of LOST where it was an attempt that
+        got no answer, anything else where it was not sent.
         """
         combination = shape(params)
         template = self._templates.get(combination) if combination is not None else None
         credentials = self.credentials() if template is not None else None
         if template is None or credentials is None:
-            return UNTRIED
+            return Replayed.UNTRIED
         timestamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         request = template.request(key, body, credentials, timestamp, str(uuid.uuid4()))
         if request is None:
             self._forget(combination)
-            return UNTRIED
-        try:
-            response = None
-            for _, answer in self._client.meta.events.emit(EVENT, request=request):
-                if answer is not None:
-                    response = answer
-                    break
-            if response is None:
-                response = self._send(request)
-            status = int(response.status_code)
-        except Exception as exc:  # botocore sends it again, and reports what fails
-            self._on_broken(exc)
-            if isinstance(exc, LOST):
-                # An attempt as botocore counts one (a reset, a refused connection,
-                # a timeout): the file's first, so the next is a retry.
-                self._on_retry()
-                return FAILED
-            return BROKEN
+            return Replayed.UNTRIED
+        response = None
+        for _, answer in self._client.meta.events.emit(EVENT, request=request):
+            if answer is not None:
+                response = answer
+                break
+        if response is None:
+            response = self._send(request)
+        status = int(response.status_code)
         if 200 <= status < 300:
-            return SENT
-        transient = transient_status(status)
+            return Replayed.SENT
         self._forget(combination)
-        if transient:
-            # A refusal (403, 400) is not a retry: botocore's own attempt is the one
-            # whose answer is reported, and it is not retried.
-            self._on_retry()
-        return FAILED
+        return Replayed.RETRYABLE if transient_status(status) else Replayed.REFUSED
 
     def _forget(self, combination: Hashable) -> None:
         # Learned again from the next file botocore sends: a template that failed

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from botocore.credentials import ReadOnlyCredentials
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 
 _AUTHORIZATION = re.compile(
@@ -52,33 +54,31 @@ def signing_key(secret_key: str, day: str, region: str, service: str) -> bytes:
 
 
 def authorization(
-    scope: Scope,
-    secret_key: str,
-    access_key: str,
-    timestamp: str,
-    method: str,
-    path: str,
-    values: dict[str, str],
-    payload_hash: str,
+    scope: Scope, credentials: ReadOnlyCredentials, method: str, path: str, values: dict[str, str]
 ) -> str:
     """The Authorization header for a request without a query string.
 
-    ``values`` maps each of ``scope.signed_headers`` to the header's value as sent.
+    ``values`` maps each of ``scope.signed_headers`` to the header's value as sent, and
+    holds the request's ``x-amz-date`` and ``x-amz-content-sha256`` (which S3 signs
+    as the payload's hash) whether or not they are signed.
     """
     names = scope.signed_headers
     canonical_headers = "".join(f"{name}:{' '.join(values[name].split())}\n" for name in names)
     signed = ";".join(names)
     # The path as sent: S3 signs it without normalising it, unlike other services.
-    canonical = f"{method}\n{path}\n\n{canonical_headers}\n{signed}\n{payload_hash}"
+    canonical = (
+        f"{method}\n{path}\n\n{canonical_headers}\n{signed}\n{values['x-amz-content-sha256']}"
+    )
+    timestamp = values["x-amz-date"]
     day = timestamp[:8]
     credential_scope = f"{day}/{scope.region}/{scope.service}/aws4_request"
     string_to_sign = (
         f"{ALGORITHM}\n{timestamp}\n{credential_scope}\n"
         f"{hashlib.sha256(canonical.encode()).hexdigest()}"
     )
-    key = signing_key(secret_key, day, scope.region, scope.service)
+    key = signing_key(credentials.secret_key, day, scope.region, scope.service)
     signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
     return (
-        f"{ALGORITHM} Credential={access_key}/{credential_scope}, "
+        f"{ALGORITHM} Credential={credentials.access_key}/{credential_scope}, "
         f"SignedHeaders={signed}, Signature={signature}"
     )

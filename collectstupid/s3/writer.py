@@ -1,12 +1,11 @@
 """The fast writer for django-storages' ``S3Storage``: one PutObject per file below the
 storage's multipart threshold, one multipart upload read from disk part by part at or above
-it, landing the objects ``save()`` would (see storage.py). See docs/speed.md.
+it, landing the objects ``save()`` would (see parameter_cache.py). See docs/speed.md.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import tempfile
@@ -21,11 +20,10 @@ from s3transfer.utils import ChunksizeAdjuster
 
 from collectstupid.collect import SourceFile
 from collectstupid.errors import SourceChanged
-from collectstupid.s3.client import S3Client
+from collectstupid.s3.file_slice import FileSlice
 from collectstupid.s3.open_uploads import OpenUploads, abort_twins
-from collectstupid.s3.parameter_cache import ParameterCache
-from collectstupid.s3.replay import BROKEN, FAILED, MAX_SIZE, UNTRIED
-from collectstupid.s3.storage import compressed, write_parameters
+from collectstupid.s3.parameter_cache import ParameterCache, write_parameters
+from collectstupid.s3.sender import S3Sender
 from collectstupid.storage import object_key, plain_key
 
 # Which of the object's parameters each multipart call takes, as s3transfer
@@ -53,69 +51,6 @@ COMPLETE_MULTIPART_ARGS = (
 # A gzipped body is spooled so it can be measured and re-read on a retry; past
 # this size it goes to a temporary file, so 16 workers hold at most 16 MB.
 SPOOL_MAX = 1024 * 1024
-
-
-class FileSlice(io.RawIOBase):
-    """``size`` bytes of a seekable file from ``start``, as a file of their own.
-
-    botocore reads a body more than once (checksum, signature, send, and again
-    on a retry after ``seek(0)``); positions here are relative to the part.
-    """
-
-    def __init__(self, file: IO[bytes], start: int, size: int, total: int = 0) -> None:
-        super().__init__()
-        self._file = file
-        self._start = start
-        self._size = size
-        self._total = total or start + size  # the whole file's size, for the error
-        self._pos = 0
-
-    def __len__(self) -> int:
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._size}[whence]
-        self._pos = min(max(base + offset, 0), self._size)
-        return self._pos
-
-    def read(self, size: int | None = -1) -> bytes:
-        left = self._size - self._pos
-        if size is None or size < 0 or size > left:
-            size = left
-        if size == 0:
-            return b""
-        self._file.seek(self._start + self._pos)
-        data = self._file.read(size)
-        if len(data) < size:
-            # The file shrank: the part can never be sent whole, and a body
-            # shorter than its Content-Length would leave the server waiting.
-            raise SourceChanged(
-                f"changed while uploading: expected {self._total} bytes, "
-                f"read {self._readable(self._start + self._pos + len(data))}"
-            )
-        self._pos += len(data)
-        return data
-
-    def _readable(self, reached: int) -> int:
-        """How many bytes the file holds now, at most ``reached`` (where reading ended)."""
-        try:
-            return min(reached, os.fstat(self._file.fileno()).st_size)
-        except (AttributeError, OSError, ValueError):
-            return reached  # not a file on disk (io.UnsupportedOperation is an OSError)
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 @contextlib.contextmanager
@@ -163,20 +98,24 @@ def only(params: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 class S3Writer:
-    """Writes one file per call to an ``S3Storage``'s bucket; safe to call from many threads."""
+    """Writes one file per call to an ``S3Storage``'s bucket; safe to call from many threads.
 
-    def __init__(self, storage: Any, client: S3Client) -> None:
+    Below the storage's multipart threshold a file is one PutObject, and which
+    client sends it is the sender's choice (sender.py).
+    """
+
+    def __init__(self, storage: Any, sender: S3Sender) -> None:
         self.storage = storage
         self.bucket: str = storage.bucket_name
         self.threshold: int = storage.transfer_config.multipart_threshold
         self.chunksize: int = storage.transfer_config.multipart_chunksize
-        self._client = client
+        self._sender = sender
         self.open_uploads = OpenUploads()
         self._parameters = ParameterCache(storage)
 
     @property
     def client(self) -> BaseClient:
-        return self._client.get()
+        return self._sender.get()
 
     @property
     def default_checksum(self) -> bool:
@@ -191,13 +130,18 @@ class S3Writer:
             if self.default_checksum and not any(c in params for c in FULL_OBJECT_CHECKSUM_ARGS):
                 params.setdefault("ChecksumAlgorithm", DEFAULT_CHECKSUM_ALGORITHM)
             if gzip:
-                body = spooled(compressed(self.storage, raw))
+                # The storage's own gzip stream, read as it is consumed.
+                body = spooled(self.storage._compress_content(raw))
             elif getattr(raw, "seekable", lambda: False)():
                 body = raw
             else:
                 body = spooled(raw)
             try:
-                self.send(key, body, length(body), params)
+                size = length(body)
+                if size and size >= self.threshold:
+                    self.multipart(key, body, size, params)
+                else:
+                    self._sender.put(key, body, size, without(params, PUT_OBJECT_BLOCKLIST))
             except SourceChanged as exc:
                 raise SourceChanged(f"{local_name(source)} {exc}") from None
             finally:
@@ -217,36 +161,6 @@ class S3Writer:
             )[0],
         )
 
-    def send(self, key: str, body: IO[bytes], size: int, params: dict[str, Any]) -> None:
-        """One PutObject, or one multipart upload at or above the storage's threshold."""
-        if size and size >= self.threshold:
-            self.multipart(key, body, size, params)
-        elif size <= MAX_SIZE and (replay := self._client.replay()) is not None:
-            # Read whole (and so checked whole) before a byte is sent: hashed,
-            # then sent from a template of botocore's own request (replay.py).
-            data = FileSlice(body, 0, size).read() if size else body.read()
-            put = without(params, PUT_OBJECT_BLOCKLIST)
-            outcome = replay.put(key, data, put)
-            if outcome == FAILED:
-                self._client.after_replay().put_object(
-                    Bucket=self.bucket, Key=key, Body=data, **put
-                )
-            elif outcome == UNTRIED:
-                with replay.learning(key, data, put):
-                    self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **put)
-            elif outcome == BROKEN:
-                # Never sent, so not an attempt: botocore makes all of them.
-                self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **put)
-        else:
-            # Sized: a file cut short after botocore took its length fails at once,
-            # not after the server waited a read timeout for the missing bytes.
-            self.client.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=FileSlice(body, 0, size) if size else body,
-                **without(params, PUT_OBJECT_BLOCKLIST),
-            )
-
     def multipart(self, key: str, body: IO[bytes], size: int, params: dict[str, Any]) -> None:
         """Create, send the parts in order from ``body``, complete; abort on any failure.
 
@@ -259,36 +173,10 @@ class S3Writer:
             if checksum in params:
                 params["ChecksumType"] = "FULL_OBJECT"
                 params["ChecksumAlgorithm"] = checksum.removeprefix("Checksum")
-        chunk = ChunksizeAdjuster().adjust_chunksize(self.chunksize, size)
         where = {"Bucket": self.bucket, "Key": key}
-        with self.open_uploads.creating(where) as created:
-            began = time.monotonic()
-            response = self.client.create_multipart_upload(
-                **where, **without(params, CREATE_MULTIPART_BLOCKLIST)
-            )
-            upload_id = response["UploadId"]
-            created(upload_id)
-        if response.get("ResponseMetadata", {}).get("RetryAttempts"):
-            # An attempt whose answer was lost may have made an upload of its own.
-            abort_twins(self.client, where, upload_id, time.monotonic() - began)
+        upload_id = self._create(where, params)
         try:
-            part_args = only(params, UPLOAD_PART_ARGS)
-            parts = []
-            for number, start in enumerate(range(0, size, chunk), start=1):
-                self.open_uploads.check()
-                response = self.client.upload_part(
-                    **where,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    Body=FileSlice(body, start, min(chunk, size - start), size),
-                    **part_args,
-                )
-                part = {"ETag": response["ETag"], "PartNumber": number}
-                algorithm = part_args.get("ChecksumAlgorithm")
-                if algorithm and f"Checksum{algorithm.upper()}" in response:
-                    member = f"Checksum{algorithm.upper()}"
-                    part[member] = response[member]
-                parts.append(part)
+            parts = self._send_parts(where, upload_id, body, size, only(params, UPLOAD_PART_ARGS))
             self.client.complete_multipart_upload(
                 **where,
                 UploadId=upload_id,
@@ -302,6 +190,48 @@ class S3Writer:
             raise
         finally:
             self.open_uploads.finished(upload_id)
+
+    def _create(self, where: dict[str, str], params: dict[str, Any]) -> str:
+        """A new multipart upload's id, kept open until ``open_uploads.finished``."""
+        with self.open_uploads.creating(where) as created:
+            began = time.monotonic()
+            response = self.client.create_multipart_upload(
+                **where, **without(params, CREATE_MULTIPART_BLOCKLIST)
+            )
+            upload_id: str = response["UploadId"]
+            created(upload_id)
+        if response.get("ResponseMetadata", {}).get("RetryAttempts"):
+            # An attempt whose answer was lost may have made an upload of its own.
+            abort_twins(self.client, where, upload_id, time.monotonic() - began)
+        return upload_id
+
+    def _send_parts(
+        self,
+        where: dict[str, str],
+        upload_id: str,
+        body: IO[bytes],
+        size: int,
+        args: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        """Each part of ``body`` in order; what completing the upload names of each."""
+        chunk = ChunksizeAdjuster().adjust_chunksize(self.chunksize, size)
+        algorithm = args.get("ChecksumAlgorithm")
+        member = f"Checksum{algorithm.upper()}" if algorithm else ""
+        parts = []
+        for number, start in enumerate(range(0, size, chunk), start=1):
+            self.open_uploads.check()
+            response = self.client.upload_part(
+                **where,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=FileSlice(body, start, min(chunk, size - start), size),
+                **args,
+            )
+            part = {"ETag": response["ETag"], "PartNumber": number}
+            if member and member in response:
+                part[member] = response[member]
+            parts.append(part)
+        return parts
 
     def abort_open(self, describe: Any) -> list[str]:
         """Abort every multipart upload still open; no new one or part starts after."""
