@@ -17,7 +17,7 @@ from collectstupid.s3 import client as clients
 from collectstupid.s3 import fast_path
 from collectstupid.s3.client import S3Client, attempts
 from collectstupid.s3.file_slice import FileSlice
-from collectstupid.s3.replay import LOST, MAX_SIZE, Replay, Replayed
+from collectstupid.s3.replay import LOST, MAX_SIZE, SENT, UNTRIED, Replay, Replayed
 
 
 class RetryCounter:
@@ -86,9 +86,9 @@ class S3Sender(S3Client):
         except Exception as exc:  # botocore sends it again, and reports what fails
             client = self._break(exc)
         else:
-            if outcome is Replayed.SENT:
+            if outcome is SENT:
                 return
-            if outcome is Replayed.UNTRIED:
+            if outcome is UNTRIED:
                 with replay.learning(key, data, params):
                     client.put_object(Bucket=self.bucket, Key=key, Body=data, **params)
                 return
