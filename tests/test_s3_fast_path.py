@@ -23,7 +23,7 @@ from collectstupid.conf import get_settings
 from collectstupid.errors import SettingsError
 from collectstupid.s3 import client as s3client
 from collectstupid.s3 import fast_path
-from collectstupid.s3.replay import LOST, Replay, Replayed
+from collectstupid.s3.replay import LOST, Replay, Replayed, Template
 from collectstupid.s3.sender import RetryCounter
 from tests.helpers import run
 from tests.s3_fixtures import client_config
@@ -214,6 +214,30 @@ def test_a_broken_send_sends_the_rest_of_the_run_through_botocore(
     assert wire.sent == {**dict.fromkeys(FILES, 1), "js/f1.js": 3, "js/f3.js": 3, "js/f4.js": 2}
     assert json.loads(report.read_text())["retries"] == 5
     _landed(target, FILES)
+
+
+def test_a_replay_that_cannot_be_built_sends_the_rest_of_the_run_through_botocore(
+    deploy_target, monkeypatch
+):
+    """Building the request is botocore's internals too: a failure there is not the file's."""
+    wire, replays = Wire(monkeypatch), _replays(monkeypatch)
+    built: list[str] = []
+    real = Template.request
+
+    def building(self: Template, key: str, *args: Any) -> Any:
+        built.append(key)
+        if len(built) > 1:  # the first is f0's, checked against botocore's own request
+            raise TypeError("request() takes 5 positional arguments")
+        return real(self, key, *args)
+
+    monkeypatch.setattr(Template, "request", building)
+    out = _deploy()
+    assert out.count(BROKEN) == 1
+    assert f"{BROKEN} (TypeError: request() takes 5 positional arguments)" in out
+    assert replays == {"untried": 1, "not sent": 1}
+    assert len(built) == 2 and built[1].endswith("js/f1.js")
+    assert wire.sent == dict.fromkeys(FILES, 1)
+    _landed(deploy_target, FILES)
 
 
 @pytest.mark.parametrize(
