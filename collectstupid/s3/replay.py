@@ -174,6 +174,8 @@ class Template:
     ) -> AWSPreparedRequest | None:
         """The PutObject of ``body`` to ``key``; None if the credentials changed kind."""
         token = credentials.token
+        if (token is not None) != self.token:
+            return None
         per_request: dict[str, str] = {
             "content-length": str(len(body)),
             "x-amz-decoded-content-length": str(len(body)),
@@ -183,8 +185,6 @@ class Template:
         }
         if token is not None:
             per_request["x-amz-security-token"] = token
-        elif self.token:
-            return None
         url = self.url_prefix + percent_encode(key, safe="/~")
         values = {"host": self.host}
         headers = []
@@ -196,8 +196,6 @@ class Template:
                 value = _same_type(value, per_request[lower])
             headers.append((name, value))
             values[lower] = text(value)
-        if token is not None and not self.token:
-            return None
         # Signed last, in the place botocore gave it among the headers.
         signature = sigv4.authorization(self.scope, credentials, "PUT", urlsplit(url).path, values)
         at = self.authorization_at
