@@ -61,6 +61,5 @@ def test_the_xdist_controller_adds_up_each_workers_files():
         check.pytest_testnodedown(node, None)
     assert check.files == {"tests/test_split.py": Sent(small_puts=2 * half)}
     assert check.missing() == [
-        f"tests/test_split.py: {2 * half} small-file PutObjects on the default path, "
-        "none replayed"
+        f"tests/test_split.py: {2 * half} small-file PutObjects on the default path, none replayed"
     ]
