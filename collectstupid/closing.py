@@ -45,11 +45,11 @@ def end_run(
     # One closing error: the deploy's own first, a failed invalidation otherwise.
     own_error = report.closing_error(deployment, executed, out.verbosity)
     error = own_error or cdn_error
-    data = report.run_report(deployment, executed, section, error)
     summary = report.run_summary(deployment, executed)
     warning, line = report.conflict_warning(deployment.smart), report.render(summary)
     reported = False
     if deployment.report_json:
+        data = report.run_report(deployment, executed, section, error)
         try:
             output.write_json(deployment.report_json, data)
             reported = True

@@ -22,7 +22,7 @@ from collectstupid.conf import is_safe_relative
 from collectstupid.errors import CollectError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceFile:
     """One file to deploy: where it lands and where it is read from."""
 

@@ -164,6 +164,7 @@ def sent(
             backend.describe_error,
             signals.abort,
             inline=backend.inline_writes,
+            keep_done=reads_files_sent(deployment),
         )
         result = upload_in_order(plan.files, plan.last, write, pool)
         returned = True
@@ -173,6 +174,14 @@ def sent(
             # Workers may still be sending: what they started must not stay open.
             leftovers = backend.abort_writes()
     return result, leftovers
+
+
+def reads_files_sent(deployment: Deployment) -> bool:
+    """Whether the finish reads which files were sent, not only how many: the JSON
+    report's rows, the CDN's paths, collectstatic's counts of a staged run. Without
+    them a run keeps no outcome per file that landed, so its memory does not grow
+    with the site."""
+    return bool(deployment.report_json or deployment.invalidation or deployment.staged)
 
 
 def recorded(deployment: Deployment, result: UploadResult, signals: Signals) -> str | None:

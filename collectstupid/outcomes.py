@@ -6,6 +6,7 @@ them and computes none of them.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from collectstupid.collect import SourceFile
@@ -19,7 +20,7 @@ CANCELLED = "cancelled"
 ABANDONED = "abandoned: the run was aborted while it was being written"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     source: SourceFile
     status: str
@@ -31,12 +32,44 @@ class Outcome:
 
 @dataclass
 class UploadResult:
+    """The outcome of every write, by status; with ``keep_done`` False only those of files
+    that failed or were not started are kept, the rest counted: a plain deploy keeps no
+    value per file it sent."""
+
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
     # Requests the storage's client sent again after a transient error.
     retries: int = 0
+    keep_done: bool = True
+    # Outcomes by status, and the bytes of the files UPLOADED, kept or not.
+    tally: Counter[str] = field(default_factory=Counter)
+    uploaded_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        given, self.outcomes = self.outcomes, []
+        for outcome in given:
+            self.add(outcome)
+
+    def add(self, outcome: Outcome) -> None:
+        self.tally[outcome.status] += 1
+        if outcome.status == UPLOADED:
+            self.uploaded_bytes += outcome.source.size
+        if self.keep_done or outcome.status in (FAILED, CANCELLED):
+            self.outcomes.append(outcome)
+
+    def absorb(self, later: UploadResult) -> None:
+        """Add what a later upload did to this one's result."""
+        self.outcomes += later.outcomes
+        self.tally += later.tally
+        self.uploaded_bytes += later.uploaded_bytes
+        self.seconds += later.seconds
+
+    def count(self, status: str) -> int:
+        return self.tally[status]
 
     def with_status(self, status: str) -> list[Outcome]:
+        if not self.keep_done and status not in (FAILED, CANCELLED):
+            raise ValueError(f"the {status} outcomes were counted, not kept")
         return [o for o in self.outcomes if o.status == status]
 
     uploaded = property(lambda self: self.with_status(UPLOADED))

@@ -104,12 +104,12 @@ def written_summary(
     plan: Plan, result: UploadResult, destination: str, counts: Counts = Counts()
 ) -> Summary:
     """The summary of a run that wrote, from its plan and upload result."""
-    uploaded, copied = result.uploaded, counts.copied
+    uploaded, copied = result.count(UPLOADED), counts.copied
     return Summary(
         destination=destination,
         profile=plan.profile.name,
-        files=len(uploaded) if copied is None else copied,
-        bytes=sum(o.source.size for o in uploaded),
+        files=uploaded if copied is None else copied,
+        bytes=result.uploaded_bytes,
         left_out_files=len(plan.left_out),
         left_out_bytes=plan.left_out_bytes,
         seconds=result.seconds,
@@ -117,8 +117,8 @@ def written_summary(
         cancelled=len(result.cancelled),
         retries=result.retries,
         post_processed=counts.post_processed,
-        written=None if copied is None else len(uploaded),
-        unchanged=len(result.skipped) if counts.smart else None,
+        written=None if copied is None else uploaded,
+        unchanged=result.count(SKIPPED) if counts.smart else None,
         pruned=counts.pruned,
         prune_failed=counts.prune_failed,
     )
@@ -442,18 +442,18 @@ def closing_message(
             lines.append(f"  ... and {hidden} other cause{'s' if hidden != 1 else ''} ({where}).")
     advice = list(dict.fromkeys(a for c in causes if (a := c.advice) is not None))
     lines += advice
-    wrote = sum(o.wrote for o in result.failed)
-    if not result.uploaded and wrote:
+    wrote, uploaded = sum(o.wrote for o in result.failed), result.count(UPLOADED)
+    if not uploaded and wrote:
         # Nothing landed as planned, but these replaced what was online.
         rest = (
             f"{wrote} of the failed files replaced what was online before failing; "
             "nothing else was uploaded"
         )
-    elif not result.uploaded:
+    elif not uploaded:
         rest = "Nothing was uploaded"
     elif result.cancelled:
         rest = (
-            f"{len(result.uploaded)} file{'s' if len(result.uploaded) != 1 else ''} "
+            f"{uploaded} file{'s' if uploaded != 1 else ''} "
             f"uploaded; {len(result.cancelled)} held back until the others land"
         )
     else:
@@ -493,7 +493,7 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
     result = executed.result
     if executed.aborted:
         abandoned = sum(o.error == ABANDONED for o in result.failed)
-        clauses = [f"{len(result.uploaded)} files were uploaded"]
+        clauses = [f"{result.count(UPLOADED)} files were uploaded"]
         if abandoned:
             clauses.append(f"{abandoned} abandoned while being written")
         if result.cancelled:
@@ -502,7 +502,7 @@ def closing_error(deployment: Deployment, executed: Executed, verbosity: int = 1
         return text + leftovers_note(executed.leftovers)
     if executed.interrupted:
         return (
-            f"Interrupted: {cleared_first(executed.cleared)}{len(result.uploaded)} files were "
+            f"Interrupted: {cleared_first(executed.cleared)}{result.count(UPLOADED)} files were "
             f"uploaded, {len(result.cancelled)} were not started. Run the command again "
             "to finish."
         )

@@ -67,6 +67,9 @@ class Pool:
     # writes that never wait on a network, which a worker would only slow down
     # with switches between threads.
     inline: bool = False
+    # Keep the outcome of every file, not only of those that failed or were not started
+    # (see UploadResult): what reads the files sent afterwards asks for it.
+    keep_done: bool = True
 
 
 def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResult:
@@ -78,17 +81,17 @@ def upload(files: Iterable[SourceFile], write: Writer, pool: Pool) -> UploadResu
     abort request returns without waiting for the workers (a write may hang on
     the network); their files are ABANDONED failures.
     """
-    result, started = UploadResult(), time.monotonic()
+    result, started = UploadResult(keep_done=pool.keep_done), time.monotonic()
     queue = _Queue(files, pool.stop)
 
     def finish(outcome: Outcome) -> None:
-        result.outcomes.append(outcome)
+        result.add(outcome)
         if pool.on_done:
             pool.on_done(outcome)
 
     if pool.inline:
         while (source := queue.take()) is not None:
-            finish(written(source, write, pool))
+            queue.hand_over(written(source, write, pool), finish)
     else:
         _on_workers(queue, write, pool, result, finish)
     with queue.lock:
@@ -107,7 +110,7 @@ def _on_workers(
     def work() -> None:
         try:
             while (source := queue.take()) is not None:
-                outcomes.put(written(source, write, pool))
+                queue.hand_over(written(source, write, pool), outcomes.put)
         finally:
             outcomes.put(None)  # this worker is done
 
@@ -123,7 +126,7 @@ def _on_workers(
         queue.halt.set()
     if pool.abort.is_set():
         with queue.lock:
-            abandon(queue.taken, outcomes, result, finish)
+            abandon(list(queue.writing.values()), outcomes, finish)
     else:
         for worker in workers:
             worker.join()
@@ -136,7 +139,9 @@ class _Queue:
         self.files, self.stop = iter(files), stop
         self.lock = threading.Lock()
         self.halt = threading.Event()  # the calling thread gave up: workers take nothing more
-        self.taken: list[SourceFile] = []
+        # The files taken whose outcome is not handed over yet, by id: only those in
+        # flight, never a second list of the files.
+        self.writing: dict[int, SourceFile] = {}
 
     def take(self) -> SourceFile | None:
         with self.lock:
@@ -144,8 +149,15 @@ class _Queue:
                 return None
             source = next(self.files, None)
             if source is not None:
-                self.taken.append(source)
+                self.writing[id(source)] = source
             return source
+
+    def hand_over(self, outcome: Outcome, to: Callable[[Outcome], None]) -> None:
+        """Pass ``outcome`` on, its file no longer in flight: under the lock, so an
+        abort sees each file either in flight or with its outcome passed on."""
+        with self.lock:
+            del self.writing[id(outcome.source)]
+            to(outcome)
 
 
 def collect(
@@ -185,12 +197,10 @@ def not_started(files: Iterable[SourceFile], why: str) -> UploadResult:
 
 
 def abandon(
-    taken: list[SourceFile],
-    outcomes: SimpleQueue[Outcome | None],
-    result: UploadResult,
-    finish: Progress,
+    writing: list[SourceFile], outcomes: SimpleQueue[Outcome | None], finish: Progress
 ) -> None:
-    """Outcomes for an aborted pool: those already in, then ABANDONED for the rest."""
+    """Outcomes for an aborted pool: those already in, then ABANDONED for the files
+    still ``writing``."""
     while True:
         try:
             outcome = outcomes.get_nowait()
@@ -198,10 +208,8 @@ def abandon(
             break
         if outcome is not None:
             finish(outcome)
-    done = {o.source.dest for o in result.outcomes}
-    for source in taken:
-        if source.dest not in done:
-            finish(Outcome(source, FAILED, ABANDONED))
+    for source in writing:
+        finish(Outcome(source, FAILED, ABANDONED))
 
 
 def largest_first(files: list[SourceFile]) -> list[SourceFile]:
@@ -226,11 +234,9 @@ def upload_in_order(
     if result.failed or result.cancelled or pool.stop.is_set():
         for source in last:
             outcome = Outcome(source, CANCELLED, "not uploaded: other files did not land")
-            result.outcomes.append(outcome)
+            result.add(outcome)
             if pool.on_done:
                 pool.on_done(outcome)
         return result
-    tail = upload(last, write, pool)
-    result.outcomes += tail.outcomes
-    result.seconds += tail.seconds
+    result.absorb(upload(last, write, pool))
     return result
