@@ -123,7 +123,8 @@ class WouldInvalidate:
 class DryRun:
     """What a dry run found the real run would do, beyond the deployment itself."""
 
-    verdicts: tuple[Verdict, ...]
+    # None: every planned file would be uploaded (no verdict kept per file).
+    verdicts: tuple[Verdict, ...] | None
     invalidation: WouldInvalidate | None = None
     # The files no storage key can hold, and why: the real run fails them.
     refused: Mapping[str, str] = field(default_factory=dict)

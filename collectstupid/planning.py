@@ -411,7 +411,7 @@ def would_happen(deployment: Deployment) -> DryRun:
     """What the real run would do: each file's verdict, and in smart mode what it
     would prune, having hashed the files."""
     plan, run = deployment.plan, deployment.smart
-    verdicts: tuple[Verdict, ...] = tuple((s, report.WOULD_UPLOAD, None) for s in plan.all_files)
+    verdicts: tuple[Verdict, ...] | None = None  # every file would be uploaded
     kept, doomed, overlaps, stopped = None, None, None, None
     if run is not None:
         if deployment.clearing:

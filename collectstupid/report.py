@@ -8,8 +8,9 @@ through output.Output. See docs/command.md.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -643,35 +644,36 @@ def prune_failures(failed: dict[str, str], shown: int = 3) -> str:
 WARNING = -1
 
 
-def dry_run_lines(deployment: Deployment, dry: DryRun) -> tuple[list[tuple[str, int]], Summary]:
-    """A dry run's lines, each with the verbosity it shows from, and its summary."""
+def dry_run_lines(deployment: Deployment, dry: DryRun) -> tuple[Iterator[tuple[str, int]], Summary]:
+    """A dry run's lines, each with the verbosity it shows from, and its summary. The
+    lines are made as they are read: one per file, never all at once."""
     plan, run = deployment.plan, deployment.smart
-    lines: list[tuple[str, int]] = []
+    lines: list[Iterable[tuple[str, int]]] = []
     if run:
         upload, unchanged, summary = smart_dry_run(run, plan, deployment.destination)
-        lines += [(text, 1) for text in upload] + [(text, 2) for text in unchanged]
+        lines += [[(text, 1) for text in upload], [(text, 2) for text in unchanged]]
         if dry.prune_refused:
             stop = f"--prune would stop before deleting anything: {dry.prune_refused}"
-            lines.append((stop, WARNING))
+            lines.append([(stop, WARNING)])
         if dry.doomed is not None:
-            lines += [(f"Would prune '{path}'", 1) for path in dry.doomed]
+            lines.append([(f"Would prune '{path}'", 1) for path in dry.doomed])
             summary = replace(summary, pruned=len(dry.doomed))
         kept = dry.prune_kept or {}
-        lines += [(f"Would not prune '{path}': {why}", 2) for path, why in kept.items()]
+        lines.append([(f"Would not prune '{path}': {why}", 2) for path, why in kept.items()])
     else:
         sendable = [s for s in plan.all_files if s.dest not in dry.refused]
         summary = dry_run_summary(plan, deployment.destination, sendable)
-        lines += [(f"Would upload '{s.dest}' ({format_size(s.size)})", 1) for s in sendable]
-    lines += [(f"Left out by the profile: '{s.dest}'", 2) for s in plan.left_out]
+        lines.append((f"Would upload '{s.dest}' ({format_size(s.size)})", 1) for s in sendable)
+    lines.append((f"Left out by the profile: '{s.dest}'", 2) for s in plan.left_out)
     if deployment.left_open:
         uploads = deployment.left_open.uploads
-        lines += [(f"Would abort an upload left open: '{name}'", 1) for name, _ in uploads]
+        lines.append([(f"Would abort an upload left open: '{name}'", 1) for name, _ in uploads])
     if deployment.clearing:
-        lines += [(f"Would delete '{name}'", 1) for name in deployment.clearing.names]
+        lines.append([(f"Would delete '{name}'", 1) for name in deployment.clearing.names])
         summary = replace(summary, deleted=len(deployment.clearing.names))
     if dry.invalidation:
-        lines += would_invalidate_lines(dry.invalidation)
-    return lines, summary
+        lines.append(would_invalidate_lines(dry.invalidation))
+    return chain.from_iterable(lines), summary
 
 
 def would_invalidate_lines(would: WouldInvalidate) -> list[tuple[str, int]]:
@@ -705,7 +707,10 @@ def dry_run_report(deployment: Deployment, dry: DryRun) -> dict[str, Any]:
             "changed_paths": changed,
         }
     extra |= report_extra(deployment)
-    return report_data(deployment.plan, dry.verdicts, deployment.destination, True) | extra
+    plan, verdicts = deployment.plan, dry.verdicts
+    if verdicts is None:
+        verdicts = tuple((s, WOULD_UPLOAD, None) for s in plan.all_files)
+    return report_data(plan, verdicts, deployment.destination, True) | extra
 
 
 def would_fail(refused: Mapping[str, str]) -> str | None:
