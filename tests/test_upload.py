@@ -109,3 +109,28 @@ def test_inline_writes_in_the_calling_thread_keeps_failures_and_honours_a_stop()
     assert by_dest["same"].status == SKIPPED
     # Nothing after the stop is started.
     assert [o.source.dest for o in result.cancelled] == ["d", "e"]
+
+
+def test_without_keep_done_only_failures_and_unstarted_files_are_kept_the_rest_counted():
+    def write(source):
+        if source.dest.startswith("bad"):
+            raise OSError("disk on fire")
+        return SKIPPED if source.dest == "same" else None
+
+    files = planned("a", "bad1", "b", "same", "index.html")
+    result = upload_in_order(files[:4], files[4:], write, Pool(2, keep_done=False))
+    assert sorted((o.source.dest, o.status) for o in result.outcomes) == [
+        ("bad1", FAILED),
+        ("index.html", CANCELLED),
+    ]
+    counts = {status: result.count(status) for status in (UPLOADED, SKIPPED, FAILED, CANCELLED)}
+    assert counts == {UPLOADED: 2, SKIPPED: 1, FAILED: 1, CANCELLED: 1}
+    assert result.uploaded_bytes == sum(s.size for s in files if s.dest in ("a", "b"))
+
+
+def test_the_counts_add_up_over_the_manifests_sent_last():
+    files = planned("a", "b", "manifest.json")
+    result = upload_in_order(files[:2], files[2:], lambda source: None, Pool(2, keep_done=False))
+    assert result.outcomes == []
+    assert result.count(UPLOADED) == 3
+    assert result.uploaded_bytes == sum(s.size for s in files)
