@@ -313,11 +313,17 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     data = redacted(data)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        # Written as it is encoded: never the whole text in memory as well as the data.
+        with tmp.open("w", encoding="utf-8") as file:
+            json.dump(data, file, indent=2)
+            file.write("\n")
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ReportError(f"The report could not be written to {path}: {exc}.") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # stopped half-way: no partial file left behind
+        raise
 
 
 def redacted(value: Any) -> Any:
