@@ -39,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import venv
 from pathlib import Path
 
@@ -56,8 +57,11 @@ AZURITE_VERSION = "3.35.0"
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    """Run a step, saying what it runs and, once it ends, how long it took."""
     print("+", " ".join(str(a) for a in args), flush=True)
+    started = time.monotonic()
     code = subprocess.call([str(a) for a in args], cwd=ROOT, env=env)
+    print(f"  ({time.monotonic() - started:.0f} s)", flush=True)
     if code:
         sys.exit(code)
 
