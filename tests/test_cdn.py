@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 from collectstupid.cdn.invalidate import requested, unhashed, url_path
 from collectstupid.conf import cdn_settings
 from collectstupid.errors import SettingsError
-from collectstupid.manifest import dumps, loads, packed
+from collectstupid.manifest import Contents, dumps, loads, packed
 from s3local.ports import pick_ports
 from tests.cdn_fixtures import FILES, CloudFrontTarget, as_documented, doc_blocks
 from tests.conftest import write_tree
@@ -196,7 +196,7 @@ def test_settings_are_checked(settings):
 
 
 def test_owed_invalidations_round_trip_in_the_manifest():
-    data = dumps({}, owed={"cloudfront:E1": frozenset({"a.css", "b.css"})})
+    data = dumps(Contents(owed={"cloudfront:E1": frozenset({"a.css", "b.css"})}))
     assert json.loads(packed.unpack(data))["invalidations_owed"] == {
         "cloudfront:E1": ["a.css", "b.css"]
     }

@@ -24,7 +24,7 @@ from collectstupid.manifest import (
     rewrite,
     settle,
 )
-from collectstupid.manifest.entries import FORMAT, VERSION, dumps_contents
+from collectstupid.manifest.entries import FORMAT, VERSION
 from collectstupid.manifest.publish import STALE_AFTER
 from collectstupid.s3.manifest import S3ManifestStore
 from collectstupid.storage import target_storage
@@ -36,9 +36,9 @@ from tests.helpers import MANIFEST, bucket_manifest, entry
 def test_dumps_loads_round_trip_and_is_stable():
     entries = {"b.css": entry("b"), "a/é.js": entry("a")}
     pending = {"c.css": Pending({"run2": 2.5, "run1": 1}, contended=True)}
-    data = manifest.dumps(entries, pending)
+    data = manifest.dumps(Contents(entries, pending))
     assert manifest.loads(data) == Contents(entries, pending)
-    assert manifest.dumps(dict(reversed(list(entries.items()))), pending) == data
+    assert manifest.dumps(Contents(dict(reversed(list(entries.items()))), pending)) == data
     assert data.startswith(packed.MAGIC)
     doc = json.loads(packed.unpack(data))
     assert doc["format"] == FORMAT
@@ -159,7 +159,9 @@ class FakeStore:
     name = MANIFEST
 
     def __init__(self, contents: Contents | None = None) -> None:
-        self.data = manifest.dumps(contents.entries, contents.pending) if contents else None
+        self.data = (
+            manifest.dumps(Contents(contents.entries, contents.pending)) if contents else None
+        )
         self.version = 0
         self.writes = 0
         self.reads = 0
@@ -173,7 +175,7 @@ class FakeStore:
         return Snapshot(contents.entries, contents.pending, str(self.version), found=True)
 
     def put(self, contents: Contents) -> None:
-        self.data = manifest.dumps(contents.entries, contents.pending)
+        self.data = manifest.dumps(Contents(contents.entries, contents.pending))
         self.version += 1
 
     def write(self, data: bytes, expected: Snapshot) -> str | None:
@@ -318,7 +320,7 @@ VERSION_4_CONTENTS = Contents(
 def test_a_version_4_manifest_is_read_and_rewritten_as_version_5():
     contents = manifest.loads(json.dumps(VERSION_4).encode())
     assert contents == VERSION_4_CONTENTS
-    data = dumps_contents(contents)
+    data = manifest.dumps(contents)
     assert json.loads(packed.unpack(data))["version"] == 5
     assert manifest.loads(data) == VERSION_4_CONTENTS
 
@@ -329,7 +331,7 @@ def test_version_5_keeps_many_paths_in_columns_a_fraction_of_version_4():
         for i in range(20_000)
     }
     entries["app/ünï.js"] = Entry("c" * 64, 12, "feedfacefeedface")
-    data = manifest.dumps(entries)
+    data = manifest.dumps(Contents(entries))
     assert manifest.loads(data).entries == entries
     table = json.loads(packed.unpack(data))["files"]
     assert table["digests"] == ["feedfacefeedface"]
@@ -354,8 +356,11 @@ def packed_doc(**files: object) -> bytes:
 @pytest.mark.parametrize(
     ("data", "why"),
     [
-        (manifest.dumps({"a.css": entry("a")})[:-9], "compressed data ends early"),
-        (manifest.dumps({"a.css": entry("a")})[:12] + b"\xff" * 20, "compressed data is damaged"),
+        (manifest.dumps(Contents({"a.css": entry("a")}))[:-9], "compressed data ends early"),
+        (
+            manifest.dumps(Contents({"a.css": entry("a")}))[:12] + b"\xff" * 20,
+            "compressed data is damaged",
+        ),
         (packed.pack(b"{not json"), "not valid JSON"),
         (packed_doc(sizes=[3, 4]), "columns of its 'files' table differ in length"),
         (packed_doc(sha256="!!"), "column of hashes is not base64"),

@@ -421,7 +421,7 @@ def test_s3_smart_entries_without_a_parameter_hash_upload_once(
     s3_storage_settings.client.put_object(
         Bucket=s3_storage_settings.bucket,
         Key=s3_storage_settings.key(MANIFEST),
-        Body=manifest.dumps(old, profiles=contents.profiles),
+        Body=manifest.dumps(manifest.Contents(old, profiles=contents.profiles)),
     )
     ops, _ = counted(botocore_calls, "--profile", "full", "--smart")
     assert ops == {"GetObject": 1, "PutObject": len(LARGE_SITE) + 2}

@@ -122,11 +122,11 @@ def test_format_4_round_trips_and_version_2_and_3_are_still_read():
         "p": Record(frozenset({"a", "s.1.css"}), (frozenset({"s.1.css"}),), frozenset({"old"}))
     }
     contents = Contents({"a": E}, {}, {}, {"proj": profiles}, "s3://b/static")
-    data = manifest.entries.dumps_contents(contents)
+    data = manifest.dumps(contents)
     assert json.loads(packed.unpack(data))["version"] == 5
     assert manifest.loads(data) == contents
     # Version 3 kept its records with no project and no location: read as an unknown project's.
-    v3 = version_4_doc(manifest.dumps({"a": E}, {}, profiles))
+    v3 = version_4_doc(manifest.dumps(Contents({"a": E}, {}, profiles)))
     v3["version"] = 3
     assert manifest.loads(json.dumps(v3).encode()) == Contents({"a": E}, {}, profiles)
     v2 = json.dumps({"format": FORMAT, "version": 2, "files": {}}).encode()
@@ -385,7 +385,7 @@ def test_s3_records_of_a_version_3_manifest_are_kept_and_never_pruned_from(
     # As collectstupid wrote it before records had a project: another project's, perhaps.
     legacy = {"no-media": Record(frozenset({"old/theirs.css", "css/site.css"}), (), frozenset())}
     contents = manifest.loads(target.read(MANIFEST))
-    v3 = version_4_doc(manifest.dumps(contents.entries, {}, legacy))
+    v3 = version_4_doc(manifest.dumps(Contents(contents.entries, {}, legacy)))
     v3["version"] = 3
     target.client.put_object(
         Bucket=target.bucket, Key=target.key(MANIFEST), Body=json.dumps(v3).encode()

@@ -539,7 +539,7 @@ def test_s3_force_uploads_all_and_rewrites(static_files, s3_storage_settings, bo
     target.client.put_object(
         Bucket=target.bucket,
         Key=target.key(MANIFEST),
-        Body=manifest.dumps({"css/site.css": entry("stale")}),
+        Body=manifest.dumps(manifest.Contents({"css/site.css": entry("stale")})),
     )
     ops, _ = counted(botocore_calls, "--force", "--profile", "no-media")
     assert ops == {"GetObject": 1, "PutObject": 3 + 2}
@@ -729,7 +729,7 @@ def test_s3_a_killed_runs_marks_are_named_with_how_long_they_last_and_force_clea
     target.client.put_object(
         Bucket=target.bucket,
         Key=target.key(MANIFEST),
-        Body=manifest.dumps(left.entries, left.pending),
+        Body=manifest.dumps(manifest.Contents(left.entries, left.pending)),
     )
     warning = (
         "1 path dropped from the deploy manifest '.collectstupid/manifest.json': another run "

@@ -11,6 +11,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from collectstupid.errors import ManifestFormatError
 from collectstupid.manifest import packed
@@ -96,50 +97,34 @@ class Contents:
     owed: Owed = field(default_factory=dict)
 
 
-def dumps(
-    entries: Mapping[str, Entry],
-    pending: Mapping[str, Pending] | None = None,
-    profiles: Mapping[str, Record] | None = None,
-    projects: Mapping[str, Mapping[str, Record]] | None = None,
-    location: str | None = None,
-    owed: Mapping[str, frozenset[str]] | None = None,
-) -> bytes:
+def dumps(contents: Contents) -> bytes:
     """The manifest as bytes: sorted, so an unchanged manifest is byte-identical."""
     data: dict[str, object] = {"format": FORMAT, "version": VERSION}
-    if location is not None:
-        data["location"] = location
+    if contents.location is not None:
+        data["location"] = contents.location
     data["files"] = packed.columns(
         (path, entry.sha256, entry.size, entry.parameters)
-        for path, entry in sorted(entries.items())
+        for path, entry in sorted(contents.entries.items())
     )
-    if pending:
+    if contents.pending:
         data["pending"] = {
             path: {"runs": dict(sorted(p.runs.items())), "contended": p.contended}
-            for path, p in sorted(pending.items())
+            for path, p in sorted(contents.pending.items())
         }
-    if profiles:
-        data["profiles"] = _records_data(profiles)
-    if projects:
+    if contents.profiles:
+        data["profiles"] = _records_data(contents.profiles)
+    if contents.projects:
         data["projects"] = {
             project: _records_data(records)
-            for project, records in sorted(projects.items())
+            for project, records in sorted(contents.projects.items())
             if records
         }
-    if owed:
-        data["invalidations_owed"] = {cdn: sorted(paths) for cdn, paths in sorted(owed.items())}
+    if contents.owed:
+        data["invalidations_owed"] = {
+            cdn: sorted(paths) for cdn, paths in sorted(contents.owed.items())
+        }
     document = json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n"
     return packed.pack(document.encode())
-
-
-def dumps_contents(contents: Contents) -> bytes:
-    return dumps(
-        contents.entries,
-        contents.pending,
-        contents.profiles,
-        contents.projects,
-        contents.location,
-        contents.owed,
-    )
 
 
 def _records_data(records: Mapping[str, Record]) -> dict[str, object]:
@@ -204,6 +189,31 @@ def loads(data: bytes) -> Contents:
     Trusting half of a manifest would mean trusting an object we know was not
     written the way we write it.
     """
+    doc = _document(data)
+    files, pending = doc.get("files"), doc.get("pending", {})
+    profiles, projects = doc.get("profiles", {}), doc.get("projects", {})
+    owed = doc.get("invalidations_owed", {})
+    if not all(isinstance(part, dict) for part in (files, pending, profiles, projects, owed)):
+        raise ManifestFormatError(
+            "its 'files', 'pending', 'profiles', 'projects' or 'invalidations_owed' is not a "
+            "mapping"
+        )
+    location = doc.get("location")
+    if location is not None and not isinstance(location, str):
+        raise ManifestFormatError("its 'location' is not a string")
+    entries = _entries(files, doc["version"])
+    return Contents(
+        entries,
+        _pending_paths(pending, entries),
+        _records(profiles),
+        _projects(projects),
+        location,
+        _owed(owed),
+    )
+
+
+def _document(data: bytes) -> dict[str, Any]:
+    """The manifest's JSON document, of a format version this collectstupid reads."""
     try:
         doc = json.loads(packed.unpack(data))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -218,50 +228,48 @@ def loads(data: bytes) -> Contents:
             f"it has format version {doc.get('version')!r}; this collectstupid reads "
             f"{' and '.join(map(str, READS))}"
         )
-    files, pending = doc.get("files"), doc.get("pending", {})
-    profiles, projects = doc.get("profiles", {}), doc.get("projects", {})
-    owed = doc.get("invalidations_owed", {})
-    if not (
-        isinstance(files, dict)
-        and isinstance(pending, dict)
-        and isinstance(profiles, dict)
-        and isinstance(projects, dict)
-        and isinstance(owed, dict)
-    ):
-        raise ManifestFormatError(
-            "its 'files', 'pending', 'profiles', 'projects' or 'invalidations_owed' is not a "
-            "mapping"
-        )
-    location = doc.get("location")
-    if location is not None and not isinstance(location, str):
-        raise ManifestFormatError("its 'location' is not a string")
-    contents = Contents(location=location, entries=_entries(files, doc["version"]))
+    return doc
+
+
+def _pending_paths(pending: dict[str, object], entries: Entries) -> PendingPaths:
+    markers: PendingPaths = {}
     for path, value in pending.items():
         marker = _pending(value)
-        if marker is None or path in contents.entries:
+        if marker is None or path in entries:
             raise ManifestFormatError(f"its pending entry for {path!r} is malformed")
-        contents.pending[path] = marker
-    for name, value in profiles.items():
+        markers[path] = marker
+    return markers
+
+
+def _records(values: dict[str, object], of: str = "") -> Records:
+    """Records by profile; ``of`` names their project in the error for a bad one."""
+    records: Records = {}
+    for name, value in values.items():
         record = _record(value)
         if record is None:
-            raise ManifestFormatError(f"its record of profile {name!r} is malformed")
-        contents.profiles[name] = record
+            raise ManifestFormatError(f"its record of profile {name!r}{of} is malformed")
+        records[name] = record
+    return records
+
+
+def _projects(projects: dict[str, object]) -> Projects:
+    found: Projects = {}
     for project, records in projects.items():
         if not isinstance(records, dict) or not project:
             raise ManifestFormatError(f"its records of project {project!r} are malformed")
-        for name, value in records.items():
-            record = _record(value)
-            if record is None:
-                raise ManifestFormatError(
-                    f"its record of profile {name!r} of project {project!r} is malformed"
-                )
-            contents.projects.setdefault(project, {})[name] = record
+        if records:
+            found[project] = _records(records, f" of project {project!r}")
+    return found
+
+
+def _owed(owed: dict[str, object]) -> Owed:
+    found: Owed = {}
     for cdn, value in owed.items():
         paths = _paths(value)
         if paths is None:
             raise ManifestFormatError(f"its invalidations owed to {cdn!r} are malformed")
-        contents.owed[cdn] = paths
-    return contents
+        found[cdn] = paths
+    return found
 
 
 def _entries(files: object, version: int) -> Entries:

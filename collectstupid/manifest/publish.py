@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from collectstupid.errors import ManifestError
-from collectstupid.manifest.entries import Contents, Entry, Pending, PendingPaths, dumps_contents
+from collectstupid.manifest.entries import Contents, Entry, Pending, PendingPaths, dumps
 from collectstupid.manifest.store import ManifestStore, Snapshot, placed, snapshot
 
 # Enough for a handful of jobs finishing at once; each retry costs one GET and one PUT.
@@ -127,7 +127,7 @@ def rewrite(
             return Published(
                 attempt > 1, attempt - 1, len(after.entries), tuple(conflicts)
             ), current
-        token = store.write(dumps_contents(after), current)
+        token = store.write(dumps(after), current)
         if token is not None:
             written = snapshot(after, token or None)
             return Published(True, attempt, len(after.entries), tuple(conflicts)), written
