@@ -46,7 +46,8 @@ def end_run(
     own_error = report.closing_error(deployment, executed, out.verbosity)
     error = own_error or cdn_error
     summary = report.run_summary(deployment, executed)
-    warning, line = report.conflict_warning(deployment.smart), report.render(summary)
+    warning = report.conflict_warning(deployment.smart, executed.smart)
+    line = report.render(summary)
     reported = False
     if deployment.report_json:
         data = report.run_report(deployment, executed, section, error)

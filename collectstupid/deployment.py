@@ -16,7 +16,7 @@ from collectstupid.collect import SourceFile
 from collectstupid.conf import CdnSettings
 from collectstupid.outcomes import ClearPlan, ClearResult, UploadResult
 from collectstupid.profiles import Plan
-from collectstupid.smart import SmartRun
+from collectstupid.smart_values import Read, Recorded
 from collectstupid.stage import Staged
 
 
@@ -55,7 +55,7 @@ class Deployment:
     destination: str
     threads: int
     staged: Staged | None = None
-    smart: SmartRun | None = None
+    smart: Read | None = None
     report_json: Path | None = None
     # --link: these files (the originals found) become symlinks, not copies.
     link: list[SourceFile] | None = None
@@ -81,6 +81,8 @@ class Executed:
     manifest_error: str | None = None
     pruned: prune.Pruned | None = None
     cleared: ClearResult | None = None
+    # Smart mode: what the deploy manifest's final write recorded.
+    smart: Recorded | None = None
     # A second signal gave up on the writes in flight; ``leftovers`` says what of
     # theirs (multipart uploads) could not be undone.
     aborted: bool = False

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.core.files.storage import Storage
 
-from collectstupid import clear, closing, output, overlap, prune, report
+from collectstupid import clear, closing, output, overlap, prune, report, smart
 from collectstupid.backends import Backend
 from collectstupid.cdn import invalidate
 from collectstupid.collect import SourceFile
@@ -28,6 +28,7 @@ from collectstupid.interruptible import offloaded
 from collectstupid.outcomes import CANCELLED, FAILED, UPLOADED, ClearResult, Outcome, UploadResult
 from collectstupid.output import Output, ProgressBar
 from collectstupid.report import manifest_cut_short, report_extra
+from collectstupid.smart_values import Read, Recorded
 from collectstupid.stage import adopt_manifest
 from collectstupid.upload import Pool, Writer, not_started, upload_in_order
 
@@ -51,8 +52,6 @@ def abort_and_clear(deployment: Deployment, cleared: ClearResult | None, out: Ou
 
     deleter = clear.Deleter(deployment.backend, deployment.threads, on_deleted)
     clear.clear(deleter, clearing, cleared, run.store if run else None, run.base if run else None)
-    if run and cleared.manifest is not None:
-        run.cleared(cleared.manifest)
 
 
 def abort_left_uploads(left: LeftOpen, backend: Backend, out: Output) -> None:
@@ -75,17 +74,22 @@ def write_files(
         on_done = file_reporter(deployment, bar, out)
         backend.prepare(deployment.threads)
         retried_before = backend.retries
-        if (refused := smart_prepared(deployment, signals, out)) is not None:
+        prepared, refused = smart_prepared(deployment, cleared, signals, out)
+        if refused is not None:
             # The manifest could not stop vouching for the old files: send none.
             unsent = not_started(plan.all_files, "the manifest could not be updated first")
             unsent.retries = backend.retries - retried_before
             stopped = Executed(unsent, manifest_error=refused, cleared=cleared)
             return counted(deployment, stopped)
-        result, leftovers = sent(deployment, signals, on_done, bar)
+        writer = smart.SmartWriter(prepared.decided) if prepared else None
+        result, leftovers = sent(deployment, signals, on_done, bar, writer)
     for note in backend.notes():
         out.say(note, level=2)
-    manifest_error = recorded(deployment, result, signals)
-    pruned = pruned_after(deployment, signals, out)
+    complete = not (result.failed or result.cancelled)
+    written = smart.Written(prepared, writer, complete) if prepared and writer else None
+    smart_record = recorded(deployment, written, signals)
+    run = prepared.run if prepared else None
+    pruned = pruned_after(deployment, run, smart_record, signals, out)
     result.retries = backend.retries - retried_before
     staged = deployment.staged
     if staged and staged.hashed_files is not None and not (result.failed or result.cancelled):
@@ -95,12 +99,13 @@ def write_files(
         Executed(
             result,
             signals.stop.is_set(),
-            manifest_error,
+            smart_record.error if smart_record else None,
             pruned=pruned,
             aborted=signals.abort.is_set(),
             leftovers=leftovers,
             signum=signals.last if signals.received else None,
             cleared=cleared,
+            smart=smart_record,
         ),
     )
 
@@ -125,38 +130,47 @@ def file_reporter(
     return on_done
 
 
-def smart_prepared(deployment: Deployment, signals: Signals, out: Output) -> str | None:
-    """Smart mode: hash the files and mark them as being written in the manifest; why
-    the manifest could not be marked, if it could not."""
+def smart_prepared(
+    deployment: Deployment, cleared: ClearResult | None, signals: Signals, out: Output
+) -> tuple[smart.Prepared | None, str | None]:
+    """Smart mode: hash the files and mark them as being written in the manifest, against
+    the manifest as --clear left it (``cleared``); or why the manifest could not be marked."""
     run = deployment.smart
     if run is None:
-        return None
+        return None, None
+    if cleared is not None and cleared.manifest is not None:
+        run = smart.cleared(run, cleared.manifest)
     try:
         # Hashing, then a manifest write: a first signal lets them finish (and no
         # upload starts after), a second stops the run; any marker the write left
         # is one the next run takes over, as from a run that died.
         with signals.raising(after=1):
-            run.prepare(deployment.plan, deployment.threads)
+            prepared = smart.prepare(run, deployment.plan, deployment.threads, deployment.backend)
     except ManifestError as exc:
-        return str(exc)
-    if (warning := overlap.warning(run, deployment.plan.profile.name)) is not None:
+        return None, str(exc)
+    warning = overlap.warning(run, prepared.decided, deployment.plan.profile.name)
+    if warning is not None:
         out.warn(warning)
-    return None
+    return prepared, None
 
 
 def sent(
-    deployment: Deployment, signals: Signals, on_done: Callable[[Outcome], None], bar: ProgressBar
+    deployment: Deployment,
+    signals: Signals,
+    on_done: Callable[[Outcome], None],
+    bar: ProgressBar,
+    writer: smart.SmartWriter | None,
 ) -> tuple[UploadResult, list[str]]:
     """Every file through the pool, the manifests that name them last; and what of the
     writes a signal gave up on could not be undone."""
-    backend, run, plan = deployment.backend, deployment.smart, deployment.plan
+    backend, plan = deployment.backend, deployment.plan
     returned = False
     leftovers: list[str] = []
     try:
         write: Writer = backend.write
         if deployment.link is not None:
             write = link_writer(backend.storage, deployment.link, write)
-        write = run.wrap(write) if run else write
+        write = writer.wrap(write) if writer else write
         pool = Pool(
             deployment.threads,
             on_done,
@@ -184,7 +198,9 @@ def reads_files_sent(deployment: Deployment) -> bool:
     return bool(deployment.report_json or deployment.invalidation or deployment.staged)
 
 
-def recorded(deployment: Deployment, result: UploadResult, signals: Signals) -> str | None:
+def recorded(
+    deployment: Deployment, written: smart.Written | None, signals: Signals
+) -> Recorded | None:
     """Smart mode: the deploy manifest records what landed; why it could not, if so.
 
     Last of all writes, after plan.last: the manifest records only what landed (an
@@ -192,24 +208,32 @@ def recorded(deployment: Deployment, result: UploadResult, signals: Signals) -> 
     yet waits for it: cut short, it would leave the old manifest describing files this
     run replaced. One more cuts it short.
     """
-    run = deployment.smart
-    if run is None:
+    if written is None:
         return None
+    run = written.prepared.run
     try:
         with signals.raising(after=2 if signals.abort.is_set() else 1):
-            return run.finish(result)
+            return smart.record(run, written, deployment.backend.describe_error)
     except Interrupted:
-        return manifest_cut_short(run.store.name)
+        reasons = dict(written.writer.reasons)
+        cut_short = manifest_cut_short(run.store.name)
+        return Recorded(written.prepared.current, reasons=reasons, error=cut_short)
 
 
-def pruned_after(deployment: Deployment, signals: Signals, out: Output) -> prune.Pruned | None:
+def pruned_after(
+    deployment: Deployment,
+    run: Read | None,
+    recorded: Recorded | None,
+    signals: Signals,
+    out: Output,
+) -> prune.Pruned | None:
     """--prune's deletions, after everything, and not once a signal asked to stop: the
     manifest keeps the doomed paths, so the next --prune run deletes them."""
-    run = deployment.smart
-    if not (run and run.prune) or signals.stop.is_set():
+    if not (run and run.prune and recorded) or signals.stop.is_set():
         return None
     pruned = prune.prune(
         run,
+        recorded,
         deployment.backend,
         deployment.threads,
         on_deleted=lambda path: out.say(f"Pruned '{path}'", level=2),

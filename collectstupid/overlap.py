@@ -13,17 +13,17 @@ from collections import Counter
 
 from collectstupid.manifest import records, whose
 from collectstupid.report import plural
-from collectstupid.smart import PARAMETERS, SmartRun
+from collectstupid.smart_values import PARAMETERS, Decided, Read
 
 
-def warning(run: SmartRun, profile: str) -> str | None:
+def warning(run: Read, decided: Decided, profile: str) -> str | None:
     """One warning naming how many such paths each other profile last shipped, or None."""
     project = run.shipped.project if run.shipped else ""
     others = sorted(
         (key, record) for key, record in records(run.base.contents) if key != (project, profile)
     )
     owners: Counter[tuple[str, str]] = Counter()
-    for change in run.changes:
+    for change in decided.changes.values():
         if change.reason != PARAMETERS:
             continue
         path = change.source.dest

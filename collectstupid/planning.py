@@ -39,9 +39,9 @@ from collectstupid.deployment import Deployment, DryRun, LeftOpen, Verdict
 from collectstupid.errors import DeployError, ProfileError, SettingsError
 from collectstupid.failures import verdict
 from collectstupid.interruptible import InterruptibleBackend
-from collectstupid.manifest import Shipped
 from collectstupid.output import Output
 from collectstupid.profiles import Catalog, Plan, Profile, load_catalog, make_plan, with_parameters
+from collectstupid.smart_values import UNCHANGED, Pruning, Read
 from collectstupid.stage import Staged, hashes_names, staged_plan
 from collectstupid.storage import class_name, location_refusal, target_storage
 from collectstupid.upload import why_unnamed
@@ -166,7 +166,7 @@ def plan_deployment(start: Survey, opts: Options, cleanup: ExitStack, out: Outpu
     if not opts.verify and smart.enabled(
         opts.smart, opts.force, profile.smart, conf.smart, opts.prune
     ):
-        run = start_smart_run(plan, backend, destination, staged, conf, opts, out)
+        run = start_smart_run(plan, backend, destination, smart_wanted(conf, opts, staged), out)
     return Deployment(
         plan,
         backend,
@@ -239,9 +239,7 @@ def check_storage(storage: Storage) -> None:
         raise SettingsError(problem)
 
 
-def list_left_open(
-    backend: Backend, plan: Plan, run: smart.SmartRun | None, out: Output
-) -> LeftOpen | None:
+def list_left_open(backend: Backend, plan: Plan, run: Read | None, out: Output) -> LeftOpen | None:
     """--abort-uploads: what to abort, listed before the run writes or deletes anything;
     what it leaves and why, said at -v 2."""
     try:
@@ -269,7 +267,7 @@ def list_left_open(
 
 
 def plan_clearing(
-    backend: Backend, profile: Profile, conf: Settings, run: smart.SmartRun | None, out: Output
+    backend: Backend, profile: Profile, conf: Settings, run: Read | None, out: Output
 ) -> clear.ClearPlan:
     """What --clear will delete, listed once; what it leaves and why, said."""
     clearing = clear.plan_clear(backend, profile, conf.manifest_name, keep_manifest=run is not None)
@@ -344,33 +342,18 @@ def with_profile_parameters(
 
 
 def start_smart_run(
-    plan: Plan,
-    backend: Backend,
-    destination: str,
-    staged: Staged | None,
-    conf: Settings,
-    opts: Options,
-    out: Output,
-) -> smart.SmartRun:
-    """Smart mode: read the deploy manifest, and record what this deploy ships."""
-    keep, max_share = opts.kept_deploys(conf), opts.max_share(conf)
-    one_off = bool(opts.include or opts.exclude)
-    smart.check_one_off_selection(opts.prune, one_off)
-    run = smart.SmartRun.start(backend, plan, conf.manifest_name, opts.force, location=destination)
-    paths = frozenset(s.dest for s in plan.all_files)
-    copies = staged.copies if staged else frozenset()
-    if not one_off:
-        # A one-off selection is not what the profile ships: recorded as its deploy,
-        # every path it leaves out would become stale, and hashed copies age early.
-        run.shipped = Shipped(plan.profile.name, paths, copies & paths, keep, conf.project)
-    run.prune, run.max_share = opts.prune, max_share
+    plan: Plan, backend: Backend, destination: str, wanted: smart.Wanted, out: Output
+) -> Read:
+    """Smart mode: read the deploy manifest, and what this deploy records in it."""
+    smart.check_one_off_selection(wanted.pruning is not None, wanted.one_off)
+    run = smart.read(backend, plan, wanted, location=destination)
     out.say(
         f"Deploy manifest '{run.store.name}' of {destination}; this deploy is "
-        f"recorded as profile '{plan.profile.name}' of project '{conf.project}'"
-        + (" (not recorded: --include/--exclude)." if one_off else "."),
+        f"recorded as profile '{plan.profile.name}' of project '{wanted.project}'"
+        + (" (not recorded: --include/--exclude)." if wanted.one_off else "."),
         level=3,
     )
-    if opts.dry_run:
+    if wanted.dry_run:
         check_dry_run_can_compare(run)
     check_manifest_reachable(run)
     if run.warning:
@@ -378,7 +361,21 @@ def start_smart_run(
     return run
 
 
-def check_manifest_reachable(run: smart.SmartRun) -> None:
+def smart_wanted(conf: Settings, opts: Options, staged: Staged | None) -> smart.Wanted:
+    """What the settings and options ask of smart mode."""
+    return smart.Wanted(
+        conf.manifest_name,
+        conf.project,
+        opts.kept_deploys(conf),
+        opts.force,
+        Pruning(opts.max_share(conf)) if opts.prune else None,
+        one_off=bool(opts.include or opts.exclude),
+        copies=staged.copies if staged else frozenset(),
+        dry_run=opts.dry_run,
+    )
+
+
+def check_manifest_reachable(run: Read) -> None:
     """A manifest read that failed because the storage cannot be used as configured (no
     such bucket, refused credentials, no answer) ends the run before any write: every
     write after it would fail alike."""
@@ -391,7 +388,7 @@ def check_manifest_reachable(run: smart.SmartRun) -> None:
         )
 
 
-def check_dry_run_can_compare(run: smart.SmartRun) -> None:
+def check_dry_run_can_compare(run: Read) -> None:
     """A dry run that could not read the manifest cannot say what changed: no guessing."""
     if run.base.problem and not run.base.found:
         raise DeployError(
@@ -412,28 +409,32 @@ def would_happen(deployment: Deployment) -> DryRun:
     would prune, having hashed the files."""
     plan, run = deployment.plan, deployment.smart
     verdicts: tuple[Verdict, ...] | None = None  # every file would be uploaded
-    kept, doomed, overlaps, stopped = None, None, None, None
+    kept, overlaps, stopped, changed = None, None, None, None
+    doomed: list[str] = []
     if run is not None:
         if deployment.clearing:
             # What the real run compares against: the manifest as --clear leaves it.
-            run.cleared(clear.without_cleared(run.base, deployment.clearing))
-        changes = run.preview(plan, deployment.threads)
-        verdicts = tuple(
-            (c.source, report.SKIPPED, None)
-            if c.reason == smart.UNCHANGED
-            else (c.source, report.WOULD_UPLOAD, c.reason)
-            for c in changes
+            run = smart.cleared(run, clear.without_cleared(run.base, deployment.clearing))
+        decided = smart.decide(
+            run, plan.all_files, deployment.threads, deployment.backend.parameters
         )
+        verdicts = tuple(
+            (s, report.SKIPPED, None)
+            if (why := decided.reason(s.dest)) == UNCHANGED
+            else (s, report.WOULD_UPLOAD, why)
+            for s in plan.all_files
+        )
+        doomed, stopped = smart.would_prune(run)
         if run.prune:
-            doomed, stopped = tuple(run.would_prune()), run.refused
             kept = prune.kept(run.base.contents, run.shipped) if run.shipped is not None else None
-        overlaps = overlap.warning(run, plan.profile.name)
+        overlaps = overlap.warning(run, decided, plan.profile.name)
+        changed = [*decided.changes, *doomed]
     return DryRun(
         verdicts,
-        invalidation=invalidate.would_invalidate(deployment),
+        invalidation=invalidate.would_invalidate(deployment, changed),
         refused={s.dest: why for s in plan.all_files if (why := why_unnamed(s.dest))},
         overlap=overlaps,
-        doomed=doomed,
+        doomed=tuple(doomed) if run and run.prune else None,
         prune_kept=kept,
         prune_refused=stopped,
     )

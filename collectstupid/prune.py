@@ -9,7 +9,7 @@ the next ``--prune`` run tries it again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from collectstupid.backends import Backend
@@ -17,13 +17,14 @@ from collectstupid.manifest import (
     Contents,
     Record,
     Shipped,
+    Snapshot,
     forget_deleted,
     record_of,
     records,
     rewrite,
     whose,
 )
-from collectstupid.smart import SmartRun
+from collectstupid.smart_values import Read, Recorded
 
 
 @dataclass
@@ -40,26 +41,32 @@ class Pruned:
     # the profile recorded a deploy meanwhile (a warning). See manifest/guard.py.
     refused: str | None = None
     held: str | None = None
+    # The deploy manifest as the prune left it, when it wrote it.
+    current: Snapshot | None = None
 
 
 def prune(
-    run: SmartRun, backend: Backend, threads: int, on_deleted: Callable[[str], None] | None = None
+    run: Read,
+    recorded: Recorded,
+    backend: Backend,
+    threads: int,
+    on_deleted: Callable[[str], None] | None = None,
 ) -> Pruned:
-    """Delete the paths ``run`` doomed, then forget those that are gone."""
+    """Delete the paths the final manifest write doomed, then forget those that are gone."""
     if run.shipped is None:
         return Pruned()
     reasons = kept(run.base.contents, run.shipped)
-    if run.refused:
+    if recorded.refused:
         refused = (
-            f"--prune stopped before deleting anything: {run.refused} Every file landed; "
+            f"--prune stopped before deleting anything: {recorded.refused} Every file landed; "
             "this deploy is not recorded for the profile."
         )
         return Pruned(kept=reasons, refused=refused)
-    if not run.doomed or run.current is None:
-        return Pruned(kept=reasons, held=run.held, refused=lost_message(run.lost))
+    if not recorded.doomed:
+        return Pruned(kept=reasons, held=recorded.held, refused=lost_message(recorded.lost))
     # Never the manifest itself, however the backend stores its name.
     manifest = backend.listed_name(run.store.name)
-    doomed = [path for path in run.doomed if backend.listed_name(path) != manifest]
+    doomed = [path for path in recorded.doomed if backend.listed_name(path) != manifest]
     failed = backend.delete_many(doomed, threads)
     deleted = [path for path in doomed if path not in failed]
     if on_deleted:
@@ -69,9 +76,9 @@ def prune(
     if deleted:
         profile, project = run.shipped.profile, run.shipped.project
         try:
-            _, run.current = rewrite(
+            _, pruned.current = rewrite(
                 run.store,
-                run.current,
+                recorded.current,
                 lambda contents: (forget_deleted(contents, profile, deleted, project), []),
             )
         except Exception as exc:
@@ -83,7 +90,7 @@ def prune(
     return pruned
 
 
-def lost_message(lost: list[str], shown: int = 3) -> str | None:
+def lost_message(lost: Sequence[str], shown: int = 3) -> str | None:
     """The error for files this deploy ships that a concurrent run's --prune deleted."""
     if not lost:
         return None

@@ -14,7 +14,6 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from collectstupid import smart
 from collectstupid.collect import SourceFile
 from collectstupid.deployment import Deployment, DryRun, Executed, Verdict, WouldInvalidate
 from collectstupid.errors import ReportError
@@ -40,7 +39,7 @@ from collectstupid.outcomes import (
     UploadResult,
 )
 from collectstupid.profiles import Catalog, Plan
-from collectstupid.smart import SmartRun
+from collectstupid.smart_values import CHANGED, FORCED, NEW, PARAMETERS, Read, Recorded
 
 
 def format_size(size: float) -> str:
@@ -160,7 +159,7 @@ def run_report(
         extra["prune_failed"] = pruned.failed if pruned else {}
         extra["prune_kept"] = pruned.kept if pruned else {}
     status = 0 if not error else exit_status(executed.signum) if executed.signum else 1
-    extra |= report_extra(deployment, executed.cleared)
+    extra |= report_extra(deployment, executed.cleared, executed.smart)
     result, destination = executed.result, deployment.destination
     data = report_data(deployment.plan, result, destination, False, Ending(status, error))
     return data | extra
@@ -464,12 +463,14 @@ def closing_message(
     return "\n".join(lines)
 
 
-def report_extra(deployment: Deployment, cleared: ClearResult | None = None) -> dict[str, Any]:
+def report_extra(
+    deployment: Deployment, cleared: ClearResult | None = None, recorded: Recorded | None = None
+) -> dict[str, Any]:
     """The JSON report's sections for smart mode, --clear and --abort-uploads, when the
     run has them."""
     extra: dict[str, Any] = {}
     if deployment.smart:
-        extra["smart"] = deployment.smart.report()
+        extra["smart"] = deployment.smart.report() | (recorded.report() if recorded else {})
         extra["smart"]["manifest_stored_as"] = deployment.manifest_listed
     if deployment.clearing:
         extra["clear"] = clear_report(deployment.clearing, cleared)
@@ -540,9 +541,9 @@ def manifest_cut_short(name: str) -> str:
     )
 
 
-def conflict_warning(run: SmartRun | None) -> str | None:
+def conflict_warning(run: Read | None, recorded: Recorded | None) -> str | None:
     """The terminal's word on entries dropped because another run wrote the same paths."""
-    published = run.published if run else None
+    published = recorded.published if recorded else None
     if run is None or published is None or not published.conflicts:
         return None
     paths = published.conflicts
@@ -583,22 +584,25 @@ def interrupted_message(cleared: ClearResult | None) -> str:
 
 
 def smart_dry_run(
-    run: SmartRun, plan: Plan, destination: str
+    dry: DryRun, plan: Plan, destination: str
 ) -> tuple[list[str], list[str], Summary]:
     """A smart dry run's lines for each file to upload and each unchanged one, and its summary."""
-    upload = [c for c in run.changes if c.sent]
-    unchanged = [c for c in run.changes if c.reason == smart.UNCHANGED]
-    would = [
-        f"Would upload '{c.source.dest}' ({c.reason}, {format_size(c.source.size)})" for c in upload
+    verdicts = dry.verdicts or ()  # a smart dry run gives each file's
+    upload = [
+        (s, why)
+        for s, status, why in verdicts
+        if status == WOULD_UPLOAD and s.dest not in dry.refused
     ]
-    skip = [f"Unchanged, would skip '{c.source.dest}'" for c in unchanged]
+    unchanged = [s for s, status, _ in verdicts if status == SKIPPED]
+    would = [f"Would upload '{s.dest}' ({why}, {format_size(s.size)})" for s, why in upload]
+    skip = [f"Unchanged, would skip '{s.dest}'" for s in unchanged]
     reasons = tuple(
         (r, n)
-        for r in (smart.NEW, smart.CHANGED, smart.PARAMETERS, smart.FORCED)
-        if (n := sum(c.reason == r for c in upload))
+        for r in (NEW, CHANGED, PARAMETERS, FORCED)
+        if (n := sum(why == r for _, why in upload))
     )
     summary = dry_run_summary(
-        plan, destination, [c.source for c in upload], unchanged=len(unchanged), reasons=reasons
+        plan, destination, [s for s, _ in upload], unchanged=len(unchanged), reasons=reasons
     )
     return would, skip, summary
 
@@ -650,7 +654,7 @@ def dry_run_lines(deployment: Deployment, dry: DryRun) -> tuple[Iterator[tuple[s
     plan, run = deployment.plan, deployment.smart
     lines: list[Iterable[tuple[str, int]]] = []
     if run:
-        upload, unchanged, summary = smart_dry_run(run, plan, deployment.destination)
+        upload, unchanged, summary = smart_dry_run(dry, plan, deployment.destination)
         lines += [[(text, 1) for text in upload], [(text, 2) for text in unchanged]]
         if dry.prune_refused:
             stop = f"--prune would stop before deleting anything: {dry.prune_refused}"

@@ -1,6 +1,7 @@
-"""Smart mode: hash every planned file, skip those the deploy manifest already records
-(``SmartRun.wrap``), write ahead before the uploads and record what landed after them, last
-of all. See docs/smart-mode.md.
+"""Smart mode as steps that return values (smart_values.py): ``read`` the deploy manifest,
+``decide`` what changed by hashing every planned file, ``announce_changes`` ahead of the
+uploads (which ``SmartWriter`` skips for unchanged files), and ``record`` what landed after
+them, last of all. See docs/smart-mode.md.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 from collectstupid.backends import Backend
 from collectstupid.collect import SourceFile
-from collectstupid.conf import DEFAULTS
 from collectstupid.errors import (
     CollectStupidError,
     ManifestError,
@@ -27,9 +27,7 @@ from collectstupid.failures import verdict
 from collectstupid.manifest import (
     Contents,
     Entry,
-    ManifestStore,
     Published,
-    Run,
     Shipped,
     Snapshot,
     announce,
@@ -38,23 +36,29 @@ from collectstupid.manifest import (
     rewrite,
     settle,
 )
-from collectstupid.manifest.guard import Guard, decide
+from collectstupid.manifest.guard import Decision, Guard
+from collectstupid.manifest.guard import decide as decide_prune
 from collectstupid.manifest.store import placed
 from collectstupid.object_parameters import digest as parameters_digest
-from collectstupid.outcomes import SKIPPED, UPLOADED, UploadResult
-from collectstupid.output import describe_error
+from collectstupid.outcomes import SKIPPED, UPLOADED
 from collectstupid.profiles import Plan
-from collectstupid.upload import Writer, check_name
+from collectstupid.smart_values import (
+    CHANGED,
+    FORCED,
+    NEW,
+    PARAMETERS,
+    UNCHANGED,
+    Change,
+    Decided,
+    Fingerprint,
+    Pruning,
+    Read,
+    Recorded,
+)
+from collectstupid.upload import Describe, Writer, check_name
 
-# Size, modification time and inode of a local file.
-Fingerprint = tuple[int, int, int]
+__all__ = ["CHANGED", "FORCED", "NEW", "PARAMETERS", "UNCHANGED", "Change", "Pruning"]
 
-NEW = "new"
-CHANGED = "changed"
-UNCHANGED = "unchanged"
-FORCED = "forced"
-# The bytes are those recorded, the object parameters are not (or not known).
-PARAMETERS = "new parameters"
 # Large enough that hashlib releases the GIL for most of the work, small
 # enough that sixteen threads hashing media stay far below a gigabyte.
 CHUNK = 1 << 20
@@ -166,28 +170,6 @@ def check_one_off_selection(prune: bool, one_off: bool) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One planned file as hashed before the upload: whether it must be sent, and why.
-
-    An unchanged file keeps neither its entry nor its fingerprint: nothing is
-    sent or recorded for it, and a large site has many.
-    """
-
-    source: SourceFile
-    reason: str
-    entry: Entry | None = None
-    fingerprint: Fingerprint | None = None
-    # Why the file could not be read, or its name used; the upload then fails it
-    # without a request.
-    error: OSError | NameNotUTF8 | None = None
-
-    @property
-    def sent(self) -> bool:
-        """Whether the run tries to write it (and so announces it)."""
-        return self.reason != UNCHANGED and not isinstance(self.error, NameNotUTF8)
-
-
 # What the backend sends with a file besides its bytes (Backend.parameters).
 Parameters = Callable[[SourceFile], Mapping[str, Any] | None]
 
@@ -210,7 +192,8 @@ def assess(
     force: bool = False,
     parameters: Parameters = no_parameters,
     digests: dict[int, tuple[Mapping[str, Any], str]] | None = None,
-) -> Change:
+) -> Change | None:
+    """Why ``source`` is sent, or None when the manifest records it as it is."""
     try:
         check_name(source.dest)
     except NameNotUTF8 as exc:
@@ -223,7 +206,7 @@ def assess(
         return Change(source, NEW, error=exc)
     why = reason(entry, known.get(source.dest))
     if why == UNCHANGED and not force:
-        return Change(source, UNCHANGED)
+        return None
     return Change(source, FORCED if why == UNCHANGED else why, entry, before)
 
 
@@ -254,8 +237,13 @@ def preview(
     threads: int,
     force: bool = False,
     parameters: Parameters = no_parameters,
-) -> list[Change]:
-    """What a smart run would upload and why, hashing on ``threads`` workers in batches."""
+) -> dict[str, Change]:
+    """What a smart run would upload and why, by destination path, hashing in batches.
+
+    Reading a small file costs less than handing the interpreter's lock between
+    threads: more workers than cores only add switches.
+    """
+    threads = max(1, min(threads, os.cpu_count() or 1))
     size = max(1, min(BATCH, len(files) // (threads * 4)))
     batches = [files[start : start + size] for start in range(0, len(files), size)]
 
@@ -263,10 +251,15 @@ def preview(
     digests: dict[int, tuple[Mapping[str, Any], str]] = {}
 
     def assess_all(batch: Sequence[SourceFile]) -> list[Change]:
-        return [assess(source, known, force, parameters, digests) for source in batch]
+        changes = (assess(source, known, force, parameters, digests) for source in batch)
+        return [change for change in changes if change is not None]
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="collectstupid") as pool:
-        return [change for changes in pool.map(assess_all, batches) for change in changes]
+        return {c.source.dest: c for changes in pool.map(assess_all, batches) for c in changes}
+
+
+def _unwrapped(source: SourceFile) -> str | None:
+    raise AssertionError("SmartWriter.wrap() first")
 
 
 class SmartWriter:
@@ -275,19 +268,24 @@ class SmartWriter:
     Safe to call from many threads; the result maps are only filled under the lock.
     """
 
-    def __init__(self, inner: Writer, changes: Iterable[Change]) -> None:
-        self.inner = inner
-        self.changes = {change.source.dest: change for change in changes}
+    def __init__(self, decided: Decided) -> None:
+        self.inner: Writer = _unwrapped
+        self.changes = decided.changes
         self.uploaded: dict[str, Entry] = {}
         self.reasons: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    def wrap(self, inner: Writer) -> SmartWriter:
+        """This writer, sending what must be sent through ``inner``."""
+        self.inner = inner
+        return self
+
     def __call__(self, source: SourceFile) -> str:
-        change = self.changes[source.dest]
+        change = self.changes.get(source.dest)
+        if change is None:
+            return SKIPPED
         if change.error is not None:
             raise change.error  # unreadable: fails here, before any request
-        if change.reason == UNCHANGED:
-            return SKIPPED
         status = self.inner(source) or UPLOADED
         if fingerprint(source) != change.fingerprint:
             raise SourceChanged(
@@ -312,199 +310,192 @@ def unvouched(contents: Contents, shipped: Shipped, announced: Iterable[str]) ->
     return sorted(p for p in shipped.paths if p not in sent and p not in contents.entries)
 
 
-@dataclass
-class SmartRun:
-    """One smart deploy: the manifest as read, the write-ahead, the final write."""
+@dataclass(frozen=True)
+class Wanted:
+    """What the settings and the command line ask of smart mode for one run.
 
-    store: ManifestStore
-    base: Snapshot
+    ``one_off``: --include/--exclude change what this run ships, so it is not
+    recorded as its profile's deploy. ``copies``: the hashed copies staging made.
+    """
+
+    manifest_name: str
+    project: str
+    keep: int
     force: bool = False
-    parameters: Parameters = no_parameters
-    run: Run = field(default_factory=Run)
-    changes: list[Change] = field(default_factory=list)
-    # The paths this run announced it is about to write, and the manifest as then written.
-    announced: list[str] = field(default_factory=list)
-    current: Snapshot | None = None
-    writer: SmartWriter | None = None
-    published: Published | None = None
-    # What this deploy ships, recorded for its profile once every file landed;
-    # with ``prune``, the stale paths that record's write stopped vouching for.
-    shipped: Shipped | None = None
-    prune: bool = False
-    doomed: list[str] = field(default_factory=list)
-    # The percentage of the previous deploy's paths --prune may delete (manifest/guard.py),
-    # and why this run deletes nothing: an error (refused) or a warning (held).
-    max_share: int = DEFAULTS["PRUNE_MAX_SHARE"]
-    refused: str | None = None
-    held: str | None = None
-    # What this deploy ships unchanged that another run's --prune deleted meanwhile.
-    lost: list[str] = field(default_factory=list)
-    # The backend's one-line reason for a failed request.
-    describe: Callable[[BaseException], str] = describe_error
+    pruning: Pruning | None = None
+    one_off: bool = False
+    copies: frozenset[str] = frozenset()
+    # A dry run only compares: it needs a manifest it could read.
+    dry_run: bool = False
 
-    @classmethod
-    def start(
-        cls,
-        backend: Backend,
-        plan: Plan,
-        name: str,
-        force: bool = False,
-        location: str | None = None,
-    ) -> SmartRun:
-        """Read the manifest (one request); refuse a plan that would overwrite it.
 
-        ``location`` names where the deploy writes: a manifest recording
-        another one is not trusted, and every write records this one.
-        """
-        # Compared as stored: Azure drops a leading dot at the container's root.
-        stored = backend.listed_name(name.lstrip("/"))
-        # Cleaning a name drops segments and turns separators, never makes a segment:
-        # only a path holding the manifest's last segment can clash, and asking the
-        # storage to clean every path costs seconds on a large site.
-        tail = stored.rsplit("/", 1)[-1]
-        clash = [
-            s.dest
-            for s in plan.all_files
-            if tail in s.dest and backend.listed_name(s.dest) == stored
-        ]
-        if clash:
-            raise CollectStupidError(
-                f"The static file '{clash[0]}' has the same name as the deploy manifest. "
-                "Rename the file or set COLLECTSTUPID['MANIFEST_NAME'] to another name."
-            )
-        store = backend.manifest_store(name)
-        run = cls(store, placed(store.read(), location), force, backend.parameters)
-        run.describe = backend.describe_error
-        return run
+def read(backend: Backend, plan: Plan, wanted: Wanted, location: str | None = None) -> Read:
+    """Read the manifest (one request); refuse a plan that would overwrite it.
 
-    @property
-    def warning(self) -> str | None:
-        """The one warning for a manifest that was found but cannot be used."""
-        if not self.base.problem:
-            return None
-        if not self.base.found:
-            # Not read at all: what it holds is unknown, so it is merged with, not replaced.
-            return (
-                f"The deploy manifest '{self.store.name}' was ignored: {self.base.problem}. "
-                "Every selected file counts as changed; the manifest is updated before "
-                "the upload, or nothing is uploaded."
-            )
-        return (
-            f"The deploy manifest '{self.store.name}' was ignored: {self.base.problem}. "
-            "Every selected file will be uploaded and the manifest rewritten."
+    ``location`` names where the deploy writes: a manifest recording
+    another one is not trusted, and every write records this one.
+    """
+    # Compared as stored: Azure drops a leading dot at the container's root.
+    stored = backend.listed_name(wanted.manifest_name.lstrip("/"))
+    # Cleaning a name drops segments and turns separators, never makes a segment:
+    # only a path holding the manifest's last segment can clash, and asking the
+    # storage to clean every path costs seconds on a large site.
+    tail = stored.rsplit("/", 1)[-1]
+    clash = [
+        s.dest for s in plan.all_files if tail in s.dest and backend.listed_name(s.dest) == stored
+    ]
+    if clash:
+        raise CollectStupidError(
+            f"The static file '{clash[0]}' has the same name as the deploy manifest. "
+            "Rename the file or set COLLECTSTUPID['MANIFEST_NAME'] to another name."
         )
+    store = backend.manifest_store(wanted.manifest_name)
+    shipped = None
+    if not wanted.one_off:
+        # A one-off selection is not what the profile ships: recorded as its deploy,
+        # every path it leaves out would become stale, and hashed copies age early.
+        paths = frozenset(s.dest for s in plan.all_files)
+        keep, project = wanted.keep, wanted.project
+        shipped = Shipped(plan.profile.name, paths, wanted.copies & paths, keep, project)
+    base = placed(store.read(), location)
+    return Read(store, base, wanted.force, shipped, wanted.pruning)
 
-    def preview(self, plan: Plan, threads: int) -> list[Change]:
-        self.changes = preview(
-            plan.all_files, self.base.entries, threads, self.force, self.parameters
+
+def cleared(run: Read, manifest: Snapshot) -> Read:
+    """Go on from the manifest as --clear left it: without the files it deleted."""
+    return replace(run, base=manifest)
+
+
+def decide(
+    run: Read, files: Sequence[SourceFile], threads: int, parameters: Parameters = no_parameters
+) -> Decided:
+    """Hash every planned file: those the manifest does not record as they are now."""
+    return Decided(preview(files, run.base.entries, threads, run.force, parameters))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What changed against ``run``'s manifest, and the manifest as written ahead of
+    the uploads."""
+
+    run: Read
+    decided: Decided
+    current: Snapshot
+
+
+def prepare(run: Read, plan: Plan, threads: int, backend: Backend) -> Prepared:
+    """Hash every planned file, then write ahead that the changed ones are changing."""
+    decided = decide(run, plan.all_files, threads, backend.parameters)
+    return Prepared(run, decided, announce_changes(run, decided, backend.describe_error))
+
+
+def announce_changes(run: Read, decided: Decided, describe: Describe) -> Snapshot:
+    """Write ahead that the changed files are changing; the manifest as then written.
+
+    Nothing is written when nothing changed. If the write-ahead fails,
+    nothing is uploaded: the manifest would go on vouching for old content.
+    """
+    announced = decided.announced
+    if not announced:
+        return run.base
+    try:
+        return rewrite(
+            run.store,
+            run.base,
+            lambda contents: (announce(contents, run.run, announced, run.force), []),
+        )[1]
+    except Exception as exc:
+        reason = failed_write(exc, describe)
+        raise ManifestError(
+            f"The deploy manifest '{run.store.name}' could not be updated before the "
+            f"upload ({reason}), so nothing was uploaded. {verdict(reason)}"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Written:
+    """What the uploads did: what the writer wrote, after ``prepared``, and whether
+    every file landed (only a complete deploy is recorded)."""
+
+    prepared: Prepared
+    writer: SmartWriter
+    complete: bool
+
+
+def record(run: Read, written: Written, describe: Describe) -> Recorded:
+    """Record what landed, after every upload; with the error to report, if any.
+
+    Interrupted runs record what did land, so the next run resumes there.
+    """
+    # A deploy that did not complete is not recorded: its staticfiles.json may
+    # not have landed, so the hashed copies the live one names must all stay.
+    shipped = run.shipped if written.complete else None
+    announced, writer = written.prepared.decided.announced, written.writer
+    reasons, current = dict(writer.reasons), written.prepared.current
+    if not announced and shipped is None:
+        return Recorded(current, Published(False, 0, len(run.base.entries)), reasons)
+    last = Recorded(current, reasons=reasons)
+
+    def change(contents: Contents) -> tuple[Contents, list[str]]:
+        nonlocal last
+        conflicts: list[str] = []
+        if announced:
+            contents, conflicts = settle(contents, run.run, announced, writer.uploaded)
+        if shipped is not None:
+            contents, last = recorded_deploy(run, contents, shipped, last)
+            if run.pruning is not None:
+                last = replace(last, lost=tuple(unvouched(contents, shipped, announced)))
+        return contents, conflicts
+
+    try:
+        published, current = rewrite(run.store, current, change)
+    except Exception as exc:
+        error = unrecorded(run, exc, bool(writer.uploaded), describe)
+        return Recorded(current, reasons=reasons, error=error)
+    return replace(last, current=current, published=published)
+
+
+def recorded_deploy(
+    run: Read, contents: Contents, shipped: Shipped, last: Recorded
+) -> tuple[Contents, Recorded]:
+    """Record ``shipped`` in ``contents``; with --prune, doom what the guard allows.
+
+    Run for each attempt of the conditional write, so the decision is
+    always taken against the version it writes over.
+    """
+    if run.pruning is None:
+        return record_deploy(contents, shipped, False, run.store.name)[0], last
+    decision = pruning_decision(run, contents, shipped, run.pruning)
+    doomed = tuple(decision.doomed)
+    return decision.contents, replace(
+        last, doomed=doomed, refused=decision.refused, held=decision.held
+    )
+
+
+def pruning_decision(run: Read, contents: Contents, shipped: Shipped, pruning: Pruning) -> Decision:
+    found = record_of(run.base.contents, shipped.project, shipped.profile)
+    return decide_prune(contents, shipped, run.store.name, Guard(pruning.max_share, found))
+
+
+def unrecorded(run: Read, exc: Exception, uploaded: bool, describe: Describe) -> str:
+    """The error for a final manifest write that failed."""
+    reason = failed_write(exc, describe)
+    if uploaded:
+        landed = (
+            "The files were uploaded; the manifest does not vouch for them yet, so "
+            "the next smart run uploads them again."
         )
-        return self.changes
+    else:
+        landed = "No file needed uploading; this deploy is not recorded yet."
+    return (
+        f"The deploy manifest '{run.store.name}' could not be written ({reason}). "
+        f"{landed} {verdict(reason)}"
+    )
 
-    def cleared(self, manifest: Snapshot) -> None:
-        """Go on from the manifest as --clear left it: without the files it deleted."""
-        self.base = manifest
 
-    def prepare(self, plan: Plan, threads: int) -> None:
-        """Hash every planned file, then write ahead that the changed ones are changing.
-
-        Nothing is written when nothing changed. If the write-ahead fails,
-        nothing is uploaded: the manifest would go on vouching for old content.
-        """
-        self.preview(plan, threads)
-        self.announced = [c.source.dest for c in self.changes if c.sent]
-        self.current = self.base
-        if not self.announced:
-            return
-        try:
-            _, self.current = rewrite(
-                self.store,
-                self.base,
-                lambda contents: (announce(contents, self.run, self.announced, self.force), []),
-            )
-        except Exception as exc:
-            reason = failed_write(exc, self.describe)
-            raise ManifestError(
-                f"The deploy manifest '{self.store.name}' could not be updated before the "
-                f"upload ({reason}), so nothing was uploaded. {verdict(reason)}"
-            ) from exc
-
-    def wrap(self, inner: Writer) -> Writer:
-        self.writer = SmartWriter(inner, self.changes)
-        return self.writer
-
-    def finish(self, result: UploadResult) -> str | None:
-        """Record what landed, after every upload; return an error to report, if any.
-
-        Interrupted runs record what did land, so the next run resumes there.
-        """
-        writer, current = self.writer, self.current
-        assert writer is not None and current is not None, "prepare() and wrap() first"
-        # A deploy that did not complete is not recorded: its staticfiles.json may
-        # not have landed, so the hashed copies the live one names must all stay.
-        shipped = self.shipped if not result.failed and not result.cancelled else None
-        if not self.announced and shipped is None:
-            self.published = Published(False, 0, len(self.base.entries))
-            return None
-
-        def change(contents: Contents) -> tuple[Contents, list[str]]:
-            conflicts: list[str] = []
-            if self.announced:
-                contents, conflicts = settle(contents, self.run, self.announced, writer.uploaded)
-            if shipped is not None:
-                contents = self.record(contents, shipped)
-                self.lost = unvouched(contents, shipped, self.announced) if self.prune else []
-            return contents, conflicts
-
-        try:
-            self.published, self.current = rewrite(self.store, current, change)
-        except Exception as exc:
-            self.doomed, self.refused, self.held, self.lost = [], None, None, []
-            reason = failed_write(exc, self.describe)
-            if writer.uploaded:
-                landed = (
-                    "The files were uploaded; the manifest does not vouch for them yet, so "
-                    "the next smart run uploads them again."
-                )
-            else:
-                landed = "No file needed uploading; this deploy is not recorded yet."
-            return (
-                f"The deploy manifest '{self.store.name}' could not be written ({reason}). "
-                f"{landed} {verdict(reason)}"
-            )
-        return None
-
-    def record(self, contents: Contents, shipped: Shipped) -> Contents:
-        """Record ``shipped`` in ``contents``; with --prune, doom what the guard allows.
-
-        Run for each attempt of the conditional write, so the decision is
-        always taken against the version it writes over.
-        """
-        if not self.prune:
-            return record_deploy(contents, shipped, False, self.store.name)[0]
-        found = record_of(self.base.contents, shipped.project, shipped.profile)
-        decision = decide(contents, shipped, self.store.name, Guard(self.max_share, found))
-        self.doomed, self.refused, self.held = decision.doomed, decision.refused, decision.held
-        return decision.contents
-
-    def would_prune(self) -> list[str]:
-        """The stale paths a complete deploy of this plan would delete."""
-        if self.shipped is None:
-            return []
-        self.record(self.base.contents, self.shipped)
-        return self.doomed
-
-    def report(self) -> dict[str, Any]:
-        """The ``smart`` section of the JSON report."""
-        data: dict[str, Any] = {
-            "manifest": self.store.name,
-            "manifest_found": self.base.found,
-            "manifest_problem": self.base.problem or None,
-            "force": self.force,
-        }
-        if self.writer is not None:
-            data["reasons"] = dict(sorted(self.writer.reasons.items()))
-        if self.published is not None:
-            data["manifest_written"] = self.published.written
-            data["manifest_entries"] = self.published.entries
-            data["manifest_conflicts"] = list(self.published.conflicts)
-        return data
+def would_prune(run: Read) -> tuple[list[str], str | None]:
+    """The stale paths a complete deploy of this plan would delete, or why none."""
+    if run.shipped is None or run.pruning is None:
+        return [], None
+    decision = pruning_decision(run, run.base.contents, run.shipped, run.pruning)
+    return decision.doomed, decision.refused

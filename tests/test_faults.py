@@ -22,6 +22,7 @@ from django.core.management.base import CommandError
 
 from collectstupid import smart
 from collectstupid.s3.manifest import S3ManifestStore
+from collectstupid.smart_values import Recorded
 from s3local import FaultPlan, S3Proxy, SeaweedServer
 from s3local.ports import pick_ports
 from tests.helpers import (
@@ -165,13 +166,14 @@ def test_a_response_stalled_past_the_read_timeout_is_retried(
 ):
     files = small_files(20)
     target = impatient_target(static_files, s3_storage_settings_factory, s3_proxy, files)
-    real_prepare = smart.SmartRun.prepare
+    real_prepare = smart.prepare
 
-    def prepare(self: smart.SmartRun, *args: Any) -> None:
-        real_prepare(self, *args)  # the write-ahead goes through untouched
+    def prepare(*args: Any) -> smart.Prepared:
+        prepared = real_prepare(*args)  # the write-ahead goes through untouched
         s3_proxy.faults = stalls(2, only_operations={"PutObject"})
+        return prepared
 
-    monkeypatch.setattr(smart.SmartRun, "prepare", prepare)
+    monkeypatch.setattr(smart, "prepare", prepare)
     report = tmp_path / "report.json"
     run("--smart", "--threads", "4", "--report-json", str(report))
     assert s3_proxy.fault_counts == {"stall": 2}
@@ -188,13 +190,13 @@ def test_a_stalled_manifest_write_is_not_mistaken_for_a_conflict(
     """The stalled conditional PUT lands; its retry gets 412 against that very write."""
     files = small_files(5)
     target = impatient_target(static_files, s3_storage_settings_factory, s3_proxy, files)
-    real_finish = smart.SmartRun.finish
+    real_record = smart.record
 
-    def finish(self: smart.SmartRun, result: Any) -> str | None:
+    def record(*args: Any) -> Recorded:
         s3_proxy.faults = stalls(1)
-        return real_finish(self, result)
+        return real_record(*args)
 
-    monkeypatch.setattr(smart.SmartRun, "finish", finish)
+    monkeypatch.setattr(smart, "record", record)
     report = tmp_path / "report.json"
     out = run("--smart", "--report-json", str(report))
     assert "5 static files copied" in out

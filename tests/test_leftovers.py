@@ -11,6 +11,7 @@ import pytest
 
 from collectstupid import smart
 from collectstupid.output import redact
+from collectstupid.smart_values import Recorded
 from s3local import FaultPlan, S3Proxy
 from s3local.ports import pick_ports
 from tests.helpers import SMALL_PARTS, MiB, assert_truthful, counted, entry, run, run_reporting
@@ -76,17 +77,17 @@ def test_a_manifest_write_whose_every_answer_was_lost_but_landed_is_reported_wri
         ),
     )
     target.client.put_object(Bucket=target.bucket, Key="warm-up", Body=b"")  # see test_faults
-    real_finish = smart.SmartRun.finish
+    real_record = smart.record
 
-    def finish(self: smart.SmartRun, result: Any) -> str | None:
+    def record(*args: Any) -> Recorded:
         # Every attempt of the manifest write: the first lands, the retries are
         # refused (412), and no answer reaches the client in time.
         s3_proxy.faults = FaultPlan(
             stall_ratio=1, stall_seconds=3, max_faults=3, only_operations={"PutObject"}
         )
-        return real_finish(self, result)
+        return real_record(*args)
 
-    monkeypatch.setattr(smart.SmartRun, "finish", finish)
+    monkeypatch.setattr(smart, "record", record)
     report = tmp_path / "report.json"
     out = run("--smart", "--report-json", str(report))
     assert s3_proxy.fault_counts == {"stall": 3}

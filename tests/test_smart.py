@@ -27,6 +27,7 @@ from collectstupid.manifest import Entry, Snapshot
 from collectstupid.manifest.entries import FORMAT
 from collectstupid.outcomes import SKIPPED, UPLOADED
 from collectstupid.s3.manifest import S3ManifestStore
+from collectstupid.smart_values import Decided
 from s3local import FaultPlan
 from tests.conftest import write_tree
 from tests.helpers import (
@@ -73,7 +74,9 @@ def source_for(tmp_path: Path, dest: str, content: bytes) -> SourceFile:
 def writer_for(
     files: list[SourceFile], known: dict[str, Entry], inner: Callable[[SourceFile], Any]
 ) -> smart.SmartWriter:
-    return smart.SmartWriter(inner, [smart.assess(source, known) for source in files])
+    changes = (smart.assess(source, known) for source in files)
+    decided = Decided({c.source.dest: c for c in changes if c is not None})
+    return smart.SmartWriter(decided).wrap(inner)
 
 
 def test_smart_writer_skips_known_content_without_calling_the_writer(tmp_path):

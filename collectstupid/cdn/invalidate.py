@@ -24,7 +24,7 @@ from collectstupid.errors import SettingsError
 from collectstupid.manifest import Contents, ManifestStore, Snapshot, rewrite
 from collectstupid.output import Output
 from collectstupid.report import plural
-from collectstupid.smart import UNCHANGED
+from collectstupid.smart_values import Read
 
 # RFC 1738's safe characters stay as they are: CloudFront matches the path as the
 # browser sent it, so encoding any other character would miss the cached object.
@@ -171,24 +171,27 @@ def changed_names(deployment: Deployment, executed: Executed) -> list[str]:
     return unhashed(names, hashed, copies)
 
 
-def _snapshot(deployment: Deployment) -> Snapshot | None:
+def _snapshot(deployment: Deployment, executed: Executed | None) -> Snapshot | None:
+    """The manifest as the run last wrote it (as read, if it wrote none)."""
     run = deployment.smart
     if run is None:
         return None
-    return run.current or run.base
+    pruned = executed.pruned if executed else None
+    if pruned is not None and pruned.current is not None:
+        return pruned.current
+    recorded = executed.smart if executed else None
+    return recorded.current if recorded else run.base
 
 
-def owed_names(deployment: Deployment) -> frozenset[str]:
+def owed_names(snapshot: Snapshot | None) -> frozenset[str]:
     """What the deploy manifest records as owed, to any CDN: a CDN no longer configured
     (a mistyped distribution id, since fixed) cannot be sent anything, while the one
     configured now serves the same files and may hold them stale."""
-    snapshot = _snapshot(deployment)
     return frozenset().union(*snapshot.owed.values()) if snapshot else frozenset()
 
 
-def say_owed_elsewhere(deployment: Deployment, cdn: CDN, out: Output) -> None:
+def say_owed_elsewhere(snapshot: Snapshot | None, cdn: CDN, out: Output) -> None:
     """One line when the manifest owes paths to a CDN other than the configured one."""
-    snapshot = _snapshot(deployment)
     others = {k: v for k, v in snapshot.owed.items() if k != cdn.key} if snapshot else {}
     if others:
         count = len(frozenset().union(*others.values()))
@@ -207,15 +210,16 @@ def after_deploy(deployment: Deployment, executed: Executed, out: Output) -> Inv
         return None
     settings = invalidating.settings
     cdn: CDN = for_settings(settings)
-    names = sorted(set(changed_names(deployment, executed)) | owed_names(deployment))
+    snapshot = _snapshot(deployment, executed)
+    names = sorted(set(changed_names(deployment, executed)) | owed_names(snapshot))
     if not names:
         return None
-    say_owed_elsewhere(deployment, cdn, out)
+    say_owed_elsewhere(snapshot, cdn, out)
     done = Invalidated(cdn.name, names)
     result = executed.result
     if result.failed or result.cancelled or executed.interrupted:
         # Only a complete deploy is invalidated: the rest of it lands with the next run.
-        done.owed = _owe(deployment, cdn.key, names, out)
+        done.owed = _owe(deployment.smart, snapshot, cdn.key, names, out)
         kept = "recorded in the deploy manifest" if done.owed else "left"
         out.say(
             f"Not invalidating {done.cdn} before the deploy is complete: "
@@ -229,11 +233,11 @@ def after_deploy(deployment: Deployment, executed: Executed, out: Output) -> Inv
     try:
         done.id = cdn.invalidate(done.paths, uuid.uuid4().hex)
     except InvalidationError as exc:
-        done.owed = _owe(deployment, cdn.key, names, out)
+        done.owed = _owe(deployment.smart, snapshot, cdn.key, names, out)
         done.error = failure_line(done, str(exc))
         return done
     out.say(_sent_line(done, settings), level=1)
-    _forget_sent(deployment, names, out)
+    _forget_sent(deployment.smart, snapshot, names, out)
     if invalidating.wait:
         done.completed = wait(cdn, done.id, out)
     return done
@@ -261,12 +265,13 @@ def failure_line(done: Invalidated, error: str) -> str:
     )
 
 
-def _owe(deployment: Deployment, key: str, names: list[str], out: Output) -> bool | None:
-    run, snapshot = deployment.smart, _snapshot(deployment)
+def _owe(
+    run: Read | None, snapshot: Snapshot | None, key: str, names: list[str], out: Output
+) -> bool | None:
     if run is None or snapshot is None:
         return None
     try:
-        run.current = owe(run.store, snapshot, key, names)
+        owe(run.store, snapshot, key, names)
     except Exception as exc:
         out.error(
             f"The deploy manifest '{run.store.name}' could not record the "
@@ -276,12 +281,13 @@ def _owe(deployment: Deployment, key: str, names: list[str], out: Output) -> boo
     return True
 
 
-def _forget_sent(deployment: Deployment, names: list[str], out: Output) -> None:
-    run, snapshot = deployment.smart, _snapshot(deployment)
+def _forget_sent(
+    run: Read | None, snapshot: Snapshot | None, names: list[str], out: Output
+) -> None:
     if run is None or snapshot is None or not snapshot.owed:
         return
     try:
-        run.current = forget_sent(run.store, snapshot, names)
+        forget_sent(run.store, snapshot, names)
     except Exception as exc:
         # Harmless: what it still lists is invalidated once more by the next run.
         out.warn(
@@ -312,16 +318,16 @@ def wait(cdn: CDN, invalidation: str, out: Output) -> bool:
         time.sleep(POLL_SECONDS)
 
 
-def would_invalidate(deployment: Deployment) -> WouldInvalidate | None:
-    """What a deploy would invalidate, for a dry run to say."""
+def would_invalidate(deployment: Deployment, changed: list[str] | None) -> WouldInvalidate | None:
+    """What a deploy would invalidate, for a dry run to say; ``changed``: in smart mode, the
+    paths it would write or prune."""
     invalidating = deployment.invalidation
     if invalidating is None:
         return None
     settings, run = invalidating.settings, deployment.smart
     cdn: CDN = for_settings(settings)
-    if run is not None:
-        names = [c.source.dest for c in run.changes if c.reason != UNCHANGED]
-        names += run.would_prune()
+    if changed is not None:
+        names = list(changed)
     else:
         names = [source.dest for source in deployment.plan.all_files]
     if deployment.clearing:
@@ -331,7 +337,7 @@ def would_invalidate(deployment: Deployment) -> WouldInvalidate | None:
     if run is not None:
         hashed = hashed | recorded_hashed(run.base)
     chosen = set(unhashed(names, hashed, staged.copies if staged else frozenset()))
-    chosen |= owed_names(deployment)
+    chosen |= owed_names(run.base if run else None)
     paths = requested(chosen, settings.prefix, settings.wildcard_above) if chosen else []
     return WouldInvalidate(
         cdn.name,
