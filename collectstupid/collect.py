@@ -10,13 +10,14 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
 from django.contrib.staticfiles.finders import get_finders
-from django.core.files.storage import Storage
+from django.core.files.storage import FileSystemStorage, Storage
 
 from collectstupid.conf import is_safe_relative
 from collectstupid.errors import CollectError
@@ -61,8 +62,41 @@ def safe_dest(path: str) -> str:
     return path
 
 
-def _size(storage: Storage, path: str, dest: str) -> int:
+# Where a folder of a local storage is, by the storage's id and the folder's name.
+Folders = dict[tuple[int, str], str]
+_FILE_SYSTEM_PATH = FileSystemStorage.path
+_FILE_SYSTEM_SIZE = FileSystemStorage.size
+
+
+def local_path(storage: Storage, path: str, folders: Folders | None = None) -> str | None:
+    """Where ``path`` of ``storage`` is on disk, or None when the storage keeps files elsewhere.
+
+    Django's FileSystemStorage checks every name it is asked for; with ``folders`` it
+    is asked once per folder, whose checked path the file's own name is joined to. The
+    ids stay those of the same storages while ``folders`` is in use: the files name them.
+    """
+    folder, _, name = path.rpartition(os.sep)
+    if (
+        folders is None
+        or type(storage).path is not _FILE_SYSTEM_PATH
+        or name in ("", ".", "..")
+        or (os.altsep and os.altsep in path)
+    ):
+        try:
+            return storage.path(path)
+        except NotImplementedError:
+            return None
+    key = (id(storage), folder)
+    if (prefix := folders.get(key)) is None:
+        prefix = folders[key] = os.path.join(storage.path(folder), "")
+    return prefix + name
+
+
+def _size(storage: Storage, path: str, dest: str, folders: Folders) -> int:
     try:
+        if type(storage).size is _FILE_SYSTEM_SIZE:
+            local = local_path(storage, path, folders)
+            return os.path.getsize(local) if local is not None else storage.size(path)
         return storage.size(path)
     except OSError as exc:
         if dangling(storage, path) is not None:
@@ -86,6 +120,7 @@ def find_files(patterns: Iterable[str]) -> Found:
     found = Found()
     seen: set[str] = set()
     patterns = list(patterns)
+    folders: Folders = {}
     for finder in get_finders():
         try:
             for path, storage in finder.list(patterns):
@@ -95,7 +130,8 @@ def find_files(patterns: Iterable[str]) -> Found:
                     found.duplicates.append(dest)
                     continue
                 seen.add(dest)
-                found.files.append(SourceFile(dest, storage, path, _size(storage, path, dest)))
+                size = _size(storage, path, dest, folders)
+                found.files.append(SourceFile(dest, storage, path, size))
         except OSError as exc:
             raise CollectError(_listing_problem(exc)) from exc
     return found
@@ -135,18 +171,26 @@ def loop_link(path: str) -> str | None:
 def unreadable(files: Iterable[SourceFile]) -> list[tuple[SourceFile, str]]:
     """Local files that cannot be read, found before anything is uploaded."""
     problems = []
+    folders: Folders = {}
     for source in files:
-        try:
-            local = source.storage.path(source.path)
-        except NotImplementedError:
+        local = local_path(source.storage, source.path, folders)
+        if local is None:
             continue  # a remote source: its errors surface during the upload
-        target = dangling(source.storage, source.path)
-        if target is not None:
-            problems.append((source, f"a symbolic link to '{target}', which does not exist"))
-        elif not os.path.exists(local):
-            problems.append((source, "not found"))
-        elif not os.path.isfile(local):
-            problems.append((source, "not a regular file"))
-        elif not os.access(local, os.R_OK):
-            problems.append((source, "permission denied"))
+        if (problem := _unreadable(local)) is not None:
+            problems.append((source, problem))
     return problems
+
+
+def _unreadable(local: str) -> str | None:
+    """Why the file at ``local`` cannot be read, or None: one stat for a readable file."""
+    try:
+        mode = os.stat(local).st_mode
+    except OSError:
+        if os.path.islink(local):
+            return f"a symbolic link to '{os.readlink(local)}', which does not exist"
+        return "not found"
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    if not os.access(local, os.R_OK):
+        return "permission denied"
+    return None

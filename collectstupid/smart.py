@@ -11,11 +11,11 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from collectstupid.backends import Backend
-from collectstupid.collect import SourceFile
+from collectstupid.collect import Folders, SourceFile, local_path
 from collectstupid.errors import (
     CollectStupidError,
     ManifestError,
@@ -87,19 +87,33 @@ def _entry_of(handle: IO[bytes], parameters: str | None, first: int = CHUNK) -> 
     return Entry(digest.hexdigest(), size, parameters)
 
 
-def hashed(source: SourceFile, parameters: str | None) -> tuple[Entry, Fingerprint | None]:
+def hashed(
+    source: SourceFile, parameters: str | None, folders: Folders | None = None
+) -> tuple[Entry, Fingerprint | None]:
     """The entry of a source file and, for a local one, its fingerprint as it was opened.
 
-    A local file is opened by its path, once: the storage's own file objects
-    cost more than the read itself for a file of a few hundred bytes.
+    A local file is read by its descriptor: the storage's file objects, or even
+    Python's, cost more than the read itself for a file of a few hundred bytes.
     """
-    try:
-        path = source.storage.path(source.path)
-    except NotImplementedError:
+    path = local_path(source.storage, source.path, folders)
+    if path is None:
         return file_entry(source, parameters), None
-    with open(path, "rb", buffering=0) as handle:
-        stat = os.fstat(handle.fileno())
-        entry = _entry_of(handle, parameters, min(CHUNK, stat.st_size + 1))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        stat = os.fstat(fd)
+        digest, size = hashlib.sha256(), 0
+        # A first read one byte larger than the file spares a small file a megabyte's
+        # buffer, and a second read: a read of a regular file stops short only at its end.
+        want = min(CHUNK, stat.st_size + 1)
+        while chunk := os.read(fd, want):
+            digest.update(chunk)
+            size += len(chunk)
+            if len(chunk) < want:
+                break
+            want = CHUNK
+    finally:
+        os.close(fd)
+    entry = Entry(digest.hexdigest(), size, parameters)
     return entry, (stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
@@ -109,9 +123,8 @@ def fingerprint(source: SourceFile) -> Fingerprint | None:
     Taken before hashing and again after the upload: if they differ, the
     bytes sent may not be the bytes hashed.
     """
-    try:
-        path = source.storage.path(source.path)
-    except NotImplementedError:
+    path = local_path(source.storage, source.path)
+    if path is None:
         return None
     stat = os.stat(path)
     return stat.st_size, stat.st_mtime_ns, stat.st_ino
@@ -186,12 +199,21 @@ def no_parameters(source: SourceFile) -> None:
     return None
 
 
+@dataclass
+class Memo:
+    """What one preview works out once and reuses: a backend shares one parameters
+    mapping between files of one kind (digested once each), and a folder holds many."""
+
+    digests: dict[int, tuple[Mapping[str, Any], str]] = field(default_factory=dict)
+    folders: Folders = field(default_factory=dict)
+
+
 def assess(
     source: SourceFile,
     known: Mapping[str, Entry],
     force: bool = False,
     parameters: Parameters = no_parameters,
-    digests: dict[int, tuple[Mapping[str, Any], str]] | None = None,
+    memo: Memo | None = None,
 ) -> Change | None:
     """Why ``source`` is sent, or None when the manifest records it as it is."""
     try:
@@ -201,7 +223,8 @@ def assess(
         return Change(source, NEW, error=exc)
     params = parameters(source)
     try:
-        entry, before = hashed(source, _digest(params, digests))
+        digest = _digest(params, memo.digests if memo else None)
+        entry, before = hashed(source, digest, memo.folders if memo else None)
     except OSError as exc:
         return Change(source, NEW, error=exc)
     why = reason(entry, known.get(source.dest))
@@ -247,11 +270,10 @@ def preview(
     size = max(1, min(BATCH, len(files) // (threads * 4)))
     batches = [files[start : start + size] for start in range(0, len(files), size)]
 
-    # A backend shares one mapping between files of one kind: digested once each.
-    digests: dict[int, tuple[Mapping[str, Any], str]] = {}
+    memo = Memo()
 
     def assess_all(batch: Sequence[SourceFile]) -> list[Change]:
-        changes = (assess(source, known, force, parameters, digests) for source in batch)
+        changes = (assess(source, known, force, parameters, memo) for source in batch)
         return [change for change in changes if change is not None]
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="collectstupid") as pool:
