@@ -54,20 +54,16 @@ def unpack(data: bytes) -> bytes:
 def columns(rows: Iterable[Row]) -> dict[str, object]:
     """The files table as columns: paths, hashes (base64 of the raw bytes, one string),
     sizes, and each path's parameters hash as an index into ``digests`` (null: none)."""
-    paths: list[str] = []
-    hashes: list[bytes] = []
-    sizes: list[int] = []
+    table = list(rows)
+    paths, hashes, sizes, digests = zip(*table, strict=True) if table else ((), (), (), ())
     indexes: dict[str, int] = {}
-    parameters: list[int | None] = []
-    for path, sha256, size, digest in rows:
-        paths.append(path)
-        hashes.append(bytes.fromhex(sha256))
-        sizes.append(size)
-        parameters.append(None if digest is None else indexes.setdefault(digest, len(indexes)))
+    parameters = [None if d is None else indexes.setdefault(d, len(indexes)) for d in digests]
+    # One conversion of every hash at once: one per path costs more than the rest.
+    raw = bytes.fromhex("".join(hashes))
     return {
-        "paths": paths,
-        "sha256": base64.b64encode(b"".join(hashes)).decode("ascii"),
-        "sizes": sizes,
+        "paths": list(paths),
+        "sha256": base64.b64encode(raw).decode("ascii"),
+        "sizes": list(sizes),
         "parameters": parameters,
         "digests": list(indexes),
     }
@@ -92,14 +88,15 @@ def rows(table: object) -> Iterator[Row]:
         raise ManifestFormatError("the columns of its 'files' table differ in length")
     if not all(isinstance(d, str) and _DIGEST.fullmatch(d) for d in digests):
         raise ManifestFormatError("its table of parameters' hashes is malformed")
+    text = hashes.hex()  # sliced as text: one object per path, not two
+    width = 2 * SHA256_BYTES
     for index, (path, size, which) in enumerate(zip(paths, sizes, parameters, strict=True)):
         if not isinstance(path, str) or type(size) is not int or size < 0:
             raise ManifestFormatError(f"its entry for {path!r} is malformed")
         if which is not None and not (type(which) is int and 0 <= which < len(digests)):
             raise ManifestFormatError(f"its entry for {path!r} is malformed")
-        start = index * SHA256_BYTES
-        sha256 = hashes[start : start + SHA256_BYTES].hex()
-        yield path, sha256, size, None if which is None else digests[which]
+        start = index * width
+        yield path, text[start : start + width], size, None if which is None else digests[which]
 
 
 def _hashes(text: str) -> bytes:
