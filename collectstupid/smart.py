@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -379,6 +380,10 @@ def read(backend: Backend, plan: Plan, wanted: Wanted, location: str | None = No
         paths = frozenset(s.dest for s in plan.all_files)
         keep, project = wanted.keep, wanted.project
         shipped = Shipped(plan.profile.name, paths, wanted.copies & paths, keep, project)
+    # The manifest's paths are interned as they are read: interned first, the plan's own
+    # names are those its entries keep, so a site's names are held once, not twice.
+    for source in plan.all_files:
+        sys.intern(source.dest)
     base = placed(store.read(), location)
     return Read(store, base, wanted.force, shipped, wanted.pruning)
 
