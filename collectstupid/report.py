@@ -26,7 +26,7 @@ from collectstupid.failures import (
     one_line,
     verdict,
 )
-from collectstupid.manifest.publish import STALE_AFTER
+from collectstupid.manifest.entries import STALE_AFTER
 from collectstupid.outcomes import (
     ABANDONED,
     CANCELLED,

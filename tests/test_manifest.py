@@ -25,7 +25,7 @@ from collectstupid.manifest import (
     settle,
 )
 from collectstupid.manifest.entries import FORMAT, VERSION
-from collectstupid.manifest.publish import STALE_AFTER
+from collectstupid.manifest.entries import STALE_AFTER
 from collectstupid.s3.manifest import S3ManifestStore
 from collectstupid.storage import target_storage
 from tests.helpers import MANIFEST, bucket_manifest, entry

@@ -24,6 +24,8 @@ VERSION = 5
 READS = (1, 2, 3, 4, 5)
 # What the stores label the object with: since version 5 it is gzip, not JSON.
 CONTENT_TYPE = "application/gzip"
+# No deploy runs this long: a pending marker this old belongs to a run that died.
+STALE_AFTER = 3600.0
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DIGEST = re.compile(r"[0-9a-f]{16,64}")

@@ -13,13 +13,18 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from collectstupid.errors import ManifestError
-from collectstupid.manifest.entries import Contents, Entry, Pending, PendingPaths, dumps
+from collectstupid.manifest.entries import (
+    STALE_AFTER,
+    Contents,
+    Entry,
+    Pending,
+    PendingPaths,
+    dumps,
+)
 from collectstupid.manifest.store import ManifestStore, Snapshot, placed, snapshot
 
 # Enough for a handful of jobs finishing at once; each retry costs one GET and one PUT.
 WRITE_ATTEMPTS = 5
-# No deploy runs this long: a marker this old belongs to a run that died.
-STALE_AFTER = 3600.0
 
 
 @dataclass(frozen=True)
