@@ -24,8 +24,7 @@ from collectstupid.manifest import (
     rewrite,
     settle,
 )
-from collectstupid.manifest.entries import FORMAT, VERSION
-from collectstupid.manifest.entries import STALE_AFTER
+from collectstupid.manifest.entries import FORMAT, STALE_AFTER, VERSION
 from collectstupid.s3.manifest import S3ManifestStore
 from collectstupid.storage import target_storage
 from tests.helpers import MANIFEST, bucket_manifest, entry
