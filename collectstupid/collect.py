@@ -78,7 +78,7 @@ def local_path(storage: Storage, path: str, folders: Folders | None = None) -> s
     folder, _, name = path.rpartition(os.sep)
     if (
         folders is None
-        or type(storage).path is not _FILE_SYSTEM_PATH
+        or getattr(type(storage), "path", None) is not _FILE_SYSTEM_PATH
         or name in ("", ".", "..")
         or (os.altsep and os.altsep in path)
     ):
@@ -94,7 +94,8 @@ def local_path(storage: Storage, path: str, folders: Folders | None = None) -> s
 
 def _size(storage: Storage, path: str, dest: str, folders: Folders) -> int:
     try:
-        if type(storage).size is _FILE_SYSTEM_SIZE:
+        # A LazyObject (Django's default_storage) has neither on its class: it is asked.
+        if getattr(type(storage), "size", None) is _FILE_SYSTEM_SIZE:
             local = local_path(storage, path, folders)
             return os.path.getsize(local) if local is not None else storage.size(path)
         return storage.size(path)

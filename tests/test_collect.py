@@ -49,3 +49,26 @@ def test_a_symlink_loop_is_named_not_a_traceback(settings, tmp_path, link, targe
     message = str(info.value)
     assert f"the symbolic link '{root / link}' leads back into a folder" in message
     assert "Remove the link" in message
+
+
+def test_files_of_django_s_default_storage_are_listed_with_their_sizes(settings, tmp_path):
+    # DefaultStorageFinder lists default_storage, a LazyObject: its class has no
+    # size() or path() of its own to compare with FileSystemStorage's.
+    media = tmp_path / "media"
+    (media / "css").mkdir(parents=True)
+    (media / "css" / "site.css").write_text("body{}")
+    settings.MEDIA_ROOT = str(media)
+    settings.STATICFILES_DIRS = []
+    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.DefaultStorageFinder"]
+    from django.contrib.staticfiles import finders
+    from django.core.files.storage import default_storage
+    from django.utils.functional import empty
+
+    finders.get_finder.cache_clear()
+    default_storage._wrapped = empty  # made anew from these settings
+    try:
+        found = find_files([])
+    finally:
+        finders.get_finder.cache_clear()
+        default_storage._wrapped = empty
+    assert [(f.dest, f.size) for f in found.files] == [("css/site.css", 6)]
