@@ -111,6 +111,10 @@ def dangling(storage: Storage, path: str) -> str | None:
         local = storage.path(path)
     except NotImplementedError:
         return None  # a remote source has no links
+    return _dangling_at(local)
+
+
+def _dangling_at(local: str) -> str | None:
     if os.path.islink(local) and not os.path.exists(local):
         return os.readlink(local)
     return None
@@ -187,8 +191,8 @@ def _unreadable(local: str) -> str | None:
     try:
         mode = os.stat(local).st_mode
     except OSError:
-        if os.path.islink(local):
-            return f"a symbolic link to '{os.readlink(local)}', which does not exist"
+        if (target := _dangling_at(local)) is not None:
+            return f"a symbolic link to '{target}', which does not exist"
         return "not found"
     if not stat.S_ISREG(mode):
         return "not a regular file"
